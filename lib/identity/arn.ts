@@ -1,0 +1,117 @@
+import { fail, issue, ok, type ParseResult } from '../result.js';
+import type { CanonicalPrincipal } from './types.js';
+
+/** Partitions the authenticator accepts; any other is rejected as "does not have a recognized partition". */
+export const KNOWN_PARTITIONS = new Set([
+  'aws',
+  'aws-cn',
+  'aws-us-gov',
+  'aws-iso',
+  'aws-iso-b',
+  'aws-iso-e',
+  'aws-iso-f',
+  'aws-eusc',
+]);
+
+interface ArnParts {
+  partition: string;
+  service: string;
+  region: string;
+  accountId: string;
+  resource: string;
+}
+
+export const splitArn = (arn: string): ArnParts | undefined => {
+  if (!arn.startsWith('arn:')) return undefined;
+  const parts = arn.split(':');
+  if (parts.length < 6) return undefined;
+  const [, partition, service, region, accountId, ...rest] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    ...string[],
+  ];
+  return { partition, service, region, accountId, resource: rest.join(':') };
+};
+
+/**
+ * Canonicalise an IAM/STS ARN exactly as aws-iam-authenticator does (FORMATS §1.4):
+ *  - sts assumed-role/<role>/<session> -> iam role/<role> (STS never carries the IAM path);
+ *  - iam role/<path>/<name>: kept as given by the authenticator, but for matching we strip the path
+ *    (see `roleMatchKey`), because access entries and CloudTrail sessionIssuer carry paths;
+ *  - iam user/<path>/<name>: unchanged, the path is kept;
+ *  - iam root and sts federated-user: unchanged.
+ */
+export const canonicalizeArn = (arn: string): ParseResult<CanonicalPrincipal> => {
+  const p = splitArn(arn.trim());
+  if (!p) return fail(arn, issue('ARN_INVALID', `not an ARN: ${JSON.stringify(arn)}`));
+  if (!KNOWN_PARTITIONS.has(p.partition)) {
+    return fail(arn, issue('ARN_UNKNOWN_PARTITION', `arn '${arn}' does not have a recognized partition`));
+  }
+  const { partition, service, accountId, resource } = p;
+  if (!/^\d{12}$/.test(accountId) && !/^[A-Za-z0-9]+$/.test(accountId)) {
+    return fail(arn, issue('ARN_INVALID', `arn '${arn}' has no account id`));
+  }
+  const segments = resource.split('/');
+  const head = segments[0];
+  const build = (
+    type: CanonicalPrincipal['type'],
+    canonicalArn: string,
+    name: string,
+    sessionName?: string,
+  ): ParseResult<CanonicalPrincipal> => {
+    const value: CanonicalPrincipal = {
+      type,
+      partition,
+      accountId,
+      canonicalArn,
+      matchKey: canonicalArn.toLowerCase(),
+      name,
+    };
+    if (sessionName !== undefined) value.sessionName = sessionName;
+    return ok(value);
+  };
+  if (service === 'sts' && head === 'assumed-role') {
+    // resource = assumed-role/<role>/<session>; role = join(parts[1:len-1], "/") as the authenticator does.
+    if (segments.length < 3) return fail(arn, issue('ARN_INVALID', `assumed-role ARN without session: ${arn}`));
+    const role = segments.slice(1, -1).join('/');
+    const session = segments[segments.length - 1] ?? '';
+    return build('assumed-role', `arn:${partition}:iam::${accountId}:role/${role}`, role, session);
+  }
+  if (service === 'sts' && head === 'federated-user') {
+    return build('federated-user', arn, segments.slice(1).join('/'));
+  }
+  if (service === 'iam' && head === 'role' && segments.length >= 2) {
+    const name = segments[segments.length - 1] ?? '';
+    // Roles compare path-less: STS (hence the authenticator) never sees the path.
+    return build('role', `arn:${partition}:iam::${accountId}:role/${name}`, name);
+  }
+  if (service === 'iam' && head === 'user' && segments.length >= 2) {
+    return build('user', arn, segments[segments.length - 1] ?? '');
+  }
+  if (service === 'iam' && resource === 'root') {
+    return build('root', arn, 'root');
+  }
+  return fail(arn, issue('ARN_UNSUPPORTED_TYPE', `unsupported principal in ARN: ${arn}`));
+};
+
+/** Lower-cased canonical ARN used as the join key, or undefined when the ARN is not a principal. */
+export const principalMatchKey = (arn: string | undefined): string | undefined => {
+  if (!arn) return undefined;
+  const r = canonicalizeArn(arn);
+  return r.ok ? r.value.matchKey : undefined;
+};
+
+/** True when an IAM role ARN carries a path (aws-auth rolearns with a path never match). */
+export const roleArnHasPath = (arn: string): boolean => {
+  const p = splitArn(arn);
+  if (!p || p.service !== 'iam') return false;
+  const segments = p.resource.split('/');
+  return segments[0] === 'role' && segments.length > 2;
+};
+
+/** Account id of an ARN, if any. */
+export const arnAccountId = (arn: string | undefined): string | undefined =>
+  arn ? splitArn(arn)?.accountId || undefined : undefined;

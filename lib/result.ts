@@ -1,0 +1,74 @@
+/**
+ * The result shape every parser in lib/ returns. Parsers are total: they never throw on bad input,
+ * they return `ok: false` with structured issues and the raw text, so a caller can quarantine it.
+ */
+export type IssueCode =
+  // envelopes (CloudWatch Logs subscription payloads, Kinesis / Firehose records, EventBridge)
+  | 'ENVELOPE_NOT_BASE64'
+  | 'ENVELOPE_NOT_GZIP'
+  | 'ENVELOPE_NOT_JSON'
+  | 'ENVELOPE_SHAPE'
+  | 'ENVELOPE_NOT_EKS_LOG_GROUP'
+  // authenticator lines
+  | 'AUTHN_LINE_EMPTY'
+  | 'AUTHN_LINE_GRAMMAR'
+  | 'AUTHN_LINE_BAD_QUOTE'
+  // audit events
+  | 'AUDIT_NOT_JSON'
+  | 'AUDIT_NOT_EVENT'
+  | 'AUDIT_MISSING_FIELD'
+  | 'AUDIT_BAD_FIELD'
+  | 'AUDIT_TRUNCATED_NO_ID'
+  // CloudTrail records
+  | 'CLOUDTRAIL_NOT_JSON'
+  | 'CLOUDTRAIL_SHAPE'
+  | 'CLOUDTRAIL_MISSING_FIELD'
+  | 'CLOUDTRAIL_UNSUPPORTED_EVENT'
+  | 'CLOUDTRAIL_BAD_ARN'
+  // aws-auth ConfigMap
+  | 'AWS_AUTH_NOT_CONFIGMAP'
+  | 'AWS_AUTH_YAML'
+  | 'AWS_AUTH_ROW_SHAPE'
+  // identity
+  | 'ARN_INVALID'
+  | 'ARN_UNKNOWN_PARTITION'
+  | 'ARN_UNSUPPORTED_TYPE'
+  // authorization reason grammar
+  | 'REASON_GRAMMAR'
+  // tokens
+  | 'TOKEN_PREFIX'
+  | 'TOKEN_ENCODING'
+  | 'TOKEN_URL';
+
+export interface Issue {
+  /** Stable machine-readable code; never reworded once released. */
+  code: IssueCode;
+  /** Human-readable explanation; may change between releases. */
+  message: string;
+  /** Where in the input, e.g. `logEvents[3].message` or `requestParameters.principalArn`. */
+  path?: string;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: Issue[]; raw: string };
+
+export const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
+
+export const fail = <T = never>(raw: string, ...issues: Issue[]): ParseResult<T> => ({
+  ok: false,
+  issues,
+  raw,
+});
+
+export const issue = (code: IssueCode, message: string, path?: string): Issue =>
+  path === undefined ? { code, message } : { code, message, path };
+
+/** Render any input as the raw text kept with a rejected record. */
+export const rawText = (input: unknown): string => {
+  if (typeof input === 'string') return input;
+  if (input instanceof Uint8Array) return Buffer.from(input).toString('utf8');
+  try {
+    return JSON.stringify(input) ?? String(input);
+  } catch {
+    return String(input);
+  }
+};

@@ -35,10 +35,19 @@ export type IssueCode =
   | 'ARN_UNSUPPORTED_TYPE'
   // authorization reason grammar
   | 'REASON_GRAMMAR'
+  // 403 responseStatus.message not in the authorization-forbidden grammar (e.g. admission denials)
+  | 'FORBIDDEN_MESSAGE_GRAMMAR'
+  // ingestion: the store refused a record for good (not a transient fault), or a bug in correlation
+  | 'STORE_REJECTED'
+  | 'INGEST_INTERNAL'
   // tokens
   | 'TOKEN_PREFIX'
   | 'TOKEN_ENCODING'
-  | 'TOKEN_URL';
+  | 'TOKEN_URL'
+  // token longer than the authenticator accepts (4 KiB)
+  | 'TOKEN_TOO_LARGE'
+  // query parameters (CLI arguments, query API params): `path` names the bad parameter
+  | 'QUERY_PARAM';
 
 export interface Issue {
   /** Stable machine-readable code; never reworded once released. */

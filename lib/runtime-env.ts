@@ -21,3 +21,15 @@ export const ENV = {
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/**
+ * CloudWatch metrics the functions emit (powertools Metrics / EMF) and the CDK alarms watch. The CDK
+ * sets POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME (= the function entry name, e.g.
+ * `log-ingest`) on every function; powertools adds the `service` dimension from the latter, and the
+ * alarms select on exactly {service}. Emit these with no other dimension, or the alarms see nothing.
+ */
+export const METRICS = {
+  namespace: 'EksAccessTrail',
+  /** Count of records sent to quarantine (unparseable / unsupported), per invocation. */
+  quarantined: 'QuarantinedRecords',
+} as const;

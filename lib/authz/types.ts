@@ -33,7 +33,12 @@ export type AuthorizationReason =
   | { kind: 'privileged-allow' }
   | { kind: 'forbid'; reasons: string[] }
   /** `RBAC: [...]` aggregated resolution errors on a forbid. */
-  | { kind: 'rbac-errors'; errors: string[] }
+  | {
+      kind: 'rbac-errors';
+      errors: string[];
+      /** Reasons of other authorizers joined with it by `\n` (union authorizer), when present. */
+      otherReasons?: string[];
+    }
   | { kind: 'internal-error' }
   | { kind: 'other'; text: string };
 

@@ -33,6 +33,8 @@ export interface PrincipalLink {
   accessKeyId?: string;
   /** Chosen by the caller: shown, never trusted (DESIGN principle 4) unless AWS enforces it (SSO). */
   sessionName?: string;
+  /** Kubernetes service accounts (`system:serviceaccount:<ns>:<name>`), with the pod bound to the token. */
+  serviceAccount?: { namespace: string; name: string; podName?: string; podUid?: string; nodeName?: string };
 }
 
 export interface HumanLink {
@@ -55,6 +57,9 @@ export interface MappingLink {
     policies: AccessPolicyAssociation[];
   };
   awsAuthRow?: AwsAuthRow;
+  /** Username / groups the mapping in force yields (templates expanded where possible). */
+  username?: string;
+  groups?: string[];
   since?: string;
   actor?: MappingActor;
   sourceEventId?: string;
@@ -91,6 +96,8 @@ export interface DecisionLink {
     /** Authenticator error text or 403 message. */
     message?: string;
     missing?: MissingPermission;
+    /** Plain account of a 403: what was missing and what was in force (always derived). */
+    explanation?: string;
   };
 }
 

@@ -39,13 +39,16 @@ export const splitArn = (arn: string): ArnParts | undefined => {
 /**
  * Canonicalise an IAM/STS ARN exactly as aws-iam-authenticator does (FORMATS §1.4):
  *  - sts assumed-role/<role>/<session> -> iam role/<role> (STS never carries the IAM path);
- *  - iam role/<path>/<name>: kept as given by the authenticator, but for matching we strip the path
- *    (see `roleMatchKey`), because access entries and CloudTrail sessionIssuer carry paths;
+ *  - iam role/<path>/<name> -> iam role/<name>: the authenticator only ever sees roles through STS,
+ *    which drops the path, while access entries and CloudTrail sessionIssuer carry it; stripping it
+ *    makes both forms meet on the same key;
  *  - iam user/<path>/<name>: unchanged, the path is kept;
  *  - iam root and sts federated-user: unchanged.
  */
-export const canonicalizeArn = (arn: string): ParseResult<CanonicalPrincipal> => {
-  const p = splitArn(arn.trim());
+export const canonicalizeArn = (input: string): ParseResult<CanonicalPrincipal> => {
+  if (typeof input !== 'string') return fail(String(input), issue('ARN_INVALID', 'not a string'));
+  const arn = input.trim();
+  const p = splitArn(arn);
   if (!p) return fail(arn, issue('ARN_INVALID', `not an ARN: ${JSON.stringify(arn)}`));
   if (!KNOWN_PARTITIONS.has(p.partition)) {
     return fail(arn, issue('ARN_UNKNOWN_PARTITION', `arn '${arn}' does not have a recognized partition`));
@@ -78,18 +81,24 @@ export const canonicalizeArn = (arn: string): ParseResult<CanonicalPrincipal> =>
     if (segments.length < 3) return fail(arn, issue('ARN_INVALID', `assumed-role ARN without session: ${arn}`));
     const role = segments.slice(1, -1).join('/');
     const session = segments[segments.length - 1] ?? '';
+    if (role === '') return fail(arn, issue('ARN_INVALID', `assumed-role ARN without a role name: ${arn}`));
     return build('assumed-role', `arn:${partition}:iam::${accountId}:role/${role}`, role, session);
   }
   if (service === 'sts' && head === 'federated-user') {
+    if (segments.length < 2 || segments[1] === '')
+      return fail(arn, issue('ARN_INVALID', `federated-user ARN without a name: ${arn}`));
     return build('federated-user', arn, segments.slice(1).join('/'));
   }
   if (service === 'iam' && head === 'role' && segments.length >= 2) {
     const name = segments[segments.length - 1] ?? '';
+    if (name === '') return fail(arn, issue('ARN_INVALID', `role ARN without a name: ${arn}`));
     // Roles compare path-less: STS (hence the authenticator) never sees the path.
     return build('role', `arn:${partition}:iam::${accountId}:role/${name}`, name);
   }
   if (service === 'iam' && head === 'user' && segments.length >= 2) {
-    return build('user', arn, segments[segments.length - 1] ?? '');
+    const name = segments[segments.length - 1] ?? '';
+    if (name === '') return fail(arn, issue('ARN_INVALID', `user ARN without a name: ${arn}`));
+    return build('user', arn, name);
   }
   if (service === 'iam' && resource === 'root') {
     return build('root', arn, 'root');
@@ -107,7 +116,7 @@ export const principalMatchKey = (arn: string | undefined): string | undefined =
 /** True when an IAM role ARN carries a path (aws-auth rolearns with a path never match). */
 export const roleArnHasPath = (arn: string): boolean => {
   const p = splitArn(arn);
-  if (!p || p.service !== 'iam') return false;
+  if (p?.service !== 'iam') return false;
   const segments = p.resource.split('/');
   return segments[0] === 'role' && segments.length > 2;
 };

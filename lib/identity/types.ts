@@ -34,7 +34,10 @@ export type AwsAuthRowFlag =
   | 'path-never-matches' // rolearn with an IAM path: the authenticator does not canonicalise it
   | 'sts-arn-never-matches' // userarn/rolearn given as an sts assumed-role ARN
   | 'shadowed-duplicate' // an earlier row with the same (case-insensitive) ARN; the last one wins
-  | 'invalid-arn';
+  | 'invalid-arn'
+  // mapUsers rows whose userarn differs only by case: the authenticator scans a Go map, so which one
+  // matches is nondeterministic
+  | 'case-ambiguous-duplicate';
 
 export interface AwsAuthRow {
   kind: 'role' | 'user';
@@ -85,6 +88,8 @@ export interface AccessEntry {
    * recreated under the same ARN gets a new id and no longer matches.
    */
   principalId?: string;
+  /** The entry EKS itself created for the cluster creator (bootstrapClusterCreatorAdminPermissions). */
+  bootstrapCreator?: boolean;
 }
 
 export interface ClusterCreator {

@@ -66,11 +66,16 @@ export interface TrailStore {
   putAuthenticatorRecords(items: StoredAuthenticatorRecord[]): Promise<void>;
   /** Idempotent on (source, sourceId). */
   quarantine(items: QuarantineRecord[]): Promise<void>;
-  /** Evidence for correlating requests of one cluster, loaded from the table (cached per invocation by the caller). */
-  evidenceFor(cluster: string, accountId?: string): Promise<CorrelationEvidence>;
+  /**
+   * Evidence for correlating requests of one cluster, loaded from the table (cached per invocation by
+   * the caller). `accessKeys`: the access key ids the caller is about to correlate; their AssumeRole*
+   * issuances are fetched up front because `credentialFor` is synchronous (keys not listed resolve to undefined).
+   */
+  evidenceFor(cluster: string, accountId?: string, accessKeys?: string[]): Promise<CorrelationEvidence>;
   /**
    * Chains that used this access key, for re-enrichment when its AssumeRole* issuance arrives late
-   * (an access key lives at most 12 h, so this stays bounded). Late mapping changes are handled at
+   * (an access key lives at most 12 h, so this stays bounded). Only chains still pending or with an
+   * unknown human link are listed (a sparse index): once re-enrichment rewrites a chain it drops out. Late mapping changes are handled at
    * query time instead: the query layer re-derives the mapping link from the stored facts and the
    * current history, so the answer never depends on arrival order.
    */

@@ -1,0 +1,218 @@
+import { OUTPUT_FORMATS, type OutputFormat } from '../../lib/query/format.js';
+import { parseQuestionParams, type QuestionName } from '../../lib/query/params.js';
+import { type Command, type OptionSpec, str, type Values } from '../cli/command.js';
+import { UsageError } from '../cli/errors.js';
+import type { CliIo } from '../cli/io.js';
+import { printAnswer } from '../cli/output.js';
+import { openTarget } from '../cli/target.js';
+
+/** The six questions: thin wrappers that turn arguments into query parameters and print the answer. */
+
+const RANGE: OptionSpec = { since: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } };
+const PAGE: OptionSpec = { limit: { type: 'string' }, cursor: { type: 'string' } };
+const CLUSTER: OptionSpec = { cluster: { type: 'string' } };
+
+const RANGE_HELP = [
+  '--since <dur>        window ending now, e.g. 90m, 24h, 7d',
+  '--from <iso> --to <iso>  absolute window (UTC when no zone)',
+];
+const PAGE_HELP = [
+  '--limit <n>          rows per page (1-1000, default 50)',
+  '--cursor <c>         next page (printed after a full page)',
+];
+const CLUSTER_HELP = [
+  '--cluster <name>     cluster name, or <account-id>/<name> when the name exists in several accounts',
+];
+
+export const outputFormat = (values: Values): OutputFormat => {
+  const f = str(values.format) ?? 'table';
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(f)) {
+    throw new UsageError(`--format: "${f}" is not one of ${OUTPUT_FORMATS.join(', ')}`);
+  }
+  return f as OutputFormat;
+};
+
+const ask = async (
+  question: QuestionName,
+  raw: Record<string, string | undefined>,
+  values: Values,
+  io: CliIo,
+): Promise<number> => {
+  const format = outputFormat(values);
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined) params[k] = v;
+  const parsed = parseQuestionParams(question, params, io.now());
+  if (!parsed.ok) throw new UsageError(parsed.issues.map((i) => (i.path ? `--${i.message}` : i.message)).join('\n'));
+  const target = await openTarget(
+    { dataDir: str(values['data-dir']), table: str(values.table), region: str(values.region), api: str(values.api) },
+    io.env,
+  );
+  try {
+    const answer = await target.ask(parsed.value, params);
+    printAnswer(answer, format, io);
+    return 0;
+  } finally {
+    await target.close();
+  }
+};
+
+const common = (values: Values, withRange: boolean, withPage: boolean): Record<string, string | undefined> => ({
+  cluster: str(values.cluster),
+  ...(withRange ? { since: str(values.since), from: str(values.from), to: str(values.to) } : {}),
+  ...(withPage ? { limit: str(values.limit), cursor: str(values.cursor) } : {}),
+});
+
+const oneArg = (positionals: string[], what: string, usage: string): string => {
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? `missing ${what} (usage: eks-trail ${usage})`
+        : `unexpected arguments: ${positionals.slice(1).join(' ')}`,
+    );
+  }
+  return positionals[0] as string;
+};
+
+const noArgs = (positionals: string[]): void => {
+  if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+};
+
+export const whoDid: Command = {
+  name: 'who-did',
+  summary: 'requests of a principal, human or Kubernetes user (or of a whole cluster)',
+  usage: 'who-did [--principal <arn> | --human <id> | --k8s-user <name>] [--cluster c] [filters]',
+  options: {
+    ...CLUSTER,
+    ...RANGE,
+    ...PAGE,
+    principal: { type: 'string' },
+    human: { type: 'string' },
+    'k8s-user': { type: 'string' },
+    verb: { type: 'string' },
+    resource: { type: 'string' },
+    namespace: { type: 'string' },
+    outcome: { type: 'string' },
+  },
+  help: [
+    '--principal <arn>    IAM role, user or sts assumed-role ARN (canonicalised; an assumed-role ARN also filters its session)',
+    '--human <id>         SSO user / e-mail, IAM user ARN or assume-role caller',
+    '--k8s-user <name>    Kubernetes username',
+    '--verb <v[,v]>       get, list, watch, create, update, patch, delete, deletecollection',
+    '--resource <r>       resource plural, optionally with group: deployments.apps',
+    '--namespace <ns>     namespace',
+    '--outcome <o>        allow, forbid or authn-failed',
+    ...CLUSTER_HELP,
+    ...RANGE_HELP,
+    ...PAGE_HELP,
+  ],
+  run: ({ values, positionals, io }) => {
+    noArgs(positionals);
+    return ask(
+      'who-did',
+      {
+        ...common(values, true, true),
+        principal: str(values.principal),
+        human: str(values.human),
+        'k8s-user': str(values['k8s-user']),
+        verb: str(values.verb),
+        resource: str(values.resource),
+        namespace: str(values.namespace),
+        outcome: str(values.outcome),
+      },
+      values,
+      io,
+    );
+  },
+};
+
+export const explain: Command = {
+  name: 'explain',
+  summary: 'one request, link by link (observed / derived / unknown)',
+  usage: 'explain <auditID> [--cluster c]',
+  options: { ...CLUSTER },
+  help: [...CLUSTER_HELP],
+  run: ({ values, positionals, io }) =>
+    ask(
+      'explain',
+      { cluster: str(values.cluster), 'audit-id': oneArg(positionals, 'auditID', explain.usage) },
+      values,
+      io,
+    ),
+};
+
+export const denied: Command = {
+  name: 'denied',
+  summary: '401s and 403s with the failed stage and, for 403s, the missing permission',
+  usage: 'denied [--cluster c] [--stage s] [--principal arn] [window]',
+  options: { ...CLUSTER, ...RANGE, ...PAGE, stage: { type: 'string' }, principal: { type: 'string' } },
+  help: [
+    '--stage <s>          token, sts, unmapped, template, reserved-prefix, authentication, authorization',
+    '--principal <arn>    only this principal',
+    ...CLUSTER_HELP,
+    ...RANGE_HELP,
+    ...PAGE_HELP,
+  ],
+  run: ({ values, positionals, io }) => {
+    noArgs(positionals);
+    return ask(
+      'denied',
+      { ...common(values, true, true), stage: str(values.stage), principal: str(values.principal) },
+      values,
+      io,
+    );
+  },
+};
+
+export const accessAt: Command = {
+  name: 'access-at',
+  summary: 'every mapping through which a principal could authenticate at a time',
+  usage: 'access-at [<time>] [--cluster c] [--principal arn]',
+  options: { ...CLUSTER, ...PAGE, principal: { type: 'string' } },
+  help: [
+    '<time>               ISO 8601 (default now)',
+    '--principal <arn>    only mappings matching this principal',
+    ...CLUSTER_HELP,
+    ...PAGE_HELP,
+  ],
+  run: ({ values, positionals, io }) => {
+    if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
+    return ask(
+      'access-at',
+      { ...common(values, false, true), at: positionals[0], principal: str(values.principal) },
+      values,
+      io,
+    );
+  },
+};
+
+export const mappingsHistory: Command = {
+  name: 'mappings history',
+  summary: 'identity-mapping changes with actor and before/after',
+  usage: 'mappings history [--cluster c] [--principal arn] [window]',
+  options: { ...CLUSTER, ...RANGE, ...PAGE, principal: { type: 'string' } },
+  help: ['--principal <arn>    only changes concerning this principal', ...CLUSTER_HELP, ...RANGE_HELP, ...PAGE_HELP],
+  run: ({ values, positionals, io }) => {
+    noArgs(positionals);
+    return ask('mappings-history', { ...common(values, true, true), principal: str(values.principal) }, values, io);
+  },
+};
+
+export const touched: Command = {
+  name: 'touched',
+  summary: 'who read or changed a namespace, an object or a kind',
+  usage:
+    'touched <ns/resource/name | /resource/name | ns/resource | namespace/<ns> | resource> [--access read|write|any]',
+  options: { ...CLUSTER, ...RANGE, ...PAGE, access: { type: 'string' } },
+  help: ['--access <a>         read, write or any (default any)', ...CLUSTER_HELP, ...RANGE_HELP, ...PAGE_HELP],
+  run: ({ values, positionals, io }) =>
+    ask(
+      'touched',
+      {
+        ...common(values, true, true),
+        target: oneArg(positionals, 'target', touched.usage),
+        access: str(values.access),
+      },
+      values,
+      io,
+    ),
+};

@@ -1,0 +1,377 @@
+/**
+ * Deployment configuration of the CDK app: what the deployer writes (cdk.json context, a JSON file
+ * given with `-c configFile=…`, or props in tests), validated by one pure function so that every
+ * mistake is reported at once, with the key that is wrong, before anything is synthesized.
+ */
+
+/** Lambda / CloudWatch Logs accept only these retention values (RetentionDays in the Logs API). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/**
+ * Item classes whose DynamoDB TTL the deployer may set (RETENTION_DAYS, read by the store).
+ * Mapping history (access entries, aws-auth versions, cluster creators) is deliberately absent:
+ * it is versioned state that "who could reach cluster X at time T" needs for as long as the table lives.
+ */
+export const RETENTION_ITEM_CLASSES = ['chain', 'authenticator', 'credential', 'quarantine', 'alert'] as const;
+export type RetentionItemClass = (typeof RETENTION_ITEM_CLASSES)[number];
+
+export type DeploymentMode = 'multi-account' | 'single-account';
+
+export interface ClusterConfig {
+  name: string;
+  /** Workload account that owns the cluster. */
+  account: string;
+  region: string;
+  /** Turn on the authenticator + audit control-plane log types on this cluster (merged with what is on). */
+  enableControlPlaneLogging: boolean;
+}
+
+export interface TrailConfig {
+  mode: DeploymentMode;
+  /** Security account that holds the stream, table, buses and functions. */
+  centralAccount: string;
+  centralRegion: string;
+  clusters: ClusterConfig[];
+  /** Accounts admitted by the log destination and the event bus (exactly these), unless organizationId is set. */
+  memberAccountIds: string[];
+  /** AWS Organizations id (o-…): admit every account of the organization instead of a list. */
+  organizationId?: string;
+  retentionDays: Partial<Record<RetentionItemClass, number>>;
+  alertEmails: string[];
+  /** 0 = on-demand capacity; N > 0 = provisioned with N shards. */
+  kinesisShards: number;
+  /** Concurrent batches per shard for the log-ingest event source mapping (1–10). */
+  parallelizationFactor: number;
+  /** Retention of the functions' own CloudWatch log groups. */
+  logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
+  /** Default for clusters that do not say. */
+  enableControlPlaneLogging: boolean;
+  /**
+   * STS AssumeRole* CloudTrail events are recorded in the region of the STS endpoint called; the
+   * global endpoint (sts.amazonaws.com, still the default of many SDKs and tools) records in
+   * us-east-1. When true, every member account also gets a us-east-1 stack forwarding them.
+   */
+  forwardGlobalStsEvents: boolean;
+  /** Posture: a mapping unused for this many days is reported (UNUSED_MAPPING_DAYS). */
+  unusedMappingDays: number;
+}
+
+export interface ConfigProblem {
+  /** The key in the input, e.g. `clusters[2].account`. */
+  path: string;
+  message: string;
+}
+
+export type ConfigResult = { ok: true; value: TrailConfig } | { ok: false; problems: ConfigProblem[] };
+
+/** Thrown by the app entry when the configuration does not validate; lists every problem. */
+export class ConfigValidationError extends Error {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[], options?: { cause?: unknown }) {
+    super(
+      `eks-access-trail configuration is invalid:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
+      options,
+    );
+    this.name = 'ConfigValidationError';
+    this.problems = problems;
+  }
+}
+
+/** Where the app is synthesized for, from `-c account=… -c region=…` or the CLI's defaults. */
+export interface DeployEnv {
+  account: string;
+  region: string;
+}
+
+const ACCOUNT_RE = /^\d{12}$/;
+// Commercial, China, GovCloud and ISO partitions; the CLI rejects unknown regions later anyway.
+const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d$/;
+// EKS cluster names: 1-100 chars, start with a letter or digit, then letters, digits, hyphens, underscores.
+const CLUSTER_NAME_RE = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
+const ORG_ID_RE = /^o-[a-z0-9]{10,32}$/;
+// Deliberately loose: SNS validates the address; this only catches obvious paste errors.
+const EMAIL_RE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+const KNOWN_KEYS = new Set([
+  'mode',
+  'centralAccount',
+  'centralRegion',
+  'clusters',
+  'memberAccountIds',
+  'organizationId',
+  'retentionDays',
+  'alertEmails',
+  'kinesisShards',
+  'parallelizationFactor',
+  'logRetentionDays',
+  'enableControlPlaneLogging',
+  'forwardGlobalStsEvents',
+  'unusedMappingDays',
+]);
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Validates raw configuration. `env` supplies defaults: the central account and region default to the
+ * synthesis environment, and a cluster without account/region belongs to the central account/region.
+ * Pure: no I/O, no clock, never throws.
+ */
+export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResult {
+  const problems: ConfigProblem[] = [];
+  const bad = (path: string, message: string) => problems.push({ path, message });
+
+  if (!isRecord(input)) {
+    return { ok: false, problems: [{ path: '(root)', message: 'expected an object of configuration keys' }] };
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_KEYS.has(key)) bad(key, `unknown key (known: ${[...KNOWN_KEYS].join(', ')})`);
+  }
+
+  const mode = input.mode ?? 'multi-account';
+  if (mode !== 'multi-account' && mode !== 'single-account') {
+    bad('mode', `must be "multi-account" or "single-account", got ${JSON.stringify(input.mode)}`);
+  }
+
+  const centralAccount = input.centralAccount ?? env.account;
+  if (typeof centralAccount !== 'string' || !ACCOUNT_RE.test(centralAccount)) {
+    bad('centralAccount', `must be a 12-digit account id, got ${JSON.stringify(centralAccount)}`);
+  }
+  const centralRegion = input.centralRegion ?? env.region;
+  if (typeof centralRegion !== 'string' || !REGION_RE.test(centralRegion)) {
+    bad('centralRegion', `must be a region name like eu-west-1, got ${JSON.stringify(centralRegion)}`);
+  }
+
+  const enableLoggingDefault = input.enableControlPlaneLogging ?? false;
+  if (typeof enableLoggingDefault !== 'boolean') bad('enableControlPlaneLogging', 'must be true or false');
+
+  const forwardGlobalStsEvents = input.forwardGlobalStsEvents ?? true;
+  if (typeof forwardGlobalStsEvents !== 'boolean') bad('forwardGlobalStsEvents', 'must be true or false');
+
+  const memberAccountIds: string[] = [];
+  if (input.memberAccountIds !== undefined) {
+    if (!Array.isArray(input.memberAccountIds)) {
+      bad('memberAccountIds', 'must be a list of 12-digit account ids');
+    } else {
+      input.memberAccountIds.forEach((a, i) => {
+        if (typeof a !== 'string' || !ACCOUNT_RE.test(a)) {
+          bad(
+            `memberAccountIds[${i}]`,
+            `must be a 12-digit account id (quote it: leading zeros), got ${JSON.stringify(a)}`,
+          );
+        } else if (memberAccountIds.includes(a)) {
+          bad(`memberAccountIds[${i}]`, `duplicate account ${a}`);
+        } else {
+          memberAccountIds.push(a);
+        }
+      });
+    }
+  }
+
+  let organizationId: string | undefined;
+  if (input.organizationId !== undefined) {
+    if (typeof input.organizationId !== 'string' || !ORG_ID_RE.test(input.organizationId)) {
+      bad('organizationId', `must look like o-abc123defg, got ${JSON.stringify(input.organizationId)}`);
+    } else {
+      organizationId = input.organizationId;
+    }
+  }
+
+  const clusters: ClusterConfig[] = [];
+  if (!Array.isArray(input.clusters) || input.clusters.length === 0) {
+    bad('clusters', 'must list at least one EKS cluster (a name, or {name, account, region})');
+  } else {
+    const seen = new Set<string>();
+    input.clusters.forEach((raw, i) => {
+      const path = `clusters[${i}]`;
+      const c = typeof raw === 'string' ? { name: raw } : raw;
+      if (!isRecord(c)) {
+        bad(path, 'must be a cluster name or an object {name, account?, region?, enableControlPlaneLogging?}');
+        return;
+      }
+      for (const key of Object.keys(c)) {
+        if (!['name', 'account', 'region', 'enableControlPlaneLogging'].includes(key))
+          bad(`${path}.${key}`, 'unknown key');
+      }
+      const account = c.account ?? centralAccount;
+      const region = c.region ?? centralRegion;
+      const logging = c.enableControlPlaneLogging ?? enableLoggingDefault;
+      let valid = true;
+      if (typeof c.name !== 'string' || !CLUSTER_NAME_RE.test(c.name)) {
+        bad(`${path}.name`, `must be an EKS cluster name (letters, digits, - and _), got ${JSON.stringify(c.name)}`);
+        valid = false;
+      }
+      if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) {
+        bad(`${path}.account`, `must be a 12-digit account id, got ${JSON.stringify(account)}`);
+        valid = false;
+      }
+      if (typeof region !== 'string' || !REGION_RE.test(region)) {
+        bad(`${path}.region`, `must be a region name like eu-west-1, got ${JSON.stringify(region)}`);
+        valid = false;
+      }
+      if (typeof logging !== 'boolean') {
+        bad(`${path}.enableControlPlaneLogging`, 'must be true or false');
+        valid = false;
+      }
+      if (!valid) return;
+      const cluster: ClusterConfig = {
+        name: c.name as string,
+        account: account as string,
+        region: region as string,
+        enableControlPlaneLogging: logging as boolean,
+      };
+      const key = `${cluster.account}/${cluster.region}/${cluster.name}`;
+      if (seen.has(key)) {
+        bad(path, `cluster ${key} is listed twice`);
+        return;
+      }
+      seen.add(key);
+      clusters.push(cluster);
+    });
+  }
+
+  if (mode === 'single-account') {
+    clusters.forEach((c) => {
+      // Direct subscriptions (no cross-account destination) need the log group, stream and stack together.
+      if (c.account !== centralAccount || c.region !== centralRegion) {
+        bad(
+          'clusters',
+          `single-account mode keeps everything in ${String(centralAccount)}/${String(centralRegion)}, but cluster ${c.name} is in ${c.account}/${c.region}; use mode "multi-account"`,
+        );
+      }
+    });
+  } else {
+    if (memberAccountIds.length === 0 && organizationId === undefined) {
+      bad(
+        'memberAccountIds',
+        'multi-account mode needs memberAccountIds or organizationId: the log destination and event bus admit only those',
+      );
+    }
+    if (organizationId === undefined && memberAccountIds.length > 0) {
+      for (const c of clusters) {
+        if (c.account !== centralAccount && !memberAccountIds.includes(c.account)) {
+          bad('clusters', `cluster ${c.name} is in account ${c.account}, which memberAccountIds does not admit`);
+        }
+      }
+    }
+  }
+
+  const retentionDays: Partial<Record<RetentionItemClass, number>> = {};
+  if (input.retentionDays !== undefined) {
+    if (!isRecord(input.retentionDays)) {
+      bad('retentionDays', `must be an object of item class -> days (${RETENTION_ITEM_CLASSES.join(', ')})`);
+    } else {
+      for (const [k, v] of Object.entries(input.retentionDays)) {
+        if (!(RETENTION_ITEM_CLASSES as readonly string[]).includes(k)) {
+          bad(`retentionDays.${k}`, `unknown item class (known: ${RETENTION_ITEM_CLASSES.join(', ')})`);
+        } else if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 36500) {
+          bad(`retentionDays.${k}`, `must be a whole number of days between 1 and 36500, got ${JSON.stringify(v)}`);
+        } else {
+          retentionDays[k as RetentionItemClass] = v;
+        }
+      }
+    }
+  }
+
+  const alertEmails: string[] = [];
+  if (input.alertEmails !== undefined) {
+    if (!Array.isArray(input.alertEmails)) {
+      bad('alertEmails', 'must be a list of e-mail addresses');
+    } else {
+      input.alertEmails.forEach((e, i) => {
+        if (typeof e !== 'string' || !EMAIL_RE.test(e))
+          bad(`alertEmails[${i}]`, `not an e-mail address: ${JSON.stringify(e)}`);
+        else alertEmails.push(e);
+      });
+    }
+  }
+
+  const kinesisShards = input.kinesisShards ?? 0;
+  // 500 is the default per-account shard quota in most regions; more needs a quota increase first.
+  if (
+    typeof kinesisShards !== 'number' ||
+    !Number.isInteger(kinesisShards) ||
+    kinesisShards < 0 ||
+    kinesisShards > 500
+  ) {
+    bad('kinesisShards', `must be 0 (on-demand) or a shard count 1-500, got ${JSON.stringify(input.kinesisShards)}`);
+  }
+
+  const parallelizationFactor = input.parallelizationFactor ?? 1;
+  // Lambda's limit for Kinesis event source mappings.
+  if (
+    typeof parallelizationFactor !== 'number' ||
+    !Number.isInteger(parallelizationFactor) ||
+    parallelizationFactor < 1 ||
+    parallelizationFactor > 10
+  ) {
+    bad('parallelizationFactor', `must be a whole number 1-10, got ${JSON.stringify(input.parallelizationFactor)}`);
+  }
+
+  const logRetentionDays = input.logRetentionDays ?? 90;
+  if (typeof logRetentionDays !== 'number' || !(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+    bad(
+      'logRetentionDays',
+      `must be one of the CloudWatch Logs retention values (${LOG_RETENTION_DAYS.join(', ')}), got ${JSON.stringify(input.logRetentionDays)}`,
+    );
+  }
+
+  const unusedMappingDays = input.unusedMappingDays ?? 90;
+  if (typeof unusedMappingDays !== 'number' || !Number.isInteger(unusedMappingDays) || unusedMappingDays < 1) {
+    bad('unusedMappingDays', `must be a whole number of days >= 1, got ${JSON.stringify(input.unusedMappingDays)}`);
+  }
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    value: {
+      mode: mode as DeploymentMode,
+      centralAccount: centralAccount as string,
+      centralRegion: centralRegion as string,
+      clusters,
+      memberAccountIds,
+      ...(organizationId !== undefined ? { organizationId } : {}),
+      retentionDays,
+      alertEmails,
+      kinesisShards: kinesisShards as number,
+      parallelizationFactor: parallelizationFactor as number,
+      logRetentionDays: logRetentionDays as TrailConfig['logRetentionDays'],
+      enableControlPlaneLogging: enableLoggingDefault as boolean,
+      forwardGlobalStsEvents: forwardGlobalStsEvents as boolean,
+      unusedMappingDays: unusedMappingDays as number,
+    },
+  };
+}
+
+/**
+ * Resolves the synthesis environment: `-c account=… -c region=…` first, then the CLI's
+ * CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION. Without credentials the CLI sets no account, so an
+ * offline synth must pass it explicitly.
+ */
+export function resolveDeployEnv(
+  context: { account?: unknown; region?: unknown },
+  processEnv: Record<string, string | undefined>,
+): { ok: true; value: DeployEnv } | { ok: false; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const account = context.account ?? processEnv.CDK_DEFAULT_ACCOUNT;
+  const region = context.region ?? processEnv.CDK_DEFAULT_REGION;
+  if (account === undefined || account === '') {
+    problems.push({
+      path: 'account',
+      message: 'no account: pass -c account=<12 digits> (or run with credentials so the CLI sets CDK_DEFAULT_ACCOUNT)',
+    });
+  } else if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) {
+    problems.push({ path: 'account', message: `must be a 12-digit account id, got ${JSON.stringify(account)}` });
+  }
+  if (region === undefined || region === '') {
+    problems.push({
+      path: 'region',
+      message: 'no region: pass -c region=<region> (or set CDK_DEFAULT_REGION / AWS_REGION)',
+    });
+  } else if (typeof region !== 'string' || !REGION_RE.test(region)) {
+    problems.push({ path: 'region', message: `must be a region name like eu-west-1, got ${JSON.stringify(region)}` });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: { account: account as string, region: region as string } };
+}

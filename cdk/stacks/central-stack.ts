@@ -1,0 +1,393 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { ENV, METRICS } from '../../lib/runtime-env.js';
+import type { TrailConfig } from '../config.js';
+import { AlertTopic } from '../constructs/alert-topic.js';
+import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
+import { LogDestination } from '../constructs/log-destination.js';
+import { TrailFunction } from '../constructs/trail-function.js';
+import { TrailTable } from '../constructs/trail-table.js';
+import { eksAccessEventPattern, stsAssumeRoleEventPattern } from '../event-patterns.js';
+import { acknowledge } from '../nag.js';
+import { CENTRAL_BUS_NAME, destinationRoleName, STREAM_NAME } from '../names.js';
+import { type Admission, admissionOf, admissionStatement } from '../policies.js';
+
+export interface CentralStackProps extends StackProps {
+  config: TrailConfig;
+  /**
+   * Single-account mode: the clusters live in this account and region, so their log groups
+   * subscribe straight to the stream and the default-bus rules target the queue; no cross-account
+   * destination is created.
+   */
+  singleAccount?: boolean;
+  /**
+   * Rules on this account's default bus straight to the queue, for clusters in the security account
+   * itself (EventBridge does not forward from a bus to another bus of the same account and region).
+   */
+  localEventRules?: boolean;
+}
+
+/**
+ * The security-account side: the ingestion stream behind a CloudWatch Logs destination, the event
+ * bus for CloudTrail events, the four functions, the table, the alert topic, the query API and the
+ * alarms.
+ */
+export class CentralStack extends Stack {
+  readonly stream: kinesis.Stream;
+  readonly bus: events.EventBus;
+  readonly cloudTrailQueue: sqs.Queue;
+  readonly cloudTrailDlq: sqs.Queue;
+  readonly logIngestDlq: sqs.Queue;
+  readonly trailTable: TrailTable;
+  readonly alerts: AlertTopic;
+  readonly logIngest: TrailFunction;
+  readonly cloudTrailIngest: TrailFunction;
+  readonly queryApi: TrailFunction;
+  readonly postureReport: TrailFunction;
+  readonly queryApiUrl: lambda.FunctionUrl;
+  readonly queryApiInvokePolicy: iam.ManagedPolicy;
+  readonly destinationRole: iam.Role;
+  readonly destination?: LogDestination;
+
+  constructor(scope: Construct, id: string, props: CentralStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const single = props.singleAccount === true;
+    const admission: Admission = admissionOf(config, single);
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    // ---- storage and alerts
+    this.trailTable = new TrailTable(this, 'Trail');
+    this.alerts = new AlertTopic(this, 'Alerts', { alertEmails: config.alertEmails });
+
+    // ---- log ingestion: Kinesis stream (+ cross-account destination)
+    const streamKey = new kms.Key(this, 'StreamKey', {
+      description: 'eks-access-trail log stream encryption',
+      enableKeyRotation: true,
+    });
+    this.stream = new kinesis.Stream(this, 'LogStream', {
+      streamName: STREAM_NAME,
+      encryption: kinesis.StreamEncryption.KMS,
+      encryptionKey: streamKey,
+      // 24 h is Kinesis' included retention; the event source mapping gives up on a record after
+      // maxRecordAge (below), well before the stream would drop it.
+      retentionPeriod: Duration.hours(24),
+      ...(config.kinesisShards > 0
+        ? { streamMode: kinesis.StreamMode.PROVISIONED, shardCount: config.kinesisShards }
+        : { streamMode: kinesis.StreamMode.ON_DEMAND }),
+    });
+
+    acknowledge(
+      this.stream,
+      'AwsSolutions-KDS3',
+      'The stream carries audit events with user identities and aws-auth bodies; a customer-managed key lets the security account control and audit who can decrypt them, which aws/kinesis does not.',
+    );
+
+    this.destinationRole = new iam.Role(this, 'DestinationRole', {
+      roleName: destinationRoleName(this.region),
+      description: 'Assumed by CloudWatch Logs to deliver EKS control-plane log events into the trail stream',
+      assumedBy: new iam.ServicePrincipal('logs.amazonaws.com', {
+        // Confused-deputy guard: only log groups of admitted accounts (any region) may cause CloudWatch
+        // Logs to use this role. With an organization there is no account list to enumerate.
+        ...(admission.kind === 'accounts'
+          ? {
+              conditions: {
+                StringLike: {
+                  'aws:SourceArn': [...new Set([...admission.accounts, this.account])].map(
+                    (a) => `arn:${this.partition}:logs:*:${a}:*`,
+                  ),
+                },
+              },
+            }
+          : {}),
+      }),
+    });
+    this.destinationRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kinesis:PutRecord', 'kinesis:PutRecords'],
+        resources: [this.stream.streamArn],
+      }),
+    );
+    this.destinationRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [streamKey.keyArn] }),
+    );
+    if (!single) {
+      this.destination = new LogDestination(this, 'Destination', {
+        streamArn: this.stream.streamArn,
+        roleArn: this.destinationRole.roleArn,
+        admission,
+      });
+      this.destination.node.addDependency(this.destinationRole);
+    }
+
+    // ---- CloudTrail events: custom bus -> rules -> queue
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: CENTRAL_BUS_NAME });
+    if (admission.kind === 'organization' || admission.accounts.some((a) => a !== this.account)) {
+      this.bus.addToResourcePolicy(
+        admissionStatement(admission, 'events:PutEvents', this.bus.eventBusArn, 'AdmitMembers'),
+      );
+    }
+
+    const queueKey = new kms.Key(this, 'QueueKey', {
+      description: 'eks-access-trail queues encryption',
+      enableKeyRotation: true,
+    });
+    const encryptedQueue = (qid: string, extra: sqs.QueueProps = {}) =>
+      new sqs.Queue(this, qid, {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: queueKey,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        ...extra,
+      });
+    this.cloudTrailDlq = encryptedQueue('CloudTrailDlq');
+    this.logIngestDlq = encryptedQueue('LogIngestFailures');
+    acknowledge(
+      this.logIngestDlq,
+      'AwsSolutions-SQS3',
+      'This queue is itself the on-failure destination of the Kinesis event source mapping (it holds the shard and sequence ranges of batches that exhausted retries); cdk-nag only recognises redrive-policy DLQs.',
+    );
+    const cloudTrailTimeout = Duration.seconds(60);
+    this.cloudTrailQueue = encryptedQueue('CloudTrailQueue', {
+      // Lambda's guidance for SQS sources: visibility timeout at least six times the function timeout.
+      visibilityTimeout: Duration.seconds(cloudTrailTimeout.toSeconds() * 6),
+      deadLetterQueue: { queue: this.cloudTrailDlq, maxReceiveCount: 5 },
+    });
+
+    const eksRule = new events.Rule(this, 'EksAccessEvents', {
+      eventBus: this.bus,
+      description: 'EKS access-management CloudTrail events forwarded by member accounts',
+      eventPattern: eksAccessEventPattern(),
+    });
+    const stsRule = new events.Rule(this, 'StsAssumeRoleEvents', {
+      eventBus: this.bus,
+      description: 'STS AssumeRole* CloudTrail events forwarded by member accounts',
+      eventPattern: stsAssumeRoleEventPattern(),
+    });
+    for (const rule of [eksRule, stsRule]) rule.addTarget(new targets.SqsQueue(this.cloudTrailQueue));
+
+    // ---- functions
+    const commonEnv: Record<string, string> = {
+      [ENV.trustedAccountIds]: [...new Set([this.account, ...config.memberAccountIds])].join(','),
+      [ENV.retentionDays]: JSON.stringify(config.retentionDays),
+      ...(config.organizationId !== undefined ? { [ENV.organizationId]: config.organizationId } : {}),
+    };
+    this.logIngest = new TrailFunction(this, 'LogIngest', {
+      entry: 'log-ingest',
+      description: 'EKS authenticator and audit log events from Kinesis -> decision chains',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      logRetention,
+      environment: commonEnv,
+    });
+    this.cloudTrailIngest = new TrailFunction(this, 'CloudTrailIngest', {
+      entry: 'cloudtrail-ingest',
+      description: 'EKS access-management and STS AssumeRole* CloudTrail events -> mapping history, credentials',
+      timeout: cloudTrailTimeout,
+      logRetention,
+      environment: commonEnv,
+    });
+    this.queryApi = new TrailFunction(this, 'QueryApi', {
+      entry: 'query-api',
+      description: 'Compliance queries over the trail (IAM-authenticated function URL)',
+      timeout: Duration.seconds(30),
+      logRetention,
+      environment: commonEnv,
+    });
+    this.postureReport = new TrailFunction(this, 'PostureReport', {
+      entry: 'posture-report',
+      description: 'Daily posture report over identity mappings',
+      timeout: Duration.minutes(5),
+      logRetention,
+      environment: { ...commonEnv, [ENV.unusedMappingDays]: String(config.unusedMappingDays) },
+    });
+
+    this.trailTable.grantWriteTo(this.logIngest.fn);
+    this.trailTable.grantWriteTo(this.cloudTrailIngest.fn);
+    this.trailTable.grantReadTo(this.queryApi.fn);
+    this.trailTable.grantReadTo(this.postureReport.fn);
+    // Mapping changes arrive both as CloudTrail events (access entries) and as audit events (aws-auth edits).
+    this.alerts.grantPublishTo(this.logIngest.fn);
+    this.alerts.grantPublishTo(this.cloudTrailIngest.fn);
+    this.alerts.grantPublishTo(this.postureReport.fn);
+
+    this.logIngest.fn.addEventSource(
+      new sources.KinesisEventSource(this.stream, {
+        // Oldest first: after an outage nothing still in the stream is skipped.
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(5),
+        parallelizationFactor: config.parallelizationFactor,
+        // A poison record is isolated by bisection and reported as a partial failure, so the rest of
+        // the shard moves on; bounded retries and age stop it from blocking the shard for 24 h.
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: 5,
+        maxRecordAge: Duration.hours(6),
+        onFailure: new ExactSqsOnFailure(this.logIngestDlq, queueKey),
+      }),
+    );
+    this.cloudTrailIngest.fn.addEventSource(
+      new sources.SqsEventSource(this.cloudTrailQueue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(5),
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    // ---- query API
+    this.queryApiUrl = this.queryApi.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    this.queryApiInvokePolicy = new iam.ManagedPolicy(this, 'QueryApiInvoke', {
+      managedPolicyName: `EksAccessTrail-QueryApiInvoke-${this.region}`,
+      description: 'Attach to auditor roles: call the eks-access-trail query API (read-only)',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunctionUrl'],
+          resources: [this.queryApi.fn.functionArn],
+          conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+        }),
+        // Function URLs created since October 2025 also require lambda:InvokeFunction.
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.queryApi.fn.functionArn] }),
+      ],
+    });
+
+    // ---- posture report
+    new events.Rule(this, 'DailyPosture', {
+      description: 'Runs the eks-access-trail posture report once a day',
+      schedule: events.Schedule.cron({ minute: '0', hour: '6' }),
+      targets: [new targets.LambdaFunction(this.postureReport.fn, { retryAttempts: 2 })],
+    });
+
+    // ---- single-account mode: the member side lives here too
+    if (single) {
+      new ClusterLogSubscriptions(this, 'Clusters', {
+        clusters: config.clusters,
+        destination: { kind: 'stream', streamArn: this.stream.streamArn, roleArn: this.destinationRole.roleArn },
+      });
+    }
+    if (single || props.localEventRules === true) {
+      new events.Rule(this, 'LocalEksAccessEvents', {
+        description: 'EKS access-management CloudTrail events of this account',
+        eventPattern: eksAccessEventPattern(),
+        targets: [new targets.SqsQueue(this.cloudTrailQueue)],
+      });
+      new events.Rule(this, 'LocalStsAssumeRoleEvents', {
+        description: 'STS AssumeRole* CloudTrail events of this account and region',
+        eventPattern: stsAssumeRoleEventPattern(),
+        targets: [new targets.SqsQueue(this.cloudTrailQueue)],
+      });
+    }
+
+    this.addAlarms();
+
+    new CfnOutput(this, 'QueryApiUrl', { value: this.queryApiUrl.url, description: 'SigV4-signed requests only' });
+    new CfnOutput(this, 'QueryApiInvokePolicyArn', { value: this.queryApiInvokePolicy.managedPolicyArn });
+    new CfnOutput(this, 'TableName', { value: this.trailTable.table.tableName });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'CentralBusArn', { value: this.bus.eventBusArn });
+    if (this.destination) new CfnOutput(this, 'DestinationArn', { value: this.destination.destinationArn });
+  }
+
+  private addAlarms(): void {
+    const notify = new cwActions.SnsAction(this.alerts.topic);
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold: number, periods = 1) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: periods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      a.addAlarmAction(notify);
+      return a;
+    };
+    const fiveMinutes = Duration.minutes(5);
+    alarm(
+      'LogIngestErrors',
+      this.logIngest.fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      'log-ingest invocations failed (whole batches are being retried)',
+      1,
+    );
+    alarm(
+      'CloudTrailIngestErrors',
+      this.cloudTrailIngest.fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      'cloudtrail-ingest invocations failed',
+      1,
+    );
+    alarm(
+      'PostureReportErrors',
+      this.postureReport.fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      'the daily posture report failed',
+      1,
+    );
+    alarm(
+      'LogIngestIteratorAge',
+      this.logIngest.fn.metric('IteratorAge', { period: fiveMinutes, statistic: 'Maximum' }),
+      'log-ingest is more than 15 minutes behind the Kinesis stream',
+      Duration.minutes(15).toMilliseconds(),
+      3,
+    );
+    for (const [id, service] of [
+      ['LogIngestQuarantine', 'log-ingest'],
+      ['CloudTrailIngestQuarantine', 'cloudtrail-ingest'],
+    ] as const) {
+      alarm(
+        id,
+        new cloudwatch.Metric({
+          namespace: METRICS.namespace,
+          metricName: METRICS.quarantined,
+          dimensionsMap: { service },
+          period: Duration.minutes(15),
+          statistic: 'Sum',
+        }),
+        `${service} quarantined records it could not parse (see the quarantine items in the table)`,
+        1,
+      );
+    }
+    alarm(
+      'LogIngestDlqDepth',
+      this.logIngestDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+      'Kinesis batches that exhausted retries: their shard/sequence ranges are in the failure queue',
+      1,
+    );
+    alarm(
+      'CloudTrailDlqDepth',
+      this.cloudTrailDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+      'CloudTrail events that failed 5 deliveries to cloudtrail-ingest',
+      1,
+    );
+  }
+}
+
+/**
+ * On-failure destination for the Kinesis mapping with exact grants: SqsDlq's grantSendMessages also
+ * grants kms:ReEncrypt* and kms:GenerateDataKey*, which sending to one encrypted queue does not need.
+ */
+class ExactSqsOnFailure implements lambda.IEventSourceDlq {
+  constructor(
+    private readonly queue: sqs.IQueue,
+    private readonly key: kms.IKey,
+  ) {}
+
+  bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
+    targetHandler.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
+    targetHandler.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }),
+    );
+    return { destination: this.queue.queueArn };
+  }
+}

@@ -1,0 +1,28 @@
+import { ENV } from '../../lib/runtime-env.js';
+import { DEFAULT_RETENTION_DAYS, type RetentionDays } from '../../lib/store/dynamodb-trail-store.js';
+import { type Env, EnvReader } from './config-error.js';
+
+export { ConfigError } from './config-error.js';
+
+export interface CloudTrailIngestConfig {
+  tableName: string;
+  /** Retention per item class in days (TTL computed from the event time by the store). */
+  retentionDays: RetentionDays;
+  alertTopicArn?: string;
+  trustedAccountIds: string[];
+}
+
+const RETENTION_CLASSES = Object.keys(DEFAULT_RETENTION_DAYS) as (keyof RetentionDays)[];
+
+/** Validated at cold start; throws ConfigError listing every bad variable. */
+export const loadCloudTrailIngestConfig = (env: Env): CloudTrailIngestConfig => {
+  const r = new EnvReader(env);
+  const config: CloudTrailIngestConfig = {
+    tableName: r.tableName(ENV.tableName),
+    retentionDays: r.retentionDays(ENV.retentionDays, RETENTION_CLASSES),
+    trustedAccountIds: r.accountIds(ENV.trustedAccountIds),
+  };
+  const topic = r.arn(ENV.alertTopicArn, 'sns');
+  if (topic !== undefined) config.alertTopicArn = topic;
+  return r.done(config);
+};

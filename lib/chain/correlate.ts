@@ -1,0 +1,666 @@
+import { explainDenial } from '../authz/explain-denial.js';
+import { parseForbiddenMessage } from '../authz/forbidden-message.js';
+import { parseAuthorizationReason } from '../authz/reason.js';
+import type { AuthorizationReason, MissingPermission } from '../authz/types.js';
+import { resolveMapping } from '../identity/resolve.js';
+import type { AccessPolicyAssociation, ClusterMappingState, MappingResolution } from '../identity/types.js';
+import { normaliseTimestamp } from '../sources/timestamps.js';
+import type { AccessDeniedLine, AuditEvent, AuthnFailureClass, LogEventOrigin } from '../sources/types.js';
+import { humanFor } from './human.js';
+import { principalFromCanonicalArn, principalFromUser } from './principal.js';
+import type {
+  CorrelationEvidence,
+  DecisionChain,
+  DecisionLink,
+  FailedStage,
+  K8sIdentityLink,
+  Link,
+  MappingLink,
+  PrincipalLink,
+  RequestLink,
+} from './types.js';
+
+/**
+ * The correlator: one audit event (or one authenticator denial) plus the evidence known so far ->
+ * one DecisionChain, link by link. Pure and deterministic (no clock, no I/O, no randomness): the same
+ * inputs always give the same chain, which is what makes arrival order irrelevant — re-running it
+ * when late evidence arrives replaces the chain with the complete one. It never throws: a link it
+ * cannot build is 'unknown' with a `why`.
+ */
+
+export interface AuditOrigin {
+  cluster: string;
+  accountId?: string;
+  /** CloudWatch event timestamp (epoch ms): the fallback instant for truncated events. */
+  timestamp?: number;
+  eventId?: string;
+}
+
+const DECISION = 'authorization.k8s.io/decision';
+const REASON = 'authorization.k8s.io/reason';
+/** Added by the API server to every authenticated user; never part of a mapping. */
+const API_ADDED_GROUPS = new Set(['system:authenticated']);
+
+const isoFromMs = (ms: number | undefined): string | undefined =>
+  ms !== undefined && Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? new Date(ms).toISOString() : undefined;
+
+const stateIsEmpty = (s: ClusterMappingState): boolean =>
+  !s.authModeKnown && s.accessEntries.size === 0 && s.awsAuth === undefined && s.creator === undefined;
+
+// ---------------------------------------------------------------------------------------------
+// mapping
+// ---------------------------------------------------------------------------------------------
+
+const mappingValue = (r: MappingResolution): MappingLink => {
+  const v: MappingLink = { source: r.source, groups: [...r.groups] };
+  if (r.accessEntry) {
+    v.accessEntry = {
+      principalArn: r.accessEntry.principalArn,
+      type: r.accessEntry.type,
+      kubernetesGroups: [...r.accessEntry.kubernetesGroups],
+      policies: r.policies.map((p) => ({
+        policyArn: p.policyArn,
+        scope: { ...p.scope, namespaces: [...p.scope.namespaces] },
+      })),
+    };
+    if (r.accessEntry.username !== undefined) v.accessEntry.username = r.accessEntry.username;
+  }
+  if (r.awsAuthRow) v.awsAuthRow = r.awsAuthRow;
+  if (r.username !== undefined) v.username = r.username;
+  if (r.since !== undefined) v.since = r.since;
+  if (r.actor !== undefined) v.actor = r.actor;
+  if (r.sourceEventId !== undefined) v.sourceEventId = r.sourceEventId;
+  if (r.shadowed.length > 0) v.shadowed = r.shadowed.map((s) => ({ ...s }));
+  return v;
+};
+
+interface MappingResult {
+  link: Link<MappingLink>;
+  resolution?: MappingResolution;
+  pending: boolean;
+  historyUnknown: boolean;
+}
+
+const safeState = (evidence: CorrelationEvidence, at: string): ClusterMappingState | undefined => {
+  try {
+    return evidence.mappingStateAt(at);
+  } catch {
+    return undefined;
+  }
+};
+
+const safeResolve = (
+  state: ClusterMappingState,
+  who: Parameters<typeof resolveMapping>[1],
+  observed: Parameters<typeof resolveMapping>[2],
+): MappingResolution | undefined => {
+  try {
+    return resolveMapping(state, who, observed);
+  } catch {
+    return undefined;
+  }
+};
+
+const mappingForIam = (
+  principal: PrincipalLink,
+  at: string | undefined,
+  evidence: CorrelationEvidence,
+  observed: { username?: string; groups?: string[] } | undefined,
+  authenticated: boolean,
+): MappingResult => {
+  if (!principal.canonicalArn) {
+    return {
+      link: {
+        status: 'unknown',
+        why: 'the IAM principal ARN is unknown, so no mapping can be looked up',
+        evidence: [],
+      },
+      pending: false,
+      historyUnknown: false,
+    };
+  }
+  if (!at) {
+    return {
+      link: {
+        status: 'unknown',
+        why: 'the request time is unknown, so the mapping in force cannot be looked up',
+        evidence: [],
+      },
+      pending: false,
+      historyUnknown: false,
+    };
+  }
+  const state = safeState(evidence, at);
+  if (!state) {
+    return {
+      link: { status: 'unknown', why: 'mapping history could not be read', evidence: [] },
+      pending: true,
+      historyUnknown: true,
+    };
+  }
+  const who: Parameters<typeof resolveMapping>[1] = { canonicalArn: principal.canonicalArn };
+  if (principal.principalId) who.principalId = principal.principalId;
+  if (principal.accountId) who.accountId = principal.accountId;
+  if (principal.sessionName !== undefined) who.sessionName = principal.sessionName;
+  if (principal.accessKeyId) who.accessKeyId = principal.accessKeyId;
+  const resolution = safeResolve(state, who, observed);
+  if (!resolution) {
+    return {
+      link: { status: 'unknown', why: 'the mapping could not be resolved', evidence: [] },
+      pending: false,
+      historyUnknown: false,
+    };
+  }
+  const historyUnknown = stateIsEmpty(state);
+  if (resolution.source === 'eks-internal') {
+    return {
+      link: {
+        status: 'derived',
+        value: mappingValue(resolution),
+        why: resolution.why,
+        evidence: ['eks-internal-role'],
+      },
+      resolution,
+      pending: false,
+      historyUnknown,
+    };
+  }
+  if (historyUnknown) {
+    return {
+      link: {
+        status: 'unknown',
+        why: `no identity-mapping history is known for cluster ${state.cluster || '(unknown)'} at ${at} (no access entry, aws-auth or CreateCluster event yet)`,
+        evidence: [],
+      },
+      pending: true,
+      historyUnknown,
+    };
+  }
+  if (resolution.source === 'unmapped' && authenticated) {
+    return {
+      link: {
+        status: 'unknown',
+        value: mappingValue(resolution),
+        why: `the request authenticated, so some mapping admitted ${principal.canonicalArn}, but none in the known history does (history incomplete: created before monitoring began, or its event has not arrived yet): ${resolution.why}`,
+        evidence: resolution.sourceEventId ? [`mapping:${resolution.sourceEventId}`] : [],
+      },
+      resolution,
+      pending: true,
+      historyUnknown,
+    };
+  }
+  return {
+    link: {
+      status: 'derived',
+      value: mappingValue(resolution),
+      why: resolution.why,
+      evidence: resolution.sourceEventId ? [`mapping:${resolution.sourceEventId}`] : [],
+    },
+    resolution,
+    pending: false,
+    historyUnknown,
+  };
+};
+
+const mappingFor = (
+  principal: Link<PrincipalLink>,
+  at: string | undefined,
+  evidence: CorrelationEvidence,
+  observed: { username?: string; groups?: string[] } | undefined,
+  authenticated: boolean,
+): MappingResult => {
+  const p = principal.value;
+  const none = (source: MappingLink['source'], why: string): MappingResult => ({
+    link: { status: 'observed', value: { source }, why, evidence: ['audit:user.username'] },
+    pending: false,
+    historyUnknown: false,
+  });
+  if (!p) {
+    return {
+      link: { status: 'unknown', why: 'no principal, so no mapping', evidence: [] },
+      pending: false,
+      historyUnknown: false,
+    };
+  }
+  switch (p.type) {
+    case 'service-account':
+      return none(
+        'service-account',
+        'service-account token: Kubernetes itself authenticates it, no IAM mapping involved',
+      );
+    case 'anonymous':
+      return none('anonymous', 'no credentials: the API server maps the request to system:anonymous');
+    case 'k8s-internal':
+      return none('eks-internal', 'a Kubernetes / EKS component identity, not admitted through any IAM mapping');
+    default:
+      return mappingForIam(p, at, evidence, observed, authenticated);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// decision
+// ---------------------------------------------------------------------------------------------
+
+const sameScope = (a: AccessPolicyAssociation, namespace: string | undefined): boolean =>
+  namespace === undefined
+    ? a.scope.type === 'cluster'
+    : a.scope.type === 'namespace' && a.scope.namespaces.includes(namespace);
+
+const accessPolicyInForce = (
+  reason: Extract<AuthorizationReason, { kind: 'access-policy-allow' }>,
+  resolution: MappingResolution | undefined,
+): { association?: DecisionLink['accessPolicy']; note: string } => {
+  const entry = resolution?.accessEntry;
+  const candidates = (resolution?.policies ?? []).filter((p) => p.policyArn === reason.policyArn);
+  const match = candidates.find((p) => sameScope(p, reason.namespace)) ?? candidates[0];
+  if (match && entry) {
+    return {
+      association: { policyArn: match.policyArn, scope: match.scope, principalArn: entry.principalArn },
+      note: `association in force: ${match.policyArn} on ${entry.principalArn}, ${
+        match.scope.type === 'cluster' ? 'cluster scope' : `namespaces ${match.scope.namespaces.join(', ')}`
+      }`,
+    };
+  }
+  return {
+    association: {
+      policyArn: reason.policyArn,
+      scope: reason.namespace
+        ? { type: 'namespace', namespaces: [reason.namespace] }
+        : { type: 'cluster', namespaces: [] },
+      principalArn: reason.principalArn,
+    },
+    note: 'the association is not in the known mapping history; its scope is taken from the reason',
+  };
+};
+
+const effectiveIdentity = (event: AuditEvent): { username?: string; groups: string[] } => {
+  const u = event.impersonatedUser ?? event.user;
+  const out: { username?: string; groups: string[] } = { groups: [...(u.groups ?? [])] };
+  if (u.username !== undefined) out.username = u.username;
+  return out;
+};
+
+const decisionFor = (event: AuditEvent, mapping: MappingResult): { link: Link<DecisionLink>; pending: boolean } => {
+  const code = event.responseStatus?.code;
+  const decision = event.annotations?.[DECISION];
+  const rawReason = event.annotations?.[REASON];
+  const message = event.responseStatus?.message;
+  const ev: string[] = [];
+  if (decision !== undefined) ev.push(`audit:annotations.${DECISION}`);
+  if (rawReason !== undefined) ev.push(`audit:annotations.${REASON}`);
+
+  if (
+    code === 401 ||
+    (!event.user.username && decision === undefined && rawReason === undefined && code !== undefined && code >= 400)
+  ) {
+    const value: DecisionLink = { outcome: 'authn-failed', authorizer: 'none', denial: { stage: 'authentication' } };
+    if (message && value.denial) value.denial.message = message;
+    return {
+      link: {
+        status: 'observed',
+        value,
+        why: `401: the API server could not authenticate the request${message ? ` (${message})` : ''}; the authenticator's access denied line around this time names the cause`,
+        evidence: ['audit:responseStatus.code'],
+      },
+      pending: false,
+    };
+  }
+
+  const who = effectiveIdentity(event);
+  const impersonation = event.impersonatedUser ? ` (evaluated for the impersonated user ${who.username ?? '?'})` : '';
+
+  if (decision === undefined && rawReason === undefined) {
+    // No annotations: a truncated event, or a level/stage without them. Fall back on the status code.
+    if (code === 403 && message) {
+      const missing = parseForbiddenMessage(message);
+      const value: DecisionLink = {
+        outcome: 'forbid',
+        authorizer: 'unknown',
+        denial: { stage: 'authorization', message },
+      };
+      if (missing.ok && value.denial) value.denial.missing = missing.value;
+      return {
+        link: {
+          status: 'derived',
+          value,
+          why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''}; 403 from responseStatus`,
+          evidence: ['audit:responseStatus'],
+        },
+        pending: false,
+      };
+    }
+    if (code !== undefined && code >= 200 && code < 400) {
+      return {
+        link: {
+          status: 'derived',
+          value: { outcome: 'allow', authorizer: 'unknown' },
+          why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''}; the request succeeded (${code}), so it was authorized`,
+          evidence: ['audit:responseStatus.code'],
+        },
+        pending: false,
+      };
+    }
+    return {
+      link: {
+        status: 'unknown',
+        value: { outcome: 'unknown', authorizer: 'unknown' },
+        why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''} and no conclusive status code`,
+        evidence: [],
+      },
+      pending: false,
+    };
+  }
+
+  const parsed = parseAuthorizationReason(decision, rawReason);
+  const value: DecisionLink = {
+    outcome: decision === 'allow' ? 'allow' : decision === 'forbid' ? 'forbid' : 'unknown',
+    authorizer: 'unknown',
+  };
+  if (rawReason !== undefined) value.rawReason = rawReason;
+  if (!parsed.ok) {
+    return {
+      link: {
+        status: 'observed',
+        value,
+        why: `decision ${decision ?? '(none)'}; the reason is malformed (${parsed.issues.map((i) => i.code).join(', ')})`,
+        evidence: ev,
+      },
+      pending: false,
+    };
+  }
+  const reason = parsed.value;
+  value.reason = reason;
+  let why: string;
+  let pending = false;
+
+  if (value.outcome === 'forbid') {
+    value.authorizer = 'none';
+    const denial: NonNullable<DecisionLink['denial']> = { stage: 'authorization' };
+    if (message) denial.message = message;
+    let missing: MissingPermission | undefined;
+    if (message) {
+      const m = parseForbiddenMessage(message);
+      if (m.ok) missing = m.value;
+    }
+    if (missing) {
+      denial.missing = missing;
+      const ctx: Parameters<typeof explainDenial>[1] = {
+        groups: who.groups.filter((g) => !API_ADDED_GROUPS.has(g)),
+        // Access policies attach to the real principal; with impersonation the webhook sees the impersonated user.
+        policies: event.impersonatedUser ? [] : (mapping.resolution?.policies ?? []),
+        mappingUnknown: mapping.historyUnknown,
+        reason,
+      };
+      if (who.username !== undefined) ctx.username = who.username;
+      denial.explanation = explainDenial(missing, ctx).text;
+      pending = mapping.historyUnknown;
+    }
+    value.denial = denial;
+    why = `forbidden${impersonation}: no authorizer allowed it${
+      missing ? '; missing permission parsed from responseStatus.message (explanation derived)' : ''
+    }`;
+  } else if (reason.kind === 'internal-error') {
+    why = 'an authorizer failed with an internal error';
+  } else if (reason.kind === 'rbac-allow') {
+    value.authorizer = 'rbac';
+    why = `allowed by RBAC${impersonation}: ${reason.binding.kind} ${reason.binding.name}${
+      reason.binding.namespace ? ` in ${reason.binding.namespace}` : ''
+    }${reason.role ? ` of ${reason.role.kind} ${reason.role.name}` : ''}${
+      reason.subject ? ` to ${reason.subject.kind} ${reason.subject.name}` : ''
+    } (only the first matching binding is named)`;
+  } else if (reason.kind === 'access-policy-allow') {
+    value.authorizer = 'eks-access-policy';
+    const inForce = accessPolicyInForce(reason, mapping.resolution);
+    if (inForce.association) value.accessPolicy = inForce.association;
+    why = `allowed by the EKS access policy ${reason.policyArn}${impersonation}; ${inForce.note}`;
+    pending = !mapping.resolution?.accessEntry && mapping.historyUnknown;
+  } else if (reason.kind === 'privileged-allow') {
+    const groups = new Set(who.groups);
+    if (groups.has('system:masters')) {
+      value.authorizer = 'privileged-group';
+      why = `empty allow reason and the user is in system:masters${impersonation}: the privileged-group authorizer allowed it before RBAC`;
+    } else if (who.username?.startsWith('system:node:')) {
+      value.authorizer = 'node';
+      why = `empty allow reason for node identity ${who.username}: the Node authorizer allowed it`;
+    } else {
+      value.authorizer = 'unknown';
+      why =
+        'empty allow reason without system:masters in the groups: an always-allowed path or an authorizer that gives no reason';
+    }
+  } else {
+    why = `decision ${decision ?? '(none)'} with an unrecognised reason`;
+  }
+  if (value.outcome === 'allow' && event.responseStatus?.code !== undefined && event.responseStatus.code >= 400) {
+    why += `; authorized, but the request then failed with ${event.responseStatus.code} (admission or the handler)`;
+  }
+  return { link: { status: 'observed', value, why, evidence: ev }, pending };
+};
+
+// ---------------------------------------------------------------------------------------------
+// request / k8s identity
+// ---------------------------------------------------------------------------------------------
+
+const requestFor = (event: AuditEvent): Link<RequestLink> => {
+  const v: RequestLink = { sourceIPs: [...(event.sourceIPs ?? [])], truncated: event.truncated === true };
+  if (event.verb !== undefined) v.verb = event.verb;
+  if (event.requestURI !== undefined) v.requestURI = event.requestURI;
+  const o = event.objectRef;
+  if (o?.resource !== undefined) v.resource = o.resource;
+  if (o?.subresource !== undefined) v.subresource = o.subresource;
+  if (o?.apiGroup !== undefined) v.apiGroup = o.apiGroup;
+  if (o?.namespace !== undefined) v.namespace = o.namespace;
+  if (o?.name !== undefined) v.name = o.name;
+  if (event.responseStatus?.code !== undefined) v.statusCode = event.responseStatus.code;
+  if (event.userAgent !== undefined) v.userAgent = event.userAgent;
+  if (event.stage !== undefined) v.stage = event.stage;
+  if (event.level !== undefined) v.level = event.level;
+  return {
+    status: 'observed',
+    value: v,
+    why: event.truncated
+      ? 'from the audit event, which CloudWatch truncated: only the fields recovered from the cut JSON are set'
+      : 'from the audit event',
+    evidence: [`audit:${event.auditID}`],
+  };
+};
+
+const k8sIdentityFor = (event: AuditEvent): Link<K8sIdentityLink> => {
+  const u = event.user;
+  if (!u.username) {
+    return {
+      status: 'unknown',
+      value: { groups: [] },
+      why: 'the audit event has no user: the request did not authenticate',
+      evidence: [],
+    };
+  }
+  const v: K8sIdentityLink = { username: u.username, groups: [...(u.groups ?? [])] };
+  if (u.uid !== undefined) v.uid = u.uid;
+  const ev = ['audit:user'];
+  let why = 'username and groups as the API server recorded them';
+  if (event.impersonatedUser) {
+    const imp: NonNullable<K8sIdentityLink['impersonated']> = { groups: [...(event.impersonatedUser.groups ?? [])] };
+    if (event.impersonatedUser.username !== undefined) imp.username = event.impersonatedUser.username;
+    v.impersonated = imp;
+    ev.push('audit:impersonatedUser');
+    why += `; impersonating ${imp.username ?? '(no username)'}: authorization applied to the impersonated identity`;
+  }
+  return { status: 'observed', value: v, why, evidence: ev };
+};
+
+// ---------------------------------------------------------------------------------------------
+// entry points
+// ---------------------------------------------------------------------------------------------
+
+/** Build the chain of one audit event stage. */
+export const correlateAuditEvent = (
+  event: AuditEvent,
+  origin: AuditOrigin,
+  evidence: CorrelationEvidence,
+): DecisionChain => {
+  const at = event.requestReceivedTimestamp ?? event.stageTimestamp ?? isoFromMs(origin.timestamp) ?? '';
+  const lookupAt = normaliseTimestamp(at);
+  const user = event.user ?? { groups: [], extra: {} };
+  const principal = principalFromUser(user);
+  // When the principal is only an access key (pre-2022 extra), the issuance names the role.
+  if (principal.value && !principal.value.canonicalArn && principal.value.accessKeyId) {
+    const iss = safeCredential(evidence, principal.value.accessKeyId);
+    if (iss) {
+      principal.value.canonicalArn = iss.roleArn;
+      principal.value.type = 'assumed-role';
+      principal.status = 'derived';
+      principal.why = `role ${iss.roleArn} from the AssumeRole* issuance of access key ${principal.value.accessKeyId}`;
+      principal.evidence.push(`cloudtrail:${iss.sourceEventId}`);
+    }
+  }
+  const human = humanFor(principal, safeEvidence(evidence));
+  const observed: { username?: string; groups?: string[] } = {};
+  if (user.username !== undefined) observed.username = user.username;
+  if (user.groups) observed.groups = user.groups.filter((g) => !API_ADDED_GROUPS.has(g));
+  const mapping = mappingFor(principal, lookupAt, evidence, observed, Boolean(user.username));
+  const decision = decisionFor({ ...event, user }, mapping);
+  const chain: DecisionChain = {
+    chainId: `${origin.cluster}#${event.auditID}`,
+    kind: 'request',
+    cluster: origin.cluster,
+    at,
+    auditID: event.auditID,
+    principal,
+    human: human.link,
+    mapping: mapping.link,
+    k8sIdentity: k8sIdentityFor({ ...event, user }),
+    decision: decision.link,
+    request: requestFor(event),
+    pendingEnrichment: human.pending || mapping.pending || decision.pending,
+  };
+  if (origin.accountId !== undefined) chain.accountId = origin.accountId;
+  return chain;
+};
+
+const safeCredential = (evidence: CorrelationEvidence, key: string) => {
+  try {
+    return evidence.credentialFor(key);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Evidence whose lookups cannot throw into the correlator. */
+const safeEvidence = (evidence: CorrelationEvidence): CorrelationEvidence => ({
+  mappingStateAt: (at) => evidence.mappingStateAt(at),
+  credentialFor: (key) => safeCredential(evidence, key),
+});
+
+const STAGE_BY_CLASS: Record<AuthnFailureClass, FailedStage> = {
+  'token-malformed': 'token',
+  'token-expired': 'token',
+  'sts-failure': 'sts',
+  'sts-throttled': 'sts',
+  'invalid-arn': 'sts',
+  'identity-not-mapped': 'unmapped',
+  'arn-userid-mismatch': 'unmapped',
+  'template-error': 'template',
+  'reserved-prefix': 'reserved-prefix',
+  unknown: 'authentication',
+};
+
+/** Build the chain of one authenticator `access denied` line. */
+export const correlateAuthnFailure = (
+  line: AccessDeniedLine,
+  origin: LogEventOrigin,
+  evidence: CorrelationEvidence,
+): DecisionChain => {
+  const at = isoFromMs(origin.timestamp) ?? normaliseTimestamp(line.time) ?? '';
+  const stage = STAGE_BY_CLASS[line.errorClass] ?? 'authentication';
+  const principal = principalFromCanonicalArn(line.canonicalArn, 'authenticator:arn');
+  const p = principal.value;
+  const human: Link<import('./types.js').HumanLink> =
+    p?.type === 'user' && p.canonicalArn
+      ? {
+          status: 'observed',
+          value: { identity: p.canonicalArn, via: 'iam-user' },
+          why: 'an IAM user authenticates as itself',
+          evidence: ['authenticator:arn'],
+        }
+      : {
+          status: 'unknown',
+          why: p?.canonicalArn
+            ? 'an access denied line carries no access key or session name; the `STS response` line just before it on the same stream does'
+            : 'no verified identity',
+          evidence: [],
+        };
+
+  let mapping: Link<MappingLink>;
+  if ((stage === 'unmapped' || stage === 'template' || stage === 'reserved-prefix') && p?.canonicalArn && at) {
+    const state = safeState(evidence, at);
+    const resolution = state ? safeResolve(state, { canonicalArn: p.canonicalArn }, undefined) : undefined;
+    const history =
+      !state || stateIsEmpty(state)
+        ? 'no mapping history is known for the cluster'
+        : resolution
+          ? `known history at ${at}: ${resolution.source}: ${resolution.why}`
+          : 'the known history could not be resolved';
+    if (stage === 'unmapped') {
+      mapping = {
+        status: 'observed',
+        value: { source: 'unmapped' },
+        why: `the authenticator found no mapping for ${p.canonicalArn} (${line.error}); ${history}${
+          resolution && resolution.source !== 'unmapped'
+            ? ' — the history maps it, so the entry is bound to another principal id (role recreated) or the change had not reached the authenticator'
+            : ''
+        }`,
+        evidence: ['authenticator:error'],
+      };
+    } else {
+      mapping = {
+        status: resolution && resolution.source !== 'unmapped' ? 'derived' : 'unknown',
+        why: `a mapping matched but its username/groups could not be rendered (${line.error}); ${history}`,
+        evidence: resolution?.sourceEventId ? [`mapping:${resolution.sourceEventId}`] : [],
+      };
+      if (resolution && resolution.source !== 'unmapped') mapping.value = mappingValue(resolution);
+    }
+  } else {
+    mapping = {
+      status: 'unknown',
+      why: `authentication failed at the ${stage} stage, before any mapping was consulted`,
+      evidence: [],
+    };
+  }
+
+  const decision: Link<DecisionLink> = {
+    status: 'observed',
+    value: {
+      outcome: 'authn-failed',
+      authorizer: 'none',
+      denial: { stage, failureClass: line.errorClass, message: line.error },
+    },
+    why: `the authenticator denied the token: ${line.error}`,
+    evidence: ['authenticator:error'],
+  };
+
+  const chain: DecisionChain = {
+    chainId: `${origin.cluster}#authn#${origin.eventId}`,
+    kind: 'authn-failure',
+    cluster: origin.cluster,
+    at,
+    principal,
+    human,
+    mapping,
+    k8sIdentity: {
+      status: 'unknown',
+      value: { groups: [] },
+      why: 'no Kubernetes identity: authentication failed',
+      evidence: [],
+    },
+    decision,
+    request: {
+      status: 'unknown',
+      value: { sourceIPs: [], truncated: false },
+      why: `the authenticator line does not describe the request; its client ${line.client ?? '(none)'} is the API server, not the user. The audit 401 event is correlated by time only`,
+      evidence: [],
+    },
+    pendingEnrichment: false,
+  };
+  if (origin.accountId) chain.accountId = origin.accountId;
+  return chain;
+};

@@ -1,0 +1,301 @@
+/**
+ * Versioned identity-mapping state of one cluster (DESIGN principle 2): MappingChanges folded in time
+ * order, so "which mappings were in force at T" is a lookup and arrival order never changes an answer.
+ */
+import type { ControlPlaneLogType } from '../sources/types.js';
+import { bootstrapCreatorEntry } from './access-entry.js';
+import type { AccessEntry, ClusterMappingState, MappingActor, MappingChange, MappingChangeOp } from './types.js';
+
+export {
+  accessEntryMatchKey,
+  changesFromAuditEvent,
+  changesFromCloudTrail,
+  toChangeInstant,
+} from './mapping-changes.js';
+
+type StoredEntry = AccessEntry & { since: string; actor: MappingActor; sourceEventId: string };
+type FoldState = Omit<ClusterMappingState, 'at' | 'cluster'>;
+
+/**
+ * A sortable instant in microseconds since the epoch. Sources differ in precision (CloudTrail seconds,
+ * CloudWatch ms, audit µs), so the fraction is read past the millisecond Date.parse keeps.
+ * NaN for text that is not a timestamp.
+ */
+export const instantMicros = (at: string): number => {
+  const ms = Date.parse(at);
+  if (Number.isNaN(ms)) return Number.NaN;
+  const frac = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(at)?.[1] ?? '';
+  const micros = Number((frac.slice(3, 6) || '0').padEnd(3, '0'));
+  return ms * 1000 + micros;
+};
+
+/** Fold order within one instant and one source event: creation first, deletion last. */
+const KIND_RANK: Record<MappingChangeOp['kind'], number> = {
+  'cluster-created': 0,
+  'auth-mode-set': 1,
+  'logging-set': 2,
+  'access-entry-put': 3,
+  'access-entry-update': 4,
+  'access-policy-associate': 5,
+  'access-policy-disassociate': 6,
+  'access-entry-delete': 7,
+  'aws-auth-put': 8,
+  'aws-auth-delete': 9,
+  'principal-id-observed': 10,
+  'cluster-deleted': 11,
+};
+
+const opTarget = (op: MappingChangeOp): string => {
+  switch (op.kind) {
+    case 'access-entry-put':
+      return op.entry.matchKey;
+    case 'access-entry-update':
+    case 'access-entry-delete':
+      return op.matchKey;
+    case 'access-policy-associate':
+      return `${op.matchKey}\u0000${op.association.policyArn}`;
+    case 'access-policy-disassociate':
+      return `${op.matchKey}\u0000${op.policyArn}`;
+    case 'principal-id-observed':
+      return `${op.matchKey}\u0000${op.principalId}`;
+    default:
+      return '';
+  }
+};
+
+interface Keyed {
+  change: MappingChange;
+  time: number;
+  json: string;
+}
+
+const compareKeyed = (a: Keyed, b: Keyed): number => {
+  // Unparseable instants sort after every real one (and never apply at a real instant).
+  const ta = Number.isNaN(a.time) ? Number.POSITIVE_INFINITY : a.time;
+  const tb = Number.isNaN(b.time) ? Number.POSITIVE_INFINITY : b.time;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  if (a.change.sourceEventId !== b.change.sourceEventId)
+    return a.change.sourceEventId < b.change.sourceEventId ? -1 : 1;
+  const ka = KIND_RANK[a.change.op.kind] ?? 99;
+  const kb = KIND_RANK[b.change.op.kind] ?? 99;
+  if (ka !== kb) return ka - kb;
+  return a.json < b.json ? -1 : a.json > b.json ? 1 : 0;
+};
+
+const emptyState = (): FoldState => ({
+  authModeKnown: false,
+  accessEntries: new Map(),
+  deleted: false,
+});
+
+/** Implicit creator entry, stamped with the change that caused it. */
+const stampBootstrap = (state: FoldState, change: MappingChange): FoldState => {
+  const creator = state.creator;
+  const mode = state.authMode;
+  if (!creator || !mode) return state;
+  const entry = bootstrapCreatorEntry(creator, mode);
+  if (!entry || state.accessEntries.has(entry.matchKey)) return state;
+  const entries = new Map(state.accessEntries);
+  entries.set(entry.matchKey, {
+    ...entry,
+    since: change.at,
+    actor: change.actor,
+    sourceEventId: change.sourceEventId,
+  });
+  return { ...state, accessEntries: entries };
+};
+
+const withEntry = (state: FoldState, key: string, entry: StoredEntry | undefined): FoldState => {
+  const entries = new Map(state.accessEntries);
+  if (entry) entries.set(key, entry);
+  else entries.delete(key);
+  return { ...state, accessEntries: entries };
+};
+
+/**
+ * An update or association for an entry never seen created proves it exists (history before the
+ * deployment); it is materialised as a STANDARD entry, the only type whose username and groups change.
+ */
+const implicitEntry = (principalArn: string, matchKey: string, change: MappingChange): StoredEntry => ({
+  principalArn,
+  matchKey,
+  type: 'STANDARD',
+  kubernetesGroups: [],
+  policies: [],
+  since: change.at,
+  actor: change.actor,
+  sourceEventId: change.sourceEventId,
+});
+
+const stamp = (change: MappingChange) => ({
+  since: change.at,
+  actor: change.actor,
+  sourceEventId: change.sourceEventId,
+});
+
+const applyLogging = (
+  current: ControlPlaneLogType[] | undefined,
+  enabled: ControlPlaneLogType[],
+  disabled: ControlPlaneLogType[],
+): ControlPlaneLogType[] => {
+  const set = new Set(current ?? []);
+  for (const t of enabled) set.add(t);
+  for (const t of disabled) set.delete(t);
+  return [...set].sort();
+};
+
+/** One step of the fold. Returns the same object when nothing changed (cheap snapshots). */
+export const applyChange = (state: FoldState, change: MappingChange): FoldState => {
+  const op = change.op;
+  switch (op.kind) {
+    case 'cluster-created': {
+      // A (re)created cluster starts from nothing: mappings of a deleted namesake never carry over.
+      const next: FoldState = {
+        ...emptyState(),
+        authMode: op.mode,
+        authModeKnown: true,
+        creator: { ...op.creator, since: change.at, sourceEventId: change.sourceEventId },
+        enabledLogTypes: [...op.enabledLogTypes].sort(),
+      };
+      return stampBootstrap(next, change);
+    }
+    case 'cluster-deleted':
+      return { ...emptyState(), deleted: true };
+    case 'auth-mode-set': {
+      const previous = state.authMode;
+      const next: FoldState = { ...state, authMode: op.mode, authModeKnown: true };
+      // Leaving CONFIG_MAP, the creator's invisible admin grant surfaces as an access entry (EKS creates
+      // one for the creator on access-entry-capable platform versions; grant-k8s-access docs). Inferred
+      // for the mode switch itself.
+      return previous === 'CONFIG_MAP' && op.mode !== 'CONFIG_MAP' ? stampBootstrap(next, change) : next;
+    }
+    case 'logging-set':
+      return { ...state, enabledLogTypes: applyLogging(state.enabledLogTypes, op.enabled, op.disabled) };
+    case 'access-entry-put': {
+      const existing = state.accessEntries.get(op.entry.matchKey);
+      const entry: StoredEntry = {
+        ...op.entry,
+        kubernetesGroups: [...op.entry.kubernetesGroups],
+        // A put over a live entry is a re-delivery or a backfill snapshot: associations and the bound
+        // principal id are not part of it and survive.
+        policies: existing?.policies ?? [],
+        ...stamp(change),
+      };
+      const username = op.entry.username ?? existing?.username;
+      if (username !== undefined) entry.username = username;
+      else delete entry.username;
+      if (existing?.principalId) entry.principalId = existing.principalId;
+      if (existing?.bootstrapCreator) entry.bootstrapCreator = true;
+      return withEntry(state, op.entry.matchKey, entry);
+    }
+    case 'access-entry-update': {
+      const existing = state.accessEntries.get(op.matchKey) ?? implicitEntry(op.principalArn, op.matchKey, change);
+      const entry: StoredEntry = { ...existing, ...stamp(change) };
+      if (op.username !== undefined) entry.username = op.username;
+      // kubernetesGroups are declarative: the update replaces the list (containers-roadmap#185).
+      if (op.kubernetesGroups !== undefined) entry.kubernetesGroups = [...op.kubernetesGroups];
+      return withEntry(state, op.matchKey, entry);
+    }
+    case 'access-entry-delete':
+      // Deleting an entry also removes its policy associations: they live inside it.
+      return state.accessEntries.has(op.matchKey) ? withEntry(state, op.matchKey, undefined) : state;
+    case 'access-policy-associate': {
+      const existing = state.accessEntries.get(op.matchKey) ?? implicitEntry(op.principalArn, op.matchKey, change);
+      // Associating an already associated policy replaces its scope.
+      const policies = existing.policies.filter((p) => p.policyArn !== op.association.policyArn);
+      policies.push({
+        policyArn: op.association.policyArn,
+        scope: { type: op.association.scope.type, namespaces: [...op.association.scope.namespaces] },
+      });
+      return withEntry(state, op.matchKey, { ...existing, policies, ...stamp(change) });
+    }
+    case 'access-policy-disassociate': {
+      const existing = state.accessEntries.get(op.matchKey);
+      if (!existing?.policies.some((p) => p.policyArn === op.policyArn)) return state;
+      const policies = existing.policies.filter((p) => p.policyArn !== op.policyArn);
+      return withEntry(state, op.matchKey, { ...existing, policies, ...stamp(change) });
+    }
+    case 'aws-auth-put':
+      return { ...state, awsAuth: { config: op.config, ...stamp(change) } };
+    case 'aws-auth-delete':
+      return { ...state, awsAuth: null };
+    case 'principal-id-observed': {
+      // EKS binds an entry to the principal that existed when it was created: the first id seen after
+      // creation is that one; a later different id is a recreated principal and must not rebind.
+      const existing = state.accessEntries.get(op.matchKey);
+      if (!existing || existing.principalId || !op.principalId) return state;
+      return withEntry(state, op.matchKey, { ...existing, principalId: op.principalId });
+    }
+    default:
+      return state;
+  }
+};
+
+/**
+ * Folds one cluster's MappingChanges. Changes of other clusters are ignored; duplicates (same
+ * sourceEventId, op kind and target) count once; ties in time break on sourceEventId, so any arrival
+ * order yields the same states. The returned states share structure: treat them as read-only.
+ */
+export class MappingTimeline {
+  readonly cluster: string;
+  /** This cluster's changes, deduplicated, in fold order. */
+  readonly changes: readonly MappingChange[];
+  private readonly times: number[];
+  private snapshots: FoldState[] | undefined;
+
+  constructor(cluster: string, changes: readonly MappingChange[]) {
+    this.cluster = cluster;
+    const byKey = new Map<string, Keyed>();
+    for (const change of changes) {
+      if (change.cluster !== cluster) continue;
+      const keyed: Keyed = { change, time: instantMicros(change.at), json: JSON.stringify(change) };
+      const key = `${change.sourceEventId}\u0000${change.op.kind}\u0000${opTarget(change.op)}`;
+      const seen = byKey.get(key);
+      if (!seen || compareKeyed(keyed, seen) < 0) byKey.set(key, keyed);
+    }
+    const sorted = [...byKey.values()].sort(compareKeyed);
+    this.changes = sorted.map((k) => k.change);
+    this.times = sorted.map((k) => (Number.isNaN(k.time) ? Number.POSITIVE_INFINITY : k.time));
+  }
+
+  /** Snapshot after each change, computed once on first use. */
+  private states(): FoldState[] {
+    if (!this.snapshots) {
+      const out: FoldState[] = [];
+      let state = emptyState();
+      for (const change of this.changes) {
+        state = applyChange(state, change);
+        out.push(state);
+      }
+      this.snapshots = out;
+    }
+    return this.snapshots;
+  }
+
+  /** Number of changes in force at `at` (those at or before it). */
+  private countAt(at: string): number {
+    const t = instantMicros(at);
+    if (Number.isNaN(t)) return 0;
+    let lo = 0;
+    let hi = this.times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.times[mid] ?? Number.POSITIVE_INFINITY) <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The mappings in force at `at` (changes at exactly `at` included). Unparseable `at`: the initial state. */
+  stateAt(at: string): ClusterMappingState {
+    const n = this.countAt(at);
+    const state = n === 0 ? emptyState() : (this.states()[n - 1] ?? emptyState());
+    return { ...state, cluster: this.cluster, at };
+  }
+
+  /** The change that produced the state in force at `at`, if any. */
+  lastChangeAt(at: string): MappingChange | undefined {
+    const n = this.countAt(at);
+    return n === 0 ? undefined : this.changes[n - 1];
+  }
+}

@@ -1,0 +1,376 @@
+import { accessPolicyName, CONFIG_MAP_CREATOR_MAPPING, creatorPrincipalArn } from '../identity/access-entry.js';
+import { principalMatchKey } from '../identity/arn.js';
+import { diffAwsAuth, rowCanMatch } from '../identity/aws-auth.js';
+import { applyChange, MappingTimeline } from '../identity/mapping-timeline.js';
+import type {
+  AccessEntry,
+  AccessPolicyAssociation,
+  AwsAuthRow,
+  ClusterMappingState,
+  MappingActor,
+  MappingChange,
+} from '../identity/types.js';
+import type { AuthenticationMode } from '../sources/types.js';
+import type { PrincipalFilter } from './params.js';
+import { inRange, type TimeRange } from './time-range.js';
+
+/**
+ * Pure answers over a cluster's mapping history: who could authenticate at T (access-at) and the
+ * timeline of changes with before/after (mappings history).
+ */
+
+export type AccessAtSource =
+  | 'access-entry'
+  | 'cluster-creator'
+  | 'aws-auth-role'
+  | 'aws-auth-user'
+  | 'aws-auth-account';
+
+export interface AccessAtRow {
+  /** ARN as the mapping names it; for mapAccounts `arn:<p>:iam::<account>:*` (any principal of the account). */
+  principal: string;
+  source: AccessAtSource;
+  /** Username template as configured (templates such as {{SessionName}} are expanded per request). */
+  username?: string;
+  groups: string[];
+  /** `<PolicyName>@cluster` or `<PolicyName>@ns:a,b`. */
+  policies: string[];
+  entryType?: string;
+  since?: string;
+  actor?: string;
+  sourceEventId?: string;
+  /** Why the row is noteworthy (shadowed, invisible grant, principal id binding…). */
+  note?: string;
+}
+
+export interface AccessAtAnswer {
+  at: string;
+  authMode?: AuthenticationMode;
+  authModeKnown: boolean;
+  /** Effective mode used to decide which mappings apply (inferred when never observed). */
+  effectiveMode: AuthenticationMode;
+  clusterDeleted: boolean;
+  rows: AccessAtRow[];
+}
+
+export const actorText = (actor: MappingActor | undefined): string | undefined => {
+  if (!actor) return undefined;
+  const aws = actor.aws;
+  if (aws) {
+    const who = aws.arn ?? aws.canonicalArn ?? aws.principalId ?? aws.type;
+    return aws.invokedBy ? `${who} (via ${aws.invokedBy})` : who;
+  }
+  if (actor.k8sUsername) {
+    return actor.k8sCanonicalArn ? `${actor.k8sUsername} (${actor.k8sCanonicalArn})` : actor.k8sUsername;
+  }
+  return undefined;
+};
+
+export const policyText = (p: AccessPolicyAssociation): string => {
+  const name = accessPolicyName(p.policyArn) ?? p.policyArn;
+  return p.scope.type === 'namespace' ? `${name}@ns:${p.scope.namespaces.join(',')}` : `${name}@cluster`;
+};
+
+/** The mode that decides which mappers run: observed, else inferred as the resolver does. */
+export const effectiveMode = (state: ClusterMappingState): AuthenticationMode =>
+  state.authMode ?? (state.accessEntries.size > 0 ? 'API_AND_CONFIG_MAP' : 'CONFIG_MAP');
+
+const entryRow = (e: AccessEntry & { since: string; actor: MappingActor; sourceEventId: string }): AccessAtRow => {
+  const row: AccessAtRow = {
+    principal: e.principalArn,
+    source: e.bootstrapCreator ? 'cluster-creator' : 'access-entry',
+    groups: [...e.kubernetesGroups],
+    policies: e.policies.map(policyText).sort(),
+    entryType: String(e.type),
+    since: e.since,
+    sourceEventId: e.sourceEventId,
+  };
+  if (e.username) row.username = e.username;
+  const actor = actorText(e.actor);
+  if (actor) row.actor = actor;
+  const notes: string[] = [];
+  if (e.bootstrapCreator) notes.push('bootstrap entry EKS created for the cluster creator');
+  if (e.principalId) notes.push(`bound to principal id ${e.principalId}: a recreated principal does not match`);
+  if (notes.length) row.note = notes.join('; ');
+  return row;
+};
+
+const awsAuthRow = (
+  r: AwsAuthRow,
+  since: { since: string; actor: MappingActor; sourceEventId: string },
+  shadowedBy: boolean,
+): AccessAtRow => {
+  const row: AccessAtRow = {
+    principal: r.arn,
+    source: r.kind === 'role' ? 'aws-auth-role' : 'aws-auth-user',
+    groups: [...r.groups],
+    policies: [],
+    since: since.since,
+    sourceEventId: since.sourceEventId,
+  };
+  if (r.username) row.username = r.username;
+  const actor = actorText(since.actor);
+  if (actor) row.actor = actor;
+  if (shadowedBy) row.note = 'shadowed: an access entry for the same principal takes precedence';
+  return row;
+};
+
+const matches = (row: AccessAtRow, f: PrincipalFilter): boolean => {
+  if (row.source === 'aws-auth-account') {
+    return f.canonicalArn.split(':')[4] === row.principal.split(':')[4];
+  }
+  return principalMatchKey(row.principal) === f.matchKey || row.principal.toLowerCase() === f.matchKey;
+};
+
+/**
+ * Every mapping through which some principal could authenticate at `at`, honouring the auth mode:
+ * CONFIG_MAP runs aws-auth only (plus the creator's invisible static grant), API runs access entries only,
+ * API_AND_CONFIG_MAP both, access entries first.
+ */
+export const accessAt = (
+  cluster: string,
+  changes: readonly MappingChange[],
+  at: string,
+  principal?: PrincipalFilter,
+): AccessAtAnswer => {
+  const timeline = new MappingTimeline(cluster, changes);
+  const state = timeline.stateAt(at);
+  const mode = effectiveMode(state);
+  const rows: AccessAtRow[] = [];
+  if (!state.deleted) {
+    if (mode !== 'CONFIG_MAP') {
+      for (const e of state.accessEntries.values()) rows.push(entryRow(e));
+    }
+    const creator = state.creator;
+    if (mode === 'CONFIG_MAP' && creator) {
+      // The creator's grant lives in the authenticator's static MountedFile, not in aws-auth: nobody
+      // with kubectl can see or remove it (FORMATS §1.3 hosted-EKS observations).
+      const arn = creatorPrincipalArn(creator) ?? creator.actor.arn ?? 'unknown creator';
+      const row: AccessAtRow = {
+        principal: arn,
+        source: 'cluster-creator',
+        username: CONFIG_MAP_CREATOR_MAPPING.username,
+        groups: [...CONFIG_MAP_CREATOR_MAPPING.groups],
+        policies: [],
+        since: creator.since,
+        sourceEventId: creator.sourceEventId,
+        note: 'invisible grant: static authenticator mapping of the creator, not in aws-auth',
+      };
+      const actor = actorText({ aws: creator.actor });
+      if (actor) row.actor = actor;
+      rows.push(row);
+    }
+    const awsAuth = state.awsAuth;
+    if (mode !== 'API' && awsAuth) {
+      const entryKeys = new Set(mode === 'CONFIG_MAP' ? [] : state.accessEntries.keys());
+      for (const r of [...awsAuth.config.roles, ...awsAuth.config.users]) {
+        if (!rowCanMatch(r)) continue;
+        rows.push(awsAuthRow(r, awsAuth, entryKeys.has(principalMatchKey(r.arn) ?? r.matchKey)));
+      }
+      for (const account of awsAuth.config.accounts) {
+        const row: AccessAtRow = {
+          principal: `arn:aws:iam::${account}:*`,
+          source: 'aws-auth-account',
+          username: '<canonical ARN of the caller>',
+          groups: [],
+          policies: [],
+          since: awsAuth.since,
+          sourceEventId: awsAuth.sourceEventId,
+          note: 'mapAccounts: any principal of the account not mapped otherwise, username = its ARN, no groups',
+        };
+        const actor = actorText(awsAuth.actor);
+        if (actor) row.actor = actor;
+        rows.push(row);
+      }
+    }
+  }
+  const order: Record<AccessAtSource, number> = {
+    'cluster-creator': 0,
+    'access-entry': 1,
+    'aws-auth-role': 2,
+    'aws-auth-user': 3,
+    'aws-auth-account': 4,
+  };
+  rows.sort(
+    (a, b) => order[a.source] - order[b.source] || (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0),
+  );
+  const answer: AccessAtAnswer = {
+    at,
+    authModeKnown: state.authModeKnown,
+    effectiveMode: mode,
+    clusterDeleted: state.deleted,
+    rows: principal ? rows.filter((r) => matches(r, principal)) : rows,
+  };
+  if (state.authMode) answer.authMode = state.authMode;
+  return answer;
+};
+
+// ---------------------------------------------------------------------------------------------
+// History
+// ---------------------------------------------------------------------------------------------
+
+export interface HistoryRow {
+  at: string;
+  change: MappingChange['op']['kind'];
+  /** Principal ARN the change concerns, or `(cluster)` for cluster-wide changes. */
+  target: string;
+  actor?: string;
+  source: MappingChange['source'];
+  sourceEventId: string;
+  /** `- old` / `+ new` lines. */
+  diff: string[];
+}
+
+type FoldState = Parameters<typeof applyChange>[0];
+type StoredEntry = AccessEntry & { since: string; actor: MappingActor; sourceEventId: string };
+
+const entryLines = (e: StoredEntry | undefined): string[] => {
+  if (!e) return [];
+  return [
+    `type=${e.type}`,
+    `username=${e.username ?? '(default)'}`,
+    `groups=[${e.kubernetesGroups.join(' ')}]`,
+    `policies=[${e.policies.map(policyText).sort().join(' ')}]`,
+    ...(e.principalId ? [`principalId=${e.principalId}`] : []),
+  ];
+};
+
+const lineDiff = (before: string[], after: string[]): string[] => {
+  const b = new Set(before);
+  const a = new Set(after);
+  return [
+    ...before.filter((l) => !a.has(l)).map((l) => `- ${l}`),
+    ...after.filter((l) => !b.has(l)).map((l) => `+ ${l}`),
+  ];
+};
+
+const rowText = (r: AwsAuthRow): string =>
+  `${r.kind} ${r.arn} -> ${r.username ?? '(no username)'} [${r.groups.join(' ')}]`;
+
+const changeTarget = (c: MappingChange): { target: string; matchKey?: string } => {
+  const op = c.op;
+  switch (op.kind) {
+    case 'access-entry-put':
+      return { target: op.entry.principalArn, matchKey: op.entry.matchKey };
+    case 'access-entry-update':
+    case 'access-entry-delete':
+    case 'access-policy-associate':
+    case 'access-policy-disassociate':
+      return { target: op.principalArn, matchKey: op.matchKey };
+    case 'principal-id-observed':
+      return { target: op.matchKey, matchKey: op.matchKey };
+    default:
+      return { target: '(cluster)' };
+  }
+};
+
+const diffOf = (c: MappingChange, before: FoldState, after: FoldState): string[] => {
+  const op = c.op;
+  const { matchKey } = changeTarget(c);
+  if (matchKey !== undefined && op.kind !== 'principal-id-observed') {
+    return lineDiff(entryLines(before.accessEntries.get(matchKey)), entryLines(after.accessEntries.get(matchKey)));
+  }
+  switch (op.kind) {
+    case 'aws-auth-put':
+    case 'aws-auth-delete': {
+      const d = diffAwsAuth(before.awsAuth?.config, after.awsAuth?.config);
+      const lines = [
+        ...d.removed.map((r) => `- ${rowText(r)}`),
+        ...d.added.map((r) => `+ ${rowText(r)}`),
+        ...d.changed.flatMap((ch) => [`- ${rowText(ch.before)}`, `+ ${rowText(ch.after)}`]),
+        ...d.accountsRemoved.map((a) => `- mapAccounts ${a}`),
+        ...d.accountsAdded.map((a) => `+ mapAccounts ${a}`),
+      ];
+      if (d.becameUnparseable)
+        lines.push('! aws-auth became partly unparseable: the authenticator keeps only the good parts');
+      if (op.kind === 'aws-auth-delete') lines.push('- aws-auth ConfigMap deleted');
+      if (before.awsAuth === undefined && op.kind === 'aws-auth-put') lines.unshift('+ first aws-auth version seen');
+      return lines;
+    }
+    case 'auth-mode-set':
+      return lineDiff(before.authMode ? [`authenticationMode=${before.authMode}`] : [], [
+        `authenticationMode=${op.mode}`,
+      ]);
+    case 'cluster-created': {
+      const creator = op.creator.canonicalArn ?? op.creator.actor.arn ?? 'unknown';
+      return [
+        `+ cluster created in ${op.mode} by ${creator}`,
+        `+ bootstrapClusterCreatorAdminPermissions=${op.creator.bootstrapAdmin}`,
+        ...(op.enabledLogTypes.length ? [`+ logging=[${op.enabledLogTypes.join(' ')}]`] : []),
+      ];
+    }
+    case 'cluster-deleted':
+      return ['- cluster deleted'];
+    case 'logging-set':
+      return lineDiff(
+        [`logging=[${(before.enabledLogTypes ?? []).join(' ')}]`],
+        [`logging=[${(after.enabledLogTypes ?? []).join(' ')}]`],
+      );
+    case 'principal-id-observed':
+      return [`+ ${op.matchKey} seen with principal id ${op.principalId}`];
+    default:
+      return [];
+  }
+};
+
+const emptyFold = (): FoldState => ({ authModeKnown: false, accessEntries: new Map(), deleted: false });
+
+/** True when an aws-auth change added, removed or changed the row of this principal (or its account). */
+const awsAuthTouches = (before: FoldState, after: FoldState, f: PrincipalFilter): boolean => {
+  const d = diffAwsAuth(before.awsAuth?.config, after.awsAuth?.config);
+  const account = f.canonicalArn.split(':')[4];
+  const rowHit = (r: AwsAuthRow) => r.matchKey === f.matchKey || principalMatchKey(r.arn) === f.matchKey;
+  return (
+    d.added.some(rowHit) ||
+    d.removed.some(rowHit) ||
+    d.changed.some((c) => rowHit(c.after) || rowHit(c.before)) ||
+    d.accountsAdded.includes(account ?? '') ||
+    d.accountsRemoved.includes(account ?? '')
+  );
+};
+
+/**
+ * The cluster's mapping changes in time order with before/after, folded once over the whole history so
+ * each diff is against the true previous state (ties in time fold in the timeline's deterministic order).
+ * `principal-id-observed` facts are bookkeeping, shown only when they bind an entry to a principal id.
+ */
+export const mappingHistory = (
+  cluster: string,
+  changes: readonly MappingChange[],
+  range: TimeRange,
+  principal?: PrincipalFilter,
+): HistoryRow[] => {
+  const timeline = new MappingTimeline(cluster, changes);
+  let state = emptyFold();
+  const rows: HistoryRow[] = [];
+  for (const c of timeline.changes) {
+    const before = state;
+    state = applyChange(state, c);
+    if (!inRange(c.at, range)) continue;
+    if (c.op.kind === 'principal-id-observed' && before === state) continue;
+    const { target, matchKey } = changeTarget(c);
+    if (principal) {
+      const hit =
+        matchKey !== undefined
+          ? matchKey === principal.matchKey
+          : c.op.kind === 'aws-auth-put' || c.op.kind === 'aws-auth-delete'
+            ? awsAuthTouches(before, state, principal)
+            : c.op.kind === 'cluster-created'
+              ? principalMatchKey(c.op.creator.canonicalArn ?? c.op.creator.actor.arn) === principal.matchKey
+              : false;
+      if (!hit) continue;
+    }
+    const row: HistoryRow = {
+      at: c.at,
+      change: c.op.kind,
+      target,
+      source: c.source,
+      sourceEventId: c.sourceEventId,
+      diff: diffOf(c, before, state),
+    };
+    const actor = actorText(c.actor);
+    if (actor) row.actor = actor;
+    rows.push(row);
+  }
+  return rows;
+};

@@ -1,0 +1,93 @@
+import { QueryParamError } from './errors.js';
+
+/**
+ * Paging for questions that filter what the store returns (verb, outcome, session…). A store page cut
+ * short by the limit cannot be resumed from the store's own cursor without losing the rest of it, so the
+ * query cursor remembers the store cursor the page STARTED from plus how many of its raw items were
+ * already consumed; resuming re-reads that page (DynamoDB pages are deterministic for a given start key)
+ * and skips them.
+ */
+
+export interface StorePage<T> {
+  items: T[];
+  cursor?: string;
+}
+
+export type FetchPage<T> = (cursor: string | undefined, limit: number) => Promise<StorePage<T>>;
+
+interface QueryCursor {
+  /** Store cursor the page started from (absent for the first page). */
+  c?: string;
+  /** Raw items of that page already consumed. */
+  s: number;
+}
+
+export const MAX_LIMIT = 1000;
+export const DEFAULT_LIMIT = 50;
+
+export const encodeCursor = (c: QueryCursor): string => Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
+
+export const decodeCursor = (text: string | undefined): QueryCursor => {
+  if (text === undefined || text === '') return { s: 0 };
+  try {
+    const v = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      const s = o.s;
+      const c = o.c;
+      if (typeof s === 'number' && Number.isInteger(s) && s >= 0 && (c === undefined || typeof c === 'string')) {
+        return c === undefined ? { s } : { c, s };
+      }
+    }
+  } catch {
+    // reported below
+  }
+  throw new QueryParamError(
+    'cursor: not a cursor returned by this question (pass back nextCursor unchanged)',
+    'cursor',
+  );
+};
+
+/**
+ * Collect up to `limit` kept rows, reading store pages of `limit` raw items. Bounded by `maxReads` store
+ * pages so a filter that matches nothing cannot scan a whole year in one call: the caller then gets
+ * fewer rows and a cursor to continue.
+ */
+export const collectPage = async <T, R>(
+  fetch: FetchPage<T>,
+  keep: (item: T) => R | undefined,
+  limit: number,
+  cursor: string | undefined,
+  maxReads = 20,
+): Promise<{ rows: R[]; nextCursor?: string }> => {
+  let { c, s } = decodeCursor(cursor);
+  const rows: R[] = [];
+  for (let reads = 0; reads < maxReads; reads++) {
+    const page = await fetch(c, limit);
+    for (let i = s; i < page.items.length; i++) {
+      const r = keep(page.items[i] as T);
+      if (r !== undefined) rows.push(r);
+      if (rows.length >= limit) {
+        const consumed = i + 1;
+        if (consumed < page.items.length)
+          return { rows, nextCursor: encodeCursor(c === undefined ? { s: consumed } : { c, s: consumed }) };
+        return page.cursor ? { rows, nextCursor: encodeCursor({ c: page.cursor, s: 0 }) } : { rows };
+      }
+    }
+    if (!page.cursor) return { rows };
+    c = page.cursor;
+    s = 0;
+  }
+  return c === undefined ? { rows } : { rows, nextCursor: encodeCursor({ c, s: 0 }) };
+};
+
+/** Paging of an in-memory, already ordered list (mapping history, access-at). */
+export const slicePage = <T>(
+  all: readonly T[],
+  limit: number,
+  cursor: string | undefined,
+): { rows: T[]; nextCursor?: string } => {
+  const { s } = decodeCursor(cursor);
+  const rows = all.slice(s, s + limit);
+  return s + limit < all.length ? { rows, nextCursor: encodeCursor({ s: s + limit }) } : { rows };
+};

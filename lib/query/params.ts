@@ -1,0 +1,288 @@
+import { canonicalizeArn } from '../identity/arn.js';
+import { fail, type Issue, issue, ok, type ParseResult } from '../result.js';
+import { DEFAULT_LIMIT, MAX_LIMIT } from './paging.js';
+import { parseInstant, parseTimeRange, type TimeRange } from './time-range.js';
+
+/**
+ * The questions and their parameters, validated once for both consumers (CLI arguments and query API
+ * JSON / GET parameters arrive as the same flat map of strings). Unknown parameters are refused so a
+ * typo (`--namspace`) never silently widens an answer.
+ */
+
+export const QUESTIONS = ['who-did', 'explain', 'denied', 'access-at', 'mappings-history', 'touched'] as const;
+export type QuestionName = (typeof QUESTIONS)[number];
+
+export const OUTCOMES = ['allow', 'forbid', 'authn-failed'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const DENIAL_STAGES = [
+  'token',
+  'sts',
+  'unmapped',
+  'template',
+  'reserved-prefix',
+  'authentication',
+  'authorization',
+] as const;
+
+export const ACCESS_KINDS = ['read', 'write', 'any'] as const;
+export type AccessKind = (typeof ACCESS_KINDS)[number];
+
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+export const isWriteVerb = (verb: string | undefined): boolean => verb !== undefined && !READ_VERBS.has(verb);
+
+export interface Paging {
+  limit: number;
+  cursor?: string;
+}
+
+export interface PrincipalFilter {
+  /** As given. */
+  arn: string;
+  /** Lower-cased canonical ARN (assumed-role -> role). */
+  matchKey: string;
+  canonicalArn: string;
+  /** Set when an assumed-role ARN was given: only that session's requests. */
+  sessionName?: string;
+}
+
+export type TouchedTarget =
+  | { kind: 'object'; namespace?: string; resource: string; name: string }
+  | { kind: 'namespace'; namespace: string }
+  | { kind: 'resource'; resource: string; namespace?: string };
+
+export type QuestionParams =
+  | ({
+      question: 'who-did';
+      cluster?: string;
+      range: TimeRange;
+      principal?: PrincipalFilter;
+      human?: string;
+      k8sUser?: string;
+      verbs?: string[];
+      resource?: string;
+      namespace?: string;
+      outcome?: Outcome;
+    } & Paging)
+  | { question: 'explain'; cluster?: string; auditId: string }
+  | ({ question: 'denied'; cluster?: string; range: TimeRange; stage?: string; principal?: PrincipalFilter } & Paging)
+  | ({ question: 'access-at'; cluster?: string; at: string; principal?: PrincipalFilter } & Paging)
+  | ({ question: 'mappings-history'; cluster?: string; range: TimeRange; principal?: PrincipalFilter } & Paging)
+  | ({ question: 'touched'; cluster?: string; range: TimeRange; target: TouchedTarget; access: AccessKind } & Paging);
+
+const ALLOWED: Record<QuestionName, readonly string[]> = {
+  'who-did': ['principal', 'human', 'k8s-user', 'verb', 'resource', 'namespace', 'outcome'],
+  explain: ['audit-id'],
+  denied: ['stage', 'principal'],
+  'access-at': ['at', 'principal'],
+  'mappings-history': ['principal'],
+  touched: ['target', 'access'],
+};
+const RANGED = new Set<QuestionName>(['who-did', 'denied', 'mappings-history', 'touched']);
+const PAGED = new Set<QuestionName>(['who-did', 'denied', 'access-at', 'mappings-history', 'touched']);
+
+/** Accept camelCase from JSON callers as well as the CLI's kebab-case. */
+const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+const bad = (param: string, message: string): Issue => issue('QUERY_PARAM', `${param}: ${message}`, param);
+
+const oneOf = <T extends string>(param: string, v: string, choices: readonly T[]): ParseResult<T> =>
+  (choices as readonly string[]).includes(v)
+    ? ok(v as T)
+    : fail(v, bad(param, `"${v}" is not one of ${choices.join(', ')}`));
+
+export const parsePrincipal = (arn: string, param = 'principal'): ParseResult<PrincipalFilter> => {
+  const r = canonicalizeArn(arn);
+  if (!r.ok) {
+    return fail(
+      arn,
+      bad(param, `${r.issues[0]?.message ?? 'not a principal ARN'} (give an IAM role, user or sts assumed-role ARN)`),
+    );
+  }
+  const f: PrincipalFilter = { arn, matchKey: r.value.matchKey, canonicalArn: r.value.canonicalArn };
+  if (r.value.type === 'assumed-role' && r.value.sessionName) f.sessionName = r.value.sessionName;
+  return ok(f);
+};
+
+/**
+ * `ns/resource/name` (object; `-/resource/name` or `/resource/name` for cluster-scoped objects),
+ * `ns/resource` (a kind inside a namespace), `namespace/<ns>` or `<ns>/` (a whole namespace),
+ * `<resource>` (a kind, e.g. `configmaps`, `clusterrolebindings`).
+ */
+export const parseTouchedTarget = (text: string): ParseResult<TouchedTarget> => {
+  const t = text.trim();
+  const usage = 'use ns/resource/name, -/resource/name (cluster scope), ns/resource, namespace/<ns> or <resource>';
+  if (t === '' || /\s/.test(t)) return fail(text, bad('target', `"${text}" is not a target (${usage})`));
+  if (t.startsWith('namespace/') || t.startsWith('namespaces/')) {
+    const ns = t.slice(t.indexOf('/') + 1);
+    if (!ns || ns.includes('/')) return fail(text, bad('target', `"${text}" names no namespace (${usage})`));
+    return ok({ kind: 'namespace', namespace: ns });
+  }
+  if (t.endsWith('/') && t.split('/').length === 2) return ok({ kind: 'namespace', namespace: t.slice(0, -1) });
+  const parts = t.split('/');
+  if (parts.some((p, i) => p === '' && i > 0))
+    return fail(text, bad('target', `"${text}" has an empty segment (${usage})`));
+  if (parts.length === 1) return ok({ kind: 'resource', resource: t });
+  if (parts.length === 2) return ok({ kind: 'resource', namespace: parts[0] as string, resource: parts[1] as string });
+  if (parts.length === 3) {
+    const [ns, resource, name] = parts as [string, string, string];
+    return ok(
+      ns === '' || ns === '-' ? { kind: 'object', resource, name } : { kind: 'object', namespace: ns, resource, name },
+    );
+  }
+  return fail(text, bad('target', `"${text}" has too many segments (${usage})`));
+};
+
+const str = (v: unknown): string | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return v.map(String).join(',');
+  return undefined;
+};
+
+/** Validate raw parameters (strings, or JSON scalars) of one question. `now` anchors relative windows. */
+export const parseQuestionParams = (
+  questionText: string,
+  raw: Record<string, unknown>,
+  now: number,
+): ParseResult<QuestionParams> => {
+  const rawText = JSON.stringify({ question: questionText, params: raw });
+  const qr = oneOf('question', questionText === 'mappings' ? 'mappings-history' : questionText, QUESTIONS);
+  if (!qr.ok) return fail(rawText, ...qr.issues);
+  const question = qr.value;
+  const p = new Map<string, string>();
+  const allowed = new Set([
+    'cluster',
+    ...ALLOWED[question],
+    ...(RANGED.has(question) ? ['since', 'from', 'to'] : []),
+    ...(PAGED.has(question) ? ['limit', 'cursor'] : []),
+  ]);
+  for (const [k, v] of Object.entries(raw)) {
+    const key = kebab(k);
+    if (v === undefined || v === null || v === '') continue;
+    if (!allowed.has(key)) {
+      return fail(rawText, bad(key, `not a parameter of ${question} (valid: ${[...allowed].join(', ')})`));
+    }
+    const s = str(v);
+    if (s === undefined) return fail(rawText, bad(key, 'must be a string'));
+    p.set(key, s);
+  }
+  const issues: Issue[] = [];
+  const take = <T>(r: ParseResult<T>): T | undefined => {
+    if (r.ok) return r.value;
+    issues.push(...r.issues);
+    return undefined;
+  };
+  const cluster = p.get('cluster');
+  if (cluster !== undefined && !/^(\d{12}\/)?[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/.test(cluster)) {
+    issues.push(bad('cluster', `"${cluster}" is not a cluster name or <account-id>/<name>`));
+  }
+  let limit = DEFAULT_LIMIT;
+  const limitText = p.get('limit');
+  if (limitText !== undefined) {
+    const n = Number(limitText);
+    if (!/^\d+$/.test(limitText) || n < 1 || n > MAX_LIMIT)
+      issues.push(bad('limit', `must be an integer from 1 to ${MAX_LIMIT}`));
+    else limit = n;
+  }
+  const cursor = p.get('cursor');
+  const paging: Paging = cursor === undefined ? { limit } : { limit, cursor };
+  const range = RANGED.has(question)
+    ? take(
+        parseTimeRange(
+          { since: p.get('since'), from: p.get('from'), to: p.get('to') } as Record<string, string | undefined>,
+          now,
+          // Mapping history and object history are asked over long periods; requests over the last day.
+          question === 'mappings-history' ? '3650d' : question === 'touched' ? '30d' : '24h',
+        ),
+      )
+    : undefined;
+  const principalText = p.get('principal');
+  const principal = principalText === undefined ? undefined : take(parsePrincipal(principalText));
+  const withCluster = <T extends object>(o: T): T & { cluster?: string } =>
+    cluster === undefined ? o : { ...o, cluster };
+
+  let out: QuestionParams | undefined;
+  switch (question) {
+    case 'who-did': {
+      const outcomeText = p.get('outcome');
+      const outcome = outcomeText === undefined ? undefined : take(oneOf('outcome', outcomeText, OUTCOMES));
+      const verbText = p.get('verb');
+      const verbs = verbText
+        ?.split(',')
+        .map((v) => v.trim().toLowerCase())
+        .filter(Boolean);
+      const q: QuestionParams = withCluster({ question, range: range as TimeRange, ...paging });
+      if (principal) q.principal = principal;
+      const human = p.get('human');
+      if (human !== undefined) q.human = human;
+      const k8sUser = p.get('k8s-user');
+      if (k8sUser !== undefined) q.k8sUser = k8sUser;
+      if ([principal, human, k8sUser].filter((x) => x !== undefined).length > 1) {
+        issues.push(bad('principal', 'give one of principal, human, k8s-user'));
+      }
+      if (verbs?.length) q.verbs = verbs;
+      const resource = p.get('resource');
+      if (resource !== undefined) q.resource = resource;
+      const namespace = p.get('namespace');
+      if (namespace !== undefined) q.namespace = namespace;
+      if (outcome) q.outcome = outcome;
+      out = q;
+      break;
+    }
+    case 'explain': {
+      const auditId = p.get('audit-id');
+      if (auditId === undefined) issues.push(bad('audit-id', 'required (the auditID of the request to explain)'));
+      else if (!/^[A-Za-z0-9#._:-]{1,200}$/.test(auditId))
+        issues.push(bad('audit-id', `"${auditId}" is not an auditID`));
+      out = withCluster({ question, auditId: auditId ?? '' });
+      break;
+    }
+    case 'denied': {
+      const stage = p.get('stage');
+      if (stage !== undefined) take(oneOf('stage', stage, DENIAL_STAGES));
+      const q: QuestionParams = withCluster({ question, range: range as TimeRange, ...paging });
+      if (stage !== undefined) q.stage = stage;
+      if (principal) q.principal = principal;
+      out = q;
+      break;
+    }
+    case 'access-at': {
+      const atText = p.get('at');
+      let at = new Date(now).toISOString();
+      if (atText !== undefined) {
+        const t = take(parseInstant(atText, 'at'));
+        if (t !== undefined) at = new Date(t).toISOString();
+      }
+      const q: QuestionParams = withCluster({ question, at, ...paging });
+      if (principal) q.principal = principal;
+      out = q;
+      break;
+    }
+    case 'mappings-history': {
+      const q: QuestionParams = withCluster({ question, range: range as TimeRange, ...paging });
+      if (principal) q.principal = principal;
+      out = q;
+      break;
+    }
+    case 'touched': {
+      const targetText = p.get('target');
+      if (targetText === undefined)
+        issues.push(bad('target', 'required (ns/resource/name, namespace/<ns> or <resource>)'));
+      const target = targetText === undefined ? undefined : take(parseTouchedTarget(targetText));
+      const accessText = p.get('access') ?? 'any';
+      const access = take(oneOf('access', accessText, ACCESS_KINDS)) ?? 'any';
+      out = withCluster({
+        question,
+        range: range as TimeRange,
+        target: target ?? { kind: 'resource', resource: '' },
+        access,
+        ...paging,
+      });
+      break;
+    }
+  }
+  if (issues.length > 0 || out === undefined) return fail(rawText, ...issues);
+  return ok(out);
+};

@@ -1,0 +1,299 @@
+import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
+import { CHAIN_COLUMNS, type ChainRow, chainRow, DENIED_COLUMNS, EXPLAIN_COLUMNS, explainRows } from './chain-rows.js';
+import { QueryNotFoundError, QueryParamError } from './errors.js';
+import type { Column } from './format.js';
+import { accessAt, mappingHistory } from './mappings.js';
+import { collectPage, type StorePage, slicePage } from './paging.js';
+import { isWriteVerb, type QuestionParams } from './params.js';
+import type { ChainRecord, ClusterRef, PageRequest, QueryStore, ResourceSelector } from './store-port.js';
+import type { TimeRange } from './time-range.js';
+
+/**
+ * The questions, answered over the QueryStore port. One implementation for the CLI (local mode and
+ * `--table`) and the query API; `--api` mode sends the same parameters over HTTP and gets this shape back.
+ */
+
+export interface QueryAnswer {
+  question: QuestionParams['question'];
+  /** `<account>/<name>` the answer is about; absent for fleet-wide who-did. */
+  cluster?: string;
+  window?: TimeRange;
+  at?: string;
+  columns: Column[];
+  rows: object[];
+  nextCursor?: string;
+  /** Plain-language remarks about the answer (auth mode inferred, session filter applied…). */
+  notes: string[];
+}
+
+export interface RunOptions {
+  /**
+   * Re-derive a stored chain's late-bound links (mapping, human) from its facts and the current
+   * evidence (DESIGN principle 1: arrival order never changes an answer). Identity when absent.
+   */
+  rederive?: (record: ChainRecord, evidence: CorrelationEvidence) => DecisionChain;
+}
+
+export const refText = (ref: ClusterRef): string => `${ref.accountId}/${ref.cluster}`;
+
+/**
+ * `name` or `<account>/<name>` to a cluster the trail knows. A bare name known in two accounts is
+ * ambiguous and refused with the choices, never guessed.
+ */
+export const resolveCluster = async (
+  store: QueryStore,
+  text: string | undefined,
+  required: boolean,
+): Promise<ClusterRef | undefined> => {
+  const known = await store.clusters();
+  const choices = known.map(refText).sort();
+  if (text === undefined) {
+    if (!required) return undefined;
+    if (known.length === 1) return known[0];
+    if (known.length === 0)
+      throw new QueryNotFoundError('cluster: the trail holds no cluster yet (replay or ingest first)', 'cluster');
+    throw new QueryParamError(`cluster: required (known: ${choices.join(', ')})`, 'cluster', choices);
+  }
+  const slash = text.indexOf('/');
+  const matches =
+    slash > 0
+      ? known.filter((k) => k.accountId === text.slice(0, slash) && k.cluster === text.slice(slash + 1))
+      : known.filter((k) => k.cluster === text);
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1) {
+    const amb = matches.map(refText).sort();
+    throw new QueryParamError(
+      `cluster: "${text}" exists in several accounts; use one of ${amb.join(', ')}`,
+      'cluster',
+      amb,
+    );
+  }
+  throw new QueryNotFoundError(
+    `cluster: "${text}" is not in the trail${choices.length ? ` (known: ${choices.join(', ')})` : ''}`,
+    'cluster',
+  );
+};
+
+/** Evidence per cluster, loaded once per answer, with the access keys of the page being shown. */
+const rederivePage = async (store: QueryStore, records: ChainRecord[], opts: RunOptions): Promise<DecisionChain[]> => {
+  if (!opts.rederive) return records.map((r) => r.chain);
+  const byCluster = new Map<string, { ref: ClusterRef; keys: Set<string> }>();
+  for (const r of records) {
+    if (!r.facts) continue;
+    const ref = { accountId: r.chain.accountId ?? r.facts.origin.accountId ?? '_', cluster: r.chain.cluster };
+    const k = refText(ref);
+    const slot = byCluster.get(k) ?? { ref, keys: new Set<string>() };
+    const key = r.chain.principal.value?.accessKeyId;
+    if (key) slot.keys.add(key);
+    byCluster.set(k, slot);
+  }
+  const evidence = new Map<string, CorrelationEvidence>();
+  for (const [k, { ref, keys }] of byCluster) evidence.set(k, await store.evidenceFor(ref, [...keys].sort()));
+  return records.map((r) => {
+    const ev = r.facts
+      ? evidence.get(
+          refText({ accountId: r.chain.accountId ?? r.facts.origin.accountId ?? '_', cluster: r.chain.cluster }),
+        )
+      : undefined;
+    return ev && opts.rederive ? opts.rederive(r, ev) : r.chain;
+  });
+};
+
+type Fetch = (cursor: string | undefined, limit: number) => Promise<StorePage<ChainRecord>>;
+
+/** Page through chain records, re-derive each page, filter, and build rows. */
+const chainRows = async (
+  store: QueryStore,
+  fetch: Fetch,
+  keep: (chain: DecisionChain) => boolean,
+  page: PageRequest,
+  opts: RunOptions,
+): Promise<{ rows: ChainRow[]; nextCursor?: string }> => {
+  const rederived: Fetch = async (cursor, limit) => {
+    const p = await fetch(cursor, limit);
+    const chains = await rederivePage(store, p.items, opts);
+    const items = chains.map((chain, i) => ({ ...(p.items[i] as ChainRecord), chain }));
+    return p.cursor === undefined ? { items } : { items, cursor: p.cursor };
+  };
+  return collectPage(rederived, (r) => (keep(r.chain) ? chainRow(r.chain) : undefined), page.limit, page.cursor);
+};
+
+const eqi = (a: string | undefined, b: string): boolean => a !== undefined && a.toLowerCase() === b.toLowerCase();
+
+export const runQuestion = async (
+  store: QueryStore,
+  q: QuestionParams,
+  opts: RunOptions = {},
+): Promise<QueryAnswer> => {
+  switch (q.question) {
+    case 'who-did': {
+      const fleetWide = q.principal !== undefined || q.human !== undefined;
+      const ref = await resolveCluster(store, q.cluster, !fleetWide);
+      const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+      const notes: string[] = [];
+      let fetch: Fetch;
+      if (q.principal) {
+        const matchKey = q.principal.matchKey;
+        fetch = (cursor, limit) => store.chainsByPrincipal(matchKey, q.range, withCursor(limit, cursor), ref);
+        if (q.principal.canonicalArn.toLowerCase() !== q.principal.arn.toLowerCase()) {
+          notes.push(`principal canonicalised to ${q.principal.canonicalArn}`);
+        }
+        if (q.principal.sessionName) {
+          notes.push(`only session "${q.principal.sessionName}" (session names are chosen by the caller)`);
+        }
+      } else if (q.human) {
+        const human = q.human;
+        fetch = (cursor, limit) => store.chainsByHuman(human, q.range, withCursor(limit, cursor), ref);
+      } else if (q.k8sUser) {
+        const user = q.k8sUser;
+        fetch = (cursor, limit) => store.chainsByK8sUser(ref as ClusterRef, user, q.range, withCursor(limit, cursor));
+      } else {
+        fetch = (cursor, limit) => store.chainsByCluster(ref as ClusterRef, q.range, withCursor(limit, cursor));
+      }
+      const keep = (c: DecisionChain): boolean => {
+        const r = c.request.value;
+        const p = c.principal.value;
+        if (ref && (c.cluster !== ref.cluster || (c.accountId && c.accountId !== ref.accountId))) return false;
+        if (q.principal?.sessionName !== undefined && p?.sessionName !== q.principal.sessionName) return false;
+        if (q.human && !eqi(c.human.value?.identity, q.human)) return false;
+        if (q.k8sUser && c.k8sIdentity.value?.username !== q.k8sUser) return false;
+        if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
+        if (q.resource !== undefined) {
+          // `deployments.apps` names the group too; a bare plural matches any group.
+          const dot = q.resource.indexOf('.');
+          const res = dot < 0 ? q.resource : q.resource.slice(0, dot);
+          if (r?.resource !== res || (dot >= 0 && r?.apiGroup !== q.resource.slice(dot + 1))) return false;
+        }
+        if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
+        if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
+        return true;
+      };
+      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, opts);
+      return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes });
+    }
+    case 'explain': {
+      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const rec = await store.chainByAuditId(ref, q.auditId);
+      if (!rec)
+        throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}`, 'audit-id');
+      const [chain] = await rederivePage(store, [rec], opts);
+      const c = chain ?? rec.chain;
+      const notes = [`chain ${c.chainId} at ${c.at}`];
+      if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
+      return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
+    }
+    case 'denied': {
+      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const keep = (c: DecisionChain): boolean => {
+        const d = c.decision.value;
+        if (!d || (d.outcome !== 'forbid' && d.outcome !== 'authn-failed')) return false;
+        if (q.stage && d.denial?.stage !== q.stage) return false;
+        if (q.principal && c.principal.value?.canonicalArn?.toLowerCase() !== q.principal.matchKey) return false;
+        return true;
+      };
+      const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+      const { rows, nextCursor } = await chainRows(
+        store,
+        (cursor, limit) => store.denials(ref, q.range, withCursor(limit, cursor)),
+        keep,
+        page,
+        opts,
+      );
+      return answer(q.question, ref, { window: q.range, columns: DENIED_COLUMNS, rows, nextCursor, notes: [] });
+    }
+    case 'access-at': {
+      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const changes = await store.mappingChanges(ref);
+      const a = accessAt(ref.cluster, changes, q.at, q.principal);
+      const notes = [
+        a.authModeKnown
+          ? `authentication mode ${a.effectiveMode}`
+          : `authentication mode never observed: assumed ${a.effectiveMode}`,
+      ];
+      if (a.clusterDeleted) notes.push('the cluster was deleted at that time');
+      if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
+      const { rows, nextCursor } = slicePage(a.rows, q.limit, q.cursor);
+      return answer(q.question, ref, { at: q.at, columns: ACCESS_AT_COLUMNS, rows, nextCursor, notes });
+    }
+    case 'mappings-history': {
+      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const changes = await store.mappingChanges(ref);
+      const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
+      const { rows, nextCursor } = slicePage(all, q.limit, q.cursor);
+      return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
+    }
+    case 'touched': {
+      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const t = q.target;
+      const sel: ResourceSelector =
+        t.kind === 'object'
+          ? { resource: t.resource, name: t.name, ...(t.namespace ? { namespace: t.namespace } : {}) }
+          : t.kind === 'namespace'
+            ? { namespace: t.namespace }
+            : { resource: t.resource, ...(t.namespace ? { namespace: t.namespace } : {}) };
+      const keep = (c: DecisionChain): boolean => {
+        const r = c.request.value;
+        if (!r) return false;
+        if (sel.namespace !== undefined && r.namespace !== sel.namespace) return false;
+        if (t.kind === 'object' && t.namespace === undefined && r.namespace) return false;
+        if (sel.resource !== undefined && r.resource !== sel.resource) return false;
+        if (t.kind === 'object' && r.name !== t.name) return false;
+        if (q.access === 'read' && isWriteVerb(r.verb)) return false;
+        if (q.access === 'write' && !isWriteVerb(r.verb)) return false;
+        return true;
+      };
+      const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+      const { rows, nextCursor } = await chainRows(
+        store,
+        (cursor, limit) => store.chainsByResource(ref, sel, q.range, withCursor(limit, cursor)),
+        keep,
+        page,
+        opts,
+      );
+      return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
+    }
+  }
+};
+
+const withCursor = (limit: number, cursor: string | undefined): PageRequest =>
+  cursor === undefined ? { limit } : { limit, cursor };
+
+const answer = (
+  question: QuestionParams['question'],
+  ref: ClusterRef | undefined,
+  parts: {
+    window?: TimeRange;
+    at?: string;
+    columns: Column[];
+    rows: object[];
+    nextCursor?: string | undefined;
+    notes: string[];
+  },
+): QueryAnswer => {
+  const a: QueryAnswer = { question, columns: parts.columns, rows: parts.rows, notes: parts.notes };
+  if (ref) a.cluster = refText(ref);
+  if (parts.window) a.window = parts.window;
+  if (parts.at) a.at = parts.at;
+  if (parts.nextCursor !== undefined) a.nextCursor = parts.nextCursor;
+  return a;
+};
+
+export const ACCESS_AT_COLUMNS: Column[] = [
+  { key: 'source', header: 'via' },
+  { key: 'principal', header: 'principal', maxWidth: 70 },
+  { key: 'username', header: 'k8s user', maxWidth: 56 },
+  { key: 'groups', header: 'groups', maxWidth: 40 },
+  { key: 'policies', header: 'access policies', maxWidth: 50 },
+  { key: 'since', header: 'since', maxWidth: 27 },
+  { key: 'actor', header: 'by', maxWidth: 56 },
+  { key: 'note', header: 'note', maxWidth: 60 },
+];
+
+export const HISTORY_COLUMNS: Column[] = [
+  { key: 'at', header: 'time', maxWidth: 27 },
+  { key: 'change', header: 'change' },
+  { key: 'target', header: 'target', maxWidth: 64 },
+  { key: 'actor', header: 'by', maxWidth: 56 },
+  { key: 'diff', header: 'diff', maxWidth: 100 },
+  { key: 'sourceEventId', header: 'event', maxWidth: 38 },
+];

@@ -1,0 +1,2144 @@
+/**
+ * Runs a fleet through a time window and yields, in time order, every raw record the sources would
+ * produce (authenticator lines, audit events, CloudTrail records) plus the ground truth of every
+ * request. Generation is lazy: memory is bounded by the sessions, token caches and the events still
+ * in flight (long-running watches), never by the number of requests.
+ */
+import type { HumanLink } from '../chain/types.js';
+import type { MappingSource } from '../identity/types.js';
+import type { AuthenticationMode } from '../sources/types.js';
+import {
+  type AwsAuthSpec,
+  awsAuthData,
+  CLUSTER_ADMIN_POLICY,
+  EDIT_POLICY,
+  type Fleet,
+  type SimAccessEntry,
+  type SimCluster,
+  type SimIamUser,
+  type SimNode,
+  type SimRole,
+  type SimServiceAccount,
+  type SimSsoUser,
+  VIEW_POLICY,
+} from './fleet.js';
+import { isoMicros, isoSeconds, US_PER_MS, US_PER_S } from './formats.js';
+import {
+  type Authorizer,
+  auditLevel,
+  authenticate,
+  authorize,
+  defaultEntryUsername,
+  forbiddenMessage,
+  type K8sRequest,
+  type K8sUser,
+  type MappingState,
+  type PolicyContext,
+  type StaticMapping,
+  type VerifiedIdentity,
+} from './model.js';
+import { accessKeyId, CloudWatchEventIds, Rng } from './random.js';
+import {
+  type AuditUser,
+  accessDeniedLine,
+  accessGrantedLine,
+  associateAccessPolicyRecord,
+  assumedRoleIdentity,
+  assumeRoleRecord,
+  assumeRoleWithSamlRecord,
+  assumeRoleWithWebIdentityRecord,
+  auditEventLine,
+  type CloudTrailRecord,
+  createAccessEntryRecord,
+  createClusterRecord,
+  deleteAccessEntryRecord,
+  disassociateAccessPolicyRecord,
+  iamUserIdentity,
+  stsResponseLine,
+  type UserIdentity,
+  updateAccessEntryRecord,
+  updateClusterConfigRecord,
+} from './records.js';
+
+// -----------------------------------------------------------------------------------------------
+// Public types
+// -----------------------------------------------------------------------------------------------
+
+export interface ScenarioOptions {
+  seed: number;
+  requests: number;
+  /** ISO start of the window. */
+  start: string;
+  durationMs: number;
+  /** Schedule identity-mapping changes (access entries, aws-auth edits, auth-mode change, role recreation). */
+  mappingChanges: boolean;
+  /** Accepted for symmetry with toDeliveries; lateness and duplicates are a delivery concern. */
+  lateFraction?: number;
+  duplicateFraction?: number;
+  /** Share of IAM-authenticated requests made with an expired or invalid token. Default 0.01. */
+  unauthorizedFraction?: number;
+  /** Share of requests that attempt something outside the caller's permissions. Default 0.05. */
+  forbiddenFraction?: number;
+  /** Add the scripted set pieces that guarantee every interesting case occurs. Default true. */
+  scripted?: boolean;
+  /** API server TokenReview cache TTL. Default 120 s. */
+  tokenCacheTtlMs?: number;
+}
+
+export type TruthMappingSource = MappingSource | 'service-account' | 'anonymous';
+
+export interface GroundTruth {
+  auditID: string;
+  cluster: string;
+  accountId: string;
+  /** requestReceivedTimestamp (µs). */
+  at: string;
+  actor: string;
+  stsArn?: string;
+  canonicalArn?: string;
+  principalId?: string;
+  accessKeyId?: string;
+  sessionName?: string;
+  human?: { identity: string; via: HumanLink['via']; credentialEventId?: string; chain?: string[] };
+  mappingSource: TruthMappingSource;
+  /** Access-entry principalArn, aws-auth row ARN as written, creator / internal role ARN, or the mapAccounts id. */
+  mappingKey?: string;
+  username?: string;
+  groups: string[];
+  impersonated?: { username: string; groups: string[] };
+  outcome: 'allow' | 'forbid' | 'authn-failed';
+  authorizer: Authorizer;
+  /** The authorization.k8s.io/reason annotation, when there is one. */
+  reason?: string;
+  failedStage?: 'token' | 'sts' | 'unmapped' | 'template' | 'authorization';
+  verb: string;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  path?: string;
+  statusCode: number;
+  /** Scripted set pieces name the case they demonstrate. */
+  cases?: string[];
+}
+
+export interface LogEmission {
+  kind: 'log';
+  timeUs: number;
+  cluster: string;
+  accountId: string;
+  region: string;
+  logGroup: string;
+  logStream: string;
+  streamKind: 'authenticator' | 'audit';
+  message: string;
+  /** CloudWatch event id, assigned in timestamp order per stream. */
+  eventId: string;
+}
+
+export interface CloudTrailEmission {
+  kind: 'cloudtrail';
+  timeUs: number;
+  accountId: string;
+  region: string;
+  record: CloudTrailRecord;
+}
+
+export interface TruthEmission {
+  kind: 'truth';
+  timeUs: number;
+  truth: GroundTruth;
+}
+
+export type Emission = LogEmission | CloudTrailEmission | TruthEmission;
+
+// -----------------------------------------------------------------------------------------------
+// Min-heap of pending emissions (time, then insertion order: deterministic)
+// -----------------------------------------------------------------------------------------------
+
+class EmissionHeap {
+  private items: { t: number; seq: number; e: Emission }[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(e: Emission): void {
+    const node = { t: e.timeUs, seq: this.seq++, e };
+    const a = this.items;
+    a.push(node);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+
+  peekTime(): number | undefined {
+    return this.items[0]?.t;
+  }
+
+  pop(): Emission | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
+        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top?.e;
+  }
+
+  private less(x: { t: number; seq: number }, y: { t: number; seq: number }): boolean {
+    return x.t < y.t || (x.t === y.t && x.seq < y.seq);
+  }
+}
+
+// -----------------------------------------------------------------------------------------------
+// Actors and activities
+// -----------------------------------------------------------------------------------------------
+
+type ActorKind =
+  | 'sso'
+  | 'iam-user'
+  | 'assume-role'
+  | 'ci'
+  | 'node'
+  | 'service-account'
+  | 'eks-internal'
+  | 'anonymous'
+  | 'partner';
+
+interface Activity {
+  verb: string;
+  resource?: string;
+  sub?: string;
+  group?: string;
+  version?: string;
+  /** Namespace; `*` = pick one of the app namespaces; undefined = cluster scope. */
+  ns?: string;
+  name?: 'pod' | 'deployment' | 'secret' | 'configmap' | 'node' | 'self-node' | 'namespace' | 'daemonset' | 'new';
+  /** A literal object name (e.g. aws-auth), overriding `name`. */
+  fixedName?: string;
+  /** kubectl's fieldManager query parameter for writes. */
+  fieldManager?: string;
+  path?: string;
+  watch?: boolean;
+  long?: boolean;
+}
+
+interface Actor {
+  key: string;
+  kind: ActorKind;
+  weight: number;
+  clusters: SimCluster[];
+  ip: string;
+  userAgent: string;
+  activities: Activity[];
+  stretch: Activity[];
+  /** Role this actor uses on a cluster (IAM kinds other than iam-user). */
+  roleKey?: (c: SimCluster) => string;
+  user?: SimIamUser;
+  sso?: SimSsoUser;
+  node?: SimNode;
+  sa?: SimServiceAccount;
+}
+
+const APP_NS = ['payments', 'checkout', 'monitoring'];
+const APPS: Record<string, string[]> = {
+  payments: ['payments-api', 'ledger-worker'],
+  checkout: ['checkout-web', 'cart-api'],
+  monitoring: ['prometheus', 'grafana'],
+  'kube-system': ['coredns', 'aws-node', 'kube-proxy'],
+  argocd: ['argocd-server', 'argocd-repo-server'],
+  default: ['nginx'],
+};
+
+const act = {
+  listPods: (ns?: string): Activity => ({ verb: 'list', resource: 'pods', ns }),
+  watchPods: (ns?: string): Activity => ({ verb: 'watch', resource: 'pods', ns, watch: true }),
+  getPod: (ns = '*'): Activity => ({ verb: 'get', resource: 'pods', ns, name: 'pod' }),
+  podLogs: (ns = '*'): Activity => ({ verb: 'get', resource: 'pods', sub: 'log', ns, name: 'pod' }),
+  exec: (ns = '*'): Activity => ({ verb: 'create', resource: 'pods', sub: 'exec', ns, name: 'pod', long: true }),
+  deletePod: (ns = '*'): Activity => ({ verb: 'delete', resource: 'pods', ns, name: 'pod' }),
+  listDeploy: (ns?: string): Activity => ({ verb: 'list', resource: 'deployments', group: 'apps', ns }),
+  getDeploy: (ns = '*'): Activity => ({ verb: 'get', resource: 'deployments', group: 'apps', ns, name: 'deployment' }),
+  patchDeploy: (ns = '*'): Activity => ({
+    verb: 'patch',
+    resource: 'deployments',
+    group: 'apps',
+    ns,
+    name: 'deployment',
+  }),
+  listNamespaces: (): Activity => ({ verb: 'list', resource: 'namespaces' }),
+  listNodes: (): Activity => ({ verb: 'list', resource: 'nodes' }),
+  getSecret: (ns = '*'): Activity => ({ verb: 'get', resource: 'secrets', ns, name: 'secret' }),
+  createConfigMap: (ns = '*'): Activity => ({ verb: 'create', resource: 'configmaps', ns, name: 'new' }),
+  deleteNamespace: (): Activity => ({ verb: 'delete', resource: 'namespaces', ns: '*', name: 'namespace' }),
+  listCrb: (): Activity => ({ verb: 'list', resource: 'clusterrolebindings', group: 'rbac.authorization.k8s.io' }),
+  createCrb: (): Activity => ({
+    verb: 'create',
+    resource: 'clusterrolebindings',
+    group: 'rbac.authorization.k8s.io',
+    name: 'new',
+  }),
+  nonResource: (path: string): Activity => ({ verb: 'get', path }),
+};
+
+// -----------------------------------------------------------------------------------------------
+// State
+// -----------------------------------------------------------------------------------------------
+
+interface ClusterState {
+  c: SimCluster;
+  mode: AuthenticationMode;
+  awsAuth?: AwsAuthSpec;
+  entries: SimAccessEntry[];
+  statics: StaticMapping[];
+  /** Per API server: token id -> cache expiry (µs). */
+  tokenCache: Map<string, number>[];
+}
+
+interface CredSession {
+  accessKeyId: string;
+  issuedUs: number;
+  expiresUs: number;
+  sessionName: string;
+  human?: GroundTruth['human'];
+  principalId: string;
+}
+
+interface ScheduledChange {
+  atUs: number;
+  apply: () => void;
+}
+
+interface ScriptedRequest {
+  atUs: number;
+  actor: Actor;
+  cluster: SimCluster;
+  activity: Activity;
+  cases: string[];
+  badToken?: boolean;
+  impersonate?: K8sUser;
+  /** Side effect applied when the request is allowed (aws-auth edits). */
+  awsAuthEdit?: (spec: AwsAuthSpec) => AwsAuthSpec;
+}
+
+const MINUTE_US = 60 * US_PER_S;
+const HOUR_US = 60 * MINUTE_US;
+/** Emissions of one request never precede the request by more than this: the flush watermark lag. */
+const LOOKBACK_US = 60 * US_PER_S;
+
+const STS_ENDPOINT_SINCE_US = Date.parse('2024-11-18T00:00:00Z') * 1000;
+const PRINCIPAL_ID_EXTRA_SINCE_US = Date.parse('2023-02-20T00:00:00Z') * 1000;
+const ARN_EXTRA_SINCE_US = Date.parse('2022-02-04T00:00:00Z') * 1000;
+
+// -----------------------------------------------------------------------------------------------
+// Simulation
+// -----------------------------------------------------------------------------------------------
+
+class Simulation {
+  private readonly rng: Rng;
+  private readonly heap = new EmissionHeap();
+  private readonly states = new Map<string, ClusterState>();
+  private readonly roleIds = new Map<string, string>();
+  private readonly sessions = new Map<string, CredSession>();
+  private readonly tokens = new Map<string, { id: string; mintedUs: number }>();
+  private readonly cwIds = new Map<string, CloudWatchEventIds>();
+  private readonly actors: Actor[] = [];
+  private readonly changes: ScheduledChange[] = [];
+  private readonly scripted: ScriptedRequest[] = [];
+  private readonly startUs: number;
+  private readonly endUs: number;
+  private readonly cacheTtlUs: number;
+  private readonly unauthorizedFraction: number;
+  private readonly forbiddenFraction: number;
+  private tokenSeq = 0;
+  /** Bumped on every mapping or IAM change, invalidating admission checks. */
+  private mappingVersion = 0;
+  private readonly admittedCache = new Map<string, { version: number; ok: boolean }>();
+  private requestCount = 0;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly opts: ScenarioOptions,
+  ) {
+    this.rng = new Rng(opts.seed).fork('scenario');
+    this.startUs = Date.parse(opts.start) * 1000;
+    this.endUs = this.startUs + opts.durationMs * US_PER_MS;
+    this.cacheTtlUs = (opts.tokenCacheTtlMs ?? 120_000) * US_PER_MS;
+    this.unauthorizedFraction = opts.unauthorizedFraction ?? 0.01;
+    this.forbiddenFraction = opts.forbiddenFraction ?? 0.05;
+    for (const [k, r] of fleet.roles) this.roleIds.set(k, r.roleId);
+    for (const c of fleet.clusters) this.states.set(c.name, this.initialState(c));
+    this.buildActors();
+  }
+
+  // --- setup --------------------------------------------------------------------------------
+
+  private role(key: string): SimRole {
+    const r = this.fleet.roles.get(key);
+    if (!r) throw new Error(`unknown role ${key}`);
+    return r;
+  }
+
+  private initialState(c: SimCluster): ClusterState {
+    const statics: StaticMapping[] = [...this.fleet.roles.values()]
+      .filter((r) => r.purpose === 'eks-internal')
+      .map((r) => ({
+        canonicalArn: r.canonicalArn,
+        username: r.internalUsername ?? '',
+        groups: [],
+        source: 'eks-internal',
+      }));
+    if (c.createdMode === 'CONFIG_MAP') {
+      // CONFIG_MAP-era creator: a static MountedFile mapping to kubernetes-admin / system:masters.
+      statics.push({
+        canonicalArn: this.role(c.creatorRoleKey).canonicalArn,
+        username: 'kubernetes-admin',
+        groups: ['system:masters'],
+        source: 'cluster-creator',
+      });
+    }
+    return {
+      c,
+      mode: c.createdMode,
+      awsAuth: c.awsAuth ? structuredClone(c.awsAuth) : undefined,
+      entries: c.accessEntries.map((e) => ({
+        ...e,
+        kubernetesGroups: [...e.kubernetesGroups],
+        policies: [...e.policies],
+      })),
+      statics,
+      tokenCache: c.apiServers.map(() => new Map()),
+    };
+  }
+
+  private humanIp(): string {
+    return `${this.rng.pick(['198.51.100', '203.0.113', '192.0.2'])}.${this.rng.range(2, 254)}`;
+  }
+
+  private buildActors(): void {
+    const f = this.fleet;
+    const kubectl = (os: string) => `kubectl/v1.30.${this.rng.range(1, 6)} (${os}) kubernetes/${this.rng.hex(7)}`;
+    const clusters = f.clusters;
+    for (const s of f.ssoUsers) {
+      const ps = s.permissionSet;
+      const activities =
+        ps === 'AdministratorAccess'
+          ? [
+              act.listPods(),
+              act.listPods('*'),
+              act.listNamespaces(),
+              act.listNodes(),
+              act.listDeploy('*'),
+              act.patchDeploy(),
+              act.listCrb(),
+              act.getSecret(),
+              act.watchPods('*'),
+              act.podLogs(),
+            ]
+          : ps === 'Developer'
+            ? [
+                act.listPods('payments'),
+                act.getPod('payments'),
+                act.podLogs('payments'),
+                act.getDeploy('payments'),
+                act.patchDeploy('payments'),
+                act.watchPods('payments'),
+              ]
+            : [
+                act.listPods('*'),
+                act.listDeploy('*'),
+                act.listNodes(),
+                act.listNamespaces(),
+                act.watchPods('*'),
+                act.getPod(),
+              ];
+      const stretch =
+        ps === 'AdministratorAccess'
+          ? [act.deletePod()]
+          : ps === 'Developer'
+            ? [act.getSecret('payments'), act.listPods('checkout'), act.deleteNamespace()]
+            : [act.getSecret(), act.deletePod(), act.patchDeploy()];
+      this.actors.push({
+        key: s.key,
+        kind: 'sso',
+        weight: 3,
+        clusters,
+        ip: this.humanIp(),
+        userAgent: kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64', 'windows/amd64'])),
+        activities,
+        stretch,
+        sso: s,
+        roleKey: (c) => `sso:${ps}:${c.accountId}`,
+      });
+    }
+    const users = [...f.users.values()];
+    const adminActs = [
+      act.listPods('*'),
+      act.listDeploy('*'),
+      act.patchDeploy(),
+      act.listNodes(),
+      act.getSecret(),
+      act.listCrb(),
+    ];
+    const user0 = users[0] as SimIamUser;
+    this.actors.push({
+      key: `iam-user:${user0.name}`,
+      kind: 'iam-user',
+      weight: 1,
+      clusters: clusters.filter((c) => c.awsAuth),
+      ip: this.humanIp(),
+      userAgent: kubectl('linux/amd64'),
+      activities: adminActs,
+      stretch: [act.deletePod()],
+      user: user0,
+    });
+    const assume = (user: SimIamUser, family: string, weight: number, acts: Activity[], stretch: Activity[]): Actor => {
+      const a: Actor = {
+        key: `${family}@${user.name}`,
+        kind: 'assume-role',
+        weight,
+        clusters,
+        ip: this.humanIp(),
+        userAgent: kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64'])),
+        activities: acts,
+        stretch,
+        user,
+        roleKey: (c) => `${family}:${c.accountId}`,
+      };
+      this.actors.push(a);
+      return a;
+    };
+    for (const [ui, u] of users.entries()) {
+      if (ui === 0) continue;
+      assume(u, 'platform-admin', 2, adminActs, [act.deletePod()]);
+    }
+    const teamActs = [
+      act.listPods('payments'),
+      act.getDeploy('payments'),
+      act.patchDeploy('checkout'),
+      act.listPods('checkout'),
+    ];
+    const teamStretch = [act.listNamespaces(), act.listNodes(), act.getSecret('monitoring')];
+    const teamFamilies = [...f.roles.values()]
+      .filter((r) => r.purpose === 'team')
+      .map((r) => r.key.split(':').slice(0, 2).join(':'));
+    for (const [ti, fam] of [...new Set(teamFamilies)].entries()) {
+      assume(users[(ti + 1) % users.length] as SimIamUser, fam, 1, teamActs, teamStretch);
+    }
+    assume(users[2 % users.length] as SimIamUser, 'platform-operator', 0.1, adminActs, []);
+    assume(users[1 % users.length] as SimIamUser, 'break-glass', 0, adminActs, []);
+    assume(
+      users[users.length - 1] as SimIamUser,
+      'contractor',
+      0,
+      [act.listPods('checkout'), act.getPod('checkout')],
+      [act.getSecret('checkout')],
+    );
+    // Creators: each cluster's provisioning role, assumed by its creator user.
+    for (const c of clusters) {
+      const u = f.users.get(c.creatorUserKey) as SimIamUser;
+      const a = assume(u, 'creator', 0.3, [act.listNodes(), act.listPods(), act.listNamespaces()], []);
+      a.key = `creator:${c.name}@${u.name}`;
+      a.clusters = [c];
+    }
+    this.actors.push({
+      key: 'ci:github-actions',
+      kind: 'ci',
+      weight: 4,
+      clusters,
+      ip: `198.51.100.${this.rng.range(2, 254)}`,
+      userAgent: kubectl('linux/amd64'),
+      activities: [act.patchDeploy(), act.getDeploy(), act.createConfigMap(), act.listPods('*')],
+      stretch: [act.createCrb(), act.deleteNamespace()],
+      roleKey: (c) => `deployer:${c.accountId}`,
+    });
+    this.actors.push({
+      key: 'partner:eks-auditor',
+      kind: 'partner',
+      weight: 0.3,
+      clusters: clusters.filter((c) => c.awsAuth?.mapAccounts.length),
+      ip: this.humanIp(),
+      userAgent: kubectl('linux/amd64'),
+      activities: [act.listPods('*'), act.listDeploy('*')],
+      stretch: [act.getSecret()],
+      roleKey: () => 'partner',
+    });
+    for (const c of clusters) {
+      for (const n of c.nodes) {
+        this.actors.push({
+          key: `node:${n.instanceId}`,
+          kind: 'node',
+          weight: 1,
+          clusters: [c],
+          ip: n.privateIp,
+          userAgent: `kubelet/v${c.version}.0-eks-${this.rng.hex(7)} (linux/amd64) kubernetes/${this.rng.hex(7)}`,
+          activities: [
+            { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
+            { verb: 'get', resource: 'configmaps', ns: '*', name: 'configmap' },
+            { verb: 'get', resource: 'secrets', ns: '*', name: 'secret' },
+            { verb: 'watch', resource: 'pods', watch: true },
+          ],
+          stretch: [act.listCrb()],
+          node: n,
+          roleKey: () => n.roleKey,
+        });
+      }
+      for (const sa of c.serviceAccounts) {
+        const acts: Activity[] =
+          sa.name === 'coredns'
+            ? [
+                { verb: 'watch', resource: 'endpoints', watch: true },
+                { verb: 'list', resource: 'services' },
+                { verb: 'list', resource: 'endpointslices', group: 'discovery.k8s.io', version: 'v1' },
+              ]
+            : sa.name === 'argocd-application-controller'
+              ? [act.listDeploy(), act.patchDeploy(), act.watchPods(), act.getDeploy()]
+              : [
+                  act.listPods(sa.namespace),
+                  { verb: 'get', resource: 'configmaps', ns: sa.namespace, name: 'configmap' },
+                ];
+        this.actors.push({
+          key: `sa:${c.name}:${sa.namespace}/${sa.name}`,
+          kind: 'service-account',
+          weight: 2,
+          clusters: [c],
+          ip: `10.${this.rng.range(0, 31)}.${this.rng.range(0, 255)}.${this.rng.range(2, 254)}`,
+          userAgent: `${sa.name}/v0.0.0 (linux/amd64) kubernetes/$Format`,
+          activities: acts,
+          stretch: sa.name === 'app-reader' ? [act.listPods('kube-system')] : acts,
+          sa,
+        });
+      }
+    }
+    for (const r of f.roles.values()) {
+      if (r.purpose !== 'eks-internal' || r.internalUsername === 'eks:fargate-manager') continue;
+      const addon = r.internalUsername === 'eks:addon-manager';
+      this.actors.push({
+        key: `eks-internal:${r.internalUsername}`,
+        kind: 'eks-internal',
+        weight: 1,
+        clusters,
+        ip: `10.${this.rng.range(0, 31)}.${this.rng.range(0, 255)}.${this.rng.range(2, 254)}`,
+        userAgent: addon
+          ? 'eks-addon-manager/v0.0.0 (linux/amd64) kubernetes/$Format'
+          : 'eks-node-manager/v0.0.0 (linux/amd64) kubernetes/$Format',
+        activities: addon
+          ? [
+              { verb: 'get', resource: 'daemonsets', group: 'apps', ns: 'kube-system', name: 'daemonset' },
+              { verb: 'patch', resource: 'daemonsets', group: 'apps', ns: 'kube-system', name: 'daemonset' },
+              { verb: 'get', resource: 'configmaps', ns: 'kube-system', name: 'configmap' },
+            ]
+          : [act.listNodes(), { verb: 'get', resource: 'nodes', name: 'node' }],
+        stretch: [],
+        roleKey: () => r.key,
+      });
+    }
+    this.actors.push({
+      key: 'anonymous',
+      kind: 'anonymous',
+      weight: 0.2,
+      clusters,
+      ip: `192.0.2.${this.rng.range(2, 254)}`,
+      userAgent: 'Mozilla/5.0 zgrab/0.x',
+      activities: [act.listPods('default'), act.nonResource('/api'), act.nonResource('/apis')],
+      stretch: [],
+    });
+  }
+
+  // --- emission helpers ---------------------------------------------------------------------
+
+  private logGroup(c: SimCluster): string {
+    return `/aws/eks/${c.name}/cluster`;
+  }
+
+  private emitLog(
+    c: SimCluster,
+    apiServer: number,
+    streamKind: 'authenticator' | 'audit',
+    timeUs: number,
+    message: string,
+  ): void {
+    const s = c.apiServers[apiServer] ?? c.apiServers[0]!;
+    this.heap.push({
+      kind: 'log',
+      timeUs,
+      cluster: c.name,
+      accountId: c.accountId,
+      region: c.region,
+      logGroup: this.logGroup(c),
+      logStream: streamKind === 'authenticator' ? s.authenticatorStream : s.auditStream,
+      streamKind,
+      message,
+      eventId: '',
+    });
+  }
+
+  private emitTrail(record: CloudTrailRecord, timeUs: number): void {
+    this.heap.push({
+      kind: 'cloudtrail',
+      timeUs,
+      accountId: record.recipientAccountId,
+      region: record.awsRegion,
+      record,
+    });
+  }
+
+  /** Pops everything due before the watermark, assigning CloudWatch ids in timestamp order. */
+  private *flush(watermarkUs: number): Generator<Emission> {
+    while (this.heap.size && (this.heap.peekTime() as number) <= watermarkUs) {
+      const e = this.heap.pop() as Emission;
+      if (e.kind === 'log') {
+        let ids = this.cwIds.get(e.logStream);
+        if (!ids) {
+          ids = new CloudWatchEventIds(new Rng(this.opts.seed).fork(`cw:${e.logStream}`));
+          this.cwIds.set(e.logStream, ids);
+        }
+        e.eventId = ids.next(Math.floor(e.timeUs / US_PER_MS));
+      }
+      yield e;
+    }
+  }
+
+  // --- credentials --------------------------------------------------------------------------
+
+  private currentRoleId(key: string): string {
+    return this.roleIds.get(key) ?? this.role(key).roleId;
+  }
+
+  /**
+   * The session an actor holds for a role at time t, issuing a new one (with its CloudTrail
+   * AssumeRole* record, shortly before first use) when none is valid.
+   */
+  private session(actor: Actor, roleKey: string, t: number): CredSession {
+    const sKey = `${actor.key}|${roleKey}`;
+    const existing = this.sessions.get(sKey);
+    const maxAge = actor.kind === 'ci' ? 15 * MINUTE_US : Number.POSITIVE_INFINITY;
+    if (existing && existing.expiresUs > t + MINUTE_US && t - existing.issuedUs < maxAge) return existing;
+    const role = this.role(roleKey);
+    const roleId = this.currentRoleId(roleKey);
+    const issued = t - this.rng.range(2, 20) * US_PER_S;
+    const key = accessKeyId(this.rng, 'ASIA', role.accountId);
+    const durationS = actor.kind === 'sso' ? 8 * 3600 : actor.kind === 'node' ? 6 * 3600 : 3600;
+    const expiresUs = issued + durationS * US_PER_S;
+    let sessionName: string;
+    let human: CredSession['human'];
+    const base = { rng: this.rng, timeUs: issued, region: 'us-east-1', recipientAccountId: role.accountId };
+    const creds = (name: string) => ({
+      accessKeyId: key,
+      expiresUs,
+      assumedRoleId: `${roleId}:${name}`,
+      assumedRoleArn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${name}`,
+    });
+    switch (actor.kind) {
+      case 'sso': {
+        const sso = actor.sso as SimSsoUser;
+        sessionName = sso.email;
+        const samlProviderArn = `arn:aws:iam::${role.accountId}:saml-provider/${this.fleet.samlProviderName}`;
+        const rec = assumeRoleWithSamlRecord(
+          {
+            ...base,
+            userIdentity: {
+              type: 'SAMLUser',
+              principalId: `Qm9ndXNOYW1lUXVhbGlmaWVy:${sso.email}`,
+              userName: sso.email,
+              identityProvider: samlProviderArn,
+            },
+            sourceIPAddress: actor.ip,
+            userAgent: 'aws-internal/3 aws-sdk-java/1.12.772',
+          },
+          {
+            roleArn: role.arn,
+            roleAccountId: role.accountId,
+            sessionName,
+            samlProviderArn,
+            subject: sso.email,
+            nameQualifier: 'Qm9ndXNOYW1lUXVhbGlmaWVy',
+            issuer: 'https://portal.sso.us-east-1.amazonaws.com/saml/assertion/MDEyMzQ1Njc4OTAx',
+          },
+          creds(sessionName),
+        );
+        this.emitTrail(rec, issued);
+        human = { identity: sso.email, via: 'sso-session', credentialEventId: rec.eventID };
+        break;
+      }
+      case 'assume-role': {
+        const u = actor.user as SimIamUser;
+        sessionName = u.name;
+        const rec = assumeRoleRecord(
+          {
+            ...base,
+            userIdentity: iamUserIdentity({
+              accountId: u.accountId,
+              userId: u.userId,
+              arn: u.arn,
+              userName: u.name,
+              accessKeyId: u.accessKeyId,
+            }),
+            sourceIPAddress: actor.ip,
+            userAgent:
+              'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/macos#23.5.0 md/arch#arm64 lang/python#3.11.9 cfg/retry-mode#standard md/command#sts.assume-role',
+          },
+          {
+            roleArn: role.arn,
+            roleAccountId: role.accountId,
+            sessionName,
+            durationSeconds: 3600,
+            crossAccount: u.accountId !== role.accountId,
+          },
+          creds(sessionName),
+        );
+        this.emitTrail(rec, issued);
+        human = { identity: u.arn, via: 'assume-role-caller', credentialEventId: rec.eventID };
+        break;
+      }
+      case 'ci': {
+        const runner = this.role('ci-runner');
+        const runnerKey = accessKeyId(this.rng, 'ASIA', runner.accountId);
+        const runnerIssued = issued - this.rng.range(5, 30) * US_PER_S;
+        const providerArn = `arn:aws:iam::${runner.accountId}:oidc-provider/token.actions.githubusercontent.com`;
+        const runnerSession = 'GitHubActions';
+        const runnerArn = `arn:aws:sts::${runner.accountId}:assumed-role/${runner.name}/${runnerSession}`;
+        const web = assumeRoleWithWebIdentityRecord(
+          {
+            rng: this.rng,
+            timeUs: runnerIssued,
+            region: 'us-east-1',
+            recipientAccountId: runner.accountId,
+            userIdentity: {
+              type: 'WebIdentityUser',
+              principalId: `${providerArn}:sts.amazonaws.com:${this.fleet.ciSubject}`,
+              userName: this.fleet.ciSubject,
+              identityProvider: providerArn,
+            },
+            sourceIPAddress: actor.ip,
+            userAgent:
+              'aws-sdk-js/3.637.0 ua/2.0 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.17.0 api/sts#3.637.0 configure-aws-credentials-for-github-actions',
+          },
+          {
+            roleArn: runner.arn,
+            roleAccountId: runner.accountId,
+            sessionName: runnerSession,
+            providerArn,
+            subject: this.fleet.ciSubject,
+          },
+          {
+            accessKeyId: runnerKey,
+            expiresUs: runnerIssued + HOUR_US,
+            assumedRoleId: `${this.currentRoleId('ci-runner')}:${runnerSession}`,
+            assumedRoleArn: runnerArn,
+          },
+        );
+        this.emitTrail(web, runnerIssued);
+        sessionName = `gha-${this.rng.range(1_000_000_000, 9_999_999_999)}`;
+        const rec = assumeRoleRecord(
+          {
+            ...base,
+            userIdentity: assumedRoleIdentity({
+              accountId: runner.accountId,
+              roleId: this.currentRoleId('ci-runner'),
+              roleName: runner.name,
+              roleArnWithPath: runner.arn,
+              sessionName: runnerSession,
+              accessKeyId: runnerKey,
+              sessionIssuedUs: runnerIssued,
+            }),
+            sourceIPAddress: actor.ip,
+            userAgent:
+              'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0-1025-azure md/arch#x86_64 lang/python#3.11.9 md/command#sts.assume-role',
+          },
+          { roleArn: role.arn, roleAccountId: role.accountId, sessionName, durationSeconds: 3600, crossAccount: true },
+          creds(sessionName),
+        );
+        this.emitTrail(rec, issued);
+        human = {
+          identity: runnerArn,
+          via: 'assume-role-caller',
+          credentialEventId: rec.eventID,
+          chain: [this.fleet.ciSubject, runnerArn],
+        };
+        break;
+      }
+      case 'node': {
+        sessionName = (actor.node as SimNode).instanceId;
+        const rec = assumeRoleRecord(
+          {
+            ...base,
+            userIdentity: { type: 'AWSService', invokedBy: 'ec2.amazonaws.com' },
+            sourceIPAddress: 'ec2.amazonaws.com',
+            userAgent: 'ec2.amazonaws.com',
+          },
+          {
+            roleArn: role.arn,
+            roleAccountId: role.accountId,
+            sessionName,
+            durationSeconds: 21600,
+            crossAccount: false,
+          },
+          creds(sessionName),
+        );
+        this.emitTrail(rec, issued);
+        break;
+      }
+      case 'eks-internal':
+        // AWS-owned account: its STS calls never reach the customer's CloudTrail.
+        sessionName = this.rng.chance(0.5)
+          ? 'EKSAuthTokenSession'
+          : String(this.rng.range(1_000_000_000, 1_999_999_999) * 1_000_000_000);
+        break;
+      default:
+        // Partner account: outside the organisation's trails.
+        sessionName = 'eks-audit';
+        break;
+    }
+    const s: CredSession = { accessKeyId: key, issuedUs: issued, expiresUs, sessionName, human, principalId: roleId };
+    this.sessions.set(sKey, s);
+    return s;
+  }
+
+  /** What the token proves about the caller, or undefined for callers that do not use IAM. */
+  private verified(
+    actor: Actor,
+    c: SimCluster,
+    t: number,
+  ): { id: VerifiedIdentity; human?: GroundTruth['human'] } | undefined {
+    if (actor.kind === 'service-account' || actor.kind === 'anonymous') return undefined;
+    if (actor.kind === 'iam-user') {
+      const u = actor.user as SimIamUser;
+      return {
+        id: {
+          type: 'user',
+          accountId: u.accountId,
+          stsArn: u.arn,
+          canonicalArn: u.arn,
+          principalId: u.userId,
+          sessionName: '',
+          accessKeyId: u.accessKeyId,
+        },
+        human: { identity: u.arn, via: 'iam-user' },
+      };
+    }
+    const roleKey = (actor.roleKey as (c: SimCluster) => string)(c);
+    const role = this.role(roleKey);
+    const s = this.session(actor, roleKey, t);
+    return {
+      id: {
+        type: 'assumed-role',
+        accountId: role.accountId,
+        stsArn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${s.sessionName}`,
+        canonicalArn: role.canonicalArn,
+        principalId: this.currentRoleId(roleKey),
+        sessionName: s.sessionName,
+        accessKeyId: s.accessKeyId,
+        roleName: role.name,
+        ec2PrivateDnsName: actor.node?.privateDnsName,
+      },
+      human: s.human,
+    };
+  }
+
+  private mappingState(cs: ClusterState): MappingState {
+    return { mode: cs.mode, awsAuth: cs.awsAuth, entries: cs.entries };
+  }
+
+  /** Would this actor be admitted to this cluster right now (no side effects)? Cached per mapping version. */
+  private admitted(actor: Actor, c: SimCluster, t: number): boolean {
+    if (actor.kind === 'service-account' || actor.kind === 'anonymous') return true;
+    const cacheKey = `${actor.key}|${c.name}`;
+    const hit = this.admittedCache.get(cacheKey);
+    if (hit && hit.version === this.mappingVersion) return hit.ok;
+    const ok = this.computeAdmitted(actor, c, t);
+    this.admittedCache.set(cacheKey, { version: this.mappingVersion, ok });
+    return ok;
+  }
+
+  private computeAdmitted(actor: Actor, c: SimCluster, t: number): boolean {
+    const cs = this.states.get(c.name) as ClusterState;
+    let id: VerifiedIdentity;
+    if (actor.kind === 'iam-user') {
+      const u = actor.user as SimIamUser;
+      id = {
+        type: 'user',
+        accountId: u.accountId,
+        stsArn: u.arn,
+        canonicalArn: u.arn,
+        principalId: u.userId,
+        sessionName: '',
+        accessKeyId: u.accessKeyId,
+      };
+    } else {
+      const roleKey = (actor.roleKey as (c: SimCluster) => string)(c);
+      const role = this.role(roleKey);
+      const session = actor.node?.instanceId ?? actor.sso?.email ?? actor.user?.name ?? 'probe';
+      id = {
+        type: 'assumed-role',
+        accountId: role.accountId,
+        stsArn: '',
+        canonicalArn: role.canonicalArn,
+        principalId: this.currentRoleId(roleKey),
+        sessionName: session,
+        accessKeyId: '',
+        roleName: role.name,
+        ec2PrivateDnsName: actor.node?.privateDnsName,
+      };
+    }
+    return authenticate(id, this.mappingState(cs), cs.statics, t).ok;
+  }
+
+  // --- requests -----------------------------------------------------------------------------
+
+  private requestFor(a: Activity, actor: Actor, c: SimCluster): { req: K8sRequest; uri: string } {
+    const ns = a.ns === '*' ? this.rng.pick(actor.sa ? [actor.sa.namespace] : APP_NS) : a.ns;
+    if (a.path !== undefined) {
+      return { req: { verb: a.verb, apiGroup: '', apiVersion: '', path: a.path }, uri: a.path };
+    }
+    const apps = APPS[ns ?? 'default'] ?? ['app'];
+    let name: string | undefined;
+    let reqNs = ns;
+    switch (a.name) {
+      case 'pod':
+        name = `${this.rng.pick(apps)}-${this.rng.hex(10)}-${this.rng.fromAlphabet('bcdfghjklmnpqrstvwxz2456789', 5)}`;
+        break;
+      case 'deployment':
+        name = this.rng.pick(apps);
+        break;
+      case 'daemonset':
+        name = this.rng.pick(['aws-node', 'kube-proxy']);
+        break;
+      case 'secret':
+        name = this.rng.pick([`${this.rng.pick(apps)}-db-credentials`, `${this.rng.pick(apps)}-tls`]);
+        break;
+      case 'configmap':
+        name = this.rng.pick(['kube-root-ca.crt', `${this.rng.pick(apps)}-config`]);
+        break;
+      case 'node':
+        name = this.rng.pick(c.nodes).privateDnsName;
+        break;
+      case 'self-node':
+        name = actor.node?.privateDnsName ?? this.rng.pick(c.nodes).privateDnsName;
+        break;
+      case 'namespace':
+        name = ns;
+        break;
+      case 'new':
+        name = `${this.rng.pick(apps)}-release-${this.rng.hex(5)}`;
+        break;
+    }
+    if (a.fixedName) name = a.fixedName;
+    if (a.resource === 'namespaces') reqNs = name;
+    const group = a.group ?? '';
+    const version = a.version ?? 'v1';
+    const req: K8sRequest = {
+      verb: a.verb,
+      resource: a.resource,
+      subresource: a.sub,
+      apiGroup: group,
+      apiVersion: version,
+      namespace: reqNs,
+      name: a.verb === 'create' && !a.sub ? undefined : name,
+    };
+    let uri = group ? `/apis/${group}/${version}` : '/api/v1';
+    if (reqNs && a.resource !== 'namespaces') uri += `/namespaces/${reqNs}`;
+    uri += `/${a.resource}`;
+    if (req.name) uri += `/${req.name}`;
+    if (a.sub) uri += `/${a.sub}`;
+    if (a.watch) {
+      uri += `?allowWatchBookmarks=true&resourceVersion=${this.rng.range(100000, 9999999)}&timeout=${this.rng.range(5, 9)}m${this.rng.range(0, 59)}s&timeoutSeconds=${this.rng.range(300, 599)}&watch=true`;
+    } else if (a.verb === 'list') {
+      uri +=
+        actor.kind === 'node' ? `?fieldSelector=spec.nodeName%3D${actor.node?.privateDnsName}&limit=500` : '?limit=500';
+    } else if (a.sub === 'exec') {
+      uri += '?command=sh&container=app&stdin=true&stdout=true&tty=true';
+    } else if (a.sub === 'log') {
+      uri += '?container=app&tailLines=100';
+    } else if (a.verb === 'patch') {
+      uri += actor.kind === 'node' ? '' : `?fieldManager=${a.fieldManager ?? 'kubectl-patch'}`;
+    } else if (a.verb === 'create') {
+      uri += `?fieldManager=${a.fieldManager ?? 'kubectl-client-side-apply'}&fieldValidation=Strict`;
+    }
+    return { req, uri };
+  }
+
+  private pickActor(): Actor {
+    // Actors with no cluster to go to (e.g. no cluster maps the partner account) stay idle.
+    return this.rng.weighted(
+      this.actors.filter((a) => a.weight > 0 && a.clusters.length > 0).map((a) => [a, a.weight] as const),
+    );
+  }
+
+  private randomRequest(t: number): ScriptedRequest {
+    const actor = this.pickActor();
+    const admitted = actor.clusters.filter((c) => this.admitted(actor, c, t));
+    const pool = admitted.length && this.rng.chance(0.97) ? admitted : actor.clusters;
+    const cluster = this.rng.pick(pool.length ? pool : this.fleet.clusters);
+    const stretch = actor.stretch.length > 0 && this.rng.chance(this.forbiddenFraction);
+    const activity = this.rng.pick(stretch ? actor.stretch : actor.activities);
+    const iam = !['service-account', 'anonymous'].includes(actor.kind);
+    return {
+      atUs: t,
+      actor,
+      cluster,
+      activity,
+      cases: [],
+      badToken: iam && this.rng.chance(this.unauthorizedFraction),
+    };
+  }
+
+  private k8sUserBlock(
+    actor: Actor,
+    v: VerifiedIdentity | undefined,
+    username: string,
+    groups: string[],
+    c: SimCluster,
+  ): AuditUser {
+    if (actor.kind === 'anonymous') return { username, groups };
+    if (actor.kind === 'service-account') {
+      const sa = actor.sa as SimServiceAccount;
+      const node = this.rng.pick(c.nodes);
+      return {
+        username,
+        uid: sa.uid,
+        groups,
+        extra: {
+          'authentication.kubernetes.io/credential-id': [`JTI=${this.rng.uuid()}`],
+          'authentication.kubernetes.io/node-name': [node.privateDnsName],
+          'authentication.kubernetes.io/node-uid': [this.rng.uuid()],
+          'authentication.kubernetes.io/pod-name': [
+            `${sa.name}-${this.rng.hex(10)}-${this.rng.fromAlphabet('bcdfghjklmnpqrstvwxz2456789', 5)}`,
+          ],
+          'authentication.kubernetes.io/pod-uid': [this.rng.uuid()],
+        },
+      };
+    }
+    const id = v as VerifiedIdentity;
+    const extra: Record<string, string[]> = { accessKeyId: [id.accessKeyId] };
+    // user.extra keys arrived release by release (FORMATS §1.7): emit what that era's authenticator wrote.
+    if (this.startUs >= ARN_EXTRA_SINCE_US) {
+      extra['arn'] = [id.stsArn];
+      extra['canonicalArn'] = [id.canonicalArn];
+      extra['sessionName'] = [id.sessionName];
+    }
+    if (this.startUs >= PRINCIPAL_ID_EXTRA_SINCE_US) extra['principalId'] = [id.principalId];
+    return { username, uid: `aws-iam-authenticator:${id.accountId}:${id.principalId}`, groups, extra };
+  }
+
+  private statusCode(req: K8sRequest, allowed: boolean): number {
+    if (!allowed) return 403;
+    if (req.subresource === 'exec') return 101;
+    return req.verb === 'create' ? 201 : 200;
+  }
+
+  private bodies(req: K8sRequest, t: number, c: SimCluster): { requestObject?: unknown; responseObject?: unknown } {
+    const meta = (kind: string, apiVersion: string) => ({
+      kind,
+      apiVersion,
+      metadata: {
+        name: req.name,
+        namespace: req.namespace,
+        uid: this.rng.uuid(),
+        resourceVersion: String(this.rng.range(1_000_000, 99_999_999)),
+        creationTimestamp: isoSeconds(c.createdAtUs + this.rng.range(1, 100) * HOUR_US),
+      },
+    });
+    if (req.verb === 'patch' && req.resource === 'deployments') {
+      return {
+        requestObject: {
+          spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': isoSeconds(t) } } } },
+        },
+        responseObject: {
+          ...meta('Deployment', 'apps/v1'),
+          spec: { replicas: this.rng.range(2, 6) },
+          status: { observedGeneration: this.rng.range(2, 90) },
+        },
+      };
+    }
+    if (req.verb === 'patch' && req.resource === 'daemonsets') {
+      return {
+        requestObject: {
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  {
+                    name: 'aws-node',
+                    image: `602401143452.dkr.ecr.${c.region}.amazonaws.com/amazon-k8s-cni:v1.18.${this.rng.range(1, 5)}-eksbuild.1`,
+                  },
+                ],
+              },
+            },
+          },
+        },
+        responseObject: { ...meta('DaemonSet', 'apps/v1'), status: { numberReady: c.nodes.length } },
+      };
+    }
+    if (req.verb === 'create' && req.resource === 'configmaps') {
+      const name = `release-${this.rng.hex(6)}`;
+      const body = {
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        metadata: { name, namespace: req.namespace },
+        data: { version: `1.${this.rng.range(0, 40)}.${this.rng.range(0, 9)}` },
+      };
+      return {
+        requestObject: body,
+        responseObject: {
+          ...body,
+          metadata: {
+            ...body.metadata,
+            uid: this.rng.uuid(),
+            resourceVersion: String(this.rng.range(1_000_000, 99_999_999)),
+          },
+        },
+      };
+    }
+    if (req.verb === 'create' && req.resource === 'clusterrolebindings') {
+      const body = {
+        kind: 'ClusterRoleBinding',
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        metadata: { name: 'ci-cluster-admin' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'ci:deployers' }],
+      };
+      return { requestObject: body, responseObject: body };
+    }
+    if (req.verb === 'patch' && req.resource === 'nodes') {
+      return {
+        requestObject: {
+          status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: isoSeconds(t) }] },
+        },
+      };
+    }
+    if (req.verb === 'delete') {
+      return {
+        requestObject: { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', propagationPolicy: 'Background' },
+        responseObject: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name: req.name, kind: req.resource, uid: this.rng.uuid() },
+        },
+      };
+    }
+    return {};
+  }
+
+  /** Builds and schedules every record of one request, and returns its ground truth. */
+  private doRequest(r: ScriptedRequest): void {
+    const { actor, cluster: c } = r;
+    const t = r.atUs;
+    const cs = this.states.get(c.name) as ClusterState;
+    const auditID = this.rng.uuid();
+    const apiServer = this.rng.int(c.apiServers.length);
+    const { req, uri } = this.requestFor(r.activity, actor, c);
+    const authnUs = t + this.rng.range(2_000, 40_000);
+    const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
+    const lineCtx = (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
+    const truthBase = {
+      auditID,
+      cluster: c.name,
+      accountId: c.accountId,
+      at: isoMicros(t),
+      actor: actor.key,
+      verb: req.verb,
+      resource: req.resource,
+      subresource: req.subresource,
+      namespace: req.namespace,
+      name: req.name,
+      path: req.path,
+      cases: r.cases.length ? r.cases : undefined,
+    };
+    const level401 = auditLevel(undefined, req);
+    const emit401 = (truth: GroundTruth) => {
+      this.emitLog(
+        c,
+        apiServer,
+        'audit',
+        authnUs + 500,
+        auditEventLine({
+          level: level401 === 'None' ? 'Metadata' : level401,
+          auditID,
+          stage: 'ResponseStarted',
+          requestURI: uri,
+          verb: req.verb,
+          user: {},
+          sourceIPs: [actor.ip],
+          userAgent: actor.userAgent,
+          req,
+          responseStatus: { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 },
+          receivedUs: t,
+          stageUs: authnUs + 500,
+        }),
+      );
+      this.heap.push({ kind: 'truth', timeUs: t, truth });
+    };
+
+    let username: string;
+    let groups: string[];
+    let verified: VerifiedIdentity | undefined;
+    let human: GroundTruth['human'];
+    let mappingSource: GroundTruth['mappingSource'];
+    let mappingKey: string | undefined;
+    let policy: PolicyContext | undefined;
+
+    if (actor.kind === 'anonymous') {
+      username = 'system:anonymous';
+      groups = ['system:unauthenticated'];
+      mappingSource = 'anonymous';
+    } else if (actor.kind === 'service-account') {
+      const sa = actor.sa as SimServiceAccount;
+      username = `system:serviceaccount:${sa.namespace}:${sa.name}`;
+      groups = ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'];
+      mappingSource = 'service-account';
+    } else {
+      const v = this.verified(actor, c, t) as { id: VerifiedIdentity; human?: GroundTruth['human'] };
+      verified = v.id;
+      human = v.human;
+      if (r.badToken) {
+        // An expired presigned URL (stale kubeconfig token) or revoked session credentials.
+        const expired = this.rng.chance(0.5);
+        const error = expired
+          ? `input token was not properly formatted: X-Amz-Date parameter is expired (15 minute expiration) ${new Date(
+              Math.floor((t - this.rng.range(16, 600) * MINUTE_US) / 1000),
+            )
+              .toISOString()
+              .replace('T', ' ')
+              .slice(0, 19)} +0000 UTC`
+          : `sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {"Error":{"Code":"ExpiredToken","Message":"The security token included in the request is expired","Type":"Sender"},"RequestId":"${this.rng.uuid()}"}`;
+        this.emitLog(c, apiServer, 'authenticator', authnUs, accessDeniedLine(lineCtx(authnUs), { error }));
+        emit401({
+          ...truthBase,
+          mappingSource: 'unmapped',
+          groups: [],
+          outcome: 'authn-failed',
+          authorizer: 'none',
+          failedStage: expired ? 'token' : 'sts',
+          statusCode: 401,
+        });
+        return;
+      }
+      const result = authenticate(verified, this.mappingState(cs), cs.statics, t);
+      const tokenKey = `${actor.key}|${c.name}|${verified.accessKeyId}`;
+      const tok = this.tokens.get(tokenKey);
+      const tokenLife = ['node', 'eks-internal', 'ci'].includes(actor.kind) ? 14 * MINUTE_US : 60 * US_PER_S;
+      const token = tok && t - tok.mintedUs < tokenLife ? tok : { id: `tok${this.tokenSeq++}`, mintedUs: t };
+      this.tokens.set(tokenKey, token);
+      const cache = cs.tokenCache[apiServer] as Map<string, number>;
+      const cached = result.ok && (cache.get(token.id) ?? 0) > t;
+      if (!cached) {
+        this.emitLog(
+          c,
+          apiServer,
+          'authenticator',
+          authnUs,
+          stsResponseLine(lineCtx(authnUs), {
+            accessKeyId: verified.accessKeyId,
+            accountId: verified.accountId,
+            stsArn: verified.stsArn,
+            sessionName: verified.sessionName,
+            userId: verified.principalId,
+          }),
+        );
+        const after = authnUs + this.rng.range(50, 900);
+        if (result.ok) {
+          cache.set(token.id, t + this.cacheTtlUs);
+          this.emitLog(
+            c,
+            apiServer,
+            'authenticator',
+            after,
+            accessGrantedLine(lineCtx(after), {
+              canonicalArn: verified.canonicalArn,
+              groups: result.groups,
+              accountId: verified.accountId,
+              userId: verified.principalId,
+              username: result.username,
+            }),
+          );
+        } else {
+          this.emitLog(
+            c,
+            apiServer,
+            'authenticator',
+            after,
+            accessDeniedLine(lineCtx(after), { canonicalArn: verified.canonicalArn, error: result.error }),
+          );
+        }
+      }
+      const principal = {
+        stsArn: verified.stsArn,
+        canonicalArn: verified.canonicalArn,
+        principalId: verified.principalId,
+        accessKeyId: verified.accessKeyId,
+        sessionName: verified.sessionName,
+        human,
+      };
+      if (!result.ok) {
+        emit401({
+          ...truthBase,
+          ...principal,
+          mappingSource: 'unmapped',
+          groups: [],
+          outcome: 'authn-failed',
+          authorizer: 'none',
+          failedStage: result.stage,
+          statusCode: 401,
+        });
+        return;
+      }
+      username = result.username;
+      groups = [...result.groups, 'system:authenticated'];
+      mappingSource = result.source;
+      mappingKey = result.mappingKey;
+      if (result.entry)
+        policy = { principalArn: result.entry.principalArn, principalId: verified.principalId, entry: result.entry };
+    }
+
+    const self: K8sUser = { username, groups };
+    let effective = self;
+    let impersonated: GroundTruth['impersonated'];
+    let authz = undefined as ReturnType<typeof authorize> | undefined;
+    if (r.impersonate) {
+      const imp = { username: r.impersonate.username, groups: [...r.impersonate.groups, 'system:authenticated'] };
+      const check = authorize(
+        c,
+        self,
+        { verb: 'impersonate', resource: 'users', apiGroup: '', apiVersion: 'v1', name: imp.username },
+        policy,
+      );
+      if (check.decision === 'allow') {
+        effective = imp;
+        impersonated = imp;
+        policy = undefined;
+      } else {
+        authz = check;
+      }
+    }
+    authz ??= authorize(c, effective, req, policy);
+    const allowed = authz.decision === 'allow';
+    const level = auditLevel(effective, req);
+    if (level === 'None') return;
+    const code = this.statusCode(req, allowed);
+    const message = allowed ? undefined : forbiddenMessage(effective.username, req, authz.reason);
+    const details: Record<string, string> = {};
+    if (!allowed && req.path === undefined) {
+      if (req.name) details['name'] = req.name;
+      if (req.apiGroup) details['group'] = req.apiGroup;
+      details['kind'] = req.resource ?? '';
+    }
+    const responseStatus: Record<string, unknown> = allowed
+      ? { metadata: {}, code }
+      : { metadata: {}, status: 'Failure', message, reason: 'Forbidden', details, code };
+    let bodies: { requestObject?: unknown; responseObject?: unknown } = {};
+    if (allowed && (level === 'Request' || level === 'RequestResponse')) {
+      bodies = this.bodies(req, t, c);
+      if (r.awsAuthEdit && cs.awsAuth) {
+        const next = r.awsAuthEdit(cs.awsAuth);
+        const data = awsAuthData(next);
+        bodies = {
+          requestObject: { data: { mapRoles: data['mapRoles'] } },
+          responseObject: {
+            kind: 'ConfigMap',
+            apiVersion: 'v1',
+            metadata: {
+              name: 'aws-auth',
+              namespace: 'kube-system',
+              uid: next.uid,
+              resourceVersion: String(next.resourceVersion),
+              creationTimestamp: isoSeconds(next.creationTimestampUs),
+              managedFields: [
+                {
+                  manager: 'kubectl-edit',
+                  operation: 'Update',
+                  apiVersion: 'v1',
+                  time: isoSeconds(t),
+                  fieldsType: 'FieldsV1',
+                },
+              ],
+            },
+            data,
+          },
+        };
+        cs.awsAuth = next;
+        this.mappingVersion++;
+      }
+      if (level === 'Request') bodies = { requestObject: bodies.requestObject };
+    } else if (!allowed && level === 'RequestResponse') {
+      bodies = {
+        responseObject: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message,
+          reason: 'Forbidden',
+          details,
+          code: 403,
+        },
+      };
+    }
+    const userBlock = this.k8sUserBlock(actor, verified, username, groups, c);
+    const annotations = {
+      'authorization.k8s.io/decision': allowed ? 'allow' : 'forbid',
+      'authorization.k8s.io/reason': authz.reason,
+    };
+    const impersonatedBlock = impersonated
+      ? { username: impersonated.username, groups: impersonated.groups }
+      : undefined;
+    const startedUs = (verified ? authnUs : t) + this.rng.range(800, 30_000);
+    const longRunning = allowed && (r.activity.watch || r.activity.long);
+    const event = (stage: 'ResponseStarted' | 'ResponseComplete', stageUs: number, withBodies: boolean) =>
+      auditEventLine({
+        level,
+        auditID,
+        stage,
+        requestURI: uri,
+        verb: req.verb,
+        user: userBlock,
+        impersonatedUser: impersonatedBlock,
+        sourceIPs: [actor.ip],
+        userAgent: actor.userAgent,
+        req,
+        responseStatus,
+        ...(withBodies ? bodies : {}),
+        receivedUs: t,
+        stageUs,
+        annotations,
+      });
+    if (longRunning) {
+      this.emitLog(c, apiServer, 'audit', startedUs, event('ResponseStarted', startedUs, false));
+      const doneUs = startedUs + this.rng.range(30, 590) * US_PER_S;
+      this.emitLog(c, apiServer, 'audit', doneUs, event('ResponseComplete', doneUs, true));
+    } else {
+      this.emitLog(c, apiServer, 'audit', startedUs, event('ResponseComplete', startedUs, true));
+    }
+    this.heap.push({
+      kind: 'truth',
+      timeUs: t,
+      truth: {
+        ...truthBase,
+        stsArn: verified?.stsArn,
+        canonicalArn: verified?.canonicalArn,
+        principalId: verified?.principalId,
+        accessKeyId: verified?.accessKeyId,
+        sessionName: verified?.sessionName,
+        human,
+        mappingSource,
+        mappingKey,
+        username,
+        groups,
+        impersonated,
+        outcome: allowed ? 'allow' : 'forbid',
+        authorizer: authz.authorizer,
+        reason: authz.reason,
+        failedStage: allowed ? undefined : 'authorization',
+        statusCode: code,
+      },
+    });
+  }
+
+  // --- CloudTrail actors and mapping changes -------------------------------------------------
+
+  /** userIdentity (and IP / UA) of an actor calling an AWS API at time t, issuing a session if needed. */
+  private awsCaller(
+    actor: Actor,
+    c: SimCluster,
+    t: number,
+    command: string,
+  ): { userIdentity: UserIdentity; ip: string; ua: string } {
+    const roleKey = (actor.roleKey as (c: SimCluster) => string)(c);
+    const role = this.role(roleKey);
+    const s = this.session(actor, roleKey, t);
+    return {
+      userIdentity: assumedRoleIdentity({
+        accountId: role.accountId,
+        roleId: this.currentRoleId(roleKey),
+        roleName: role.name,
+        roleArnWithPath: role.arn,
+        sessionName: s.sessionName,
+        accessKeyId: s.accessKeyId,
+        sessionIssuedUs: s.issuedUs,
+      }),
+      ip: actor.ip,
+      ua: actor.key.startsWith('creator:')
+        ? 'APN/1.0 HashiCorp/1.0 Terraform/1.9.5 (+https://www.terraform.io) terraform-provider-aws/5.62.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/eks#1.47.0'
+        : `aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/macos#23.5.0 md/arch#arm64 lang/python#3.11.9 cfg/retry-mode#standard md/command#eks.${command}`,
+    };
+  }
+
+  private recordBase(actor: Actor, c: SimCluster, t: number, command: string) {
+    const caller = this.awsCaller(actor, c, t, command);
+    return {
+      rng: this.rng,
+      timeUs: t,
+      region: c.region,
+      recipientAccountId: c.accountId,
+      userIdentity: caller.userIdentity,
+      sourceIPAddress: caller.ip,
+      userAgent: caller.ua,
+    };
+  }
+
+  private entryShape(c: SimCluster, e: SimAccessEntry, modifiedUs: number) {
+    const role = this.fleet.roles.get(e.principalKey);
+    const principalArn = e.principalArn;
+    const usernameTemplate =
+      e.username ??
+      defaultEntryUsername(e, {
+        type: role ? 'assumed-role' : 'user',
+        accountId: role?.accountId ?? '',
+        roleName: role?.name,
+        stsArn: '',
+        canonicalArn: '',
+        principalId: '',
+        sessionName: '',
+        accessKeyId: '',
+      });
+    return {
+      clusterName: c.name,
+      principalArn,
+      kubernetesGroups: e.kubernetesGroups,
+      accessEntryArn: e.accessEntryArn,
+      createdAtUs: e.createdAtUs,
+      modifiedAtUs: modifiedUs,
+      username: usernameTemplate,
+      type: e.type,
+    };
+  }
+
+  private emitCreateEntry(actor: Actor, c: SimCluster, e: SimAccessEntry, t: number): void {
+    const rec = createAccessEntryRecord(this.recordBase(actor, c, t, 'create-access-entry'), this.entryShape(c, e, t), {
+      username: e.username,
+      kubernetesGroups: e.kubernetesGroups.length && e.type === 'STANDARD' ? e.kubernetesGroups : undefined,
+      type: e.type,
+    });
+    this.emitTrail(rec, t);
+    e.policies.forEach((p, i) => {
+      const at = t + (i + 1) * this.rng.range(1, 4) * US_PER_S;
+      this.emitTrail(
+        associateAccessPolicyRecord(
+          this.recordBase(actor, c, at, 'associate-access-policy'),
+          c.name,
+          e.principalArn,
+          p.policyArn,
+          p.scope,
+        ),
+        at,
+      );
+    });
+  }
+
+  private actorByKey(prefix: string): Actor | undefined {
+    return this.actors.find((a) => a.key.startsWith(prefix));
+  }
+
+  private adminActor(): Actor {
+    return (this.actors.find((a) => a.kind === 'sso' && a.sso?.permissionSet === 'AdministratorAccess') ??
+      this.actors.find((a) => a.kind === 'assume-role')) as Actor;
+  }
+
+  /** Cluster history before the window: CreateCluster and the initial access entries. */
+  private history(): void {
+    for (const c of this.fleet.clusters) {
+      const creator = this.actors.find((a) => a.key.startsWith(`creator:${c.name}@`)) as Actor;
+      const base = this.recordBase(creator, c, c.createdAtUs, 'create-cluster');
+      this.emitTrail(
+        createClusterRecord(base, {
+          name: c.name,
+          arn: c.arn,
+          version: c.version,
+          roleArn: `arn:aws:iam::${c.accountId}:role/eks-cluster-service-role`,
+          mode: c.createdMode,
+          bootstrap: c.bootstrapAdmin,
+          vpcId: `vpc-0${this.rng.hex(16)}`,
+          subnets: [`subnet-0${this.rng.hex(16)}`, `subnet-0${this.rng.hex(16)}`],
+        }),
+        c.createdAtUs,
+      );
+      for (const e of c.accessEntries) if (!e.bootstrap) this.emitCreateEntry(creator, c, e, e.createdAtUs);
+    }
+  }
+
+  private at(fraction: number): number {
+    // Sub-second jitter: real requests never land on whole seconds.
+    return Math.floor(this.startUs + (this.endUs - this.startUs) * fraction) + this.rng.int(US_PER_S);
+  }
+
+  private schedule(atUs: number, apply: () => void): void {
+    this.changes.push({ atUs, apply });
+  }
+
+  private script(r: Omit<ScriptedRequest, 'atUs'> & { atUs: number }): void {
+    if (r.atUs >= this.startUs && r.atUs < this.endUs) this.scripted.push(r);
+  }
+
+  private plan(): void {
+    const f = this.fleet;
+    const byMode = (m: AuthenticationMode) => f.clusters.find((c) => c.createdMode === m);
+    const cm = byMode('CONFIG_MAP');
+    const both = byMode('API_AND_CONFIG_MAP');
+    const api = byMode('API');
+    const admin = this.adminActor();
+    const sso = (ps: string) => this.actors.find((a) => a.kind === 'sso' && a.sso?.permissionSet === ps);
+    const changes = this.opts.mappingChanges;
+    const scripted = this.opts.scripted ?? true;
+    const window = this.endUs - this.startUs;
+    const short = Math.min(40 * MINUTE_US, Math.floor(window * 0.15));
+
+    if (cm) {
+      const creator = this.actorByKey(`creator:${cm.name}@`);
+      const dev = sso('Developer');
+      const user0 = this.actorByKey('iam-user:');
+      const operator = this.actorByKey('platform-operator@');
+      const partner = this.actorByKey('partner:');
+      const breakGlass = this.actorByKey('break-glass@');
+      if (scripted) {
+        if (creator)
+          this.script({
+            atUs: this.at(0.05),
+            actor: creator,
+            cluster: cm,
+            activity: act.listNodes(),
+            cases: ['config-map-creator'],
+          });
+        if (dev) {
+          this.script({
+            atUs: this.at(0.07),
+            actor: dev,
+            cluster: cm,
+            activity: act.podLogs('payments'),
+            cases: ['aws-auth-session-template', 'rbac-rolebinding'],
+          });
+        }
+        if (operator)
+          this.script({
+            atUs: this.at(0.09),
+            actor: operator,
+            cluster: cm,
+            activity: act.listPods('monitoring'),
+            cases: ['unmapped-path-row', 'authn-401'],
+          });
+        if (partner)
+          this.script({
+            atUs: this.at(0.11),
+            actor: partner,
+            cluster: cm,
+            activity: act.listDeploy('payments'),
+            cases: ['map-accounts'],
+          });
+        if (user0 && dev?.sso) {
+          this.script({
+            atUs: this.at(0.13),
+            actor: user0,
+            cluster: cm,
+            activity: act.listPods('payments'),
+            cases: ['impersonation'],
+            impersonate: { username: `dev:${dev.sso.email.replaceAll('@', '-')}`, groups: ['dev:team'] },
+          });
+        }
+      }
+      if (changes) {
+        // One-way auth-mode change, then an access entry for the SSO admins (API_AND_CONFIG_MAP from then on).
+        const modeAt = this.at(0.3);
+        this.schedule(modeAt, () => {
+          const cs = this.states.get(cm.name) as ClusterState;
+          cs.mode = 'API_AND_CONFIG_MAP';
+          this.emitTrail(
+            updateClusterConfigRecord(
+              this.recordBase(admin, cm, modeAt, 'update-cluster-config'),
+              cm.name,
+              'API_AND_CONFIG_MAP',
+            ),
+            modeAt,
+          );
+        });
+        const adminRole = this.role(`sso:AdministratorAccess:${cm.accountId}`);
+        const entryAt = this.at(0.32);
+        this.schedule(entryAt, () => {
+          const cs = this.states.get(cm.name) as ClusterState;
+          const e: SimAccessEntry = {
+            principalArn: adminRole.arn,
+            principalKey: adminRole.key,
+            type: 'STANDARD',
+            kubernetesGroups: [],
+            policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } }],
+            boundPrincipalId: this.currentRoleId(adminRole.key),
+            createdAtUs: entryAt,
+            accessEntryArn: `arn:aws:eks:${cm.region}:${cm.accountId}:access-entry/${cm.name}/role/${cm.accountId}/${adminRole.name}/${this.rng.uuid()}`,
+          };
+          cs.entries.push(e);
+          this.emitCreateEntry(admin, cm, e, entryAt);
+        });
+        const ssoAdmin = sso('AdministratorAccess');
+        if (scripted && ssoAdmin) {
+          this.script({
+            atUs: this.at(0.25),
+            actor: ssoAdmin,
+            cluster: cm,
+            activity: act.listNamespaces(),
+            cases: ['before-access-entry', 'authn-401'],
+          });
+          this.script({
+            atUs: this.at(0.35),
+            actor: ssoAdmin,
+            cluster: cm,
+            activity: act.listNamespaces(),
+            cases: ['after-auth-mode-change', 'sso-access-entry-cluster-admin'],
+          });
+        }
+        // aws-auth edit granting system:masters to the break-glass role (kubectl edit -> patch).
+        if (user0 && breakGlass) {
+          const bg = this.role(`break-glass:${cm.accountId}`);
+          const editAt = this.at(0.6);
+          this.script({
+            atUs: this.at(0.55),
+            actor: breakGlass,
+            cluster: cm,
+            activity: act.listPods('kube-system'),
+            cases: ['break-glass-before-edit', 'authn-401'],
+          });
+          this.script({
+            atUs: editAt,
+            actor: user0,
+            cluster: cm,
+            activity: {
+              verb: 'patch',
+              resource: 'configmaps',
+              ns: 'kube-system',
+              fixedName: 'aws-auth',
+              fieldManager: 'kubectl-edit',
+            },
+            cases: ['aws-auth-add-masters'],
+            awsAuthEdit: (spec) => ({
+              ...spec,
+              resourceVersion: spec.resourceVersion + this.rng.range(1000, 90000),
+              mapRoles: [...spec.mapRoles, { rolearn: bg.arn, username: 'break-glass', groups: ['system:masters'] }],
+            }),
+          });
+          this.script({
+            atUs: this.at(0.62),
+            actor: breakGlass,
+            cluster: cm,
+            activity: act.getSecret('payments'),
+            cases: ['break-glass-masters', 'privileged-allow'],
+          });
+        }
+      }
+    }
+
+    if (both) {
+      const node = this.actors.find((a) => a.kind === 'node' && a.clusters[0] === both);
+      const ci = this.actorByKey('ci:');
+      const ro = sso('ReadOnly');
+      const ssoAdmin = sso('AdministratorAccess');
+      const team = this.actorByKey('team:0@');
+      const contractor = this.actorByKey('contractor@');
+      if (scripted) {
+        if (ssoAdmin)
+          this.script({
+            atUs: this.at(0.04),
+            actor: ssoAdmin,
+            cluster: both,
+            activity: act.listPods(),
+            cases: ['sso-access-entry-cluster-admin'],
+          });
+        if (node) {
+          this.script({
+            atUs: this.at(0.06),
+            actor: node,
+            cluster: both,
+            activity: { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
+            cases: ['node-ec2-linux-entry'],
+          });
+        }
+        if (ci)
+          this.script({
+            atUs: this.at(0.08),
+            actor: ci,
+            cluster: both,
+            activity: act.patchDeploy('payments'),
+            cases: ['precedence-entry-over-aws-auth', 'role-chaining'],
+          });
+        if (ro)
+          this.script({
+            atUs: this.at(0.1),
+            actor: ro,
+            cluster: both,
+            activity: act.getSecret('payments'),
+            cases: ['forbid-empty-reason'],
+          });
+        if (team)
+          this.script({
+            atUs: this.at(0.12),
+            actor: team,
+            cluster: both,
+            activity: act.patchDeploy('checkout'),
+            cases: ['access-policy-namespace-scope'],
+          });
+      }
+      if (changes) {
+        const deployerRole = this.role(`deployer:${both.accountId}`);
+        const updAt = this.at(0.4);
+        this.schedule(updAt, () => {
+          const cs = this.states.get(both.name) as ClusterState;
+          const e = cs.entries.find((x) => x.principalKey === deployerRole.key);
+          if (!e) return;
+          e.kubernetesGroups = ['ci:deployers', 'ci:releasers'];
+          this.emitTrail(
+            updateAccessEntryRecord(
+              this.recordBase(admin, both, updAt, 'update-access-entry'),
+              this.entryShape(both, e, updAt),
+              {
+                kubernetesGroups: e.kubernetesGroups,
+              },
+            ),
+            updAt,
+          );
+        });
+        // An access entry that lives for well under an hour.
+        const contractorRole = this.role(`contractor:${both.accountId}`);
+        const createAt = this.at(0.45);
+        const deleteAt = createAt + short;
+        this.schedule(createAt, () => {
+          const cs = this.states.get(both.name) as ClusterState;
+          const e: SimAccessEntry = {
+            principalArn: contractorRole.arn,
+            principalKey: contractorRole.key,
+            type: 'STANDARD',
+            kubernetesGroups: [],
+            policies: [{ policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } }],
+            boundPrincipalId: this.currentRoleId(contractorRole.key),
+            createdAtUs: createAt,
+            accessEntryArn: `arn:aws:eks:${both.region}:${both.accountId}:access-entry/${both.name}/role/${both.accountId}/${contractorRole.name}/${this.rng.uuid()}`,
+          };
+          cs.entries.push(e);
+          this.emitCreateEntry(admin, both, e, createAt);
+        });
+        this.schedule(deleteAt - 30 * US_PER_S, () => {
+          const cs = this.states.get(both.name) as ClusterState;
+          const e = cs.entries.find((x) => x.principalKey === contractorRole.key);
+          if (!e) return;
+          e.policies = [];
+          const at = deleteAt - 30 * US_PER_S;
+          this.emitTrail(
+            disassociateAccessPolicyRecord(
+              this.recordBase(admin, both, at, 'disassociate-access-policy'),
+              both.name,
+              e.principalArn,
+              VIEW_POLICY,
+            ),
+            at,
+          );
+        });
+        this.schedule(deleteAt, () => {
+          const cs = this.states.get(both.name) as ClusterState;
+          cs.entries = cs.entries.filter((x) => x.principalKey !== contractorRole.key);
+          this.emitTrail(
+            deleteAccessEntryRecord(
+              this.recordBase(admin, both, deleteAt, 'delete-access-entry'),
+              both.name,
+              contractorRole.arn,
+            ),
+            deleteAt,
+          );
+        });
+        if (scripted && contractor) {
+          this.script({
+            atUs: createAt + Math.floor(short / 3),
+            actor: contractor,
+            cluster: both,
+            activity: act.listPods('checkout'),
+            cases: ['access-entry-short-lived'],
+          });
+          this.script({
+            atUs: deleteAt + Math.floor(short / 4),
+            actor: contractor,
+            cluster: both,
+            activity: act.listPods('checkout'),
+            cases: ['access-entry-deleted', 'authn-401'],
+          });
+        }
+        // A role deleted and recreated under the same name: new AROA, the access entry is stale.
+        const teamRole = this.role(`team:0:${both.accountId}`);
+        const recreateAt = this.at(0.7);
+        this.schedule(recreateAt, () => {
+          this.roleIds.set(
+            teamRole.key,
+            `AROA${teamRole.roleId.slice(4, 12)}${this.rng.fromAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 9)}`,
+          );
+          for (const k of [...this.sessions.keys()]) if (k.endsWith(`|${teamRole.key}`)) this.sessions.delete(k);
+        });
+        if (scripted && team) {
+          this.script({
+            atUs: this.at(0.66),
+            actor: team,
+            cluster: both,
+            activity: act.listPods('payments'),
+            cases: ['recreated-role-before'],
+          });
+          this.script({
+            atUs: this.at(0.74),
+            actor: team,
+            cluster: both,
+            activity: act.listPods('payments'),
+            cases: ['recreated-role-stale-entry', 'authn-401'],
+          });
+        }
+      }
+    }
+
+    if (api && changes) {
+      const op = this.role(`platform-operator:${api.accountId}`);
+      const at = this.at(0.5);
+      this.schedule(at, () => {
+        const cs = this.states.get(api.name) as ClusterState;
+        const e: SimAccessEntry = {
+          principalArn: op.arn,
+          principalKey: op.key,
+          type: 'STANDARD',
+          kubernetesGroups: [],
+          policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['monitoring'] } }],
+          boundPrincipalId: this.currentRoleId(op.key),
+          createdAtUs: at,
+          accessEntryArn: `arn:aws:eks:${api.region}:${api.accountId}:access-entry/${api.name}/role/${api.accountId}/${op.name}/${this.rng.uuid()}`,
+        };
+        cs.entries.push(e);
+        this.emitCreateEntry(admin, api, e, at);
+      });
+      const operator = this.actorByKey('platform-operator@');
+      if ((this.opts.scripted ?? true) && operator) {
+        this.script({
+          atUs: this.at(0.56),
+          actor: operator,
+          cluster: api,
+          activity: act.listPods('monitoring'),
+          cases: ['access-entry-path-arn'],
+        });
+      }
+    }
+
+    if (scripted) {
+      const coredns = this.actors.find((a) => a.sa?.name === 'coredns');
+      if (coredns) {
+        this.script({
+          atUs: this.at(0.15),
+          actor: coredns,
+          cluster: coredns.clusters[0] as SimCluster,
+          activity: { verb: 'watch', resource: 'endpoints', watch: true },
+          cases: ['watch-service-account'],
+        });
+      }
+      const addon = this.actorByKey('eks-internal:eks:addon-manager');
+      const first = f.clusters[0];
+      if (addon && first) {
+        this.script({
+          atUs: this.at(0.17),
+          actor: addon,
+          cluster: first,
+          activity: { verb: 'patch', resource: 'daemonsets', group: 'apps', ns: 'kube-system', name: 'daemonset' },
+          cases: ['eks-internal'],
+        });
+      }
+      const anon = this.actorByKey('anonymous');
+      if (anon && first)
+        this.script({
+          atUs: this.at(0.19),
+          actor: anon,
+          cluster: first,
+          activity: act.listPods('default'),
+          cases: ['anonymous'],
+        });
+      const somebody = sso('Developer') ?? this.adminActor();
+      if (somebody && first) {
+        this.script({
+          atUs: this.at(0.21),
+          actor: somebody,
+          cluster: first,
+          activity: act.listPods('payments'),
+          cases: ['token-expired', 'authn-401'],
+          badToken: true,
+        });
+      }
+    }
+
+    this.changes.sort((a, b) => a.atUs - b.atUs);
+    this.scripted.sort((a, b) => a.atUs - b.atUs);
+  }
+
+  private applyChange(change: ScheduledChange): void {
+    change.apply();
+    this.mappingVersion++;
+  }
+
+  private pruneCaches(t: number): void {
+    for (const cs of this.states.values()) {
+      for (const cache of cs.tokenCache) for (const [k, exp] of cache) if (exp <= t) cache.delete(k);
+    }
+    for (const [k, tok] of this.tokens) if (t - tok.mintedUs > HOUR_US) this.tokens.delete(k);
+  }
+
+  // --- main loop ----------------------------------------------------------------------------
+
+  *run(): Generator<Emission> {
+    this.history();
+    this.plan();
+    const n = Math.max(0, Math.floor(this.opts.requests));
+    const meanGap = (this.endUs - this.startUs) / (n + 1);
+    let nextRandomUs = this.startUs + this.rng.exponential(meanGap);
+    let made = 0;
+    let si = 0;
+    let ci = 0;
+    for (;;) {
+      const scriptedNext = this.scripted[si];
+      const randomLeft = made < n;
+      if (!scriptedNext && !randomLeft) break;
+      let r: ScriptedRequest;
+      const tRandom = Math.min(Math.floor(nextRandomUs), this.endUs - 1);
+      if (scriptedNext && (!randomLeft || scriptedNext.atUs <= tRandom)) {
+        r = scriptedNext;
+        si++;
+      } else {
+        // Apply due changes before choosing, so admission checks see the current mappings.
+        while (ci < this.changes.length && (this.changes[ci] as ScheduledChange).atUs <= tRandom)
+          this.applyChange(this.changes[ci++] as ScheduledChange);
+        r = this.randomRequest(tRandom);
+        made++;
+        nextRandomUs += this.rng.exponential(meanGap);
+      }
+      while (ci < this.changes.length && (this.changes[ci] as ScheduledChange).atUs <= r.atUs)
+        this.applyChange(this.changes[ci++] as ScheduledChange);
+      this.doRequest(r);
+      this.requestCount++;
+      if (this.requestCount % 5000 === 0) this.pruneCaches(r.atUs);
+      yield* this.flush(r.atUs - LOOKBACK_US);
+    }
+    while (ci < this.changes.length) this.applyChange(this.changes[ci++] as ScheduledChange);
+    yield* this.flush(Number.POSITIVE_INFINITY);
+  }
+}
+
+/** Lazily yields the scenario's emissions in time order (µs), ground truth included. */
+export function* simulate(fleet: Fleet, opts: ScenarioOptions): Generator<Emission> {
+  yield* new Simulation(fleet, opts).run();
+}
+
+/** Convenience: ground truth only. */
+export function* groundTruth(emissions: Iterable<Emission>): Generator<GroundTruth> {
+  for (const e of emissions) if (e.kind === 'truth') yield e.truth;
+}

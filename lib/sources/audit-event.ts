@@ -1,0 +1,328 @@
+/**
+ * Kubernetes audit events from `kube-apiserver-audit-*` streams (FORMATS §2): one audit.k8s.io/v1
+ * `Event` per CloudWatch event. Oversized events are cut by CloudWatch and end in `[Truncated...]`
+ * (FORMATS §0); what a regex can still read from them is kept, flagged `truncated`.
+ */
+import { fail, type Issue, issue, ok, type ParseResult, rawText } from '../result.js';
+import { isRecord, tryParseJson } from './json-stream.js';
+import { normaliseTimestamp, splitCloudWatchPrefix } from './timestamps.js';
+import type { AuditEvent, AuditObjectRef, AuditResponseStatus, K8sUserInfo } from './types.js';
+
+export const TRUNCATION_SUFFIX = '[Truncated...]';
+
+/** Natural idempotency key of an audit record: the auditID repeats across stages (FORMATS §2.7). */
+export const auditStageKey = (e: Pick<AuditEvent, 'auditID' | 'stage'>): string => `${e.auditID}#${e.stage}`;
+
+type Check<T> = { ok: true; value: T } | { ok: false; issue: Issue };
+const bad = (path: string, message: string): Check<never> => ({
+  ok: false,
+  issue: issue('AUDIT_BAD_FIELD', message, path),
+});
+
+const optString = (v: unknown, path: string): Check<string | undefined> => {
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  return typeof v === 'string' ? { ok: true, value: v } : bad(path, `${path} is not a string`);
+};
+
+const stringArray = (v: unknown, path: string): Check<string[]> => {
+  if (v === undefined || v === null) return { ok: true, value: [] };
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+    return bad(path, `${path} is not an array of strings`);
+  }
+  return { ok: true, value: [...v] };
+};
+
+/**
+ * `user.extra` is `map[string][]string`; values are normalised to string arrays so that consumers
+ * never branch (a scalar becomes a one-element array, null an empty one). Keys are kept verbatim,
+ * including Panther's rewritten ones (`authentication_kubernetes_io_slash_pod-name`).
+ */
+const extraMap = (v: unknown, path: string): Check<Record<string, string[]>> => {
+  if (v === undefined || v === null) return { ok: true, value: {} };
+  if (!isRecord(v)) return bad(path, `${path} is not an object`);
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const [k, raw] of Object.entries(v)) {
+    if (raw === null || raw === undefined) out[k] = [];
+    else if (typeof raw === 'string') out[k] = [raw];
+    else if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) out[k] = [...raw];
+    else return bad(`${path}.${k}`, `${path}.${k} is not a string or an array of strings`);
+  }
+  return { ok: true, value: { ...out } };
+};
+
+const userInfo = (v: unknown, path: string): Check<K8sUserInfo> => {
+  // 401 events carry an empty user object (FORMATS §2.4); a missing one is read the same way.
+  if (v === undefined || v === null) return { ok: true, value: { groups: [], extra: {} } };
+  if (!isRecord(v)) return bad(path, `${path} is not an object`);
+  const username = optString(v.username, `${path}.username`);
+  if (!username.ok) return username;
+  const uid = optString(v.uid, `${path}.uid`);
+  if (!uid.ok) return uid;
+  const groups = stringArray(v.groups, `${path}.groups`);
+  if (!groups.ok) return groups;
+  const extra = extraMap(v.extra, `${path}.extra`);
+  if (!extra.ok) return extra;
+  const value: K8sUserInfo = { groups: groups.value, extra: extra.value };
+  if (username.value !== undefined) value.username = username.value;
+  if (uid.value !== undefined) value.uid = uid.value;
+  return { ok: true, value };
+};
+
+const OBJECT_REF_KEYS = [
+  'resource',
+  'namespace',
+  'name',
+  'uid',
+  'apiGroup',
+  'apiVersion',
+  'resourceVersion',
+  'subresource',
+] as const satisfies ReadonlyArray<keyof AuditObjectRef>;
+
+const objectRef = (v: unknown): Check<AuditObjectRef | undefined> => {
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  if (!isRecord(v)) return bad('objectRef', 'objectRef is not an object');
+  const out: AuditObjectRef = {};
+  for (const k of OBJECT_REF_KEYS) {
+    const s = optString(v[k], `objectRef.${k}`);
+    if (!s.ok) return s;
+    if (s.value !== undefined) out[k] = s.value;
+  }
+  return { ok: true, value: out };
+};
+
+const toCode = (v: unknown): number | undefined => {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'string' && /^\d{3}$/.test(v)) return Number(v);
+  return undefined;
+};
+
+const responseStatus = (v: unknown): Check<AuditResponseStatus | undefined> => {
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  if (!isRecord(v)) return bad('responseStatus', 'responseStatus is not an object');
+  const out: AuditResponseStatus = {};
+  const code = toCode(v.code);
+  if (code !== undefined) out.code = code;
+  else if (v.code !== undefined && v.code !== null)
+    return bad('responseStatus.code', 'responseStatus.code is not an integer');
+  for (const k of ['status', 'reason', 'message'] as const) {
+    const s = optString(v[k], `responseStatus.${k}`);
+    if (!s.ok) return s;
+    if (s.value !== undefined) out[k] = s.value;
+  }
+  if (isRecord(v.details)) {
+    const d: NonNullable<AuditResponseStatus['details']> = {};
+    for (const k of ['group', 'kind', 'name'] as const) {
+      const s = v.details[k];
+      if (typeof s === 'string') d[k] = s;
+    }
+    out.details = d;
+  }
+  return { ok: true, value: out };
+};
+
+/** `map[string]string`; scalars that some normalisers turned into numbers / booleans are re-stringified. */
+const annotations = (v: unknown): Check<Record<string, string>> => {
+  if (v === undefined || v === null) return { ok: true, value: {} };
+  if (!isRecord(v)) return bad('annotations', 'annotations is not an object');
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, raw] of Object.entries(v)) {
+    if (typeof raw === 'string') out[k] = raw;
+    else if (typeof raw === 'number' || typeof raw === 'boolean') out[k] = String(raw);
+    else if (raw !== null && raw !== undefined) return bad(`annotations.${k}`, `annotations.${k} is not a string`);
+  }
+  return { ok: true, value: { ...out } };
+};
+
+const timestamp = (v: unknown, path: string): Check<string | undefined> => {
+  if (v === undefined || v === null) return { ok: true, value: undefined };
+  const iso = normaliseTimestamp(v);
+  return iso === undefined ? bad(path, `${path} is not a timestamp: ${JSON.stringify(v)}`) : { ok: true, value: iso };
+};
+
+const fromObject = (o: Record<string, unknown>, raw: string): ParseResult<AuditEvent> => {
+  const kind = o.kind;
+  const apiVersion = o.apiVersion;
+  if (kind !== undefined && kind !== 'Event') {
+    return fail(raw, issue('AUDIT_NOT_EVENT', `kind is ${JSON.stringify(kind)}, not "Event"`, 'kind'));
+  }
+  if (apiVersion !== undefined && (typeof apiVersion !== 'string' || !apiVersion.startsWith('audit.k8s.io/'))) {
+    return fail(
+      raw,
+      issue('AUDIT_NOT_EVENT', `apiVersion ${JSON.stringify(apiVersion)} is not audit.k8s.io`, 'apiVersion'),
+    );
+  }
+  if (kind === undefined && apiVersion === undefined) {
+    return fail(raw, issue('AUDIT_NOT_EVENT', 'neither kind nor apiVersion: not an audit event'));
+  }
+  const issues: Issue[] = [];
+  const { auditID, stage } = o;
+  if (auditID === undefined || auditID === null || auditID === '') {
+    issues.push(issue('AUDIT_MISSING_FIELD', 'auditID is missing', 'auditID'));
+  } else if (typeof auditID !== 'string') issues.push(issue('AUDIT_BAD_FIELD', 'auditID is not a string', 'auditID'));
+  if (stage === undefined || stage === null || stage === '') {
+    issues.push(issue('AUDIT_MISSING_FIELD', 'stage is missing', 'stage'));
+  } else if (typeof stage !== 'string') issues.push(issue('AUDIT_BAD_FIELD', 'stage is not a string', 'stage'));
+
+  const user = userInfo(o.user, 'user');
+  const impersonated = o.impersonatedUser == null ? undefined : userInfo(o.impersonatedUser, 'impersonatedUser');
+  const sourceIPs = stringArray(o.sourceIPs, 'sourceIPs');
+  const ref = objectRef(o.objectRef);
+  const status = responseStatus(o.responseStatus);
+  const notes = annotations(o.annotations);
+  const level = optString(o.level, 'level');
+  const verb = optString(o.verb, 'verb');
+  const requestURI = optString(o.requestURI, 'requestURI');
+  const userAgent = optString(o.userAgent, 'userAgent');
+  const received = timestamp(o.requestReceivedTimestamp, 'requestReceivedTimestamp');
+  const staged = timestamp(o.stageTimestamp, 'stageTimestamp');
+  for (const c of [
+    user,
+    impersonated,
+    sourceIPs,
+    ref,
+    status,
+    notes,
+    level,
+    verb,
+    requestURI,
+    userAgent,
+    received,
+    staged,
+  ]) {
+    if (c !== undefined && !c.ok) issues.push(c.issue);
+  }
+  if (issues.length > 0) return fail(raw, ...issues);
+  // Every check passed: the narrowing below cannot fail, it only satisfies the type checker.
+  if (!user.ok || !sourceIPs.ok || !ref.ok || !status.ok || !notes.ok) return fail(raw);
+  if (!level.ok || !verb.ok || !requestURI.ok || !userAgent.ok || !received.ok || !staged.ok) return fail(raw);
+
+  const e: AuditEvent = {
+    auditID: auditID as string,
+    stage: stage as string,
+    user: user.value,
+    sourceIPs: sourceIPs.value,
+    annotations: notes.value,
+    truncated: false,
+  };
+  if (level.value !== undefined) e.level = level.value;
+  if (verb.value !== undefined) e.verb = verb.value;
+  if (requestURI.value !== undefined) e.requestURI = requestURI.value;
+  if (impersonated?.ok) e.impersonatedUser = impersonated.value;
+  if (userAgent.value !== undefined) e.userAgent = userAgent.value;
+  if (ref.value !== undefined) e.objectRef = ref.value;
+  if (status.value !== undefined) e.responseStatus = status.value;
+  if (received.value !== undefined) e.requestReceivedTimestamp = received.value;
+  if (staged.value !== undefined) e.stageTimestamp = staged.value;
+  if (o.requestObject !== undefined) e.requestObject = o.requestObject;
+  if (o.responseObject !== undefined) e.responseObject = o.responseObject;
+  return ok(e);
+};
+
+// --- truncated events -------------------------------------------------------------------------
+// The Event struct is serialised in a fixed field order (kind, apiVersion, level, auditID, stage,
+// requestURI, verb, user, impersonatedUser, sourceIPs, userAgent, objectRef, responseStatus,
+// requestObject, responseObject, timestamps, annotations), so the FIRST match of each top-level key
+// is the structural one: the request/response bodies, where look-alike keys could hide, come later.
+const JSTR = '"((?:[^"\\\\]|\\\\.)*)"';
+const field = (name: string): RegExp => new RegExp(`"${name}":${JSTR}`);
+const TRUNCATED_PATTERNS = {
+  auditID: field('auditID'),
+  stage: field('stage'),
+  level: field('level'),
+  verb: field('verb'),
+  requestURI: field('requestURI'),
+  userAgent: field('userAgent'),
+  requestReceivedTimestamp: field('requestReceivedTimestamp'),
+  stageTimestamp: field('stageTimestamp'),
+  user: new RegExp(`"user":\\{(?:"username":${JSTR})?,?(?:"uid":${JSTR})?,?(?:"groups":\\[((?:${JSTR},?)*)\\])?`),
+  objectRef: /"objectRef":\{([^{}]*)\}/,
+  code: new RegExp(
+    `"responseStatus":\\{"metadata":\\{[^{}]*\\}(?:,"status":${JSTR})?(?:,"message":${JSTR})?(?:,"reason":${JSTR})?(?:,"details":\\{[^{}]*\\})?,"code":(\\d+)`,
+  ),
+  decision: /"authorization\.k8s\.io\/decision":"(allow|forbid)"/,
+  reason: new RegExp(`"authorization\\.k8s\\.io/reason":${JSTR}`),
+} as const;
+
+const jsonString = (escaped: string | undefined): string | undefined => {
+  if (escaped === undefined) return undefined;
+  const r = tryParseJson(`"${escaped}"`);
+  return r.ok && typeof r.value === 'string' ? r.value : undefined;
+};
+
+const recoverTruncated = (text: string, raw: string): ParseResult<AuditEvent> => {
+  const get = (re: RegExp): string | undefined => jsonString(re.exec(text)?.[1]);
+  const auditID = get(TRUNCATED_PATTERNS.auditID);
+  if (!auditID) {
+    return fail(raw, issue('AUDIT_TRUNCATED_NO_ID', 'truncated audit event without a recoverable auditID'));
+  }
+  const e: AuditEvent = {
+    auditID,
+    stage: get(TRUNCATED_PATTERNS.stage) ?? '',
+    user: { groups: [], extra: {} },
+    sourceIPs: [],
+    annotations: {},
+    truncated: true,
+  };
+  const level = get(TRUNCATED_PATTERNS.level);
+  const verb = get(TRUNCATED_PATTERNS.verb);
+  const requestURI = get(TRUNCATED_PATTERNS.requestURI);
+  const userAgent = get(TRUNCATED_PATTERNS.userAgent);
+  if (level !== undefined) e.level = level;
+  if (verb !== undefined) e.verb = verb;
+  if (requestURI !== undefined) e.requestURI = requestURI;
+  if (userAgent !== undefined) e.userAgent = userAgent;
+  const received = normaliseTimestamp(get(TRUNCATED_PATTERNS.requestReceivedTimestamp));
+  const staged = normaliseTimestamp(get(TRUNCATED_PATTERNS.stageTimestamp));
+  if (received !== undefined) e.requestReceivedTimestamp = received;
+  if (staged !== undefined) e.stageTimestamp = staged;
+
+  const um = TRUNCATED_PATTERNS.user.exec(text);
+  if (um) {
+    const username = jsonString(um[1]);
+    const uid = jsonString(um[2]);
+    if (username !== undefined) e.user.username = username;
+    if (uid !== undefined) e.user.uid = uid;
+    if (um[3] !== undefined) {
+      const groups = tryParseJson(`[${um[3].replace(/,$/, '')}]`);
+      if (groups.ok && Array.isArray(groups.value)) e.user.groups = groups.value.filter((g) => typeof g === 'string');
+    }
+  }
+  const om = TRUNCATED_PATTERNS.objectRef.exec(text);
+  if (om) {
+    const parsed = tryParseJson(`{${om[1]}}`);
+    if (parsed.ok) {
+      const ref = objectRef(parsed.value);
+      if (ref.ok && ref.value !== undefined) e.objectRef = ref.value;
+    }
+  }
+  const cm = TRUNCATED_PATTERNS.code.exec(text);
+  if (cm) e.responseStatus = { code: Number(cm[4]) };
+  const decision = TRUNCATED_PATTERNS.decision.exec(text)?.[1];
+  if (decision !== undefined) e.annotations['authorization.k8s.io/decision'] = decision;
+  const reason = get(TRUNCATED_PATTERNS.reason);
+  if (reason !== undefined) e.annotations['authorization.k8s.io/reason'] = reason;
+  return ok(e);
+};
+
+/**
+ * Parse one audit CloudWatch message. Tolerates surrounding blanks and a leading CloudWatch
+ * timestamp (console exports). Panther-style `2022-11-29 00:09:04.38` timestamps become RFC 3339.
+ */
+export const parseAuditEvent = (message: string): ParseResult<AuditEvent> => {
+  if (typeof message !== 'string') return fail(String(message), issue('AUDIT_NOT_JSON', 'not a string'));
+  const text = splitCloudWatchPrefix(message.trim()).rest;
+  if (text.endsWith(TRUNCATION_SUFFIX)) return recoverTruncated(text, message);
+  if (!text.startsWith('{')) return fail(message, issue('AUDIT_NOT_JSON', 'an audit event is a JSON object'));
+  const parsed = tryParseJson(text);
+  if (!parsed.ok) return fail(message, issue('AUDIT_NOT_JSON', parsed.error));
+  if (!isRecord(parsed.value)) return fail(message, issue('AUDIT_NOT_EVENT', 'not a JSON object'));
+  return fromObject(parsed.value, message);
+};
+
+/** Same as parseAuditEvent for an already-decoded object (e.g. a JSON lines export). */
+export const parseAuditEventObject = (value: unknown): ParseResult<AuditEvent> => {
+  const raw = rawText(value);
+  if (!isRecord(value)) return fail(raw, issue('AUDIT_NOT_EVENT', 'not a JSON object'));
+  return fromObject(value, raw);
+};

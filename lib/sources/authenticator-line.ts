@@ -1,0 +1,243 @@
+/**
+ * aws-iam-authenticator log lines (FORMATS §1): logrus TextFormatter output, one line per CloudWatch
+ * event. Hosted EKS runs a fork whose strings lag OSS, so everything is matched on `msg`, every key
+ * is optional, and error texts are matched case-insensitively by substring.
+ */
+import { fail, issue, ok, type ParseResult } from '../result.js';
+import { readGoQuoted } from './go-quote.js';
+import { isRecord, tryParseJson } from './json-stream.js';
+import { splitCloudWatchPrefix } from './timestamps.js';
+import type {
+  AccessDeniedLine,
+  AccessGrantedLine,
+  AuthenticatorLine,
+  AuthnFailureClass,
+  MapperStartedLine,
+  StaticMappingLine,
+  StsResponseLine,
+  UnrecognisedAuthenticatorLine,
+} from './types.js';
+
+// logrus writes its own keys first; a data key that collides becomes `fields.<key>`.
+const LOGRUS_KEYS = ['time', 'level', 'msg'] as const;
+// A logrus key as found in a line: anything up to `=` that is not whitespace or a quote.
+const KEY = /[^\s="]+/y;
+// Where the logrus part starts behind a foreign prefix (`pod container `, `ns/pod[container]: `).
+const LOGRUS_START = /(?:^|\s)((?:time|level|msg)=)/;
+
+interface Tokenized {
+  fields: Record<string, string>;
+}
+
+const tokenize = (body: string): ParseResult<Tokenized> => {
+  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+  let i = 0;
+  const n = body.length;
+  let pairs = 0;
+  while (i < n) {
+    while (i < n && (body[i] === ' ' || body[i] === '\t')) i++;
+    if (i >= n) break;
+    KEY.lastIndex = i;
+    const km = KEY.exec(body);
+    if (!km || body[i + km[0].length] !== '=') {
+      return fail(body, issue('AUTHN_LINE_GRAMMAR', `expected key=value at offset ${i}`, `offset ${i}`));
+    }
+    const key = km[0];
+    i += key.length + 1;
+    let value: string;
+    if (body[i] === '"') {
+      const q = readGoQuoted(body, i);
+      if (q === undefined) {
+        return fail(body, issue('AUTHN_LINE_BAD_QUOTE', `unterminated or invalid quoted value for "${key}"`, key));
+      }
+      if (q.end < n && body[q.end] !== ' ' && body[q.end] !== '\t') {
+        return fail(body, issue('AUTHN_LINE_GRAMMAR', `text right after the quoted value of "${key}"`, key));
+      }
+      value = q.value;
+      i = q.end;
+    } else {
+      // Bare values may be empty (`session=`); take everything up to the next blank, as logrus only
+      // writes a bare value when it holds no blank.
+      let j = i;
+      while (j < n && body[j] !== ' ' && body[j] !== '\t') j++;
+      value = body.slice(i, j);
+      i = j;
+    }
+    fields[key] = value;
+    pairs++;
+  }
+  if (pairs === 0) return fail(body, issue('AUTHN_LINE_GRAMMAR', 'no key=value pairs'));
+  return ok({ fields });
+};
+
+/** `fmt.Sprint([]string)`: `[a b c]`, `[]`. A group name holding a blank cannot be told apart. */
+export const parseGoStringSlice = (v: string | undefined): string[] => {
+  if (v === undefined) return [];
+  const s = v.trim();
+  const inner = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
+  return inner.split(' ').filter((g) => g.length > 0);
+};
+
+// Ordered: the first matching class wins, most specific first (an aggregated mapper error may hold
+// several; e.g. a token error also starts with the generic "input token" prefix).
+const FAILURE_CLASSES: ReadonlyArray<readonly [AuthnFailureClass, RegExp]> = [
+  ['token-expired', /X-Amz-Date parameter is expired/i],
+  ['token-malformed', /input token was not properly formatted/i],
+  ['sts-throttled', /was throttled/i],
+  ['invalid-arn', /does not have a recognized partition|arn '[^']*' is invalid/i],
+  ['sts-failure', /sts getCallerIdentity failed/i],
+  ['reserved-prefix', /username must not begin with/i],
+  ['arn-userid-mismatch', /ARN does not match User ID/i],
+  [
+    'template-error',
+    /renderTemplates error|failed mapping (?:username|group)s?:|SessionName did not contain an instance id|failed querying private DNS|failed to find node/i,
+  ],
+  // "ARN is not mapped" (≤2023, also ": <arn>" in v0.4), "Identity is not mapped", "identity is not mapped".
+  ['identity-not-mapped', /is not mapped/i],
+];
+
+/** Classify an `access denied` error text per the FORMATS §1.3 catalogue. */
+export const classifyAuthnError = (error: string): AuthnFailureClass => {
+  for (const [cls, re] of FAILURE_CLASSES) if (re.test(error)) return cls;
+  return 'unknown';
+};
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+/** Strip what wraps the logrus text: trailing newline, CloudWatch timestamp, `pod container` prefix. */
+const stripWrappers = (message: string): string => {
+  let s = message.replace(/[\r\n]+$/, '');
+  s = splitCloudWatchPrefix(s.trimStart()).rest;
+  if (!/^[^\s="]+=/.test(s)) {
+    const m = LOGRUS_START.exec(s);
+    if (m) s = s.slice(m.index + m[0].length - (m[1] as string).length);
+  }
+  return s;
+};
+
+/** `--log-format=json` lines (no EKS sample seen, FORMATS §1.1): flatten to the same string fields. */
+const jsonFields = (s: string): Record<string, string> | undefined => {
+  if (!s.startsWith('{')) return undefined;
+  const parsed = tryParseJson(s);
+  if (!parsed.ok || !isRecord(parsed.value)) return undefined;
+  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(parsed.value)) {
+    if (v === null || v === undefined) continue;
+    if (Array.isArray(v)) fields[k] = `[${v.map(String).join(' ')}]`;
+    else if (typeof v === 'object') fields[k] = JSON.stringify(v);
+    else fields[k] = String(v);
+  }
+  return 'msg' in fields || 'level' in fields ? fields : undefined;
+};
+
+const STARTING_MAPPER = /^starting mapper /;
+
+const build = (fields: Record<string, string>): AuthenticatorLine => {
+  const base = {
+    fields,
+    ...(fields.time !== undefined ? { time: fields.time } : {}),
+    ...(fields.level !== undefined ? { level: fields.level } : {}),
+    ...(fields.msg !== undefined ? { msg: fields.msg } : {}),
+    ...(nonEmpty(fields.client) !== undefined ? { client: fields.client } : {}),
+  };
+  const msg = fields.msg ?? '';
+  // Hosted EKS wrote the endpoint as `sts=` on 2022 denials; OSS ≥ v0.6.28 writes `stsendpoint=`.
+  const stsEndpoint = nonEmpty(fields.stsendpoint) ?? nonEmpty(fields.sts);
+  const opt = <K extends string>(key: K, v: string | undefined): Partial<Record<K, string>> =>
+    v === undefined ? {} : ({ [key]: v } as Record<K, string>);
+
+  switch (msg) {
+    case 'STS response': {
+      const line: StsResponseLine = {
+        kind: 'sts-response',
+        ...base,
+        ...opt('accessKeyId', nonEmpty(fields.accesskeyid)),
+        ...opt('accountId', nonEmpty(fields.accountid)),
+        ...opt('stsArn', nonEmpty(fields.arn)),
+        ...opt('session', nonEmpty(fields.session)),
+        ...opt('userId', nonEmpty(fields.userid)),
+        ...opt('stsEndpoint', stsEndpoint),
+      };
+      return line;
+    }
+    case 'access granted': {
+      const line: AccessGrantedLine = {
+        kind: 'access-granted',
+        ...base,
+        groups: parseGoStringSlice(fields.groups),
+        ...opt('canonicalArn', nonEmpty(fields.arn)),
+        ...opt('uid', nonEmpty(fields.uid)),
+        ...opt('username', nonEmpty(fields.username)),
+        ...opt('stsEndpoint', stsEndpoint),
+      };
+      return line;
+    }
+    case 'access denied': {
+      const error = fields.error ?? '';
+      const line: AccessDeniedLine = {
+        kind: 'access-denied',
+        ...base,
+        error,
+        errorClass: classifyAuthnError(error),
+        ...opt('canonicalArn', nonEmpty(fields.arn)),
+        ...opt('stsEndpoint', stsEndpoint),
+      };
+      return line;
+    }
+    case 'mapping IAM role':
+    case 'mapping IAM user':
+    case 'mapping IAM Account': {
+      const mappingKind: StaticMappingLine['mappingKind'] =
+        msg === 'mapping IAM Account'
+          ? 'account'
+          : msg === 'mapping IAM user'
+            ? 'user'
+            : fields.sso !== undefined && fields.role === undefined
+              ? 'sso'
+              : 'role';
+      const arn = mappingKind === 'user' ? fields.user : mappingKind === 'role' ? fields.role : undefined;
+      const line: StaticMappingLine = {
+        kind: 'static-mapping',
+        ...base,
+        mappingKind,
+        groups: parseGoStringSlice(fields.groups),
+        ...opt('arn', nonEmpty(arn)),
+        ...opt('accountId', nonEmpty(fields.accountID ?? fields.accountid)),
+        ...opt('username', nonEmpty(fields.username)),
+      };
+      return line;
+    }
+  }
+  if (STARTING_MAPPER.test(msg)) {
+    // `Infof("starting mapper %q", name)`: the name is Go-quoted inside the (already unquoted) msg.
+    const rest = msg.slice('starting mapper '.length);
+    const q = rest.startsWith('"') ? readGoQuoted(rest, 0) : undefined;
+    const mapper = q !== undefined && q.end === rest.length ? q.value : rest.trim();
+    if (mapper !== '') {
+      const line: MapperStartedLine = { kind: 'mapper-started', ...base, mapper };
+      return line;
+    }
+  }
+  const line: UnrecognisedAuthenticatorLine = { kind: 'unrecognised', ...base };
+  return line;
+};
+
+/**
+ * Parse one authenticator line. Tolerates a leading CloudWatch timestamp, a `pod container` or
+ * kail-style prefix and a trailing newline. A well-formed logrus line with an unknown `msg` is
+ * `kind: 'unrecognised'` (ok); only text that is not logrus key=value at all is an error.
+ */
+export const parseAuthenticatorLine = (message: string): ParseResult<AuthenticatorLine> => {
+  if (typeof message !== 'string') return fail(String(message), issue('AUTHN_LINE_EMPTY', 'not a string'));
+  const body = stripWrappers(message).trim();
+  if (body === '') return fail(message, issue('AUTHN_LINE_EMPTY', 'empty line'));
+  const fromJson = jsonFields(body);
+  if (fromJson) return ok(build(fromJson));
+  const t = tokenize(body);
+  if (!t.ok) return fail(message, ...t.issues);
+  const { fields } = t.value;
+  if (!LOGRUS_KEYS.some((k) => k in fields)) {
+    return fail(message, issue('AUTHN_LINE_GRAMMAR', 'key=value text without logrus time/level/msg'));
+  }
+  return ok(build(fields));
+};

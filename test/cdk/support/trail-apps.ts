@@ -1,0 +1,40 @@
+import { App } from 'aws-cdk-lib';
+import { type TrailConfig, validateTrailConfig } from '../../../cdk/config.js';
+import { applyNag } from '../../../cdk/nag.js';
+import { buildTrailApp, type TrailStacks } from '../../../cdk/trail-app.js';
+
+/** The explicit environment every CDK test synthesizes for (TOOLCHAIN.md: never rely on CLI defaults). */
+export const CENTRAL = { account: '111111111111', region: 'eu-west-1' } as const;
+export const MEMBER_ACCOUNT = '222222222222';
+export const OTHER_MEMBER_ACCOUNT = '333333333333';
+
+export const multiAccountInput = {
+  clusters: [
+    { name: 'prod', account: MEMBER_ACCOUNT, region: 'eu-west-1', enableControlPlaneLogging: true },
+    { name: 'prod-us', account: MEMBER_ACCOUNT, region: 'us-west-2' },
+    { name: 'staging', account: OTHER_MEMBER_ACCOUNT, region: 'eu-west-1' },
+  ],
+  memberAccountIds: [MEMBER_ACCOUNT, OTHER_MEMBER_ACCOUNT],
+  retentionDays: { chain: 400, quarantine: 30 },
+  alertEmails: ['secops@example.com'],
+  kinesisShards: 2,
+  parallelizationFactor: 2,
+  logRetentionDays: 30,
+};
+
+export function config(input: unknown): TrailConfig {
+  const r = validateTrailConfig(input, CENTRAL);
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r.value;
+}
+
+/**
+ * A fresh app for a configuration. Bundling is skipped (the CI synth bundles for real): template
+ * assertions do not look inside the code asset, and bundling four functions per app costs seconds.
+ */
+export function synthApp(input: unknown, opts: { nag?: boolean } = {}): { app: App; stacks: TrailStacks } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stacks = buildTrailApp(app, config(input));
+  if (opts.nag === true) applyNag(app);
+  return { app, stacks };
+}

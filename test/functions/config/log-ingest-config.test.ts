@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { loadCloudTrailIngestConfig } from '../../../functions/config/cloudtrail-ingest-config.js';
+import { ConfigError } from '../../../functions/config/config-error.js';
+import { loadLogIngestConfig } from '../../../functions/config/log-ingest-config.js';
+
+const valid = {
+  TABLE_NAME: 'eks-access-trail-Trail-1ABC',
+  RETENTION_DAYS: '{"chain":400,"quarantine":30,"mappingChange":0}',
+  TRUSTED_ACCOUNT_IDS: '111111111111, 222222222222,111111111111',
+  ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111111111111:eks-access-trail-alerts',
+};
+
+const problemsOf = (env: Record<string, string | undefined>) => {
+  try {
+    loadLogIngestConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe.each([
+  ['log-ingest', loadLogIngestConfig],
+  ['cloudtrail-ingest', loadCloudTrailIngestConfig],
+])('%s config loader', (_name, load) => {
+  it('reads every variable of a complete environment', () => {
+    expect(load(valid)).toEqual({
+      tableName: 'eks-access-trail-Trail-1ABC',
+      retentionDays: { chain: 400, quarantine: 30, mappingChange: 0 },
+      trustedAccountIds: ['111111111111', '222222222222'],
+      alertTopicArn: 'arn:aws:sns:eu-west-1:111111111111:eks-access-trail-alerts',
+    });
+  });
+
+  it('needs only the table name', () => {
+    expect(load({ TABLE_NAME: 'trail' })).toEqual({ tableName: 'trail', retentionDays: {}, trustedAccountIds: [] });
+  });
+});
+
+describe('log-ingest config errors', () => {
+  it.each([
+    ['missing table name', { TABLE_NAME: undefined }, 'TABLE_NAME', /required/],
+    ['blank table name', { TABLE_NAME: '   ' }, 'TABLE_NAME', /required/],
+    ['table name with a slash', { TABLE_NAME: 'arn:aws:dynamodb:x/table' }, 'TABLE_NAME', /valid DynamoDB table name/],
+    ['retention not JSON', { RETENTION_DAYS: '{chain:400}' }, 'RETENTION_DAYS', /not JSON/],
+    ['retention as an array', { RETENTION_DAYS: '[400]' }, 'RETENTION_DAYS', /JSON object/],
+    [
+      'retention of an unknown class',
+      { RETENTION_DAYS: '{"chains":400}' },
+      'RETENTION_DAYS',
+      /unknown item class "chains"/,
+    ],
+    ['negative retention', { RETENTION_DAYS: '{"chain":-1}' }, 'RETENTION_DAYS', /whole number/],
+    ['fractional retention', { RETENTION_DAYS: '{"chain":1.5}' }, 'RETENTION_DAYS', /whole number/],
+    ['short account id', { TRUSTED_ACCOUNT_IDS: '1111' }, 'TRUSTED_ACCOUNT_IDS', /1111/],
+    [
+      'topic that is not an SNS ARN',
+      { ALERT_TOPIC_ARN: 'arn:aws:sqs:eu-west-1:111111111111:q' },
+      'ALERT_TOPIC_ARN',
+      /sns/,
+    ],
+  ])('rejects %s', (_case, override, variable, message) => {
+    const problems = problemsOf({ ...valid, ...override });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.variable).toBe(variable);
+    expect(problems[0]!.message).toMatch(message);
+  });
+
+  it('reports every bad variable at once, in a message naming each', () => {
+    let error: unknown;
+    try {
+      loadLogIngestConfig({ RETENTION_DAYS: 'x', TRUSTED_ACCOUNT_IDS: 'abc' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const e = error as ConfigError;
+    expect(e.problems.map((p) => p.variable)).toEqual(['TABLE_NAME', 'RETENTION_DAYS', 'TRUSTED_ACCOUNT_IDS']);
+    expect(e.message).toContain('TABLE_NAME');
+    expect(e.name).toBe('ConfigError');
+    expect(JSON.parse(JSON.stringify(e))).toEqual({ name: 'ConfigError', problems: e.problems });
+  });
+});

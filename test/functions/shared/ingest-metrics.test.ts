@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { METRIC, publishCloudTrailSummary, publishLogSummary } from '../../../functions/shared/ingest-metrics.js';
+import type { CloudTrailIngestSummary } from '../../../lib/ingest/cloudtrail-pipeline.js';
+import type { LogIngestSummary } from '../../../lib/ingest/log-pipeline.js';
+
+/** Records what the handlers hand to Powertools Metrics (EMF output itself is Powertools' job). */
+const recorder = () => {
+  const calls: { metric: string; value: number; unit: string; dimensions: Record<string, string> }[] = [];
+  const metrics = {
+    addMetric: (metric: string, unit: string, value: number) =>
+      void calls.push({ metric, unit, value, dimensions: {} }),
+    singleMetric: () => {
+      const dimensions: Record<string, string> = {};
+      return {
+        addDimension: (k: string, v: string) => {
+          dimensions[k] = v;
+        },
+        addMetric: (metric: string, unit: string, value: number) =>
+          void calls.push({ metric, unit, value, dimensions }),
+      };
+    },
+  };
+  return { calls, metrics: metrics as unknown as Parameters<typeof publishLogSummary>[0] };
+};
+
+const logSummary: LogIngestSummary = {
+  items: 3,
+  recordsIn: 120,
+  auditEvents: 90,
+  authenticatorLines: 25,
+  chainsWritten: 92,
+  authnFailureChains: 2,
+  authenticatorRecords: 25,
+  mappingChanges: 4,
+  newMappingChanges: 1,
+  duplicates: 3,
+  skippedControlMessages: 0,
+  skippedOtherStreams: 0,
+  skippedUnrecognised: 0,
+  quarantined: { AUDIT_NOT_JSON: 2, ENVELOPE_NOT_GZIP: 1 },
+  quarantineRejected: 0,
+  evidenceFallbacks: 0,
+  lagMs: 4_500,
+  outcomes: [],
+  failedItemIds: ['49635052289529725553291405521504870233219489715332317186'],
+};
+
+describe('ingest metrics', () => {
+  it('publishes records, chains, failures, lag, iterator age and one quarantine metric per code', () => {
+    const { calls, metrics } = recorder();
+    publishLogSummary(metrics, logSummary, { iteratorAgeMs: 61_000 });
+    const plain = Object.fromEntries(
+      calls.filter((c) => Object.keys(c.dimensions).length === 0).map((c) => [c.metric, c.value]),
+    );
+    expect(plain).toEqual({
+      [METRIC.recordsIn]: 120,
+      [METRIC.chainsWritten]: 92,
+      [METRIC.failedItems]: 1,
+      [METRIC.duplicates]: 3,
+      [METRIC.mappingChanges]: 1,
+      [METRIC.quarantined]: 3,
+      [METRIC.lag]: 4_500,
+      [METRIC.iteratorAge]: 61_000,
+    });
+    expect(calls.filter((c) => c.dimensions['Code']).map((c) => [c.dimensions['Code'], c.value])).toEqual([
+      ['AUDIT_NOT_JSON', 2],
+      ['ENVELOPE_NOT_GZIP', 1],
+    ]);
+    expect(calls.find((c) => c.metric === METRIC.lag)?.unit).toBe('Milliseconds');
+  });
+
+  it('omits lag when the batch held no log event', () => {
+    const { calls, metrics } = recorder();
+    const { lagMs: _lag, ...noLag } = logSummary;
+    publishLogSummary(metrics, noLag);
+    expect(calls.some((c) => c.metric === METRIC.lag || c.metric === METRIC.iteratorAge)).toBe(false);
+  });
+
+  it('publishes the CloudTrail counters', () => {
+    const { calls, metrics } = recorder();
+    const summary: CloudTrailIngestSummary = {
+      items: 4,
+      events: 3,
+      mappingChanges: 2,
+      newMappingChanges: 2,
+      credentials: 1,
+      newCredentials: 1,
+      chainsReenriched: 5,
+      failedCalls: 1,
+      skippedUnsupported: 0,
+      duplicates: 0,
+      quarantined: { ENVELOPE_NOT_JSON: 1 },
+      quarantineRejected: 0,
+      outcomes: [],
+      failedItemIds: [],
+    };
+    publishCloudTrailSummary(metrics, summary);
+    const plain = Object.fromEntries(
+      calls.filter((c) => Object.keys(c.dimensions).length === 0).map((c) => [c.metric, c.value]),
+    );
+    expect(plain).toMatchObject({
+      [METRIC.recordsIn]: 3,
+      [METRIC.reenriched]: 5,
+      [METRIC.credentials]: 1,
+      [METRIC.failedCalls]: 1,
+      [METRIC.quarantined]: 1,
+    });
+  });
+});

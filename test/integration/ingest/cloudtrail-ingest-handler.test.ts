@@ -1,0 +1,165 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
+import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+import { injectFaults, throttle } from '../../support/ddb-faults.js';
+import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
+import { dumpTable } from '../../support/table-dump.js';
+import {
+  cloudTrailEvent,
+  KIEM,
+  KIEM_ACCESS_KEY,
+  KIEM_AUDIT_ID,
+  KIEM_TS,
+  kiemLine,
+  lambdaContext,
+  payload,
+  sqsEvent,
+} from './scenario.js';
+
+type Handler = (event: unknown, context: unknown) => Promise<SQSBatchResponse | undefined>;
+
+let engine: Engine;
+let tableName: string;
+let handler: Handler;
+let handlerClient: DynamoDBClient;
+let reader: DynamoDbTrailStore;
+const context = lambdaContext('cloudtrail-ingest');
+const body = (name: Parameters<typeof cloudTrailEvent>[0]) => JSON.stringify(cloudTrailEvent(name));
+
+beforeAll(async () => {
+  engine = await startEngine();
+  tableName = await createTestTable(engine.client);
+  vi.stubEnv('TABLE_NAME', tableName);
+  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', engine.endpoint);
+  vi.stubEnv('AWS_REGION', 'us-east-1');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  vi.resetModules();
+  const mod = await import('../../../functions/cloudtrail-ingest.js');
+  handler = mod.handler as unknown as Handler;
+  handlerClient = mod.dynamoDbClient;
+  reader = new DynamoDbTrailStore(engine.client, { tableName });
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await engine?.stop();
+});
+
+describe('cloudtrail-ingest handler, SQS delivery', () => {
+  it('stores mapping changes and issuances, re-enriches earlier chains, and quarantines poison without failing it', async () => {
+    // The request arrives first (CloudTrail lags minutes): its human is unknown at write time.
+    await ingestLogPayloads(
+      [payload({ ...KIEM, kind: 'audit' }, [{ message: kiemLine(), timestamp: KIEM_TS }])],
+      reader,
+      { now: () => KIEM_TS },
+    );
+    expect((await reader.chainByAuditId(KIEM, KIEM_AUDIT_ID))?.chain.human.status).toBe('unknown');
+
+    const event = sqsEvent([
+      body('createAccessEntry'),
+      body('associateAccessPolicy'),
+      body('assumeRole'),
+      body('failedCreateAccessEntry'),
+      body('describeCluster'),
+      'this body is not JSON',
+      JSON.stringify({
+        ...cloudTrailEvent('createAccessEntry'),
+        'detail-type': 'EC2 Instance State-change Notification',
+      }),
+      body('createAccessEntry'),
+    ]);
+    const res = await handler(event, context);
+    expect(res).toEqual({ batchItemFailures: [] });
+
+    const changes = await reader.mappingChanges(KIEM.cluster, KIEM.accountId);
+    const fromCloudTrail = changes.filter((c) => c.source === 'cloudtrail');
+    expect(fromCloudTrail.map((c) => c.op.kind).sort()).toEqual(['access-entry-put', 'access-policy-associate']);
+    expect(fromCloudTrail.every((c) => c.actor.aws?.arn === 'arn:aws:iam::211125685544:user/platform-admin')).toBe(
+      true,
+    );
+
+    const cred = await reader.credential(KIEM_ACCESS_KEY);
+    expect(cred).toMatchObject({ roleArn: 'arn:aws:iam::211125685544:role/sso_admin', api: 'AssumeRole' });
+    expect(cred?.caller.arn).toBe('arn:aws:iam::211125685544:user/gomyers');
+
+    const chain = (await reader.chainByAuditId(KIEM, KIEM_AUDIT_ID))?.chain;
+    expect(chain?.human.status).not.toBe('unknown');
+    expect(chain?.human.value?.credentialEventId).toBe('c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3e03');
+
+    const range = { from: '2024-08-24T00:00:00Z', to: '2024-08-25T00:00:00Z' };
+    const q = await reader.quarantined(undefined, range, { limit: 50 });
+    const poison = q.items.filter((r) => r.source === 'sqs-message');
+    expect(poison.map((r) => [r.sourceId, r.code]).sort()).toEqual(
+      [
+        [event.Records[5]!.messageId, 'ENVELOPE_NOT_JSON'],
+        [event.Records[6]!.messageId, 'ENVELOPE_SHAPE'],
+      ].sort(),
+    );
+    expect(poison.find((r) => r.code === 'ENVELOPE_NOT_JSON')?.raw).toBe('this body is not JSON');
+  });
+
+  it('leaves the table byte-identical when the same messages are delivered again', async () => {
+    const event = sqsEvent([body('createAccessEntry'), body('associateAccessPolicy'), body('assumeRole')]);
+    await handler(event, context);
+    const before = await dumpTable(engine.client, tableName);
+    expect(await handler(sqsEvent(event.Records.map((r) => r.body)), context)).toEqual({ batchItemFailures: [] });
+    expect(await dumpTable(engine.client, tableName)).toEqual(before);
+  });
+
+  it('returns exactly the throttled message to the queue', async () => {
+    const stsOnly = {
+      ...cloudTrailEvent('assumeRole'),
+      detail: {
+        ...(cloudTrailEvent('assumeRole')['detail'] as Record<string, unknown>),
+        eventID: 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3eff',
+        responseElements: {
+          credentials: { accessKeyId: 'ASIATCKASJUUTHROTTLE', expiration: 'Aug 24, 2024, 3:20:00 PM' },
+          assumedRoleUser: {
+            assumedRoleId: 'AROATCKASJUUBCXRRKSFT:other',
+            arn: 'arn:aws:sts::211125685544:assumed-role/sso_admin/other',
+          },
+        },
+      },
+    };
+    // Credentials are written with conditional puts; the first message exhausts the store's attempts.
+    const faults = injectFaults(handlerClient, {
+      PutItemCommand: Array.from({ length: 8 }, () => ({ kind: 'throw' as const, error: throttle })),
+    });
+    const event = sqsEvent([JSON.stringify(stsOnly), 'poison', body('failedCreateAccessEntry')]);
+    const res = await handler(event, context);
+    faults.detach();
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+    expect(await reader.credential('ASIATCKASJUUTHROTTLE')).toBeUndefined();
+    expect(await handler(sqsEvent([JSON.stringify(stsOnly)]), context)).toEqual({ batchItemFailures: [] });
+    expect(await reader.credential('ASIATCKASJUUTHROTTLE')).toBeDefined();
+  });
+});
+
+describe('cloudtrail-ingest handler, direct EventBridge invocation', () => {
+  it('ingests one EventBridge event', async () => {
+    await expect(handler(cloudTrailEvent('createAccessEntry'), context)).resolves.toBeUndefined();
+    const changes = await reader.mappingChanges(KIEM.cluster, KIEM.accountId);
+    expect(changes.some((c) => c.sourceEventId === 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3e01')).toBe(true);
+  });
+
+  it('throws on a transient fault so EventBridge redelivers', async () => {
+    const event = {
+      ...cloudTrailEvent('associateAccessPolicy'),
+      detail: {
+        ...(cloudTrailEvent('associateAccessPolicy')['detail'] as Record<string, unknown>),
+        eventID: 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3eee',
+      },
+    };
+    const faults = injectFaults(handlerClient, {
+      PutItemCommand: Array.from({ length: 8 }, () => ({ kind: 'throw' as const, error: throttle })),
+    });
+    await expect(handler(event, context)).rejects.toMatchObject({ name: 'TransientIngestError' });
+    faults.detach();
+    await expect(handler(event, context)).resolves.toBeUndefined();
+  });
+});

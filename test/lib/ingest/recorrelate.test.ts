@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { correlateAuditEvent, correlateAuthnFailure } from '../../../lib/chain/correlate.js';
+import { credentialFromCloudTrail, inMemoryEvidence } from '../../../lib/chain/evidence.js';
+import type { DecisionChain } from '../../../lib/chain/types.js';
+import { changesFromCloudTrail } from '../../../lib/identity/mapping-timeline.js';
+import { accessKeysOf, recorrelateChain } from '../../../lib/ingest/recorrelate.js';
+import { parseAuditEvent } from '../../../lib/sources/audit-event.js';
+import { parseAuthenticatorLine } from '../../../lib/sources/authenticator-line.js';
+import { parseEventBridgeEvent } from '../../../lib/sources/cloudtrail.js';
+import type { AccessDeniedLine, CloudTrailEvent, LogEventOrigin } from '../../../lib/sources/types.js';
+import type { StoredChain } from '../../../lib/store/dynamodb-trail-store.js';
+import { authnLines, cloudTrail, KIEM, KIEM_TS, kiemLine } from './fixtures.js';
+
+const ct = (name: string): CloudTrailEvent => {
+  const r = parseEventBridgeEvent(cloudTrail(name));
+  if (!r.ok) throw new Error(`fixture ${name} does not parse`);
+  return r.value;
+};
+const event = (() => {
+  const r = parseAuditEvent(kiemLine());
+  if (!r.ok) throw new Error('fixture does not parse');
+  return r.value;
+})();
+const origin = { cluster: KIEM.cluster, accountId: KIEM.accountId, eventId: 'e1', timestamp: KIEM_TS };
+const empty = inMemoryEvidence({ cluster: KIEM.cluster, mappingChanges: [], credentials: [] });
+const full = inMemoryEvidence({
+  cluster: KIEM.cluster,
+  mappingChanges: [
+    ...changesFromCloudTrail(ct('createAccessEntry')),
+    ...changesFromCloudTrail(ct('associateAccessPolicy')),
+  ],
+  credentials: [credentialFromCloudTrail(ct('assumeRole'))!],
+});
+const storedAtWriteTime = (): StoredChain => ({
+  chain: correlateAuditEvent(event, origin, empty),
+  facts: { origin, event },
+  stageRank: 4,
+});
+
+describe('recorrelateChain', () => {
+  it('completes a chain stored before its mapping history and issuance arrived', () => {
+    const stored = storedAtWriteTime();
+    expect(stored.chain.pendingEnrichment).toBe(true);
+    const chain = recorrelateChain(stored, full);
+    expect(chain).toEqual(correlateAuditEvent(event, origin, full));
+    expect(chain.mapping.value?.source).toBe('access-entry');
+    expect(chain.human.value?.credentialEventId).toBe('c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3e03');
+    expect(chain.pendingEnrichment).toBe(false);
+  });
+
+  it('keeps the stored chain when its facts were trimmed to fit the item limit', () => {
+    const stored = { ...storedAtWriteTime(), trimmed: ['requestObject', 'facts'] };
+    expect(recorrelateChain(stored, full)).toBe(stored.chain);
+  });
+
+  it('keeps a link an earlier stage knew when the winning facts cannot derive it', () => {
+    const stored = storedAtWriteTime();
+    const human = {
+      status: 'observed' as const,
+      value: { identity: 'someone', via: 'iam-user' as const },
+      why: 'test',
+      evidence: [],
+    };
+    const chain = recorrelateChain({ ...stored, chain: { ...stored.chain, human } }, empty);
+    expect(chain.human).toEqual(human);
+  });
+
+  it('re-derives an authenticator denial from its stored line, and leaves it alone without the line', () => {
+    const parsed = parseAuthenticatorLine(authnLines('aws-knowledge-center-eks-api-server-unauthorized.log')[2]!);
+    if (!parsed.ok || parsed.value.kind !== 'access-denied') throw new Error('fixture is not a denial');
+    const line = parsed.value as AccessDeniedLine;
+    const o: LogEventOrigin = {
+      ...origin,
+      logGroup: `/aws/eks/${KIEM.cluster}/cluster`,
+      logStream: 'authenticator-1111222272c52cc05e3177863bdcc12d',
+      streamKind: 'authenticator',
+      eventId: 'denial-1',
+    };
+    const chain: DecisionChain = correlateAuthnFailure(line, o, empty);
+    expect(chain.chainId).toBe(`${KIEM.cluster}#authn#denial-1`);
+    const stored: StoredChain = { chain, stageRank: 4 };
+    expect(recorrelateChain(stored, full)).toBe(chain);
+    const denials = new Map([['denial-1', { origin: o, line }]]);
+    expect(recorrelateChain(stored, full, denials)).toEqual(correlateAuthnFailure(line, o, full));
+  });
+});
+
+describe('accessKeysOf', () => {
+  it('collects the access keys named by facts and principals, once, sorted', () => {
+    const a = storedAtWriteTime();
+    expect(accessKeysOf([a, a])).toEqual(['ASIATCKASJUUD7MPDOZN']);
+  });
+});

@@ -1,4 +1,10 @@
 import type * as events from 'aws-cdk-lib/aws-events';
+import {
+  EKS_EVENT_SOURCE,
+  STS_EVENT_SOURCE,
+  TRACKED_EKS_EVENTS,
+  TRACKED_STS_EVENTS,
+} from '../lib/sources/cloudtrail.js';
 
 /**
  * EventBridge patterns for the CloudTrail management events the product consumes. Events of the
@@ -9,31 +15,23 @@ import type * as events from 'aws-cdk-lib/aws-events';
 
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 
-/** EKS operations that change who can reach a cluster, or how authentication and logging work. */
-export const EKS_ACCESS_EVENT_NAMES = [
-  'CreateAccessEntry',
-  'UpdateAccessEntry',
-  'DeleteAccessEntry',
-  'AssociateAccessPolicy',
-  'DisassociateAccessPolicy',
-  'CreateCluster',
-  'DeleteCluster',
-  'UpdateClusterConfig',
-] as const;
-
-/** STS calls that issue the temporary access keys seen in authenticator lines and audit `user.extra`. */
-export const STS_ASSUME_ROLE_EVENT_NAMES = ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'] as const;
+/**
+ * The rules forward exactly the events the CloudTrail parser tracks: one list, owned by the parser,
+ * so a newly handled operation cannot be parsed but never delivered (or delivered and rejected).
+ */
+export const EKS_ACCESS_EVENT_NAMES = TRACKED_EKS_EVENTS;
+export const STS_ASSUME_ROLE_EVENT_NAMES = TRACKED_STS_EVENTS;
 
 export const eksAccessEventPattern = (): events.EventPattern => ({
   source: ['aws.eks'],
   detailType: [CLOUDTRAIL_DETAIL_TYPE],
-  detail: { eventSource: ['eks.amazonaws.com'], eventName: [...EKS_ACCESS_EVENT_NAMES] },
+  detail: { eventSource: [EKS_EVENT_SOURCE], eventName: [...EKS_ACCESS_EVENT_NAMES] },
 });
 
 export const stsAssumeRoleEventPattern = (): events.EventPattern => ({
   source: ['aws.sts'],
   detailType: [CLOUDTRAIL_DETAIL_TYPE],
-  detail: { eventSource: ['sts.amazonaws.com'], eventName: [...STS_ASSUME_ROLE_EVENT_NAMES] },
+  detail: { eventSource: [STS_EVENT_SOURCE], eventName: [...STS_ASSUME_ROLE_EVENT_NAMES] },
 });
 
 /**

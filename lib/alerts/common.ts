@@ -33,8 +33,7 @@ export const isEksManagedPrincipal = (arn: string | undefined): boolean => {
 };
 
 /** `eks:` usernames are reserved for EKS components (access entries refuse them for customers). */
-export const isEksManagedUsername = (username: string | undefined): boolean =>
-  username !== undefined && username.startsWith('eks:');
+export const isEksManagedUsername = (username: string | undefined): boolean => username?.startsWith('eks:') === true;
 
 export const isEksManagedRow = (row: AwsAuthRow): boolean =>
   isEksManagedPrincipal(row.arn) || isEksManagedUsername(row.username);
@@ -216,10 +215,7 @@ export const humanBehind = (
     credentialFor: (key) => credentialFor?.(key),
   };
   const result = humanFor({ status: 'observed', value: principal, why: 'change actor', evidence: [] }, evidence);
-  const identity = result.link.value?.identity;
-  // An SSO user's identity-store id is more stable than the session name, when CloudTrail gave it.
-  if (identity && result.link.value?.via === 'sso-session' && aws.identityStoreUserId) return identity;
-  return identity;
+  return result.link.value?.identity;
 };
 
 /** The account id of an ARN, if it names one (12 digits). */

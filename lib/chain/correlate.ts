@@ -5,9 +5,15 @@ import type { AuthorizationReason, MissingPermission } from '../authz/types.js';
 import { resolveMapping } from '../identity/resolve.js';
 import type { AccessPolicyAssociation, ClusterMappingState, MappingResolution } from '../identity/types.js';
 import { normaliseTimestamp } from '../sources/timestamps.js';
-import type { AccessDeniedLine, AuditEvent, AuthnFailureClass, LogEventOrigin } from '../sources/types.js';
+import type {
+  AccessDeniedLine,
+  AuditEvent,
+  AuthnFailureClass,
+  LogEventOrigin,
+  StsResponseLine,
+} from '../sources/types.js';
 import { humanFor } from './human.js';
-import { principalFromCanonicalArn, principalFromUser } from './principal.js';
+import { principalFromCanonicalArn, principalFromStsResponse, principalFromUser } from './principal.js';
 import type {
   CorrelationEvidence,
   DecisionChain,
@@ -569,13 +575,18 @@ export const correlateAuthnFailure = (
   line: AccessDeniedLine,
   origin: LogEventOrigin,
   evidence: CorrelationEvidence,
+  /** The `STS response` line just before the denial on the same stream (see stsLineFor). */
+  sts?: { line: StsResponseLine; origin: LogEventOrigin },
 ): DecisionChain => {
   const at = isoFromMs(origin.timestamp) ?? normaliseTimestamp(line.time) ?? '';
   const stage = STAGE_BY_CLASS[line.errorClass] ?? 'authentication';
-  const principal = principalFromCanonicalArn(line.canonicalArn, 'authenticator:arn');
+  const fromSts = sts ? stsPrincipalFor(line, sts) : undefined;
+  const principal = fromSts ?? principalFromCanonicalArn(line.canonicalArn, 'authenticator:arn');
   const p = principal.value;
-  const human: Link<import('./types.js').HumanLink> =
-    p?.type === 'user' && p.canonicalArn
+  const traced = fromSts ? humanFor(principal, safeEvidence(evidence)) : undefined;
+  const human: Link<import('./types.js').HumanLink> = traced
+    ? traced.link
+    : p?.type === 'user' && p.canonicalArn
       ? {
           status: 'observed',
           value: { identity: p.canonicalArn, via: 'iam-user' },
@@ -659,8 +670,88 @@ export const correlateAuthnFailure = (
       why: `the authenticator line does not describe the request; its client ${line.client ?? '(none)'} is the API server, not the user. The audit 401 event is correlated by time only`,
       evidence: [],
     },
-    pendingEnrichment: false,
+    pendingEnrichment: traced?.pending ?? false,
   };
   if (origin.accountId) chain.accountId = origin.accountId;
   return chain;
+};
+
+/**
+ * The STS response line belongs to the denial only if it names the same principal: the authenticator
+ * logs `STS response` and then `access denied` for one token, but other tokens interleave.
+ */
+const stsPrincipalFor = (
+  denial: AccessDeniedLine,
+  sts: { line: StsResponseLine; origin: LogEventOrigin },
+): Link<PrincipalLink> | undefined => {
+  const link = principalFromStsResponse(sts.line, `authenticator:${sts.origin.eventId}`);
+  const denied = principalFromCanonicalArn(denial.canonicalArn, 'authenticator:arn').value?.canonicalArn;
+  if (!link?.value?.canonicalArn || !denied || link.value.canonicalArn.toLowerCase() !== denied.toLowerCase())
+    return undefined;
+  link.evidence.push('authenticator:arn');
+  return link;
+};
+
+/** Max gap between an `STS response` line and the `access denied` line it precedes (one webhook call). */
+export const STS_LINE_MAX_GAP_MS = 1_000;
+
+/**
+ * The `STS response` line of a denial: on the same stream, at most STS_LINE_MAX_GAP_MS before it, for
+ * the same principal; the latest such line wins. `lines` may hold any authenticator records.
+ */
+export const stsLineFor = <R extends { line: { kind: string }; origin: LogEventOrigin }>(
+  denial: { line: AccessDeniedLine; origin: LogEventOrigin },
+  lines: readonly R[],
+): { line: StsResponseLine; origin: LogEventOrigin } | undefined => {
+  let best: { line: StsResponseLine; origin: LogEventOrigin } | undefined;
+  for (const r of lines) {
+    if (r.line.kind !== 'sts-response' || r.origin.logStream !== denial.origin.logStream) continue;
+    const gap = denial.origin.timestamp - r.origin.timestamp;
+    if (gap < 0 || gap > STS_LINE_MAX_GAP_MS) continue;
+    const candidate = { line: r.line as unknown as StsResponseLine, origin: r.origin };
+    if (!stsPrincipalFor(denial.line, candidate)) continue;
+    if (!best || r.origin.timestamp > best.origin.timestamp) best = candidate;
+  }
+  return best;
+};
+
+/**
+ * A 401 audit event carries no user (FORMATS §2.4): who was denied and why is only on the
+ * authenticator's `access denied` line, which can be joined to the request by time alone. Given the
+ * denial matched to this request (see matchUnauthenticatedRequests), the request chain takes the
+ * denial's principal, human, mapping and failure stage; its request link stays the audit event's.
+ */
+export const attachAuthnDenial = (
+  chain: DecisionChain,
+  denial: { line: AccessDeniedLine; origin: LogEventOrigin },
+  sts: { line: StsResponseLine; origin: LogEventOrigin } | undefined,
+  evidence: CorrelationEvidence,
+): DecisionChain => {
+  const failure = correlateAuthnFailure(denial.line, denial.origin, evidence, sts);
+  const joined = `matched by time to the authenticator's access denied line ${denial.origin.eventId} (the only denial within the request's window on this cluster)`;
+  const out: DecisionChain = {
+    ...chain,
+    principal:
+      failure.principal.status === 'unknown'
+        ? chain.principal
+        : {
+            ...failure.principal,
+            status: 'derived',
+            why: `${failure.principal.why}; ${joined}`,
+            evidence: [...failure.principal.evidence, `authenticator:${denial.origin.eventId}`],
+          },
+    human: failure.human,
+    mapping: failure.mapping.status === 'unknown' && !failure.mapping.value ? chain.mapping : failure.mapping,
+    decision: {
+      status: 'derived',
+      value: {
+        ...(chain.decision.value ?? { outcome: 'authn-failed', authorizer: 'none' }),
+        ...(failure.decision.value as DecisionLink),
+      },
+      why: `${failure.decision.why}; ${joined}`,
+      evidence: [...chain.decision.evidence, `authenticator:${denial.origin.eventId}`],
+    },
+    pendingEnrichment: chain.pendingEnrichment || failure.pendingEnrichment,
+  };
+  return out;
 };

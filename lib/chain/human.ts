@@ -45,6 +45,8 @@ interface Trace {
   issuances: CredentialIssuance[];
   why: string[];
   pending: boolean;
+  /** Set when the chain ends at an AWS service (e.g. ec2.amazonaws.com): a workload, not a person. */
+  service?: string;
 }
 
 /** The human a caller represents, when the caller itself says it (no further lookup needed). */
@@ -114,8 +116,9 @@ const trace = (accessKeyId: string, evidence: CorrelationEvidence): Trace | unde
       continue;
     }
     if (caller.type === 'AWSService') {
-      t.human = { identity: caller.invokedBy ?? 'an AWS service', via: 'assume-role-caller' };
-      t.why.push('credentials issued to an AWS service (no person behind them)');
+      // EC2 instance profiles, Lambda, ECS tasks…: the service assumed the role for a workload. No
+      // person is behind the session, so there is no human to name (the issuance stays as evidence).
+      t.service = caller.invokedBy ?? caller.principalId ?? 'an AWS service';
       return t;
     }
     t.human = { identity: callerArn ?? caller.principalId ?? 'unknown caller', via: 'assume-role-caller' };
@@ -197,6 +200,14 @@ export const humanFor = (principal: Link<PrincipalLink>, evidence: CorrelationEv
     );
   }
   const t = trace(p.accessKeyId, evidence);
+  if (t?.service) {
+    const first = t.issuances[0] as CredentialIssuance;
+    return unknown(
+      `no human: access key ${p.accessKeyId} was issued by ${first.api} ${first.sourceEventId} to the AWS service ${t.service}, acting for a workload${sessionNote}`,
+      false,
+      t.issuances.map((i) => `cloudtrail:${i.sourceEventId}`),
+    );
+  }
   if (!t?.human) {
     return unknown(
       `no AssumeRole* issuance known yet for access key ${p.accessKeyId} (the STS CloudTrail event may still arrive)${sessionNote}`,

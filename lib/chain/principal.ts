@@ -1,6 +1,6 @@
 import { canonicalizeArn } from '../identity/arn.js';
 import type { CanonicalPrincipal } from '../identity/types.js';
-import type { K8sUserInfo } from '../sources/types.js';
+import type { K8sUserInfo, StsResponseLine } from '../sources/types.js';
 import type { Link, PrincipalLink } from './types.js';
 
 /**
@@ -205,6 +205,26 @@ export const principalFromCanonicalArn = (arn: string | undefined, evidence: str
     status: 'observed',
     value: { type: principalTypeOf(c), canonicalArn: c.canonicalArn, accountId: c.accountId },
     why: `the token verified as ${c.canonicalArn} (canonical ARN on the access denied line)`,
+    evidence: [evidence],
+  };
+};
+
+/**
+ * The principal of an authenticator `STS response` line (FORMATS §1.3): the raw STS ARN, the access
+ * key that signed the token, the unique id and the session. Undefined when the line names no usable ARN.
+ */
+export const principalFromStsResponse = (line: StsResponseLine, evidence: string): Link<PrincipalLink> | undefined => {
+  const c = canonical(line.stsArn);
+  if (!c) return undefined;
+  const value: PrincipalLink = { type: principalTypeOf(c), canonicalArn: c.canonicalArn, accountId: c.accountId };
+  if (line.stsArn) value.stsArn = line.stsArn;
+  if (line.userId) value.principalId = line.userId;
+  if (line.accessKeyId) value.accessKeyId = line.accessKeyId;
+  if (line.session) value.sessionName = line.session;
+  return {
+    status: 'observed',
+    value,
+    why: `the token verified as ${line.stsArn} (STS response line: access key ${line.accessKeyId ?? '(none)'}, unique id ${line.userId ?? '(none)'})`,
     evidence: [evidence],
   };
 };

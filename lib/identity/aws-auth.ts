@@ -5,6 +5,7 @@
  * authenticator's "Only saving data that was good" behaviour, which can lock people out.
  */
 import { parseAllDocuments } from 'yaml';
+import { setOwn } from '../own-property.js';
 import { fail, issue, ok, type ParseResult, rawText } from '../result.js';
 import { canonicalizeArn, roleArnHasPath, splitArn } from './arn.js';
 import type { AwsAuthConfig, AwsAuthRow, AwsAuthRowFlag } from './types.js';
@@ -97,7 +98,7 @@ export const awsAuthRawData = (input: unknown): Record<string, string> | undefin
   const r = locateData(input);
   if (!r.ok) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(r.data)) if (typeof v === 'string') out[k] = v;
+  for (const [k, v] of Object.entries(r.data)) if (typeof v === 'string') setOwn(out, k, v);
   return out;
 };
 

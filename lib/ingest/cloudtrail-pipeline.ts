@@ -10,6 +10,7 @@ import type { QuarantineSource, StoredAuditFacts, TrailStore } from '../store/tr
 import { classifyFault, describeError } from './faults.js';
 import { writeQuarantine } from './log-pipeline.js';
 import { notifyMappingChanges, storeMappingChanges } from './mapping-changes.js';
+import { withRoleChains } from './role-chain-evidence.js';
 import {
   type IngestOptions,
   type ItemOutcome,
@@ -243,7 +244,12 @@ const reenrich = async (
     for (const f of group) for (const k of f.event.user.extra['accessKeyId'] ?? []) if (k !== '') keys.add(k);
     let evidence: CorrelationEvidence;
     try {
-      evidence = await store.evidenceFor(first.origin.cluster, first.origin.accountId, [...keys].sort());
+      const sorted = [...keys].sort();
+      evidence = await withRoleChains(
+        await store.evidenceFor(first.origin.cluster, first.origin.accountId, sorted),
+        sorted,
+        store,
+      );
     } catch (err) {
       if (classifyFault(err) === 'retry') return err;
       log.error('re-enrichment skipped: evidence unreadable', { error: describeError(err) });

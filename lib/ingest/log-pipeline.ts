@@ -23,6 +23,7 @@ import type {
 } from '../store/trail-store.js';
 import { classifyFault, describeError } from './faults.js';
 import { notifyMappingChanges, storeMappingChanges } from './mapping-changes.js';
+import { withRoleChains } from './role-chain-evidence.js';
 import {
   countCodes,
   type IngestLogger,
@@ -372,7 +373,8 @@ export const ingestLogPayloads = async (
   const evidence = new Map<string, CorrelationEvidence>();
   for (const [k, n] of needs) {
     try {
-      evidence.set(k, await store.evidenceFor(n.cluster, n.accountId, [...n.keys].sort()));
+      const keys = [...n.keys].sort();
+      evidence.set(k, await withRoleChains(await store.evidenceFor(n.cluster, n.accountId, keys), keys, store));
     } catch (err) {
       if (classifyFault(err) === 'retry') {
         for (const i of n.items) fail(i, err);

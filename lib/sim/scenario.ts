@@ -805,7 +805,9 @@ class Simulation {
           creds(sessionName),
         );
         this.emitTrail(rec, issued);
-        human = { identity: u.arn, via: 'assume-role-caller', credentialEventId: rec.eventID };
+        // `via` names what kind of identity `identity` is (HumanLink): here an IAM user ARN. That it
+        // was found through an AssumeRole call is what credentialEventId says.
+        human = { identity: u.arn, via: 'iam-user', credentialEventId: rec.eventID };
         break;
       }
       case 'ci': {
@@ -867,11 +869,13 @@ class Simulation {
           creds(sessionName),
         );
         this.emitTrail(rec, issued);
+        // The person-or-workload behind the chain is the OIDC subject of the GitHub workflow (it
+        // received the runner's key); the runner session is the intermediate hop (HumanLink.chain).
         human = {
-          identity: runnerArn,
-          via: 'assume-role-caller',
+          identity: this.fleet.ciSubject,
+          via: 'web-identity',
           credentialEventId: rec.eventID,
-          chain: [this.fleet.ciSubject, runnerArn],
+          chain: [runnerArn],
         };
         break;
       }

@@ -3,6 +3,8 @@
  * `Event` per CloudWatch event. Oversized events are cut by CloudWatch and end in `[Truncated...]`
  * (FORMATS §0); what a regex can still read from them is kept, flagged `truncated`.
  */
+
+import { setOwn } from '../own-property.js';
 import { fail, type Issue, issue, ok, type ParseResult, rawText } from '../result.js';
 import { isRecord, tryParseJson } from './json-stream.js';
 import { normaliseTimestamp, splitCloudWatchPrefix } from './timestamps.js';
@@ -42,9 +44,9 @@ const extraMap = (v: unknown, path: string): Check<Record<string, string[]>> => 
   if (!isRecord(v)) return bad(path, `${path} is not an object`);
   const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const [k, raw] of Object.entries(v)) {
-    if (raw === null || raw === undefined) out[k] = [];
-    else if (typeof raw === 'string') out[k] = [raw];
-    else if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) out[k] = [...raw];
+    if (raw === null || raw === undefined) setOwn(out, k, []);
+    else if (typeof raw === 'string') setOwn(out, k, [raw]);
+    else if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) setOwn(out, k, [...raw]);
     else return bad(`${path}.${k}`, `${path}.${k} is not a string or an array of strings`);
   }
   return { ok: true, value: { ...out } };
@@ -114,7 +116,7 @@ const responseStatus = (v: unknown): Check<AuditResponseStatus | undefined> => {
     const d: NonNullable<AuditResponseStatus['details']> = {};
     for (const k of ['group', 'kind', 'name'] as const) {
       const s = v.details[k];
-      if (typeof s === 'string') d[k] = s;
+      if (typeof s === 'string') setOwn(d, k, s);
     }
     out.details = d;
   }
@@ -127,8 +129,8 @@ const annotations = (v: unknown): Check<Record<string, string>> => {
   if (!isRecord(v)) return bad('annotations', 'annotations is not an object');
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, raw] of Object.entries(v)) {
-    if (typeof raw === 'string') out[k] = raw;
-    else if (typeof raw === 'number' || typeof raw === 'boolean') out[k] = String(raw);
+    if (typeof raw === 'string') setOwn(out, k, raw);
+    else if (typeof raw === 'number' || typeof raw === 'boolean') setOwn(out, k, String(raw));
     else if (raw !== null && raw !== undefined) return bad(`annotations.${k}`, `annotations.${k} is not a string`);
   }
   return { ok: true, value: { ...out } };

@@ -3,6 +3,8 @@
  * event. Hosted EKS runs a fork whose strings lag OSS, so everything is matched on `msg`, every key
  * is optional, and error texts are matched case-insensitively by substring.
  */
+
+import { setOwn } from '../own-property.js';
 import { fail, issue, ok, type ParseResult } from '../result.js';
 import { readGoQuoted } from './go-quote.js';
 import { isRecord, tryParseJson } from './json-stream.js';
@@ -63,7 +65,7 @@ const tokenize = (body: string): ParseResult<Tokenized> => {
       value = body.slice(i, j);
       i = j;
     }
-    fields[key] = value;
+    setOwn(fields, key, value);
     pairs++;
   }
   if (pairs === 0) return fail(body, issue('AUTHN_LINE_GRAMMAR', 'no key=value pairs'));
@@ -123,9 +125,9 @@ const jsonFields = (s: string): Record<string, string> | undefined => {
   const fields: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(parsed.value)) {
     if (v === null || v === undefined) continue;
-    if (Array.isArray(v)) fields[k] = `[${v.map(String).join(' ')}]`;
-    else if (typeof v === 'object') fields[k] = JSON.stringify(v);
-    else fields[k] = String(v);
+    if (Array.isArray(v)) setOwn(fields, k, `[${v.map(String).join(' ')}]`);
+    else if (typeof v === 'object') setOwn(fields, k, JSON.stringify(v));
+    else setOwn(fields, k, String(v));
   }
   return 'msg' in fields || 'level' in fields ? fields : undefined;
 };

@@ -20,7 +20,11 @@ const normalise = (value: unknown): unknown => {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(value).sort()) {
     const v = (value as Record<string, unknown>)[k];
-    if (v !== undefined && typeof v !== 'function') out[k] = normalise(v);
+    // defineProperty, not assignment: keys come from untrusted input (audit bodies, annotations), and
+    // `out['__proto__'] = v` would set the prototype and silently drop the key from the stored facts.
+    if (v !== undefined && typeof v !== 'function') {
+      Object.defineProperty(out, k, { value: normalise(v), enumerable: true, writable: true, configurable: true });
+    }
   }
   return out;
 };

@@ -1,12 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { correlateAuditEvent, correlateAuthnFailure } from '../../../lib/chain/correlate.js';
+import {
+  attachAuthnDenial,
+  correlateAuditEvent,
+  correlateAuthnFailure,
+  stsLineFor,
+} from '../../../lib/chain/correlate.js';
 import { credentialFromCloudTrail, inMemoryEvidence } from '../../../lib/chain/evidence.js';
 import { renderChain } from '../../../lib/chain/explain.js';
 import type { CredentialIssuance } from '../../../lib/chain/types.js';
 import type { MappingChange } from '../../../lib/identity/types.js';
 import { parseAuthenticatorLine } from '../../../lib/sources/authenticator-line.js';
-import type { AccessDeniedLine, AuditEvent, LogEventOrigin } from '../../../lib/sources/types.js';
+import type { AccessDeniedLine, AuditEvent, LogEventOrigin, StsResponseLine } from '../../../lib/sources/types.js';
 import { fixtureJson, fixtureText, pantherLog } from './fixtures.js';
 import {
   accessEntry,
@@ -871,5 +876,125 @@ describe('the correlator is total', () => {
       ),
       { numRuns: 800 },
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 401 requests joined to the authenticator denial (found by the end-to-end ground-truth test)
+// ---------------------------------------------------------------------------------------------
+
+describe('401 requests and authenticator denials: who was denied, and why', () => {
+  const KC_ROLE = 'arn:aws:iam::XXXXXXXXXX:role/admin-test-role';
+  const KEY = 'ASIAXXXXXXXXKCTEST01';
+  const deniedAt = Date.parse('2022-12-28T15:37:19.512Z');
+  const denial = {
+    line: deniedLine(kcLines.find((l) => l.includes('ARN is not mapped')) as string),
+    origin: logOrigin('denied-1', deniedAt),
+  };
+  // Same grammar as the rotel `STS response` line (FORMATS §1.3), for the KC sample's role.
+  const stsText = `time="2022-12-28T15:37:19Z" level=info msg="STS response" accesskeyid=${KEY} accountid=XXXXXXXXXX arn="arn:aws:sts::XXXXXXXXXX:assumed-role/admin-test-role/alice" client="127.0.0.1:33384" method=POST path=/authenticate session=alice userid=AROAXXXXXXXXKCROLE01`;
+  const stsParsed = parseAuthenticatorLine(stsText);
+  if (!stsParsed.ok || stsParsed.value.kind !== 'sts-response') throw new Error('not an STS response line');
+  const sts = { line: stsParsed.value as StsResponseLine, origin: logOrigin('sts-1', deniedAt - 3) };
+  const caller = issuance({
+    eventId: 'ct-alice',
+    eventTime: '2022-12-28T15:30:00Z',
+    roleArn: KC_ROLE,
+    sessionName: 'alice',
+    issuedAccessKeyId: KEY,
+    caller: { type: 'IAMUser', arn: 'arn:aws:iam::XXXXXXXXXX:user/alice', accessKeyId: 'AKIAXXXXXXXXALICE001' },
+  });
+  const request401: AuditEvent = auditFrom({
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    auditID: '0b3c2a8e-0000-4000-8000-000000000401',
+    stage: 'ResponseStarted',
+    requestURI: '/api/v1/namespaces/default/pods',
+    verb: 'list',
+    user: {},
+    sourceIPs: ['203.0.113.7'],
+    responseStatus: { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 },
+    requestReceivedTimestamp: '2022-12-28T15:37:19.498121Z',
+    stageTimestamp: '2022-12-28T15:37:19.513100Z',
+  });
+
+  it('finds the STS response line of a denial on the same stream, for the same principal', () => {
+    const other = { ...sts, origin: { ...sts.origin, eventId: 'sts-other', logStream: 'authenticator-other' } };
+    const stale = { ...sts, origin: { ...sts.origin, eventId: 'sts-stale', timestamp: deniedAt - 5_000 } };
+    expect(stsLineFor(denial, [other, stale, sts])?.origin.eventId).toBe('sts-1');
+    expect(stsLineFor(denial, [other, stale])).toBeUndefined();
+  });
+
+  it.each([
+    ['another principal', 'arn:aws:sts::XXXXXXXXXX:assumed-role/someone-else/bob'],
+    ['no ARN at all', undefined],
+  ])('ignores an STS response line naming %s', (_kind, stsArn) => {
+    const line: StsResponseLine = { ...sts.line };
+    if (stsArn === undefined) delete line.stsArn;
+    else line.stsArn = stsArn;
+    expect(stsLineFor(denial, [{ line, origin: sts.origin }])).toBeUndefined();
+  });
+
+  it('the authn-failure chain takes access key, principal id and human from the STS response line', () => {
+    const chain = correlateAuthnFailure(denial.line, denial.origin, evidence([], [caller]), sts);
+    expect(chain.principal.value).toMatchObject({
+      canonicalArn: KC_ROLE,
+      principalId: 'AROAXXXXXXXXKCROLE01',
+      accessKeyId: KEY,
+      sessionName: 'alice',
+    });
+    expect(chain.human.value).toMatchObject({ identity: 'arn:aws:iam::XXXXXXXXXX:user/alice', via: 'iam-user' });
+    expect(chain.pendingEnrichment).toBe(false);
+  });
+
+  it('a 401 request joined to its denial names the principal, the human and the failed stage', () => {
+    const bare = correlateAuditEvent(request401, origin, evidence([], [caller]));
+    const chain = attachAuthnDenial(bare, denial, sts, evidence([], [caller]));
+    expect(chain.chainId).toBe(bare.chainId);
+    expect(chain.request).toEqual(bare.request);
+    expect(chain.principal).toMatchObject({
+      status: 'derived',
+      value: { canonicalArn: KC_ROLE, principalId: 'AROAXXXXXXXXKCROLE01', accessKeyId: KEY },
+    });
+    expect(chain.principal.evidence).toContain('authenticator:denied-1');
+    expect(chain.human.value?.identity).toBe('arn:aws:iam::XXXXXXXXXX:user/alice');
+    expect(chain.mapping.value?.source).toBe('unmapped');
+    expect(chain.decision.value).toMatchObject({
+      outcome: 'authn-failed',
+      authorizer: 'none',
+      denial: { stage: 'unmapped', failureClass: 'identity-not-mapped', message: 'ARN is not mapped' },
+    });
+    expect(chain.decision.status).toBe('derived');
+  });
+
+  it('a 401 joined to a token failure keeps an unknown principal and mapping but names the stage', () => {
+    const stsFailure = {
+      line: deniedLine(kcLines.find((l) => l.includes('InvalidClientTokenId')) as string),
+      origin: logOrigin('denied-2', deniedAt),
+    };
+    const bare = correlateAuditEvent(request401, origin, none());
+    const chain = attachAuthnDenial(bare, stsFailure, undefined, none());
+    expect(chain.principal).toEqual(bare.principal);
+    expect(chain.mapping).toEqual(bare.mapping);
+    expect(chain.decision.value?.denial).toMatchObject({ stage: 'sts', failureClass: 'sts-failure' });
+  });
+});
+
+describe('correlateAuditEvent: credentials an AWS service assumed for a workload', () => {
+  it('names no human for an EC2 instance-profile session, keeping the issuance as evidence', () => {
+    const iss = issuance({
+      eventId: 'ct-ec2',
+      eventTime: '2022-11-28T18:00:00Z',
+      roleArn: DEV_ADMIN_ROLE,
+      sessionName: 'i-0123456789abcdef0',
+      issuedAccessKeyId: DEV_ADMIN_KEY,
+      caller: { type: 'AWSService', invokedBy: 'ec2.amazonaws.com' },
+    });
+    const chain = correlateAuditEvent(auditFrom(devAdmin), origin, evidence([], [iss]));
+    expect(chain.human.status).toBe('unknown');
+    expect(chain.human.value).toBeUndefined();
+    expect(chain.human.why).toContain('ec2.amazonaws.com');
+    expect(chain.human.evidence).toEqual(['cloudtrail:ct-ec2']);
   });
 });

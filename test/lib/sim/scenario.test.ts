@@ -239,11 +239,33 @@ describe('ground truth', () => {
   });
 
   it('gives IAM-user humans their long-term key and no STS event', () => {
-    const direct = truths.filter((t) => t.human?.via === 'iam-user');
+    const direct = truths.filter((t) => t.human?.via === 'iam-user' && t.human.identity === t.canonicalArn);
     expect(direct.length).toBeGreaterThan(0);
     for (const t of direct) {
       expect(t.accessKeyId).toMatch(/^AKIA/);
+      expect(t.human?.credentialEventId).toBeUndefined();
       expect(stsByKey.has(t.accessKeyId as string)).toBe(false);
+    }
+  });
+
+  it('names an IAM user who assumed the role as an iam-user human, with the AssumeRole event as evidence', () => {
+    // HumanLink.via says what kind of identity `identity` is; credentialEventId says an AssumeRole led there.
+    const viaRole = truths.filter((t) => t.human?.via === 'iam-user' && t.human.identity !== t.canonicalArn);
+    expect(viaRole.length).toBeGreaterThan(0);
+    for (const t of viaRole) {
+      expect(t.human?.identity).toMatch(/^arn:aws:iam::\d{12}:user\//);
+      expect(t.accessKeyId).toMatch(/^ASIA/);
+      expect(t.human?.credentialEventId).toBe(stsByKey.get(t.accessKeyId as string)?.eventID);
+    }
+    expect(truths.some((t) => t.human?.via === 'assume-role-caller')).toBe(false);
+  });
+
+  it('traces a role chain to the OIDC subject of the workflow, with the runner session as the hop', () => {
+    const chained = truths.filter((t) => t.human?.chain);
+    expect(chained.length).toBeGreaterThan(0);
+    for (const t of chained) {
+      expect(t.human).toMatchObject({ via: 'web-identity', identity: expect.stringMatching(/^repo:/) });
+      expect(t.human?.chain).toEqual([expect.stringMatching(/^arn:aws:sts::\d{12}:assumed-role\//)]);
     }
   });
 

@@ -322,3 +322,18 @@ describe('rejections', () => {
     );
   });
 });
+
+describe('untrusted map keys', () => {
+  it('keeps a __proto__ key in user.extra and annotations as data, not as a prototype', () => {
+    const line =
+      '{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete",' +
+      '"verb":"get","user":{"username":"u","extra":{"__proto__":["x"]}},"annotations":{"__proto__":"y"}}';
+    const r = parseAuditEvent(line);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(Object.keys(r.value.user.extra)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(r.value.user.extra, '__proto__')?.value).toEqual(['x']);
+    expect(Object.getOwnPropertyDescriptor(r.value.annotations, '__proto__')?.value).toBe('y');
+    expect(Object.getPrototypeOf(r.value.annotations)).toBe(Object.prototype);
+  });
+});

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import type { DecisionChain } from '../../../lib/chain/types.js';
+import { parseAwsAuth } from '../../../lib/identity/aws-auth.js';
+import type { MappingChange } from '../../../lib/identity/types.js';
+import { finalChains, type RecorrelationSource } from '../../../lib/ingest/recorrelate.js';
+import type { GroundTruth } from '../../../lib/sim/index.js';
+import { type AgreementReport, agreementReport } from '../../../lib/sim/truth-compare.js';
+import type { ClusterRef } from '../../../lib/store/keys.js';
+
+/** Shared plumbing of the end-to-end ground-truth tests. */
+
+export const lambdaContext = (name: string): Context =>
+  ({
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:999900001111:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: 'e2e00000-0000-4000-8000-000000000000',
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: '2025/06/02/[$LATEST]e2e',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  }) as unknown as Context;
+
+/**
+ * The aws-auth ConfigMap as it stood when monitoring began: the operator's backfill (`kubectl get cm
+ * aws-auth -o yaml`). Later edits reach the product through the audit log.
+ */
+export const awsAuthBackfill = (yamlOrData: string, cluster: string, accountId: string, at: string): MappingChange => {
+  const parsed = parseAwsAuth(yamlOrData);
+  if (!parsed.ok) throw new Error(`aws-auth of ${cluster} does not parse: ${parsed.issues[0]?.message}`);
+  return {
+    cluster,
+    accountId,
+    at,
+    sourceEventId: `backfill:aws-auth:${createHash('sha256').update(yamlOrData).digest('hex').slice(0, 24)}`,
+    source: 'backfill',
+    actor: {},
+    op: { kind: 'aws-auth-put', config: parsed.value },
+  };
+};
+
+/** Request chains of every cluster the truth names, re-derived as the query layer reads them, keyed by auditID. */
+export const requestChainsByAuditId = async (
+  store: RecorrelationSource,
+  truths: readonly GroundTruth[],
+  range: { from: string; to: string },
+): Promise<Map<string, DecisionChain>> => {
+  const refs = new Map<string, ClusterRef>();
+  for (const t of truths) refs.set(`${t.accountId}/${t.cluster}`, { cluster: t.cluster, accountId: t.accountId });
+  const out = new Map<string, DecisionChain>();
+  for (const ref of refs.values()) {
+    for (const c of await finalChains(store, ref, range)) {
+      if (c.kind === 'request' && c.auditID) out.set(c.auditID, c);
+    }
+  }
+  return out;
+};
+
+export const compareAll = (truths: readonly GroundTruth[], chains: ReadonlyMap<string, DecisionChain>) =>
+  agreementReport(truths.map((truth) => ({ chain: chains.get(truth.auditID), truth })));
+
+/** Readable summary for a failing assertion. */
+export const describeReport = (r: AgreementReport): string =>
+  [
+    `${r.agreeing}/${r.requests} requests agree (${(r.agreement * 100).toFixed(2)}%); excused as unknowable: ${JSON.stringify(r.excused)}`,
+    ...r.classes.map((c) => `  ${c.field}: ${c.shape} x${c.count} e.g. ${c.examples.slice(0, 3).join(', ')}`),
+  ].join('\n');

@@ -56,7 +56,20 @@ export interface TrailConfig {
   forwardGlobalStsEvents: boolean;
   /** Posture: a mapping unused for this many days is reported (UNUSED_MAPPING_DAYS). */
   unusedMappingDays: number;
+  /** A mapping first used at most this many days after its creation raises an alert (RECENT_MAPPING_DAYS). */
+  recentMappingDays: number;
+  /** Alert suppression rules (ALERT_SUPPRESSIONS); every field given must match. */
+  alertSuppressions: AlertSuppressionConfig[];
 }
+
+/** Same shape as lib/alerts AlertSuppression: principal and cluster are globs (`*`, `?`). */
+export interface AlertSuppressionConfig {
+  ruleId?: string;
+  principal?: string;
+  cluster?: string;
+}
+
+const SUPPRESSION_KEYS = ['ruleId', 'principal', 'cluster'] as const;
 
 export interface ConfigProblem {
   /** The key in the input, e.g. `clusters[2].account`. */
@@ -109,6 +122,8 @@ const KNOWN_KEYS = new Set([
   'enableControlPlaneLogging',
   'forwardGlobalStsEvents',
   'unusedMappingDays',
+  'recentMappingDays',
+  'alertSuppressions',
 ]);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -322,6 +337,43 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
     bad('unusedMappingDays', `must be a whole number of days >= 1, got ${JSON.stringify(input.unusedMappingDays)}`);
   }
 
+  const recentMappingDays = input.recentMappingDays ?? 7;
+  if (typeof recentMappingDays !== 'number' || !Number.isInteger(recentMappingDays) || recentMappingDays < 1) {
+    bad('recentMappingDays', `must be a whole number of days >= 1, got ${JSON.stringify(input.recentMappingDays)}`);
+  }
+
+  // Validated here with the rules the functions apply at cold start (functions/config): a rule the
+  // functions would refuse must fail the synth, not every invocation after the deploy.
+  const alertSuppressions: AlertSuppressionConfig[] = [];
+  if (input.alertSuppressions !== undefined) {
+    if (!Array.isArray(input.alertSuppressions)) {
+      bad('alertSuppressions', 'must be an array of {ruleId?, principal?, cluster?}');
+    } else {
+      input.alertSuppressions.forEach((rule: unknown, i: number) => {
+        const path = `alertSuppressions[${i}]`;
+        if (!isRecord(rule)) {
+          bad(path, 'must be an object of {ruleId?, principal?, cluster?}');
+          return;
+        }
+        const out: AlertSuppressionConfig = {};
+        let ok = true;
+        for (const [k, v] of Object.entries(rule)) {
+          if (!(SUPPRESSION_KEYS as readonly string[]).includes(k)) {
+            bad(`${path}.${k}`, `unknown key (known: ${SUPPRESSION_KEYS.join(', ')})`);
+            ok = false;
+          } else if (typeof v !== 'string' || v.trim() === '') {
+            bad(`${path}.${k}`, 'must be a non-empty string');
+            ok = false;
+          } else {
+            out[k as (typeof SUPPRESSION_KEYS)[number]] = v.trim();
+          }
+        }
+        if (ok && Object.keys(out).length === 0) bad(path, 'names no field, so it would match nothing');
+        else if (ok) alertSuppressions.push(out);
+      });
+    }
+  }
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -340,6 +392,8 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
       enableControlPlaneLogging: enableLoggingDefault as boolean,
       forwardGlobalStsEvents: forwardGlobalStsEvents as boolean,
       unusedMappingDays: unusedMappingDays as number,
+      recentMappingDays: recentMappingDays as number,
+      alertSuppressions,
     },
   };
 }

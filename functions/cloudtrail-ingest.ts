@@ -4,6 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
@@ -17,6 +18,7 @@ import { rawText } from '../lib/result.js';
 import { DynamoDbTrailStore } from '../lib/store/dynamodb-trail-store.js';
 import type { TrailStore } from '../lib/store/trail-store.js';
 import { loadCloudTrailIngestConfig } from './config/cloudtrail-ingest-config.js';
+import { dynamoDbAlertWiring, mappingChangeHookFor } from './shared/alert-wiring.js';
 import { METRICS_NAMESPACE, publishCloudTrailSummary } from './shared/ingest-metrics.js';
 
 /**
@@ -142,13 +144,26 @@ const config = (() => {
 
 /** One client per container; AWS_ENDPOINT_URL_DYNAMODB (read by the SDK) redirects it in tests. */
 export const dynamoDbClient = new DynamoDBClient({});
+/** Tests replace its transport (aws-sdk-client-mock): SNS has no local engine. */
+export const snsClient = new SNSClient({});
+
+const store = new DynamoDbTrailStore(dynamoDbClient, {
+  tableName: config.tableName,
+  retentionDays: config.retentionDays,
+});
+const alerts = dynamoDbAlertWiring(dynamoDbClient, snsClient, {
+  tableName: config.tableName,
+  alertTopicArn: config.alertTopicArn,
+  config: config.alerts,
+  ...(config.alertRetentionDays !== undefined ? { alertRetentionDays: config.alertRetentionDays } : {}),
+});
 
 const deps: CloudTrailIngestDeps = {
-  store: new DynamoDbTrailStore(dynamoDbClient, { tableName: config.tableName, retentionDays: config.retentionDays }),
+  store,
   logger,
   metrics,
   now: () => Date.now(),
-  // Alert publishing is wired by lib/alerts: set onNewMappingChanges here once it exists.
+  onNewMappingChanges: mappingChangeHookFor(alerts, store),
 };
 
 export const handler = middy(

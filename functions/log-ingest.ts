@@ -4,6 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { CloudWatchLogsEvent, Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { describeError, TransientIngestError } from '../lib/ingest/faults.js';
@@ -19,6 +20,7 @@ import { decodeAwsLogsData, decodeKinesisData } from '../lib/sources/cloudwatch-
 import { DynamoDbTrailStore } from '../lib/store/dynamodb-trail-store.js';
 import type { TrailStore } from '../lib/store/trail-store.js';
 import { loadLogIngestConfig } from './config/log-ingest-config.js';
+import { dynamoDbAlertWiring, mappingChangeHookFor, withMappingUseAlerts } from './shared/alert-wiring.js';
 import { METRICS_NAMESPACE, publishLogSummary } from './shared/ingest-metrics.js';
 
 /**
@@ -167,13 +169,27 @@ const config = (() => {
  * runs point the real handler at DynamoDB Local or dynalite.
  */
 export const dynamoDbClient = new DynamoDBClient({});
+/** Tests replace its transport (aws-sdk-client-mock): SNS has no local engine. */
+export const snsClient = new SNSClient({});
+
+const trail = new DynamoDbTrailStore(dynamoDbClient, {
+  tableName: config.tableName,
+  retentionDays: config.retentionDays,
+});
+const alerts = dynamoDbAlertWiring(dynamoDbClient, snsClient, {
+  tableName: config.tableName,
+  alertTopicArn: config.alertTopicArn,
+  config: config.alerts,
+  ...(config.alertRetentionDays !== undefined ? { alertRetentionDays: config.alertRetentionDays } : {}),
+});
 
 const deps: LogIngestDeps = {
-  store: new DynamoDbTrailStore(dynamoDbClient, { tableName: config.tableName, retentionDays: config.retentionDays }),
+  // putChains also records mapping use and publishes first-use alerts (a publish failure fails the item).
+  store: withMappingUseAlerts(trail, alerts, logger),
   logger,
   metrics,
   now: () => Date.now(),
-  // Alert publishing is wired by lib/alerts: set onNewMappingChanges here once it exists.
+  onNewMappingChanges: mappingChangeHookFor(alerts, trail),
 };
 
 export const handler = middy(

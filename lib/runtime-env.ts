@@ -18,6 +18,8 @@ export const ENV = {
   retentionDays: 'RETENTION_DAYS',
   /** Days without use after which a mapping is reported as unused (posture). */
   unusedMappingDays: 'UNUSED_MAPPING_DAYS',
+  /** Days after its creation during which a mapping's first use raises an alert. */
+  recentMappingDays: 'RECENT_MAPPING_DAYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

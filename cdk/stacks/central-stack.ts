@@ -183,20 +183,29 @@ export class CentralStack extends Stack {
       [ENV.retentionDays]: JSON.stringify(config.retentionDays),
       ...(config.organizationId !== undefined ? { [ENV.organizationId]: config.organizationId } : {}),
     };
+    // The alert rules' settings, for every function that raises alerts (ALERT_TOPIC_ARN comes with
+    // AlertTopic.grantPublishTo, together with the publish right).
+    const alertEnv: Record<string, string> = {
+      [ENV.recentMappingDays]: String(config.recentMappingDays),
+      [ENV.unusedMappingDays]: String(config.unusedMappingDays),
+      ...(config.alertSuppressions.length > 0
+        ? { [ENV.alertSuppressions]: JSON.stringify(config.alertSuppressions) }
+        : {}),
+    };
     this.logIngest = new TrailFunction(this, 'LogIngest', {
       entry: 'log-ingest',
       description: 'EKS authenticator and audit log events from Kinesis -> decision chains',
       timeout: Duration.minutes(5),
       memorySize: 1024,
       logRetention,
-      environment: commonEnv,
+      environment: { ...commonEnv, ...alertEnv },
     });
     this.cloudTrailIngest = new TrailFunction(this, 'CloudTrailIngest', {
       entry: 'cloudtrail-ingest',
       description: 'EKS access-management and STS AssumeRole* CloudTrail events -> mapping history, credentials',
       timeout: cloudTrailTimeout,
       logRetention,
-      environment: commonEnv,
+      environment: { ...commonEnv, ...alertEnv },
     });
     this.queryApi = new TrailFunction(this, 'QueryApi', {
       entry: 'query-api',
@@ -210,7 +219,7 @@ export class CentralStack extends Stack {
       description: 'Daily posture report over identity mappings',
       timeout: Duration.minutes(5),
       logRetention,
-      environment: { ...commonEnv, [ENV.unusedMappingDays]: String(config.unusedMappingDays) },
+      environment: { ...commonEnv, ...alertEnv },
     });
 
     this.trailTable.grantWriteTo(this.logIngest.fn);

@@ -1,28 +1,30 @@
+import type { AlertConfig } from '../../lib/alerts/types.js';
 import { ENV } from '../../lib/runtime-env.js';
-import { DEFAULT_RETENTION_DAYS, type RetentionDays } from '../../lib/store/dynamodb-trail-store.js';
+import type { RetentionDays } from '../../lib/store/dynamodb-trail-store.js';
 import { type Env, EnvReader } from './config-error.js';
+import { readRequiredTopic, readRetention } from './log-ingest-config.js';
+import { readAlertConfig } from './posture-report-config.js';
 
 export { ConfigError } from './config-error.js';
 
 export interface CloudTrailIngestConfig {
   tableName: string;
-  /** Retention per item class in days (TTL computed from the event time by the store). */
   retentionDays: RetentionDays;
-  alertTopicArn?: string;
-  trustedAccountIds: string[];
+  /** Access entry / access policy change alerts go here (see readRequiredTopic for why it is required). */
+  alertTopicArn: string;
+  alerts: AlertConfig;
+  /** Days the alert ledger remembers an alert id (RETENTION_DAYS `alert`). */
+  alertRetentionDays?: number;
 }
-
-const RETENTION_CLASSES = Object.keys(DEFAULT_RETENTION_DAYS) as (keyof RetentionDays)[];
 
 /** Validated at cold start; throws ConfigError listing every bad variable. */
 export const loadCloudTrailIngestConfig = (env: Env): CloudTrailIngestConfig => {
   const r = new EnvReader(env);
   const config: CloudTrailIngestConfig = {
     tableName: r.tableName(ENV.tableName),
-    retentionDays: r.retentionDays(ENV.retentionDays, RETENTION_CLASSES),
-    trustedAccountIds: r.accountIds(ENV.trustedAccountIds),
+    ...readRetention(r),
+    alertTopicArn: readRequiredTopic(r),
+    alerts: readAlertConfig(r),
   };
-  const topic = r.arn(ENV.alertTopicArn, 'sns');
-  if (topic !== undefined) config.alertTopicArn = topic;
   return r.done(config);
 };

@@ -1,6 +1,8 @@
+import type { AlertConfig } from '../../lib/alerts/types.js';
 import { ENV } from '../../lib/runtime-env.js';
 import { DEFAULT_RETENTION_DAYS, type RetentionDays } from '../../lib/store/dynamodb-trail-store.js';
 import { type Env, EnvReader } from './config-error.js';
+import { readAlertConfig } from './posture-report-config.js';
 
 export { ConfigError } from './config-error.js';
 
@@ -8,22 +10,45 @@ export interface LogIngestConfig {
   tableName: string;
   /** Retention per item class in days (TTL computed from the event time by the store). */
   retentionDays: RetentionDays;
-  /** Present once alert publishing is wired; ingestion itself never needs it. */
-  alertTopicArn?: string;
-  trustedAccountIds: string[];
+  /** Mapping-change and first-use alerts go here. */
+  alertTopicArn: string;
+  alerts: AlertConfig;
+  /** Days the alert ledger remembers an alert id (RETENTION_DAYS `alert`; the ledger defaults to 400). */
+  alertRetentionDays?: number;
 }
 
-const RETENTION_CLASSES = Object.keys(DEFAULT_RETENTION_DAYS) as (keyof RetentionDays)[];
+/** The store's item classes plus `alert` (the ledger's items, which cdk/config.ts also lets deployers set). */
+export const RETENTION_CLASSES = [
+  ...(Object.keys(DEFAULT_RETENTION_DAYS) as (keyof RetentionDays)[]),
+  'alert',
+] as const;
+
+/** Splits the ledger's retention from the trail store's. */
+export const readRetention = (r: EnvReader): { retentionDays: RetentionDays; alertRetentionDays?: number } => {
+  const { alert, ...retentionDays } = r.retentionDays(ENV.retentionDays, RETENTION_CLASSES);
+  return alert !== undefined ? { retentionDays, alertRetentionDays: alert } : { retentionDays };
+};
+
+/**
+ * ALERT_TOPIC_ARN is required: an ingest function that cannot publish would store aws-auth and access
+ * entry changes without anyone hearing of them, which is the failure this product exists to prevent.
+ */
+export const readRequiredTopic = (r: EnvReader): string => {
+  const topic = r.arn(ENV.alertTopicArn, 'sns');
+  if (topic === undefined && r.optional(ENV.alertTopicArn) === undefined) {
+    r.problems.push({ variable: ENV.alertTopicArn, message: 'is required and missing or empty' });
+  }
+  return topic ?? '';
+};
 
 /** Validated at cold start; throws ConfigError listing every bad variable. */
 export const loadLogIngestConfig = (env: Env): LogIngestConfig => {
   const r = new EnvReader(env);
   const config: LogIngestConfig = {
     tableName: r.tableName(ENV.tableName),
-    retentionDays: r.retentionDays(ENV.retentionDays, RETENTION_CLASSES),
-    trustedAccountIds: r.accountIds(ENV.trustedAccountIds),
+    ...readRetention(r),
+    alertTopicArn: readRequiredTopic(r),
+    alerts: readAlertConfig(r),
   };
-  const topic = r.arn(ENV.alertTopicArn, 'sns');
-  if (topic !== undefined) config.alertTopicArn = topic;
   return r.done(config);
 };

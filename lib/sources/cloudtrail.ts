@@ -9,7 +9,6 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { canonicalizeArn, splitArn } from '../identity/arn.js';
-import { setOwn } from '../own-property.js';
 import { fail, type Issue, issue, ok, type ParseResult, rawText } from '../result.js';
 import { isRecord, splitJsonValues, tryParseJson } from './json-stream.js';
 import { normaliseTimestamp } from './timestamps.js';

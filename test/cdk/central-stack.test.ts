@@ -270,6 +270,48 @@ describe('central stack: table', () => {
     expect(publishers.sort()).toEqual(['cloudtrail-ingest', 'log-ingest', 'posture-report']);
     expect(actionsOf('query-api')).not.toContain('sns:Publish');
   });
+
+  it('gives the alerting functions the alert rules settings and the calls of the alert ledger and usage store', () => {
+    const varsOf = (service: string) => {
+      const [, f] = ofType('AWS::Lambda::Function').find(
+        ([, fn]) =>
+          (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.POWERTOOLS_SERVICE_NAME ===
+          service,
+      )!;
+      return (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    };
+    for (const service of ['log-ingest', 'cloudtrail-ingest', 'posture-report']) {
+      const vars = varsOf(service);
+      expect(vars[ENV.recentMappingDays]).toBe('3');
+      expect(vars[ENV.unusedMappingDays]).toBe('90');
+      expect(JSON.parse(vars[ENV.alertSuppressions] as string)).toEqual([
+        { ruleId: 'access-entry-created', cluster: 'staging' },
+      ]);
+      expect(String(vars[ENV.trustedAccountIds]).split(',').sort()).toEqual([
+        '111111111111',
+        MEMBER_ACCOUNT,
+        OTHER_MEMBER_ACCOUNT,
+      ]);
+    }
+    expect(varsOf('query-api')[ENV.alertSuppressions]).toBeUndefined();
+    // Ledger: conditional PutItem (claim), UpdateItem (release), Query on gsi1 + GetItem (by cluster).
+    // Usage: conditional PutItem / UpdateItem (min/max), Query on gsi1 + BatchGetItem (list), GetItem.
+    for (const service of ['log-ingest', 'cloudtrail-ingest']) {
+      const table = statementsOf(service).filter((st) => [st.Action].flat().includes('dynamodb:PutItem'));
+      expect(table).toHaveLength(1);
+      expect([table[0]!.Action].flat()).toEqual(
+        expect.arrayContaining([
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+        ]),
+      );
+      expect(JSON.stringify(table[0]!.Resource)).toContain('/index/gsi1');
+      expect(actionsOf(service)).toContain('sns:Publish');
+    }
+  });
 });
 
 describe('central stack: functions', () => {

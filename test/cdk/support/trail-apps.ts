@@ -20,6 +20,8 @@ export const multiAccountInput = {
   kinesisShards: 2,
   parallelizationFactor: 2,
   logRetentionDays: 30,
+  recentMappingDays: 3,
+  alertSuppressions: [{ ruleId: 'access-entry-created', cluster: 'staging' }],
 };
 
 export function config(input: unknown): TrailConfig {

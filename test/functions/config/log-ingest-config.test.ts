@@ -25,16 +25,45 @@ describe.each([
   ['cloudtrail-ingest', loadCloudTrailIngestConfig],
 ])('%s config loader', (_name, load) => {
   it('reads every variable of a complete environment', () => {
-    expect(load(valid)).toEqual({
+    expect(
+      load({
+        ...valid,
+        TRUSTED_ORGANIZATION_ID: 'o-a1b2c3d4e5',
+        ALERT_SUPPRESSIONS: '[{"ruleId":"access-entry-created","cluster":"sandbox-*"}]',
+        RECENT_MAPPING_DAYS: '3',
+        UNUSED_MAPPING_DAYS: '30',
+      }),
+    ).toEqual({
       tableName: 'eks-access-trail-Trail-1ABC',
       retentionDays: { chain: 400, quarantine: 30, mappingChange: 0 },
-      trustedAccountIds: ['111111111111', '222222222222'],
       alertTopicArn: 'arn:aws:sns:eu-west-1:111111111111:eks-access-trail-alerts',
+      alerts: {
+        trustedAccountIds: ['111111111111', '222222222222'],
+        organizationId: 'o-a1b2c3d4e5',
+        suppressions: [{ ruleId: 'access-entry-created', cluster: 'sandbox-*' }],
+        recentMappingDays: 3,
+        unusedMappingDays: 30,
+      },
     });
   });
 
-  it('needs only the table name', () => {
-    expect(load({ TABLE_NAME: 'trail' })).toEqual({ tableName: 'trail', retentionDays: {}, trustedAccountIds: [] });
+  it('needs only the table name and the alert topic; alert rules fall back to their defaults', () => {
+    expect(load({ TABLE_NAME: 'trail', ALERT_TOPIC_ARN: valid.ALERT_TOPIC_ARN })).toEqual({
+      tableName: 'trail',
+      retentionDays: {},
+      alertTopicArn: valid.ALERT_TOPIC_ARN,
+      alerts: { trustedAccountIds: [], suppressions: [], recentMappingDays: 7, unusedMappingDays: 90 },
+    });
+  });
+
+  it('takes the alert ledger retention out of RETENTION_DAYS (cdk/config.ts lets deployers set it)', () => {
+    const c = load({ ...valid, RETENTION_DAYS: '{"chain":400,"alert":30}' });
+    expect(c.retentionDays).toEqual({ chain: 400 });
+    expect(c.alertRetentionDays).toBe(30);
+  });
+
+  it('refuses to start without an alert topic: changes would be stored and nobody told', () => {
+    expect(() => load({ TABLE_NAME: 'trail' })).toThrow(/ALERT_TOPIC_ARN: is required/);
   });
 });
 
@@ -60,6 +89,17 @@ describe('log-ingest config errors', () => {
       'ALERT_TOPIC_ARN',
       /sns/,
     ],
+    ['missing topic', { ALERT_TOPIC_ARN: undefined }, 'ALERT_TOPIC_ARN', /required/],
+    ['suppressions not JSON', { ALERT_SUPPRESSIONS: '{ruleId' }, 'ALERT_SUPPRESSIONS', /not JSON/],
+    [
+      'suppression with a typo key',
+      { ALERT_SUPPRESSIONS: '[{"rule":"x"}]' },
+      'ALERT_SUPPRESSIONS',
+      /unknown key "rule"/,
+    ],
+    ['zero recent-mapping window', { RECENT_MAPPING_DAYS: '0' }, 'RECENT_MAPPING_DAYS', /positive integer/],
+    ['bad unused-mapping days', { UNUSED_MAPPING_DAYS: 'ninety' }, 'UNUSED_MAPPING_DAYS', /positive integer/],
+    ['bad organization id', { TRUSTED_ORGANIZATION_ID: 'org-1' }, 'TRUSTED_ORGANIZATION_ID', /Organizations id/],
   ])('rejects %s', (_case, override, variable, message) => {
     const problems = problemsOf({ ...valid, ...override });
     expect(problems).toHaveLength(1);
@@ -76,7 +116,12 @@ describe('log-ingest config errors', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const e = error as ConfigError;
-    expect(e.problems.map((p) => p.variable)).toEqual(['TABLE_NAME', 'RETENTION_DAYS', 'TRUSTED_ACCOUNT_IDS']);
+    expect(e.problems.map((p) => p.variable)).toEqual([
+      'TABLE_NAME',
+      'RETENTION_DAYS',
+      'ALERT_TOPIC_ARN',
+      'TRUSTED_ACCOUNT_IDS',
+    ]);
     expect(e.message).toContain('TABLE_NAME');
     expect(e.name).toBe('ConfigError');
     expect(JSON.parse(JSON.stringify(e))).toEqual({ name: 'ConfigError', problems: e.problems });

@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
 import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
@@ -32,6 +34,7 @@ beforeAll(async () => {
   engine = await startEngine();
   tableName = await createTestTable(engine.client);
   vi.stubEnv('TABLE_NAME', tableName);
+  vi.stubEnv('ALERT_TOPIC_ARN', 'arn:aws:sns:us-east-1:111111111111:eks-access-trail-alerts');
   vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', engine.endpoint);
   vi.stubEnv('AWS_REGION', 'us-east-1');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
@@ -42,6 +45,8 @@ beforeAll(async () => {
   const mod = await import('../../../functions/cloudtrail-ingest.js');
   handler = mod.handler as unknown as Handler;
   handlerClient = mod.dynamoDbClient;
+  // SNS has no local engine; alert publishing itself is covered by alert-wiring.test.ts.
+  mockClient(mod.snsClient).on(PublishCommand).resolves({ MessageId: 'm' });
   reader = new DynamoDbTrailStore(engine.client, { tableName });
 });
 

@@ -62,3 +62,19 @@ describe('total functions', () => {
     );
   });
 });
+
+describe('regressions found by the property tests', () => {
+  it('keeps a __proto__ key as data in canonical JSON', () => {
+    expect(canonicalJson(JSON.parse('{"__proto__":[],"a":1}'))).toBe('{"__proto__":[],"a":1}');
+  });
+
+  it.each([
+    ['an object whose toString is not a function', { toString: '' }],
+    ['an object with a numeric name and message', { name: 7, message: 8 }],
+    ['a null-prototype object', Object.create(null)],
+  ])('maps %s to a TrailStoreError without throwing', (_kind, thrown) => {
+    const mapped = toTrailStoreError(thrown, 'PutItem');
+    expect(mapped.code).toBe('UNKNOWN');
+    expect(mapped.message.startsWith('PutItem: ')).toBe(true);
+  });
+});

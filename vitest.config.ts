@@ -11,7 +11,7 @@ import { defineConfig } from 'vitest/config';
 const ddbLocalDir = process.env.DDB_LOCAL_DIR ?? '.local/dynamodb-local';
 const withDynamoDbLocal = existsSync(`${ddbLocalDir}/DynamoDBLocal.jar`);
 
-const shared = { testTimeout: 30_000, hookTimeout: 60_000 };
+const shared = { testTimeout: 30_000, hookTimeout: 60_000, setupFiles: ['test/support/fast-check-setup.ts'] };
 
 export default defineConfig({
   test: {

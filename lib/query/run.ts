@@ -1,4 +1,7 @@
 import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
+import { type AuthenticatorContext, accessKeysOf } from '../ingest/recorrelate.js';
+import type { StoredChain } from '../store/dynamodb-trail-store.js';
+import { pageAuthenticatorContext } from './authn-join.js';
 import { CHAIN_COLUMNS, type ChainRow, chainRow, DENIED_COLUMNS, EXPLAIN_COLUMNS, explainRows } from './chain-rows.js';
 import { QueryNotFoundError, QueryParamError } from './errors.js';
 import type { Column } from './format.js';
@@ -30,8 +33,9 @@ export interface RunOptions {
   /**
    * Re-derive a stored chain's late-bound links (mapping, human) from its facts and the current
    * evidence (DESIGN principle 1: arrival order never changes an answer). Identity when absent.
+   * `authn` joins 401s to their authenticator denial; absent when the page holds no chain needing it.
    */
-  rederive?: (record: ChainRecord, evidence: CorrelationEvidence) => DecisionChain;
+  rederive?: (record: ChainRecord, evidence: CorrelationEvidence, authn?: AuthenticatorContext) => DecisionChain;
 }
 
 export const refText = (ref: ClusterRef): string => `${ref.accountId}/${ref.cluster}`;
@@ -74,28 +78,38 @@ export const resolveCluster = async (
   );
 };
 
-/** Evidence per cluster, loaded once per answer, with the access keys of the page being shown. */
+const refOfRecord = (r: ChainRecord): ClusterRef => ({
+  accountId: r.chain.accountId ?? r.facts?.origin.accountId ?? '_',
+  cluster: r.chain.cluster,
+});
+
+/**
+ * Re-derives one page. Per cluster of the page: the authenticator context once (401s joined to their
+ * denial, see authn-join.ts), then the evidence once, with the access keys the page's chains and
+ * denied tokens name.
+ */
 const rederivePage = async (store: QueryStore, records: ChainRecord[], opts: RunOptions): Promise<DecisionChain[]> => {
-  if (!opts.rederive) return records.map((r) => r.chain);
-  const byCluster = new Map<string, { ref: ClusterRef; keys: Set<string> }>();
+  const rederive = opts.rederive;
+  if (!rederive) return records.map((r) => r.chain);
+  const byCluster = new Map<string, { ref: ClusterRef; records: ChainRecord[] }>();
   for (const r of records) {
     if (!r.facts) continue;
-    const ref = { accountId: r.chain.accountId ?? r.facts.origin.accountId ?? '_', cluster: r.chain.cluster };
-    const k = refText(ref);
-    const slot = byCluster.get(k) ?? { ref, keys: new Set<string>() };
-    const key = r.chain.principal.value?.accessKeyId;
-    if (key) slot.keys.add(key);
-    byCluster.set(k, slot);
+    const ref = refOfRecord(r);
+    const slot = byCluster.get(refText(ref)) ?? { ref, records: [] };
+    slot.records.push(r);
+    byCluster.set(refText(ref), slot);
   }
-  const evidence = new Map<string, CorrelationEvidence>();
-  for (const [k, { ref, keys }] of byCluster) evidence.set(k, await store.evidenceFor(ref, [...keys].sort()));
+  const loaded = new Map<string, { evidence: CorrelationEvidence; authn?: AuthenticatorContext }>();
+  for (const [k, { ref, records: mine }] of byCluster) {
+    const authn = await pageAuthenticatorContext(store, ref, mine);
+    const keys = new Set(accessKeysOf(mine as StoredChain[]));
+    for (const key of authn?.accessKeys ?? []) keys.add(key);
+    const evidence = await store.evidenceFor(ref, [...keys].sort());
+    loaded.set(k, authn ? { evidence, authn: authn.context } : { evidence });
+  }
   return records.map((r) => {
-    const ev = r.facts
-      ? evidence.get(
-          refText({ accountId: r.chain.accountId ?? r.facts.origin.accountId ?? '_', cluster: r.chain.cluster }),
-        )
-      : undefined;
-    return ev && opts.rederive ? opts.rederive(r, ev) : r.chain;
+    const l = r.facts ? loaded.get(refText(refOfRecord(r))) : undefined;
+    return l ? rederive(r, l.evidence, l.authn) : r.chain;
   });
 };
 

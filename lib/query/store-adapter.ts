@@ -1,4 +1,5 @@
 import { recorrelateChain } from '../ingest/recorrelate.js';
+import { withRoleChains } from '../ingest/role-chain-evidence.js';
 import type { DynamoDbTrailStore, StoredChain } from '../store/dynamodb-trail-store.js';
 import type { RunOptions } from './run.js';
 import type { QueryStore } from './store-port.js';
@@ -19,10 +20,15 @@ export const queryStoreOf = (store: DynamoDbTrailStore): QueryStore => ({
   mappingChanges: (ref) => store.mappingChanges(ref.cluster, ref.accountId),
   credential: (key) => store.credential(key),
   chainsUsingAccessKey: (key) => store.chainsUsingAccessKey(key),
-  evidenceFor: (ref, keys) => store.evidenceFor(ref.cluster, ref.accountId, keys),
+  // Role chains (AssumeRole* hops back to the SSO / OIDC human), exactly as finalChains loads them.
+  evidenceFor: async (ref, keys) =>
+    withRoleChains(await store.evidenceFor(ref.cluster, ref.accountId, keys), keys ?? [], {
+      credential: (key) => store.credential(key),
+    }),
+  authenticatorRecords: (ref, range, page) => store.authenticatorRecords(ref, range, page),
 });
 
 export const storeRunOptions: RunOptions = {
   // Records handed to rederive come from the store above, so they are StoredChains.
-  rederive: (record, evidence) => recorrelateChain(record as StoredChain, evidence),
+  rederive: (record, evidence, authn) => recorrelateChain(record as StoredChain, evidence, authn),
 };

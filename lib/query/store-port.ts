@@ -1,6 +1,6 @@
 import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../chain/types.js';
 import type { MappingChange } from '../identity/types.js';
-import type { StoredAuditFacts } from '../store/trail-store.js';
+import type { StoredAuditFacts, StoredAuthenticatorRecord } from '../store/trail-store.js';
 import type { StorePage } from './paging.js';
 import type { TimeRange } from './time-range.js';
 
@@ -69,4 +69,10 @@ export interface QueryStore {
   /** Chains that used an access key (bounded: a temporary key lives at most 12 h). */
   chainsUsingAccessKey(accessKeyId: string): Promise<StoredAuditFacts[]>;
   evidenceFor(ref: ClusterRef, accessKeys?: string[]): Promise<CorrelationEvidence>;
+  /** Authenticator log lines of one cluster in a window: what joins a 401 to its `access denied` line. */
+  authenticatorRecords(
+    ref: ClusterRef,
+    range: TimeRange,
+    page: PageRequest,
+  ): Promise<StorePage<StoredAuthenticatorRecord>>;
 }

@@ -1,0 +1,118 @@
+import { STS_LINE_MAX_GAP_MS } from '../chain/correlate.js';
+import { type AuthenticatorContext, authenticatorContext, DENIAL_JOIN_SLACK_MS } from '../ingest/recorrelate.js';
+import type { StoredChain } from '../store/dynamodb-trail-store.js';
+import type { StoredAuthenticatorRecord } from '../store/trail-store.js';
+import type { StorePage } from './paging.js';
+import type { ChainRecord, ClusterRef, PageRequest, QueryStore } from './store-port.js';
+import type { TimeRange } from './time-range.js';
+
+/**
+ * A 401 audit event names nobody (FORMATS §2.4): who was refused and why is only on the
+ * authenticator's `access denied` line, joined by time alone (lib/ingest/recorrelate.ts
+ * matchUnauthenticatedRequests). The query layer shows a page of chains at a time, so the records the
+ * join needs are loaded per page: the authenticator lines of the page's time span, and the other 401s
+ * near it, because a denial claimed by two requests must stay unjoined even when the second request
+ * is on another page (or, for `explain`, not shown at all).
+ */
+
+/**
+ * A 401 is answered by the authentication filter before any handler runs, so its audit stages are
+ * milliseconds apart; a minute is a generous bound on how far before a page's span another 401 can
+ * start and still reach into it.
+ */
+export const UNAUTHENTICATED_MAX_SPAN_MS = 60_000;
+
+/**
+ * Store pages read per load. The span of a page is bounded by the question's window, but a busy
+ * cluster logs an authenticator line per token review: past this many, the join is skipped (links stay
+ * unknown) rather than decided on a partial view.
+ */
+export const MAX_LOAD_PAGES = 20;
+const LOAD_PAGE_LIMIT = 1_000;
+
+/** Chains that the authenticator stream can complete: 401 requests and the denials themselves. */
+const needsAuthenticator = (r: ChainRecord): boolean =>
+  r.chain.kind === 'authn-failure' || r.chain.decision.value?.outcome === 'authn-failed';
+
+/** [requestReceived, stageTimestamp] of a chain in epoch ms, as matchUnauthenticatedRequests reads it. */
+const spanOf = (r: ChainRecord): [number, number] | undefined => {
+  const from = Date.parse(r.chain.at);
+  if (!Number.isFinite(from)) return undefined;
+  const stage = Date.parse(r.facts?.event.stageTimestamp ?? r.chain.at);
+  return [from, Number.isFinite(stage) && stage >= from ? stage : from];
+};
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Every page of a listing, or undefined when it has more than MAX_LOAD_PAGES pages. */
+const loadAll = async <T>(read: (page: PageRequest) => Promise<StorePage<T>>): Promise<T[] | undefined> => {
+  const out: T[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < MAX_LOAD_PAGES; pages++) {
+    const page = await read(cursor === undefined ? { limit: LOAD_PAGE_LIMIT } : { limit: LOAD_PAGE_LIMIT, cursor });
+    out.push(...page.items);
+    cursor = page.cursor;
+    if (cursor === undefined) return out;
+  }
+  return undefined;
+};
+
+export interface PageAuthenticatorContext {
+  context: AuthenticatorContext;
+  /** Access keys of the denied tokens' `STS response` lines, so their issuance (the human) is loaded too. */
+  accessKeys: string[];
+}
+
+/**
+ * The authenticator context of one cluster's part of a page: one load of its authenticator records
+ * over the page's span padded by the join window (and by the `STS response` gap, since that line
+ * precedes its denial), and one load of the 401s around it. Undefined when the page holds no chain
+ * the authenticator stream could complete.
+ */
+export const pageAuthenticatorContext = async (
+  store: QueryStore,
+  ref: ClusterRef,
+  records: readonly ChainRecord[],
+): Promise<PageAuthenticatorContext | undefined> => {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const r of records) {
+    if (!needsAuthenticator(r)) continue;
+    const s = spanOf(r);
+    if (!s) continue;
+    lo = Math.min(lo, s[0]);
+    hi = Math.max(hi, s[1]);
+  }
+  if (lo > hi) return undefined;
+  const linesRange: TimeRange = {
+    from: iso(lo - DENIAL_JOIN_SLACK_MS - STS_LINE_MAX_GAP_MS),
+    to: iso(hi + DENIAL_JOIN_SLACK_MS),
+  };
+  // A denial in a page request's window is within DENIAL_JOIN_SLACK_MS of the span; another 401
+  // claims it when the denial is within the slack of that 401's own window.
+  const neighboursRange: TimeRange = {
+    from: iso(lo - 2 * DENIAL_JOIN_SLACK_MS - UNAUTHENTICATED_MAX_SPAN_MS),
+    to: iso(hi + 2 * DENIAL_JOIN_SLACK_MS),
+  };
+  const [lines, neighbours] = await Promise.all([
+    loadAll((page) => store.authenticatorRecords(ref, linesRange, page)),
+    loadAll((page) => store.denials(ref, neighboursRange, page)),
+  ]);
+  if (!lines) return { context: authenticatorContext([], []), accessKeys: [] };
+  const requests = new Map<string, ChainRecord>();
+  for (const r of [...records, ...(neighbours ?? [])]) requests.set(r.chain.chainId, r);
+  // Without the full set of nearby 401s a lone match may be a shared one: denials still re-derive
+  // their own chains, but no 401 is joined.
+  const context = authenticatorContext(
+    neighbours ? ([...requests.values()] as StoredChain[]) : [],
+    lines as StoredAuthenticatorRecord[],
+  );
+  const accessKeys = [
+    ...new Set(
+      [...context.stsLines.values()].flatMap((r) =>
+        r.line.kind === 'sts-response' && r.line.accessKeyId ? [r.line.accessKeyId] : [],
+      ),
+    ),
+  ].sort();
+  return { context, accessKeys };
+};

@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
@@ -15,11 +12,11 @@ import {
 import { describeError, TransientIngestError } from '../lib/ingest/faults.js';
 import type { IngestLogger, MappingChangeHook } from '../lib/ingest/types.js';
 import { rawText } from '../lib/result.js';
-import { DynamoDbTrailStore } from '../lib/store/dynamodb-trail-store.js';
 import type { TrailStore } from '../lib/store/trail-store.js';
 import { loadCloudTrailIngestConfig } from './config/cloudtrail-ingest-config.js';
-import { dynamoDbAlertWiring, mappingChangeHookFor } from './shared/alert-wiring.js';
-import { METRICS_NAMESPACE, publishCloudTrailSummary } from './shared/ingest-metrics.js';
+import { mappingChangeHookFor } from './shared/alert-wiring.js';
+import { publishCloudTrailSummary } from './shared/ingest-metrics.js';
+import { createIngestRuntime } from './shared/ingest-runtime.js';
 
 /**
  * CloudTrail consumer: EventBridge rule (EKS access management, STS AssumeRole*) -> SQS -> Lambda.
@@ -130,33 +127,9 @@ export const ingestCloudTrailEvent = async (
 // Lambda wiring: everything below runs once per container (cold start).
 // ---------------------------------------------------------------------------------------------
 
-export const logger = new Logger({ serviceName: 'cloudtrail-ingest' });
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'cloudtrail-ingest' });
-
-const config = (() => {
-  try {
-    return loadCloudTrailIngestConfig(process.env);
-  } catch (err) {
-    logger.error('invalid configuration', { error: err as Error });
-    throw err;
-  }
-})();
-
-/** One client per container; AWS_ENDPOINT_URL_DYNAMODB (read by the SDK) redirects it in tests. */
-export const dynamoDbClient = new DynamoDBClient({});
-/** Tests replace its transport (aws-sdk-client-mock): SNS has no local engine. */
-export const snsClient = new SNSClient({});
-
-const store = new DynamoDbTrailStore(dynamoDbClient, {
-  tableName: config.tableName,
-  retentionDays: config.retentionDays,
-});
-const alerts = dynamoDbAlertWiring(dynamoDbClient, snsClient, {
-  tableName: config.tableName,
-  alertTopicArn: config.alertTopicArn,
-  config: config.alerts,
-  ...(config.alertRetentionDays !== undefined ? { alertRetentionDays: config.alertRetentionDays } : {}),
-});
+const runtime = createIngestRuntime('cloudtrail-ingest', loadCloudTrailIngestConfig);
+export const { logger, metrics, dynamoDbClient, snsClient } = runtime;
+const { store, alerts } = runtime;
 
 const deps: CloudTrailIngestDeps = {
   store,

@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { CloudWatchLogsEvent, Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { describeError, TransientIngestError } from '../lib/ingest/faults.js';
@@ -17,11 +14,11 @@ import {
 import type { IngestLogger, MappingChangeHook } from '../lib/ingest/types.js';
 import { issue, rawText } from '../lib/result.js';
 import { decodeAwsLogsData, decodeKinesisData } from '../lib/sources/cloudwatch-logs.js';
-import { DynamoDbTrailStore } from '../lib/store/dynamodb-trail-store.js';
 import type { TrailStore } from '../lib/store/trail-store.js';
 import { loadLogIngestConfig } from './config/log-ingest-config.js';
-import { dynamoDbAlertWiring, mappingChangeHookFor, withMappingUseAlerts } from './shared/alert-wiring.js';
-import { METRICS_NAMESPACE, publishLogSummary } from './shared/ingest-metrics.js';
+import { mappingChangeHookFor, withMappingUseAlerts } from './shared/alert-wiring.js';
+import { publishLogSummary } from './shared/ingest-metrics.js';
+import { createIngestRuntime } from './shared/ingest-runtime.js';
 
 /**
  * CloudWatch Logs subscription consumer for the EKS `authenticator-*` and `kube-apiserver-audit-*`
@@ -151,37 +148,9 @@ export const ingestLogEvent = async (
 // Lambda wiring: everything below runs once per container (cold start).
 // ---------------------------------------------------------------------------------------------
 
-export const logger = new Logger({ serviceName: 'log-ingest' });
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'log-ingest' });
-
-const config = (() => {
-  try {
-    return loadLogIngestConfig(process.env);
-  } catch (err) {
-    // Fail the init phase: a misconfigured function must not consume (and checkpoint past) records.
-    logger.error('invalid configuration', { error: err as Error });
-    throw err;
-  }
-})();
-
-/**
- * One client per container. The SDK reads AWS_ENDPOINT_URL_DYNAMODB, which is how tests and local
- * runs point the real handler at DynamoDB Local or dynalite.
- */
-export const dynamoDbClient = new DynamoDBClient({});
-/** Tests replace its transport (aws-sdk-client-mock): SNS has no local engine. */
-export const snsClient = new SNSClient({});
-
-const trail = new DynamoDbTrailStore(dynamoDbClient, {
-  tableName: config.tableName,
-  retentionDays: config.retentionDays,
-});
-const alerts = dynamoDbAlertWiring(dynamoDbClient, snsClient, {
-  tableName: config.tableName,
-  alertTopicArn: config.alertTopicArn,
-  config: config.alerts,
-  ...(config.alertRetentionDays !== undefined ? { alertRetentionDays: config.alertRetentionDays } : {}),
-});
+const runtime = createIngestRuntime('log-ingest', loadLogIngestConfig);
+export const { logger, metrics, dynamoDbClient, snsClient } = runtime;
+const { store: trail, alerts } = runtime;
 
 const deps: LogIngestDeps = {
   // putChains also records mapping use and publishes first-use alerts (a publish failure fails the item).

@@ -1,0 +1,93 @@
+/**
+ * Bench sizes. Defaults are the full run (about half an hour on a 2-core machine); `--quick` is a
+ * fast smoke-sized run. Every size can be set by flag (`--engine-requests=20000`) or environment
+ * variable (`BENCH_ENGINE_REQUESTS=20000`); flags win.
+ */
+
+export const SECTIONS = ['cpu', 'engine', 'query', 'memory', 'cold'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchConfig {
+  quick: boolean;
+  sections: Section[];
+  out: string;
+  seed: number;
+  cpuRequests: number;
+  cpuRounds: number;
+  engineRequests: number;
+  lateFraction: number;
+  duplicateFraction: number;
+  queryChains: number;
+  queryProbe: number;
+  queryReps: number;
+  queryConcurrency: number;
+  maxFullPathMinutes: number;
+  coldSamples: number;
+}
+
+const FULL: Omit<BenchConfig, 'quick' | 'sections' | 'out'> = {
+  seed: 20_251_122,
+  cpuRequests: 20_000,
+  cpuRounds: 5,
+  engineRequests: 100_000,
+  lateFraction: 0.05,
+  duplicateFraction: 0.02,
+  queryChains: 1_000_000,
+  queryProbe: 50_000,
+  queryReps: 20,
+  queryConcurrency: 4,
+  maxFullPathMinutes: 15,
+  coldSamples: 5,
+};
+
+const QUICK: Partial<BenchConfig> = {
+  cpuRequests: 3_000,
+  cpuRounds: 3,
+  engineRequests: 3_000,
+  queryChains: 20_000,
+  queryProbe: 5_000,
+  queryReps: 5,
+  coldSamples: 3,
+};
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const envName = (k: string) => `BENCH_${kebab(k).replace(/-/g, '_').toUpperCase()}`;
+
+export class BenchConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BenchConfigError';
+  }
+}
+
+export const parseBenchArgs = (argv: readonly string[], env: NodeJS.ProcessEnv = {}): BenchConfig => {
+  const flags = new Map<string, string>();
+  for (const a of argv) {
+    if (!a.startsWith('--')) throw new BenchConfigError(`unexpected argument ${a}`);
+    const eq = a.indexOf('=');
+    flags.set(eq < 0 ? a.slice(2) : a.slice(2, eq), eq < 0 ? 'true' : a.slice(eq + 1));
+  }
+  const quick = flags.get('quick') === 'true' || env['BENCH_QUICK'] === '1';
+  const base = { ...FULL, ...(quick ? QUICK : {}) } as Omit<BenchConfig, 'quick' | 'sections' | 'out'>;
+  const known = new Set(['quick', 'only', 'out', ...Object.keys(FULL).map(kebab)]);
+  for (const k of flags.keys()) if (!known.has(k)) throw new BenchConfigError(`unknown flag --${k}`);
+  const sizes = { ...base } as Record<string, number>;
+  for (const k of Object.keys(FULL)) {
+    const text = flags.get(kebab(k)) ?? env[envName(k)];
+    if (text === undefined) continue;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0) throw new BenchConfigError(`--${kebab(k)} must be a non-negative number`);
+    sizes[k] = n;
+  }
+  const only = flags.get('only') ?? env['BENCH_ONLY'];
+  const sections = only ? only.split(',').map((s) => s.trim()) : [...SECTIONS];
+  for (const s of sections)
+    if (!(SECTIONS as readonly string[]).includes(s))
+      throw new BenchConfigError(`--only: "${s}" is not one of ${SECTIONS.join(', ')}`);
+  return {
+    ...(sizes as unknown as Omit<BenchConfig, 'quick' | 'sections' | 'out'>),
+    quick,
+    sections: sections as Section[],
+    out: flags.get('out') ?? env['BENCH_OUT'] ?? 'BENCHMARKS.md',
+  };
+};

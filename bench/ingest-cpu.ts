@@ -1,0 +1,115 @@
+import { gunzipSync } from 'node:zlib';
+import type { Handlers } from './handlers.js';
+import { BenchTrailStore } from './memory-store.js';
+import { elapsedMs, mb, median } from './stats.js';
+import { buildWorkload, kinesisEvents, SIM_START, sqsEvents, windowMs } from './workload.js';
+
+/**
+ * Throughput of the log handler's CPU path: base64 + gunzip + JSON of each Kinesis record, parsing of
+ * every authenticator line and audit event, mapping-change extraction, evidence lookup and
+ * correlation, with the store replaced by the in-memory port stub. The floor is the least any
+ * consumer must do with the same bytes (base64 + gunzip + JSON.parse). Runs alternate A, floor, A,
+ * floor… so both see the same machine load, and medians are reported.
+ */
+
+export interface IngestCpuOptions {
+  requests: number;
+  rounds: number;
+  seed: number;
+}
+
+export interface IngestCpuResult {
+  requests: number;
+  kinesisRecords: number;
+  logEvents: number;
+  /** gzip'd payload bytes (base64-decoded Kinesis data). */
+  gzipBytes: number;
+  /** Decompressed JSON bytes. */
+  jsonBytes: number;
+  rounds: number;
+  handlerMs: number[];
+  floorMs: number[];
+  chainsPerRun: number;
+  handlerEventsPerS: number;
+  handlerJsonMBps: number;
+  floorEventsPerS: number;
+  floorJsonMBps: number;
+  /** median handler throughput / median floor throughput. */
+  ratioToFloor: number;
+}
+
+export const TARGET_RATIO_TO_FLOOR = 0.5;
+
+export const runIngestCpu = async (opts: IngestCpuOptions, handlers: Handlers): Promise<IngestCpuResult> => {
+  const w = buildWorkload({ seed: opts.seed, requests: opts.requests });
+  const kin = kinesisEvents(w);
+  const sqs = sqsEvents(w);
+  const now = () => Date.parse(SIM_START) + windowMs(opts.requests) + 3_600_000;
+
+  let logEvents = 0;
+  let gzipBytes = 0;
+  let jsonBytes = 0;
+  for (const e of kin) {
+    for (const r of e.Records) {
+      const gz = Buffer.from(r.kinesis.data, 'base64');
+      const json = gunzipSync(gz);
+      gzipBytes += gz.length;
+      jsonBytes += json.length;
+      logEvents += (JSON.parse(json.toString('utf8')) as { logEvents: unknown[] }).logEvents.length;
+    }
+  }
+
+  const floor = (): number => {
+    const t = process.hrtime.bigint();
+    let n = 0;
+    for (const e of kin)
+      for (const r of e.Records) {
+        const payload = JSON.parse(gunzipSync(Buffer.from(r.kinesis.data, 'base64')).toString('utf8')) as {
+          logEvents: unknown[];
+        };
+        n += payload.logEvents.length;
+      }
+    if (n !== logEvents) throw new Error(`floor decoded ${n} events, expected ${logEvents}`);
+    return elapsedMs(t);
+  };
+
+  let chainsPerRun = 0;
+  const handlerRun = async (): Promise<number> => {
+    // A fresh store per run, primed (untimed) with the CloudTrail side, so every run does the same work.
+    const store = new BenchTrailStore();
+    for (const e of sqs) await handlers.sqs(e, store, now);
+    const t = process.hrtime.bigint();
+    for (const e of kin) await handlers.kinesis(e, store, now);
+    const ms = elapsedMs(t);
+    chainsPerRun = store.counts.chains;
+    return ms;
+  };
+
+  // Warm-up of both paths (JIT, lazy module state), not reported.
+  await handlerRun();
+  floor();
+  const handlerMs: number[] = [];
+  const floorMs: number[] = [];
+  for (let i = 0; i < opts.rounds; i++) {
+    handlerMs.push(await handlerRun());
+    floorMs.push(floor());
+  }
+  const h = median(handlerMs);
+  const f = median(floorMs);
+  return {
+    requests: opts.requests,
+    kinesisRecords: w.kinesisRecords,
+    logEvents,
+    gzipBytes,
+    jsonBytes,
+    rounds: opts.rounds,
+    handlerMs,
+    floorMs,
+    chainsPerRun,
+    handlerEventsPerS: logEvents / (h / 1000),
+    handlerJsonMBps: mb(jsonBytes) / (h / 1000),
+    floorEventsPerS: logEvents / (f / 1000),
+    floorJsonMBps: mb(jsonBytes) / (f / 1000),
+    ratioToFloor: f / h,
+  };
+};

@@ -1,0 +1,141 @@
+import { inMemoryEvidence } from '../lib/chain/evidence.js';
+import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../lib/chain/types.js';
+import { MappingTimeline } from '../lib/identity/mapping-timeline.js';
+import type { MappingChange } from '../lib/identity/types.js';
+import { changeKey } from '../lib/ingest/mapping-changes.js';
+import type {
+  QuarantineRecord,
+  StoredAuditFacts,
+  StoredAuthenticatorRecord,
+  TrailStore,
+} from '../lib/store/trail-store.js';
+
+/**
+ * The store's natural key of a change. Principal-id observations are keyed by what they observe, not
+ * by the request that carried them (every IAM request carries one): keyed per request, the history
+ * would grow with the traffic and every evidence read would rebuild a timeline of all requests.
+ */
+const naturalKey = (c: MappingChange): string =>
+  c.op.kind === 'principal-id-observed'
+    ? `${c.accountId ?? ''}\u0000${c.cluster}\u0000pid\u0000${c.op.matchKey}\u0000${c.op.principalId}`
+    : changeKey(c);
+
+export interface ChainWrite {
+  chain: DecisionChain;
+  facts: StoredAuditFacts;
+}
+
+export interface BenchStoreOptions {
+  /**
+   * Called with every chain batch instead of storing it. Absent: chains are counted and dropped, which
+   * is what the CPU benchmarks want (storage cost is measured separately, against the engine).
+   */
+  onChains?: (items: ChainWrite[]) => Promise<void> | void;
+  /**
+   * Reuse a cluster's mapping timeline until its history changes. Off by default: the product's store
+   * rebuilds it on every evidence read, and the CPU benchmark must pay what the product pays. The bulk
+   * loader turns it on, since it only needs the chains.
+   */
+  cacheTimelines?: boolean;
+}
+
+/**
+ * A benchmark stub of the TrailStore port, held in memory. Mapping changes and AssumeRole* issuances
+ * are kept and served back as evidence (so correlation does the same attribution work it does in
+ * production); chains, authenticator records and quarantine entries are only counted. It implements
+ * the port the pipeline is written against; it is not a DynamoDB client mock, and no storage test uses it.
+ */
+export class BenchTrailStore implements TrailStore {
+  readonly counts = { chains: 0, authenticatorRecords: 0, quarantined: 0, evidenceReads: 0 };
+  private readonly changes = new Map<string, MappingChange>();
+  private readonly byCluster = new Map<string, MappingChange[]>();
+  private readonly creds = new Map<string, CredentialIssuance>();
+  private readonly credIds = new Set<string>();
+  private readonly timelines = new Map<string, MappingTimeline>();
+
+  constructor(private readonly options: BenchStoreOptions = {}) {}
+
+  async putChains(items: ChainWrite[]): Promise<void> {
+    this.counts.chains += items.length;
+    if (this.options.onChains) await this.options.onChains(items);
+  }
+
+  async putMappingChanges(changes: MappingChange[]): Promise<MappingChange[]> {
+    const fresh: MappingChange[] = [];
+    for (const c of changes) {
+      const k = naturalKey(c);
+      const seen = this.changes.get(k);
+      const list = this.byCluster.get(c.cluster) ?? [];
+      this.byCluster.set(c.cluster, list);
+      if (seen) {
+        // As the table does: one observation per (principal, id), the earliest one kept.
+        if (c.op.kind === 'principal-id-observed' && c.at < seen.at) {
+          list[list.indexOf(seen)] = c;
+          this.changes.set(k, c);
+          this.timelines.delete(c.cluster);
+        }
+        continue;
+      }
+      this.changes.set(k, c);
+      list.push(c);
+      fresh.push(c);
+      this.timelines.delete(c.cluster);
+    }
+    return fresh;
+  }
+
+  async mappingChanges(cluster: string, accountId?: string): Promise<MappingChange[]> {
+    const all = this.byCluster.get(cluster) ?? [];
+    return accountId === undefined
+      ? [...all]
+      : all.filter((c) => c.accountId === undefined || c.accountId === accountId);
+  }
+
+  async putCredentials(items: CredentialIssuance[]): Promise<CredentialIssuance[]> {
+    const fresh: CredentialIssuance[] = [];
+    for (const c of items) {
+      if (this.credIds.has(c.sourceEventId)) continue;
+      this.credIds.add(c.sourceEventId);
+      const seen = this.creds.get(c.accessKeyId);
+      if (!seen || c.issuedAt < seen.issuedAt) this.creds.set(c.accessKeyId, c);
+      fresh.push(c);
+    }
+    return fresh;
+  }
+
+  async credential(accessKeyId: string): Promise<CredentialIssuance | undefined> {
+    return this.creds.get(accessKeyId);
+  }
+
+  async putAuthenticatorRecords(items: StoredAuthenticatorRecord[]): Promise<void> {
+    this.counts.authenticatorRecords += items.length;
+  }
+
+  async quarantine(items: QuarantineRecord[]): Promise<void> {
+    this.counts.quarantined += items.length;
+  }
+
+  async evidenceFor(cluster: string, accountId?: string, accessKeys: string[] = []): Promise<CorrelationEvidence> {
+    this.counts.evidenceReads++;
+    const credentials: CredentialIssuance[] = [];
+    for (const k of accessKeys) {
+      const c = this.creds.get(k);
+      if (c) credentials.push(c);
+    }
+    if (!this.options.cacheTimelines || accountId === undefined)
+      return inMemoryEvidence({ cluster, mappingChanges: await this.mappingChanges(cluster, accountId), credentials });
+    let timeline = this.timelines.get(cluster);
+    if (!timeline) {
+      timeline = new MappingTimeline(cluster, await this.mappingChanges(cluster, accountId));
+      this.timelines.set(cluster, timeline);
+    }
+    const t = timeline;
+    const byKey = new Map(credentials.map((c) => [c.accessKeyId, c]));
+    return { mappingStateAt: (at) => t.stateAt(at), credentialFor: (k) => byKey.get(k) };
+  }
+
+  async chainsUsingAccessKey(_accessKeyId: string): Promise<StoredAuditFacts[]> {
+    // Chains are not kept, so there is nothing to re-enrich: the CPU path ends at the write.
+    return [];
+  }
+}

@@ -1,0 +1,111 @@
+import {
+  buildFleet,
+  type Delivery,
+  type DeliveryOptions,
+  type Emission,
+  type FleetOptions,
+  type GroundTruth,
+  type KinesisRecordLike,
+  type SqsRecordLike,
+  simulate,
+  toDeliveries,
+} from '../lib/sim/index.js';
+
+/**
+ * Simulated workloads for the bench: the realistic scenario simulator (lib/sim) run through its
+ * delivery model, so every byte the product reads is in the format AWS delivers (gzip'd CloudWatch
+ * Logs payloads in Kinesis records, EventBridge events in SQS bodies).
+ */
+
+export interface WorkloadOptions {
+  seed: number;
+  /** Kubernetes requests to simulate. */
+  requests: number;
+  /** Identity-mapping changes during the window (access entries, aws-auth edits, auth-mode change). */
+  mappingChanges?: boolean;
+  lateFraction?: number;
+  duplicateFraction?: number;
+  kinesisBatchSize?: number;
+}
+
+export const SIM_START = '2025-06-02T08:00:00Z';
+
+/** A mid-size fleet: six clusters in every authentication mode, SSO users, IAM users, CI roles. */
+export const FLEET: Omit<FleetOptions, 'seed'> = {
+  clusters: 6,
+  accountsPerOrg: 3,
+  ssoUsers: 40,
+  iamUsers: 12,
+  roles: 4,
+  nodesPerCluster: 10,
+  serviceAccounts: 4,
+};
+
+/** About six requests a second across the fleet: a busy but ordinary day of human and CI traffic. */
+export const windowMs = (requests: number): number => Math.max(3_600_000, Math.round(requests * 166));
+
+export const windowOf = (requests: number): { from: string; to: string } => {
+  const from = Date.parse(SIM_START);
+  return { from: new Date(from).toISOString(), to: new Date(from + windowMs(requests)).toISOString() };
+};
+
+export interface StreamedWorkload {
+  deliveries: Generator<Delivery>;
+  /** Filled as the deliveries are consumed (ground truth is emitted beside the records). */
+  truths: GroundTruth[];
+}
+
+/** Lazy: memory holds only what the simulator and the delivery model keep in flight. */
+export const streamWorkload = (opts: WorkloadOptions, keepTruth = true): StreamedWorkload => {
+  const fleet = buildFleet({ seed: opts.seed, ...FLEET });
+  const truths: GroundTruth[] = [];
+  const emissions = simulate(fleet, {
+    seed: opts.seed,
+    requests: opts.requests,
+    start: SIM_START,
+    durationMs: windowMs(opts.requests),
+    mappingChanges: opts.mappingChanges ?? true,
+  });
+  const tapped = (function* (): Generator<Emission> {
+    for (const e of emissions) {
+      if (e.kind === 'truth' && keepTruth) truths.push(e.truth);
+      yield e;
+    }
+  })();
+  const dopts: DeliveryOptions = {
+    seed: opts.seed,
+    lateFraction: opts.lateFraction ?? 0.02,
+    duplicateFraction: opts.duplicateFraction ?? 0.01,
+  };
+  if (opts.kinesisBatchSize !== undefined) dopts.kinesisBatchSize = opts.kinesisBatchSize;
+  return { deliveries: toDeliveries(tapped, dopts), truths };
+};
+
+export interface Workload {
+  deliveries: Delivery[];
+  truths: GroundTruth[];
+  kinesisRecords: number;
+  sqsRecords: number;
+  /** Base64 characters of Kinesis data (what the handler receives). */
+  kinesisBase64Chars: number;
+}
+
+/** Materialised, so timed runs measure the product and not the simulator. */
+export const buildWorkload = (opts: WorkloadOptions): Workload => {
+  const { deliveries, truths } = streamWorkload(opts);
+  const out: Workload = { deliveries: [], truths, kinesisRecords: 0, sqsRecords: 0, kinesisBase64Chars: 0 };
+  for (const d of deliveries) {
+    out.deliveries.push(d);
+    if (d.kind === 'kinesis') {
+      out.kinesisRecords += d.event.Records.length;
+      for (const r of d.event.Records) out.kinesisBase64Chars += r.kinesis.data.length;
+    } else out.sqsRecords += d.event.Records.length;
+  }
+  return out;
+};
+
+export const kinesisEvents = (w: { deliveries: Delivery[] }): { Records: KinesisRecordLike[] }[] =>
+  w.deliveries.flatMap((d) => (d.kind === 'kinesis' ? [d.event] : []));
+
+export const sqsEvents = (w: { deliveries: Delivery[] }): { Records: SqsRecordLike[] }[] =>
+  w.deliveries.flatMap((d) => (d.kind === 'sqs' ? [d.event] : []));

@@ -273,31 +273,52 @@ export class DynamoDbTrailStore implements TrailStore {
     const chunks: Item[][] = [];
     for (let i = 0; i < all.length; i += 25) chunks.push(all.slice(i, i + 25));
     await mapLimit(chunks, Math.max(1, Math.ceil(this.concurrency / 2)), async (chunk) => {
-      let pending: { PutRequest: { Item: Item } }[] = chunk.map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; ; attempt++) {
-        let unprocessed: typeof pending = [];
-        try {
+      await this.retryUnprocessed(
+        'BatchWriteItem',
+        'items',
+        chunk.map((Item) => ({ PutRequest: { Item } })),
+        async (pending) => {
           const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
-          unprocessed = (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
-        } catch (err) {
-          const mapped = toTrailStoreError(err, 'BatchWriteItem');
-          if (mapped.code !== 'THROTTLED' && mapped.code !== 'UNAVAILABLE') throw mapped;
-          if (attempt + 1 >= this.retry.maxAttempts) throw mapped;
-          await this.backoff(attempt);
-          continue;
-        }
-        if (unprocessed.length === 0) return;
-        if (attempt + 1 >= this.retry.maxAttempts) {
-          throw new TrailStoreError(
-            `BatchWriteItem: ${unprocessed.length} items still unprocessed after ${attempt + 1} attempts`,
-            'THROTTLED',
-            true,
-          );
-        }
-        pending = unprocessed;
-        await this.backoff(attempt);
-      }
+          return (res.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+        },
+      );
     });
+  }
+
+  /**
+   * Sends a batch request and re-sends what DynamoDB hands back unprocessed, with backoff, until
+   * nothing is left. Throttling and unavailability retry within the same bound; after it the fault
+   * surfaces as retryable THROTTLED so the caller fails the batch item and Lambda redelivers it.
+   */
+  private async retryUnprocessed<T>(
+    operation: string,
+    noun: string,
+    initial: T[],
+    send: (pending: T[]) => Promise<T[]>,
+  ): Promise<void> {
+    let pending = initial;
+    for (let attempt = 0; ; attempt++) {
+      let unprocessed: T[];
+      try {
+        unprocessed = await send(pending);
+      } catch (err) {
+        const mapped = toTrailStoreError(err, operation);
+        if (mapped.code !== 'THROTTLED' && mapped.code !== 'UNAVAILABLE') throw mapped;
+        if (attempt + 1 >= this.retry.maxAttempts) throw mapped;
+        await this.backoff(attempt);
+        continue;
+      }
+      if (unprocessed.length === 0) return;
+      if (attempt + 1 >= this.retry.maxAttempts) {
+        throw new TrailStoreError(
+          `${operation}: ${unprocessed.length} ${noun} still unprocessed after ${attempt + 1} attempts`,
+          'THROTTLED',
+          true,
+        );
+      }
+      pending = unprocessed;
+      await this.backoff(attempt);
+    }
   }
 
   /** BatchGetItem in chunks of 100, UnprocessedKeys retried; result keyed by `pk\0sk`. */
@@ -309,33 +330,13 @@ export class DynamoDbTrailStore implements TrailStore {
     const chunks: { pk: string; sk: string }[][] = [];
     for (let i = 0; i < all.length; i += 100) chunks.push(all.slice(i, i + 100));
     await mapLimit(chunks, Math.max(1, Math.ceil(this.concurrency / 2)), async (chunk) => {
-      let pending: Record<string, unknown>[] = chunk;
-      for (let attempt = 0; ; attempt++) {
-        let unprocessed: Record<string, unknown>[] = [];
-        try {
-          const res = await this.doc.send(
-            new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: consistent } } }),
-          );
-          for (const item of res.Responses?.[this.table] ?? []) out.set(`${item['pk']}\u0000${item['sk']}`, item);
-          unprocessed = res.UnprocessedKeys?.[this.table]?.Keys ?? [];
-        } catch (err) {
-          const mapped = toTrailStoreError(err, 'BatchGetItem');
-          if (mapped.code !== 'THROTTLED' && mapped.code !== 'UNAVAILABLE') throw mapped;
-          if (attempt + 1 >= this.retry.maxAttempts) throw mapped;
-          await this.backoff(attempt);
-          continue;
-        }
-        if (unprocessed.length === 0) return;
-        if (attempt + 1 >= this.retry.maxAttempts) {
-          throw new TrailStoreError(
-            `BatchGetItem: ${unprocessed.length} keys still unprocessed after ${attempt + 1} attempts`,
-            'THROTTLED',
-            true,
-          );
-        }
-        pending = unprocessed;
-        await this.backoff(attempt);
-      }
+      await this.retryUnprocessed('BatchGetItem', 'keys', chunk as Record<string, unknown>[], async (pending) => {
+        const res = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: consistent } } }),
+        );
+        for (const item of res.Responses?.[this.table] ?? []) out.set(`${item['pk']}\u0000${item['sk']}`, item);
+        return res.UnprocessedKeys?.[this.table]?.Keys ?? [];
+      });
     });
     return out;
   }

@@ -77,6 +77,7 @@ export const runIngestCpu = async (opts: IngestCpuOptions, handlers: Handlers): 
   const handlerRun = async (): Promise<number> => {
     // A fresh store per run, primed (untimed) with the CloudTrail side, so every run does the same work.
     const store = new BenchTrailStore();
+    await store.putMappingChanges(w.initialMappings);
     for (const e of sqs) await handlers.sqs(e, store, now);
     const t = process.hrtime.bigint();
     for (const e of kin) await handlers.kinesis(e, store, now);

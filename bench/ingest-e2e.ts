@@ -107,6 +107,7 @@ export const runEngineIngest = async (opts: EngineIngestOptions, handlers: Handl
     const meter = meterCapacity(engine.client, { trackState: true });
     const counter = countCommands(engine.client);
     const store = new DynamoDbTrailStore(engine.client, { tableName: engine.tableName, now });
+    await store.putMappingChanges(w.initialMappings);
     let failed = 0;
     const t = process.hrtime.bigint();
     for (const d of w.deliveries) {

@@ -281,7 +281,8 @@ export const runQueryLatency = async (opts: QueryLatencyOptions, handlers: Handl
     const store = new LoadingStore(real, doc, tableName, samples);
 
     // ---- load --------------------------------------------------------------------------------
-    const { deliveries } = streamWorkload({ seed: opts.seed, requests: opts.chains }, false);
+    const { deliveries, initialMappings } = streamWorkload({ seed: opts.seed, requests: opts.chains }, false);
+    await store.putMappingChanges(initialMappings);
     const inflight = new Set<Promise<void>>();
     let firstError: unknown;
     const run = (d: Delivery) => {

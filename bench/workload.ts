@@ -1,3 +1,5 @@
+import type { MappingChange } from '../lib/identity/types.js';
+import { awsAuthSnapshotChange } from '../lib/local/replay.js';
 import {
   buildFleet,
   type Delivery,
@@ -6,6 +8,7 @@ import {
   type FleetOptions,
   type GroundTruth,
   type KinesisRecordLike,
+  renderAwsAuthYaml,
   type SqsRecordLike,
   simulate,
   toDeliveries,
@@ -50,6 +53,13 @@ export const windowOf = (requests: number): { from: string; to: string } => {
 };
 
 export interface StreamedWorkload {
+  /**
+   * The aws-auth ConfigMaps as they stood when monitoring began, as an operator backfills them
+   * (`eks-trail replay aws-auth.yaml` / `backfill`): without them, mappings through aws-auth rows
+   * that are never edited inside the window cannot be known, and the correctness figure would
+   * measure the missing backfill rather than the product.
+   */
+  initialMappings: MappingChange[];
   deliveries: Generator<Delivery>;
   /** Filled as the deliveries are consumed (ground truth is emitted beside the records). */
   truths: GroundTruth[];
@@ -78,11 +88,16 @@ export const streamWorkload = (opts: WorkloadOptions, keepTruth = true): Streame
     duplicateFraction: opts.duplicateFraction ?? 0.01,
   };
   if (opts.kinesisBatchSize !== undefined) dopts.kinesisBatchSize = opts.kinesisBatchSize;
-  return { deliveries: toDeliveries(tapped, dopts), truths };
+  const backfillAt = new Date(Date.parse(SIM_START) - 3_600_000).toISOString();
+  const initialMappings = fleet.clusters.flatMap((c) =>
+    c.awsAuth ? [awsAuthSnapshotChange(renderAwsAuthYaml(c.awsAuth), c.name, backfillAt, c.accountId, 'bench')] : [],
+  );
+  return { deliveries: toDeliveries(tapped, dopts), truths, initialMappings };
 };
 
 export interface Workload {
   deliveries: Delivery[];
+  initialMappings: MappingChange[];
   truths: GroundTruth[];
   kinesisRecords: number;
   sqsRecords: number;
@@ -92,8 +107,15 @@ export interface Workload {
 
 /** Materialised, so timed runs measure the product and not the simulator. */
 export const buildWorkload = (opts: WorkloadOptions): Workload => {
-  const { deliveries, truths } = streamWorkload(opts);
-  const out: Workload = { deliveries: [], truths, kinesisRecords: 0, sqsRecords: 0, kinesisBase64Chars: 0 };
+  const { deliveries, truths, initialMappings } = streamWorkload(opts);
+  const out: Workload = {
+    deliveries: [],
+    truths,
+    initialMappings,
+    kinesisRecords: 0,
+    sqsRecords: 0,
+    kinesisBase64Chars: 0,
+  };
   for (const d of deliveries) {
     out.deliveries.push(d);
     if (d.kind === 'kinesis') {

@@ -5,6 +5,7 @@
  * files). Delivery is at least once and unordered across streams: a configurable share of records
  * arrives late and some arrive twice with the same natural ids.
  */
+
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { CloudWatchLogsPayload } from '../sources/types.js';
@@ -12,6 +13,7 @@ import { US_PER_MS, US_PER_S } from './formats.js';
 import { KinesisSequence, Rng } from './random.js';
 import { eventBridgeEnvelope } from './records.js';
 import type { CloudTrailEmission, Emission, LogEmission } from './scenario.js';
+import { type Timed, TimedQueue } from './timed-queue.js';
 
 // -----------------------------------------------------------------------------------------------
 // Lambda event shapes (plain data; lib/ stays free of @types/aws-lambda)
@@ -84,56 +86,7 @@ export const awslogsLambdaEvent = (payload: CloudWatchLogsPayload): { awslogs: {
   awslogs: { data: encodeLogsPayload(payload).toString('base64') },
 });
 
-interface Pending {
-  at: number;
-  seq: number;
-  e: LogEmission | CloudTrailEmission;
-}
-
-class DelayQueue {
-  private a: Pending[] = [];
-  private seq = 0;
-  get size(): number {
-    return this.a.length;
-  }
-  push(at: number, e: LogEmission | CloudTrailEmission): void {
-    const a = this.a;
-    a.push({ at, seq: this.seq++, e });
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  peek(): Pending | undefined {
-    return this.a[0];
-  }
-  pop(): Pending | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-  private less(x: Pending, y: Pending): boolean {
-    return x.at < y.at || (x.at === y.at && x.seq < y.seq);
-  }
-}
+type Pending = Timed<LogEmission | CloudTrailEmission>;
 
 interface StreamBuffer {
   e: LogEmission;
@@ -161,7 +114,7 @@ export function* toDeliveries(emissions: Iterable<Emission>, opts: DeliveryOptio
   const invokeRole = `arn:aws:iam::${central}:role/eks-access-trail-ingest`;
   const shard = new KinesisSequence(rng);
 
-  const queue = new DelayQueue();
+  const queue = new TimedQueue<LogEmission | CloudTrailEmission>();
   const buffers = new Map<string, StreamBuffer>();
   let kinesis: KinesisRecordLike[] = [];
   let kinesisBytes = 0;
@@ -215,7 +168,7 @@ export function* toDeliveries(emissions: Iterable<Emission>, opts: DeliveryOptio
     if (kinesis.length >= kinesisBatch) emitKinesis(at);
   };
   const deliver = (p: Pending) => {
-    const e = p.e;
+    const e = p.value;
     if (e.kind === 'log') {
       const key = `${e.logGroup}|${e.logStream}`;
       const size = e.message.length + 120;
@@ -263,7 +216,7 @@ export function* toDeliveries(emissions: Iterable<Emission>, opts: DeliveryOptio
     schedule(e);
     // Everything due before (now - the longest possible delay) can no longer be overtaken.
     const horizon = e.timeUs - MAX_LATE_US - 10 * 60 * US_PER_S;
-    while (queue.size && (queue.peek() as Pending).at <= horizon) {
+    while (queue.size && (queue.peekAt() as number) <= horizon) {
       deliver(queue.pop() as Pending);
       if (out.length) yield* out.splice(0);
     }

@@ -59,6 +59,7 @@ import {
   updateAccessEntryRecord,
   updateClusterConfigRecord,
 } from './records.js';
+import { type Timed, TimedQueue } from './timed-queue.js';
 
 // -----------------------------------------------------------------------------------------------
 // Public types
@@ -151,61 +152,6 @@ export interface TruthEmission {
 }
 
 export type Emission = LogEmission | CloudTrailEmission | TruthEmission;
-
-// -----------------------------------------------------------------------------------------------
-// Min-heap of pending emissions (time, then insertion order: deterministic)
-// -----------------------------------------------------------------------------------------------
-
-class EmissionHeap {
-  private items: { t: number; seq: number; e: Emission }[] = [];
-  private seq = 0;
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  push(e: Emission): void {
-    const node = { t: e.timeUs, seq: this.seq++, e };
-    const a = this.items;
-    a.push(node);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-
-  peekTime(): number | undefined {
-    return this.items[0]?.t;
-  }
-
-  pop(): Emission | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top?.e;
-  }
-
-  private less(x: { t: number; seq: number }, y: { t: number; seq: number }): boolean {
-    return x.t < y.t || (x.t === y.t && x.seq < y.seq);
-  }
-}
 
 // -----------------------------------------------------------------------------------------------
 // Actors and activities
@@ -353,7 +299,12 @@ const ARN_EXTRA_SINCE_US = Date.parse('2022-02-04T00:00:00Z') * 1000;
 
 class Simulation {
   private readonly rng: Rng;
-  private readonly heap = new EmissionHeap();
+  // Pending emissions by time, then insertion order (deterministic).
+  private readonly heap = new TimedQueue<Emission>();
+
+  private enqueue(e: Emission): void {
+    this.heap.push(e.timeUs, e);
+  }
   private readonly states = new Map<string, ClusterState>();
   private readonly roleIds = new Map<string, string>();
   private readonly sessions = new Map<string, CredSession>();
@@ -676,7 +627,7 @@ class Simulation {
     message: string,
   ): void {
     const s = c.apiServers[apiServer] ?? c.apiServers[0]!;
-    this.heap.push({
+    this.enqueue({
       kind: 'log',
       timeUs,
       cluster: c.name,
@@ -691,7 +642,7 @@ class Simulation {
   }
 
   private emitTrail(record: CloudTrailRecord, timeUs: number): void {
-    this.heap.push({
+    this.enqueue({
       kind: 'cloudtrail',
       timeUs,
       accountId: record.recipientAccountId,
@@ -702,8 +653,8 @@ class Simulation {
 
   /** Pops everything due before the watermark, assigning CloudWatch ids in timestamp order. */
   private *flush(watermarkUs: number): Generator<Emission> {
-    while (this.heap.size && (this.heap.peekTime() as number) <= watermarkUs) {
-      const e = this.heap.pop() as Emission;
+    while (this.heap.size && (this.heap.peekAt() as number) <= watermarkUs) {
+      const e = (this.heap.pop() as Timed<Emission>).value;
       if (e.kind === 'log') {
         let ids = this.cwIds.get(e.logStream);
         if (!ids) {
@@ -1290,7 +1241,7 @@ class Simulation {
           stageUs: authnUs + 500,
         }),
       );
-      this.heap.push({ kind: 'truth', timeUs: t, truth });
+      this.enqueue({ kind: 'truth', timeUs: t, truth });
     };
 
     let username: string;
@@ -1532,7 +1483,7 @@ class Simulation {
     } else {
       this.emitLog(c, apiServer, 'audit', startedUs, event('ResponseComplete', startedUs, true));
     }
-    this.heap.push({
+    this.enqueue({
       kind: 'truth',
       timeUs: t,
       truth: {

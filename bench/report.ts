@@ -177,7 +177,7 @@ export const renderMarkdown = (r: BenchResults): string => {
     out.push('');
     out.push(
       `Workload: ${fmt(x.requests, 0)} simulated requests -> ${fmt(x.kinesisRecords, 0)} Kinesis records, ${fmt(x.logEvents, 0)} CloudWatch log events, ${fmt(mb(x.gzipBytes))} MB gzip'd / ${fmt(mb(x.jsonBytes))} MB of JSON. ` +
-        'A: the log handler entry point (`ingestKinesisEvent`: base64, gunzip, JSON, parsing of every line and audit event, mapping-change extraction, evidence, correlation) with the store replaced by an in-memory stub of the TrailStore port that keeps mapping changes and AssumeRole issuances (so attribution runs) and drops chains. ' +
+        "A: the log handler entry point as Lambda runs it (`ingestKinesisEvent` of the esbuild bundle built with the CDK construct's options: base64, gunzip, JSON, parsing of every line and audit event, mapping-change extraction, evidence, correlation) with the store replaced by an in-memory stub of the TrailStore port that keeps mapping changes and AssumeRole issuances (so attribution runs) and drops chains. " +
         `Floor: base64 + gunzip + JSON.parse of the same records. ${x.rounds} interleaved rounds (A, floor, A, floor…) after one warm-up each; medians.`,
     );
     out.push('');

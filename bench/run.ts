@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { runColdStart } from './cold-start.js';
 import { type BenchConfig, BenchConfigError, parseBenchArgs, type Section } from './config.js';
 import { runHandlerMemory } from './handler-memory.js';
-import { loadHandlers } from './handlers.js';
+import { loadBundledHandlers, loadHandlers } from './handlers.js';
 import { runIngestCpu } from './ingest-cpu.js';
 import { runEngineIngest } from './ingest-e2e.js';
 import { machineInfo } from './machine.js';
@@ -47,7 +47,8 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
   await step('cpu', 'log handler CPU path vs floor', async () => {
     results.cpu = await runIngestCpu(
       { requests: config.cpuRequests, rounds: config.cpuRounds, seed: config.seed },
-      handlers,
+      // The store is the in-memory stub, so the deployed form of the code can be measured.
+      await loadBundledHandlers(ROOT),
     );
   });
   await step('engine', 'end-to-end ingestion + correctness', async () => {

@@ -4,6 +4,7 @@ import { parseAuthorizationReason } from '../authz/reason.js';
 import type { AuthorizationReason, MissingPermission } from '../authz/types.js';
 import { resolveMapping } from '../identity/resolve.js';
 import type { AccessPolicyAssociation, ClusterMappingState, MappingResolution } from '../identity/types.js';
+import { deepFreeze, memoizeByString } from '../memo.js';
 import { normaliseTimestamp } from '../sources/timestamps.js';
 import type {
   AccessDeniedLine,
@@ -22,6 +23,7 @@ import type {
   K8sIdentityLink,
   Link,
   MappingLink,
+  MappingStateKey,
   PrincipalLink,
   RequestLink,
 } from './types.js';
@@ -279,14 +281,27 @@ const accessPolicyInForce = (
   };
 };
 
-const effectiveIdentity = (event: AuditEvent): { username?: string; groups: string[] } => {
-  const u = event.impersonatedUser ?? event.user;
+const effectiveIdentity = (event: AuditEvent, user: AuditEvent['user']): { username?: string; groups: string[] } => {
+  const u = event.impersonatedUser ?? user;
   const out: { username?: string; groups: string[] } = { groups: [...(u.groups ?? [])] };
   if (u.username !== undefined) out.username = u.username;
   return out;
 };
 
-const decisionFor = (event: AuditEvent, mapping: MappingResult): { link: Link<DecisionLink>; pending: boolean } => {
+// A cluster's traffic carries a few hundred distinct (decision, reason) pairs at most: memoised.
+// The key is JSON so that no two pairs can meet on one entry.
+const parseReasonByKey = memoizeByString((key: string) => {
+  const [decision, reason] = JSON.parse(key) as [string | null, string | null];
+  return parseAuthorizationReason(decision ?? undefined, reason ?? undefined);
+});
+const parseReason = (decision: string | undefined, reason: string | undefined) =>
+  parseReasonByKey(JSON.stringify([decision ?? null, reason ?? null]));
+
+const decisionFor = (
+  event: AuditEvent,
+  user: AuditEvent['user'],
+  mapping: MappingResult,
+): { link: Link<DecisionLink>; pending: boolean } => {
   const code = event.responseStatus?.code;
   const decision = event.annotations?.[DECISION];
   const rawReason = event.annotations?.[REASON];
@@ -297,7 +312,7 @@ const decisionFor = (event: AuditEvent, mapping: MappingResult): { link: Link<De
 
   if (
     code === 401 ||
-    (!event.user.username && decision === undefined && rawReason === undefined && code !== undefined && code >= 400)
+    (!user.username && decision === undefined && rawReason === undefined && code !== undefined && code >= 400)
   ) {
     const value: DecisionLink = { outcome: 'authn-failed', authorizer: 'none', denial: { stage: 'authentication' } };
     if (message && value.denial) value.denial.message = message;
@@ -312,7 +327,7 @@ const decisionFor = (event: AuditEvent, mapping: MappingResult): { link: Link<De
     };
   }
 
-  const who = effectiveIdentity(event);
+  const who = effectiveIdentity(event, user);
   const impersonation = event.impersonatedUser ? ` (evaluated for the impersonated user ${who.username ?? '?'})` : '';
 
   if (decision === undefined && rawReason === undefined) {
@@ -357,7 +372,7 @@ const decisionFor = (event: AuditEvent, mapping: MappingResult): { link: Link<De
     };
   }
 
-  const parsed = parseAuthorizationReason(decision, rawReason);
+  const parsed = parseReason(decision, rawReason);
   const value: DecisionLink = {
     outcome: decision === 'allow' ? 'allow' : decision === 'forbid' ? 'forbid' : 'unknown',
     authorizer: 'unknown',
@@ -470,8 +485,7 @@ const requestFor = (event: AuditEvent): Link<RequestLink> => {
   };
 };
 
-const k8sIdentityFor = (event: AuditEvent): Link<K8sIdentityLink> => {
-  const u = event.user;
+const k8sIdentityFor = (event: AuditEvent, u: AuditEvent['user']): Link<K8sIdentityLink> => {
   if (!u.username) {
     return {
       status: 'unknown',
@@ -498,6 +512,94 @@ const k8sIdentityFor = (event: AuditEvent): Link<K8sIdentityLink> => {
 // entry points
 // ---------------------------------------------------------------------------------------------
 
+/** What the principal's user block and the mapping state in force determine, whatever the batch. */
+interface IdentityLinks {
+  principal: Link<PrincipalLink>;
+  mapping: MappingResult;
+}
+
+/**
+ * The principal and mapping links depend only on the user block and the mapping state in force, and
+ * traffic is many requests of few identities (controllers, nodes, a CI role, a few people). So they
+ * are derived once per (mapping history, state version, user) and shared, read-only, by every chain
+ * that needs them. The key is the user block as JSON: an exact, injective rendering, so two users can
+ * never share an entry. Kept per history object (the MappingTimeline, dropped by the store once the
+ * history changes) and bounded, since a Lambda container lives for hours.
+ */
+const IDENTITY_CACHE = new WeakMap<object, Map<string, IdentityLinks>>();
+const MAX_IDENTITIES_PER_HISTORY = 20_000;
+
+const identityKey = (user: AuditEvent['user'], version: number): string =>
+  JSON.stringify([version, user.username ?? null, user.uid ?? null, user.groups ?? [], user.extra ?? {}]);
+
+const safeStateKey = (evidence: CorrelationEvidence, at: string | undefined): MappingStateKey | undefined => {
+  if (at === undefined || !evidence.mappingStateKeyAt) return undefined;
+  try {
+    const k = evidence.mappingStateKeyAt(at);
+    return typeof k?.history === 'object' && k.history !== null && Number.isInteger(k.version) ? k : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const observedIdentity = (user: AuditEvent['user']): { username?: string; groups?: string[] } => {
+  const observed: { username?: string; groups?: string[] } = {};
+  if (user.username !== undefined) observed.username = user.username;
+  if (user.groups) observed.groups = user.groups.filter((g) => !API_ADDED_GROUPS.has(g));
+  return observed;
+};
+
+/** When the principal is only an access key (pre-2022 extra), the issuance names the role. */
+const needsIssuance = (principal: Link<PrincipalLink>): boolean =>
+  principal.value !== undefined && !principal.value.canonicalArn && principal.value.accessKeyId !== undefined;
+
+const principalFromIssuance = (principal: Link<PrincipalLink>, evidence: CorrelationEvidence): void => {
+  const key = principal.value?.accessKeyId;
+  const iss = key ? safeCredential(evidence, key) : undefined;
+  if (!iss || !principal.value) return;
+  principal.value.canonicalArn = iss.roleArn;
+  principal.value.type = 'assumed-role';
+  principal.status = 'derived';
+  principal.why = `role ${iss.roleArn} from the AssumeRole* issuance of access key ${key}`;
+  principal.evidence.push(`cloudtrail:${iss.sourceEventId}`);
+};
+
+const identityFor = (
+  user: AuditEvent['user'],
+  lookupAt: string | undefined,
+  evidence: CorrelationEvidence,
+): IdentityLinks => {
+  const stateKey = safeStateKey(evidence, lookupAt);
+  let cache: Map<string, IdentityLinks> | undefined;
+  let key = '';
+  if (stateKey) {
+    cache = IDENTITY_CACHE.get(stateKey.history);
+    if (!cache) {
+      cache = new Map();
+      IDENTITY_CACHE.set(stateKey.history, cache);
+    }
+    key = identityKey(user, stateKey.version);
+    const hit = cache.get(key);
+    if (hit) return hit;
+  }
+  const principal = principalFromUser(user);
+  // A principal known only from the batch's credentials is not a function of the user block.
+  const batchDependent = needsIssuance(principal);
+  if (batchDependent) principalFromIssuance(principal, evidence);
+  const mapping = mappingFor(principal, lookupAt, evidence, observedIdentity(user), Boolean(user.username));
+  const links = { principal, mapping };
+  // An empty history's explanation names the request time, so it is not shared across requests.
+  if (cache && !batchDependent && !mapping.historyUnknown) {
+    if (cache.size >= MAX_IDENTITIES_PER_HISTORY) cache.clear();
+    // Shared by every chain of this identity from now on: frozen, so an in-place edit of a chain's
+    // principal or mapping fails loudly instead of rewriting other requests' chains.
+    deepFreeze(principal);
+    deepFreeze(mapping.link);
+    cache.set(key, links);
+  }
+  return links;
+};
+
 /** Build the chain of one audit event stage. */
 export const correlateAuditEvent = (
   event: AuditEvent,
@@ -507,24 +609,9 @@ export const correlateAuditEvent = (
   const at = event.requestReceivedTimestamp ?? event.stageTimestamp ?? isoFromMs(origin.timestamp) ?? '';
   const lookupAt = normaliseTimestamp(at);
   const user = event.user ?? { groups: [], extra: {} };
-  const principal = principalFromUser(user);
-  // When the principal is only an access key (pre-2022 extra), the issuance names the role.
-  if (principal.value && !principal.value.canonicalArn && principal.value.accessKeyId) {
-    const iss = safeCredential(evidence, principal.value.accessKeyId);
-    if (iss) {
-      principal.value.canonicalArn = iss.roleArn;
-      principal.value.type = 'assumed-role';
-      principal.status = 'derived';
-      principal.why = `role ${iss.roleArn} from the AssumeRole* issuance of access key ${principal.value.accessKeyId}`;
-      principal.evidence.push(`cloudtrail:${iss.sourceEventId}`);
-    }
-  }
+  const { principal, mapping } = identityFor(user, lookupAt, evidence);
   const human = humanFor(principal, safeEvidence(evidence));
-  const observed: { username?: string; groups?: string[] } = {};
-  if (user.username !== undefined) observed.username = user.username;
-  if (user.groups) observed.groups = user.groups.filter((g) => !API_ADDED_GROUPS.has(g));
-  const mapping = mappingFor(principal, lookupAt, evidence, observed, Boolean(user.username));
-  const decision = decisionFor({ ...event, user }, mapping);
+  const decision = decisionFor(event, user, mapping);
   const chain: DecisionChain = {
     chainId: `${origin.cluster}#${event.auditID}`,
     kind: 'request',
@@ -534,7 +621,7 @@ export const correlateAuditEvent = (
     principal,
     human: human.link,
     mapping: mapping.link,
-    k8sIdentity: k8sIdentityFor({ ...event, user }),
+    k8sIdentity: k8sIdentityFor(event, user),
     decision: decision.link,
     request: requestFor(event),
     pendingEnrichment: human.pending || mapping.pending || decision.pending,

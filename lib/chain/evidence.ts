@@ -50,6 +50,7 @@ export const inMemoryEvidence = (input: {
   }
   return {
     mappingStateAt: (at) => timeline.stateAt(at),
+    mappingStateKeyAt: (at) => ({ history: timeline, version: timeline.versionAt(at) }),
     credentialFor: (accessKeyId) => byKey.get(accessKeyId),
   };
 };

@@ -165,4 +165,16 @@ export interface CorrelationEvidence {
   mappingStateAt(at: string): import('../identity/types.js').ClusterMappingState;
   /** The AssumeRole* issuance of an access key, if known. */
   credentialFor(accessKeyId: string): CredentialIssuance | undefined;
+  /**
+   * Optional: which mapping state is in force at `at`. `history` is one object for as long as the
+   * cluster's mapping history is unchanged (the MappingTimeline, reused across batches by the stores)
+   * and `version` tells its states apart (MappingTimeline.versionAt). With it the correlator derives a
+   * principal's links once per state instead of once per request; evidence without it is uncached.
+   */
+  mappingStateKeyAt?(at: string): MappingStateKey;
+}
+
+export interface MappingStateKey {
+  history: object;
+  version: number;
 }

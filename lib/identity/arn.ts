@@ -1,3 +1,4 @@
+import { memoizeByString } from '../memo.js';
 import { fail, issue, ok, type ParseResult } from '../result.js';
 import type { CanonicalPrincipal } from './types.js';
 
@@ -45,7 +46,7 @@ export const splitArn = (arn: string): ArnParts | undefined => {
  *  - iam user/<path>/<name>: unchanged, the path is kept;
  *  - iam root and sts federated-user: unchanged.
  */
-export const canonicalizeArn = (input: string): ParseResult<CanonicalPrincipal> => {
+const canonicalizeArnUncached = (input: string): ParseResult<CanonicalPrincipal> => {
   if (typeof input !== 'string') return fail(String(input), issue('ARN_INVALID', 'not a string'));
   const arn = input.trim();
   const p = splitArn(arn);
@@ -105,6 +106,16 @@ export const canonicalizeArn = (input: string): ParseResult<CanonicalPrincipal> 
   }
   return fail(arn, issue('ARN_UNSUPPORTED_TYPE', `unsupported principal in ARN: ${arn}`));
 };
+
+// Every audit event names its principal's ARNs, and a fleet has few principals: memoised.
+const canonicalizeArnCached = memoizeByString(canonicalizeArnUncached);
+
+/**
+ * Canonicalise an IAM/STS ARN exactly as aws-iam-authenticator does (FORMATS §1.4); see
+ * canonicalizeArnUncached for the rules. The result is shared and frozen: read it, do not change it.
+ */
+export const canonicalizeArn = (input: string): ParseResult<CanonicalPrincipal> =>
+  typeof input === 'string' ? canonicalizeArnCached(input) : canonicalizeArnUncached(input);
 
 /** Lower-cased canonical ARN used as the join key, or undefined when the ARN is not a principal. */
 export const principalMatchKey = (arn: string | undefined): string | undefined => {

@@ -286,6 +286,14 @@ export class MappingTimeline {
     return lo;
   }
 
+  /**
+   * Identifies the state in force at `at`: two instants get the same number exactly when the same
+   * changes are in force at both, so a caller may reuse what it derived from that state.
+   */
+  versionAt(at: string): number {
+    return this.countAt(at);
+  }
+
   /** The mappings in force at `at` (changes at exactly `at` included). Unparseable `at`: the initial state. */
   stateAt(at: string): ClusterMappingState {
     const n = this.countAt(at);

@@ -48,5 +48,8 @@ export const withRoleChains = async (
     frontier = callerKeys(frontier, lookup, seen);
   }
   if (extra.size === 0) return evidence;
-  return { mappingStateAt: (at) => evidence.mappingStateAt(at), credentialFor: lookup };
+  const chained: CorrelationEvidence = { mappingStateAt: (at) => evidence.mappingStateAt(at), credentialFor: lookup };
+  const stateKey = evidence.mappingStateKeyAt?.bind(evidence);
+  if (stateKey) chained.mappingStateKeyAt = stateKey;
+  return chained;
 };

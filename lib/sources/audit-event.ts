@@ -15,23 +15,33 @@ export const TRUNCATION_SUFFIX = '[Truncated...]';
 /** Natural idempotency key of an audit record: the auditID repeats across stages (FORMATS §2.7). */
 export const auditStageKey = (e: Pick<AuditEvent, 'auditID' | 'stage'>): string => `${e.auditID}#${e.stage}`;
 
-type Check<T> = { ok: true; value: T } | { ok: false; issue: Issue };
-const bad = (path: string, message: string): Check<never> => ({
-  ok: false,
-  issue: issue('AUDIT_BAD_FIELD', message, path),
-});
-
-const optString = (v: unknown, path: string): Check<string | undefined> => {
-  if (v === undefined || v === null) return { ok: true, value: undefined };
-  return typeof v === 'string' ? { ok: true, value: v } : bad(path, `${path} is not a string`);
+// Validators append to `issues` and return the value read (undefined when absent or bad). They run
+// for every audit event, so they avoid per-field result objects and copies of what JSON.parse just
+// built (the parsed object is ours alone).
+type Issues = Issue[];
+const bad = (issues: Issues, path: string, message: string): undefined => {
+  issues.push(issue('AUDIT_BAD_FIELD', message, path));
+  return undefined;
 };
 
-const stringArray = (v: unknown, path: string): Check<string[]> => {
-  if (v === undefined || v === null) return { ok: true, value: [] };
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
-    return bad(path, `${path} is not an array of strings`);
+const optString = (v: unknown, path: string, issues: Issues): string | undefined => {
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'string' ? v : bad(issues, path, `${path} is not a string`);
+};
+
+const isStringArray = (v: unknown): v is string[] => {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+  return true;
+};
+
+const stringArray = (v: unknown, path: string, issues: Issues): string[] => {
+  if (v === undefined || v === null) return [];
+  if (!isStringArray(v)) {
+    bad(issues, path, `${path} is not an array of strings`);
+    return [];
   }
-  return { ok: true, value: [...v] };
+  return v;
 };
 
 /**
@@ -39,35 +49,43 @@ const stringArray = (v: unknown, path: string): Check<string[]> => {
  * never branch (a scalar becomes a one-element array, null an empty one). Keys are kept verbatim,
  * including Panther's rewritten ones (`authentication_kubernetes_io_slash_pod-name`).
  */
-const extraMap = (v: unknown, path: string): Check<Record<string, string[]>> => {
-  if (v === undefined || v === null) return { ok: true, value: {} };
-  if (!isRecord(v)) return bad(path, `${path} is not an object`);
-  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-  for (const [k, raw] of Object.entries(v)) {
+const extraMap = (v: unknown, path: string, issues: Issues): Record<string, string[]> => {
+  if (v === undefined || v === null) return {};
+  if (!isRecord(v)) {
+    bad(issues, path, `${path} is not an object`);
+    return {};
+  }
+  const out: Record<string, string[]> = {};
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const raw = v[k];
     if (raw === null || raw === undefined) setOwn(out, k, []);
     else if (typeof raw === 'string') setOwn(out, k, [raw]);
-    else if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) setOwn(out, k, [...raw]);
-    else return bad(`${path}.${k}`, `${path}.${k} is not a string or an array of strings`);
+    else if (isStringArray(raw)) setOwn(out, k, raw);
+    else {
+      bad(issues, `${path}.${k}`, `${path}.${k} is not a string or an array of strings`);
+      return {};
+    }
   }
-  return { ok: true, value: { ...out } };
+  return out;
 };
 
-const userInfo = (v: unknown, path: string): Check<K8sUserInfo> => {
+const userInfo = (v: unknown, path: string, issues: Issues): K8sUserInfo => {
   // 401 events carry an empty user object (FORMATS §2.4); a missing one is read the same way.
-  if (v === undefined || v === null) return { ok: true, value: { groups: [], extra: {} } };
-  if (!isRecord(v)) return bad(path, `${path} is not an object`);
-  const username = optString(v.username, `${path}.username`);
-  if (!username.ok) return username;
-  const uid = optString(v.uid, `${path}.uid`);
-  if (!uid.ok) return uid;
-  const groups = stringArray(v.groups, `${path}.groups`);
-  if (!groups.ok) return groups;
-  const extra = extraMap(v.extra, `${path}.extra`);
-  if (!extra.ok) return extra;
-  const value: K8sUserInfo = { groups: groups.value, extra: extra.value };
-  if (username.value !== undefined) value.username = username.value;
-  if (uid.value !== undefined) value.uid = uid.value;
-  return { ok: true, value };
+  if (v === undefined || v === null) return { groups: [], extra: {} };
+  if (!isRecord(v)) {
+    bad(issues, path, `${path} is not an object`);
+    return { groups: [], extra: {} };
+  }
+  const before = issues.length;
+  const username = optString(v.username, `${path}.username`, issues);
+  const uid = issues.length === before ? optString(v.uid, `${path}.uid`, issues) : undefined;
+  const groups = issues.length === before ? stringArray(v.groups, `${path}.groups`, issues) : [];
+  const extra = issues.length === before ? extraMap(v.extra, `${path}.extra`, issues) : {};
+  const value: K8sUserInfo = { groups, extra };
+  if (username !== undefined) value.username = username;
+  if (uid !== undefined) value.uid = uid;
+  return value;
 };
 
 const OBJECT_REF_KEYS = [
@@ -81,16 +99,17 @@ const OBJECT_REF_KEYS = [
   'subresource',
 ] as const satisfies ReadonlyArray<keyof AuditObjectRef>;
 
-const objectRef = (v: unknown): Check<AuditObjectRef | undefined> => {
-  if (v === undefined || v === null) return { ok: true, value: undefined };
-  if (!isRecord(v)) return bad('objectRef', 'objectRef is not an object');
+const objectRef = (v: unknown, issues: Issues): AuditObjectRef | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (!isRecord(v)) return bad(issues, 'objectRef', 'objectRef is not an object');
   const out: AuditObjectRef = {};
   for (const k of OBJECT_REF_KEYS) {
-    const s = optString(v[k], `objectRef.${k}`);
-    if (!s.ok) return s;
-    if (s.value !== undefined) out[k] = s.value;
+    const before = issues.length;
+    const s = optString(v[k], `objectRef.${k}`, issues);
+    if (issues.length !== before) return undefined;
+    if (s !== undefined) out[k] = s;
   }
-  return { ok: true, value: out };
+  return out;
 };
 
 const toCode = (v: unknown): number | undefined => {
@@ -99,18 +118,19 @@ const toCode = (v: unknown): number | undefined => {
   return undefined;
 };
 
-const responseStatus = (v: unknown): Check<AuditResponseStatus | undefined> => {
-  if (v === undefined || v === null) return { ok: true, value: undefined };
-  if (!isRecord(v)) return bad('responseStatus', 'responseStatus is not an object');
+const responseStatus = (v: unknown, issues: Issues): AuditResponseStatus | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (!isRecord(v)) return bad(issues, 'responseStatus', 'responseStatus is not an object');
   const out: AuditResponseStatus = {};
   const code = toCode(v.code);
   if (code !== undefined) out.code = code;
   else if (v.code !== undefined && v.code !== null)
-    return bad('responseStatus.code', 'responseStatus.code is not an integer');
+    return bad(issues, 'responseStatus.code', 'responseStatus.code is not an integer');
   for (const k of ['status', 'reason', 'message'] as const) {
-    const s = optString(v[k], `responseStatus.${k}`);
-    if (!s.ok) return s;
-    if (s.value !== undefined) out[k] = s.value;
+    const before = issues.length;
+    const s = optString(v[k], `responseStatus.${k}`, issues);
+    if (issues.length !== before) return undefined;
+    if (s !== undefined) out[k] = s;
   }
   if (isRecord(v.details)) {
     const d: NonNullable<AuditResponseStatus['details']> = {};
@@ -120,26 +140,34 @@ const responseStatus = (v: unknown): Check<AuditResponseStatus | undefined> => {
     }
     out.details = d;
   }
-  return { ok: true, value: out };
+  return out;
 };
 
 /** `map[string]string`; scalars that some normalisers turned into numbers / booleans are re-stringified. */
-const annotations = (v: unknown): Check<Record<string, string>> => {
-  if (v === undefined || v === null) return { ok: true, value: {} };
-  if (!isRecord(v)) return bad('annotations', 'annotations is not an object');
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [k, raw] of Object.entries(v)) {
+const annotations = (v: unknown, issues: Issues): Record<string, string> => {
+  if (v === undefined || v === null) return {};
+  if (!isRecord(v)) {
+    bad(issues, 'annotations', 'annotations is not an object');
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const raw = v[k];
     if (typeof raw === 'string') setOwn(out, k, raw);
     else if (typeof raw === 'number' || typeof raw === 'boolean') setOwn(out, k, String(raw));
-    else if (raw !== null && raw !== undefined) return bad(`annotations.${k}`, `annotations.${k} is not a string`);
+    else if (raw !== null && raw !== undefined) {
+      bad(issues, `annotations.${k}`, `annotations.${k} is not a string`);
+      return {};
+    }
   }
-  return { ok: true, value: { ...out } };
+  return out;
 };
 
-const timestamp = (v: unknown, path: string): Check<string | undefined> => {
-  if (v === undefined || v === null) return { ok: true, value: undefined };
+const timestamp = (v: unknown, path: string, issues: Issues): string | undefined => {
+  if (v === undefined || v === null) return undefined;
   const iso = normaliseTimestamp(v);
-  return iso === undefined ? bad(path, `${path} is not a timestamp: ${JSON.stringify(v)}`) : { ok: true, value: iso };
+  return iso === undefined ? bad(issues, path, `${path} is not a timestamp: ${JSON.stringify(v)}`) : iso;
 };
 
 const fromObject = (o: Record<string, unknown>, raw: string): ParseResult<AuditEvent> => {
@@ -166,56 +194,38 @@ const fromObject = (o: Record<string, unknown>, raw: string): ParseResult<AuditE
     issues.push(issue('AUDIT_MISSING_FIELD', 'stage is missing', 'stage'));
   } else if (typeof stage !== 'string') issues.push(issue('AUDIT_BAD_FIELD', 'stage is not a string', 'stage'));
 
-  const user = userInfo(o.user, 'user');
-  const impersonated = o.impersonatedUser == null ? undefined : userInfo(o.impersonatedUser, 'impersonatedUser');
-  const sourceIPs = stringArray(o.sourceIPs, 'sourceIPs');
-  const ref = objectRef(o.objectRef);
-  const status = responseStatus(o.responseStatus);
-  const notes = annotations(o.annotations);
-  const level = optString(o.level, 'level');
-  const verb = optString(o.verb, 'verb');
-  const requestURI = optString(o.requestURI, 'requestURI');
-  const userAgent = optString(o.userAgent, 'userAgent');
-  const received = timestamp(o.requestReceivedTimestamp, 'requestReceivedTimestamp');
-  const staged = timestamp(o.stageTimestamp, 'stageTimestamp');
-  for (const c of [
-    user,
-    impersonated,
-    sourceIPs,
-    ref,
-    status,
-    notes,
-    level,
-    verb,
-    requestURI,
-    userAgent,
-    received,
-    staged,
-  ]) {
-    if (c !== undefined && !c.ok) issues.push(c.issue);
-  }
+  const user = userInfo(o.user, 'user', issues);
+  const impersonated =
+    o.impersonatedUser == null ? undefined : userInfo(o.impersonatedUser, 'impersonatedUser', issues);
+  const sourceIPs = stringArray(o.sourceIPs, 'sourceIPs', issues);
+  const ref = objectRef(o.objectRef, issues);
+  const status = responseStatus(o.responseStatus, issues);
+  const notes = annotations(o.annotations, issues);
+  const level = optString(o.level, 'level', issues);
+  const verb = optString(o.verb, 'verb', issues);
+  const requestURI = optString(o.requestURI, 'requestURI', issues);
+  const userAgent = optString(o.userAgent, 'userAgent', issues);
+  const received = timestamp(o.requestReceivedTimestamp, 'requestReceivedTimestamp', issues);
+  const staged = timestamp(o.stageTimestamp, 'stageTimestamp', issues);
   if (issues.length > 0) return fail(raw, ...issues);
-  // Every check passed: the narrowing below cannot fail, it only satisfies the type checker.
-  if (!user.ok || !sourceIPs.ok || !ref.ok || !status.ok || !notes.ok) return fail(raw);
-  if (!level.ok || !verb.ok || !requestURI.ok || !userAgent.ok || !received.ok || !staged.ok) return fail(raw);
 
   const e: AuditEvent = {
     auditID: auditID as string,
     stage: stage as string,
-    user: user.value,
-    sourceIPs: sourceIPs.value,
-    annotations: notes.value,
+    user,
+    sourceIPs,
+    annotations: notes,
     truncated: false,
   };
-  if (level.value !== undefined) e.level = level.value;
-  if (verb.value !== undefined) e.verb = verb.value;
-  if (requestURI.value !== undefined) e.requestURI = requestURI.value;
-  if (impersonated?.ok) e.impersonatedUser = impersonated.value;
-  if (userAgent.value !== undefined) e.userAgent = userAgent.value;
-  if (ref.value !== undefined) e.objectRef = ref.value;
-  if (status.value !== undefined) e.responseStatus = status.value;
-  if (received.value !== undefined) e.requestReceivedTimestamp = received.value;
-  if (staged.value !== undefined) e.stageTimestamp = staged.value;
+  if (level !== undefined) e.level = level;
+  if (verb !== undefined) e.verb = verb;
+  if (requestURI !== undefined) e.requestURI = requestURI;
+  if (impersonated !== undefined) e.impersonatedUser = impersonated;
+  if (userAgent !== undefined) e.userAgent = userAgent;
+  if (ref !== undefined) e.objectRef = ref;
+  if (status !== undefined) e.responseStatus = status;
+  if (received !== undefined) e.requestReceivedTimestamp = received;
+  if (staged !== undefined) e.stageTimestamp = staged;
   if (o.requestObject !== undefined) e.requestObject = o.requestObject;
   if (o.responseObject !== undefined) e.responseObject = o.responseObject;
   return ok(e);
@@ -294,8 +304,9 @@ const recoverTruncated = (text: string, raw: string): ParseResult<AuditEvent> =>
   if (om) {
     const parsed = tryParseJson(`{${om[1]}}`);
     if (parsed.ok) {
-      const ref = objectRef(parsed.value);
-      if (ref.ok && ref.value !== undefined) e.objectRef = ref.value;
+      const refIssues: Issue[] = [];
+      const ref = objectRef(parsed.value, refIssues);
+      if (refIssues.length === 0 && ref !== undefined) e.objectRef = ref;
     }
   }
   const cm = TRUNCATED_PATTERNS.code.exec(text);

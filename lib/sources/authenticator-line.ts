@@ -22,8 +22,6 @@ import type {
 
 // logrus writes its own keys first; a data key that collides becomes `fields.<key>`.
 const LOGRUS_KEYS = ['time', 'level', 'msg'] as const;
-// A logrus key as found in a line: anything up to `=` that is not whitespace or a quote.
-const KEY = /[^\s="]+/y;
 // Where the logrus part starts behind a foreign prefix (`pod container `, `ns/pod[container]: `).
 const LOGRUS_START = /(?:^|\s)((?:time|level|msg)=)/;
 
@@ -31,28 +29,48 @@ interface Tokenized {
   fields: Record<string, string>;
 }
 
+const isBlank = (c: number): boolean => c === 0x20 || c === 0x09;
+
+/** JavaScript's `\s` (what the key grammar has always used), as a char-code test. */
+const isJsSpace = (c: number): boolean =>
+  c < 0x80
+    ? c === 0x20 || (c >= 0x09 && c <= 0x0d)
+    : c === 0xa0 ||
+      c === 0x1680 ||
+      (c >= 0x2000 && c <= 0x200a) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0x202f ||
+      c === 0x205f ||
+      c === 0x3000 ||
+      c === 0xfeff;
+
 const tokenize = (body: string): ParseResult<Tokenized> => {
   const fields: Record<string, string> = Object.create(null) as Record<string, string>;
   let i = 0;
   const n = body.length;
   let pairs = 0;
   while (i < n) {
-    while (i < n && (body[i] === ' ' || body[i] === '\t')) i++;
+    while (i < n && isBlank(body.charCodeAt(i))) i++;
     if (i >= n) break;
-    KEY.lastIndex = i;
-    const km = KEY.exec(body);
-    if (!km || body[i + km[0].length] !== '=') {
+    // A logrus key: anything up to `=` that is not whitespace or a quote.
+    let j = i;
+    for (; j < n; j++) {
+      const c = body.charCodeAt(j);
+      if (c === 0x3d /* = */ || c === 0x22 /* " */ || isJsSpace(c)) break;
+    }
+    if (j === i || body.charCodeAt(j) !== 0x3d) {
       return fail(body, issue('AUTHN_LINE_GRAMMAR', `expected key=value at offset ${i}`, `offset ${i}`));
     }
-    const key = km[0];
-    i += key.length + 1;
+    const key = body.slice(i, j);
+    i = j + 1;
     let value: string;
-    if (body[i] === '"') {
+    if (body.charCodeAt(i) === 0x22) {
       const q = readGoQuoted(body, i);
       if (q === undefined) {
         return fail(body, issue('AUTHN_LINE_BAD_QUOTE', `unterminated or invalid quoted value for "${key}"`, key));
       }
-      if (q.end < n && body[q.end] !== ' ' && body[q.end] !== '\t') {
+      if (q.end < n && !isBlank(body.charCodeAt(q.end))) {
         return fail(body, issue('AUTHN_LINE_GRAMMAR', `text right after the quoted value of "${key}"`, key));
       }
       value = q.value;
@@ -60,12 +78,13 @@ const tokenize = (body: string): ParseResult<Tokenized> => {
     } else {
       // Bare values may be empty (`session=`); take everything up to the next blank, as logrus only
       // writes a bare value when it holds no blank.
-      let j = i;
-      while (j < n && body[j] !== ' ' && body[j] !== '\t') j++;
-      value = body.slice(i, j);
-      i = j;
+      let k = i;
+      while (k < n && !isBlank(body.charCodeAt(k))) k++;
+      value = body.slice(i, k);
+      i = k;
     }
-    setOwn(fields, key, value);
+    // `fields` has no prototype, so even a `__proto__` key is stored as an own property.
+    fields[key] = value;
     pairs++;
   }
   if (pairs === 0) return fail(body, issue('AUTHN_LINE_GRAMMAR', 'no key=value pairs'));
@@ -134,56 +153,58 @@ const jsonFields = (s: string): Record<string, string> | undefined => {
 
 const STARTING_MAPPER = /^starting mapper /;
 
+/** Sets `key` when the line carried a non-empty value for it (absent keys stay absent, not undefined). */
+const setIf = <T extends object, K extends keyof T>(target: T, key: K, v: string | undefined): void => {
+  if (v !== undefined && v !== '') target[key] = v as T[K];
+};
+
+// Lines are built by assignment rather than spreads of optional parts: this runs for every
+// authenticator line, and the temporary objects were most of its cost.
 const build = (fields: Record<string, string>): AuthenticatorLine => {
-  const base = {
-    fields,
-    ...(fields.time !== undefined ? { time: fields.time } : {}),
-    ...(fields.level !== undefined ? { level: fields.level } : {}),
-    ...(fields.msg !== undefined ? { msg: fields.msg } : {}),
-    ...(nonEmpty(fields.client) !== undefined ? { client: fields.client } : {}),
-  };
   const msg = fields.msg ?? '';
   // Hosted EKS wrote the endpoint as `sts=` on 2022 denials; OSS ≥ v0.6.28 writes `stsendpoint=`.
   const stsEndpoint = nonEmpty(fields.stsendpoint) ?? nonEmpty(fields.sts);
-  const opt = <K extends string>(key: K, v: string | undefined): Partial<Record<K, string>> =>
-    v === undefined ? {} : ({ [key]: v } as Record<K, string>);
+  const withBase = <L extends AuthenticatorLine>(line: L): L => {
+    if (fields.time !== undefined) line.time = fields.time;
+    if (fields.level !== undefined) line.level = fields.level;
+    if (fields.msg !== undefined) line.msg = fields.msg;
+    setIf(line, 'client', fields.client);
+    return line;
+  };
 
   switch (msg) {
     case 'STS response': {
-      const line: StsResponseLine = {
-        kind: 'sts-response',
-        ...base,
-        ...opt('accessKeyId', nonEmpty(fields.accesskeyid)),
-        ...opt('accountId', nonEmpty(fields.accountid)),
-        ...opt('stsArn', nonEmpty(fields.arn)),
-        ...opt('session', nonEmpty(fields.session)),
-        ...opt('userId', nonEmpty(fields.userid)),
-        ...opt('stsEndpoint', stsEndpoint),
-      };
+      const line: StsResponseLine = withBase({ kind: 'sts-response', fields });
+      setIf(line, 'accessKeyId', fields.accesskeyid);
+      setIf(line, 'accountId', fields.accountid);
+      setIf(line, 'stsArn', fields.arn);
+      setIf(line, 'session', fields.session);
+      setIf(line, 'userId', fields.userid);
+      setIf(line, 'stsEndpoint', stsEndpoint);
       return line;
     }
     case 'access granted': {
-      const line: AccessGrantedLine = {
+      const line: AccessGrantedLine = withBase({
         kind: 'access-granted',
-        ...base,
+        fields,
         groups: parseGoStringSlice(fields.groups),
-        ...opt('canonicalArn', nonEmpty(fields.arn)),
-        ...opt('uid', nonEmpty(fields.uid)),
-        ...opt('username', nonEmpty(fields.username)),
-        ...opt('stsEndpoint', stsEndpoint),
-      };
+      });
+      setIf(line, 'canonicalArn', fields.arn);
+      setIf(line, 'uid', fields.uid);
+      setIf(line, 'username', fields.username);
+      setIf(line, 'stsEndpoint', stsEndpoint);
       return line;
     }
     case 'access denied': {
       const error = fields.error ?? '';
-      const line: AccessDeniedLine = {
+      const line: AccessDeniedLine = withBase({
         kind: 'access-denied',
-        ...base,
+        fields,
         error,
         errorClass: classifyAuthnError(error),
-        ...opt('canonicalArn', nonEmpty(fields.arn)),
-        ...opt('stsEndpoint', stsEndpoint),
-      };
+      });
+      setIf(line, 'canonicalArn', fields.arn);
+      setIf(line, 'stsEndpoint', stsEndpoint);
       return line;
     }
     case 'mapping IAM role':
@@ -198,15 +219,15 @@ const build = (fields: Record<string, string>): AuthenticatorLine => {
               ? 'sso'
               : 'role';
       const arn = mappingKind === 'user' ? fields.user : mappingKind === 'role' ? fields.role : undefined;
-      const line: StaticMappingLine = {
+      const line: StaticMappingLine = withBase({
         kind: 'static-mapping',
-        ...base,
+        fields,
         mappingKind,
         groups: parseGoStringSlice(fields.groups),
-        ...opt('arn', nonEmpty(arn)),
-        ...opt('accountId', nonEmpty(fields.accountID ?? fields.accountid)),
-        ...opt('username', nonEmpty(fields.username)),
-      };
+      });
+      setIf(line, 'arn', arn);
+      setIf(line, 'accountId', fields.accountID ?? fields.accountid);
+      setIf(line, 'username', fields.username);
       return line;
     }
   }
@@ -216,11 +237,11 @@ const build = (fields: Record<string, string>): AuthenticatorLine => {
     const q = rest.startsWith('"') ? readGoQuoted(rest, 0) : undefined;
     const mapper = q !== undefined && q.end === rest.length ? q.value : rest.trim();
     if (mapper !== '') {
-      const line: MapperStartedLine = { kind: 'mapper-started', ...base, mapper };
+      const line: MapperStartedLine = withBase({ kind: 'mapper-started', fields, mapper });
       return line;
     }
   }
-  const line: UnrecognisedAuthenticatorLine = { kind: 'unrecognised', ...base };
+  const line: UnrecognisedAuthenticatorLine = withBase({ kind: 'unrecognised', fields });
   return line;
 };
 

@@ -38,9 +38,10 @@ const shapeIssue = (message: string, path?: string): Issue => issue('ENVELOPE_SH
 
 /** Validate the decoded JSON of one subscription payload. `extractedFields` and unknown keys are dropped. */
 export const validatePayload = (v: unknown, at = ''): ParseResult<CloudWatchLogsPayload> => {
-  const raw = rawText(v);
   const p = (k: string): string => (at ? `${at}.${k}` : k);
-  if (!isRecord(v)) return fail(raw, shapeIssue('payload is not a JSON object', at || undefined));
+  // The raw text is rendered only for a rejection: stringifying every payload (up to 1 MB) would
+  // cost as much as parsing it.
+  if (!isRecord(v)) return fail(rawText(v), shapeIssue('payload is not a JSON object', at || undefined));
   const issues: Issue[] = [];
   const { messageType, owner, logGroup, logStream, subscriptionFilters, logEvents } = v;
   if (messageType !== 'DATA_MESSAGE' && messageType !== 'CONTROL_MESSAGE') {
@@ -60,23 +61,28 @@ export const validatePayload = (v: unknown, at = ''): ParseResult<CloudWatchLogs
   const events: CloudWatchLogEvent[] = [];
   if (!Array.isArray(logEvents)) issues.push(shapeIssue('logEvents is not an array', p('logEvents')));
   else {
-    for (const [i, e] of logEvents.entries()) {
-      const ep = p(`logEvents[${i}]`);
+    for (let i = 0; i < logEvents.length; i++) {
+      const e: unknown = logEvents[i];
+      const ep = () => p(`logEvents[${i}]`);
       if (!isRecord(e)) {
-        issues.push(shapeIssue('log event is not an object', ep));
+        issues.push(shapeIssue('log event is not an object', ep()));
         continue;
       }
-      if (typeof e.id !== 'string') issues.push(shapeIssue('id is not a string', `${ep}.id`));
-      if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) {
-        issues.push(shapeIssue('timestamp is not a number', `${ep}.timestamp`));
+      const { id, timestamp, message } = e;
+      if (typeof id === 'string' && typeof timestamp === 'number' && Number.isFinite(timestamp)) {
+        if (typeof message === 'string') {
+          events.push({ id, timestamp, message });
+          continue;
+        }
       }
-      if (typeof e.message !== 'string') issues.push(shapeIssue('message is not a string', `${ep}.message`));
-      if (typeof e.id === 'string' && typeof e.timestamp === 'number' && typeof e.message === 'string') {
-        events.push({ id: e.id, timestamp: e.timestamp, message: e.message });
+      if (typeof id !== 'string') issues.push(shapeIssue('id is not a string', `${ep()}.id`));
+      if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+        issues.push(shapeIssue('timestamp is not a number', `${ep()}.timestamp`));
       }
+      if (typeof message !== 'string') issues.push(shapeIssue('message is not a string', `${ep()}.message`));
     }
   }
-  if (issues.length > 0) return fail(raw, ...issues);
+  if (issues.length > 0) return fail(rawText(v), ...issues);
   return ok({
     messageType: messageType as CloudWatchLogsPayload['messageType'],
     owner: owner as string,

@@ -36,6 +36,12 @@ const readHex = (input: string, from: number, len: number): number | undefined =
  */
 export const readGoQuoted = (input: string, start: number): { value: string; end: number } | undefined => {
   if (typeof input !== 'string' || !Number.isInteger(start) || start < 0 || input[start] !== '"') return undefined;
+  // Most values hold no escape at all: find the closing quote and slice, without the decoder below.
+  for (let k = start + 1; k < input.length; k++) {
+    const c = input.charCodeAt(k);
+    if (c === 0x22 /* " */) return { value: input.slice(start + 1, k), end: k + 1 };
+    if (c === 0x5c /* \ */ || c === 0x0a /* \n */) break;
+  }
   const out: string[] = [];
   let bytes: number[] = [];
   const flushBytes = (): void => {

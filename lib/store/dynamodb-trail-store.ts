@@ -81,6 +81,11 @@ export interface DynamoDbTrailStoreOptions {
   retry?: RetryOptions;
   /** Parallel conditional writes per call. */
   concurrency?: number;
+  /**
+   * Principal-id bindings whose stored earliest observation this instance remembers, so a repeat
+   * observation costs no write (default 50,000; 0 turns the cache off).
+   */
+  principalIdCacheSize?: number;
 }
 
 export interface TimeRange {
@@ -131,6 +136,15 @@ const MAX_LIMIT = 1000;
 
 /** Default look-back when a query gives no `from`: hourly listings fan out 16 ways per hour, so keep it short. */
 const DEFAULT_WINDOW_MS = { hour: 24 * 3_600_000, day: 30 * 86_400_000 } as const;
+
+/**
+ * ~50,000 bindings cost a few tens of MB (key, ord, Map overhead): well inside a 512 MB container,
+ * and more distinct (principal, principal id) pairs than a fleet normally shows in a container's life.
+ */
+const DEFAULT_PRINCIPAL_ID_CACHE_SIZE = 50_000;
+
+/** DynamoDB orders strings by their UTF-8 bytes; JS `<` by UTF-16 units, which differs past the BMP. */
+const compareUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 const isConditionFailure = (err: unknown) =>
   (err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
@@ -219,6 +233,9 @@ const mentions = (change: MappingChange, matchKey: string): boolean => {
  * deterministic (no wall-clock values, canonical JSON), so redelivering any batch leaves every item
  * byte-for-byte as it was. Every read is a Query, GetItem or BatchGetItem.
  */
+/** Clusters whose folded mapping timeline a store instance keeps (a container serves a few clusters). */
+const MAX_CACHED_TIMELINES = 64;
+
 export class DynamoDbTrailStore implements TrailStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
@@ -229,6 +246,20 @@ export class DynamoDbTrailStore implements TrailStore {
   /** Clusters whose registry item this instance already wrote (one write per cluster per container). */
   private readonly registered = new Set<string>();
   private readonly nameCache = new Map<string, ClusterRef[]>();
+  /** Last mapping timeline folded per cluster, with the fingerprint of the items it came from. */
+  private readonly timelines = new Map<string, { fingerprint: string; timeline: MappingTimeline }>();
+  /**
+   * `pk\0sk` of a principal-id-observed item -> an ord the stored item is known to be at or below.
+   * Safe because such an item only ever moves to a smaller ord (the `#o > :o` replace), nothing
+   * deletes mapping items, and they carry no TTL (mapping history is kept: retention 0 by default, and
+   * deployments cannot set it); so a change whose ord is >= the cached one is a write DynamoDB would
+   * refuse, and skipping it changes neither the table nor what counts as new. With a mapping retention
+   * configured the cache stays off: the earliest observation may expire while this container lives,
+   * and the later observation must then recreate it. Bounded for container memory; a Map keeps
+   * insertion order, so re-inserting on a hit makes eviction least-recently-used.
+   */
+  private readonly storedObservations = new Map<string, string>();
+  private readonly observationCacheSize: number;
 
   constructor(client: DynamoDBClient | DynamoDBDocumentClient, options: DynamoDbTrailStoreOptions) {
     this.doc =
@@ -245,6 +276,10 @@ export class DynamoDbTrailStore implements TrailStore {
       sleep: options.retry?.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     };
     this.concurrency = options.concurrency ?? 8;
+    this.observationCacheSize =
+      this.retention.mappingChange > 0
+        ? 0
+        : Math.max(0, options.principalIdCacheSize ?? DEFAULT_PRINCIPAL_ID_CACHE_SIZE);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -925,12 +960,24 @@ export class DynamoDbTrailStore implements TrailStore {
   // Mapping changes
   // -------------------------------------------------------------------------------------------
 
+  private static mappingAt(change: MappingChange): string {
+    return sortableTime(change.at) ?? sortableFromEpochMs(0);
+  }
+
+  /** Orders observations of one binding: the smallest is the earliest, the one the table keeps. */
+  private static mappingOrd(change: MappingChange): string {
+    return `${DynamoDbTrailStore.mappingAt(change)}#${change.sourceEventId}`;
+  }
+
+  private static mappingNaturalSk(change: MappingChange): string {
+    return change.op.kind === 'principal-id-observed'
+      ? `${change.op.kind}#${opTarget(change.op)}`
+      : `${change.op.kind}#${change.sourceEventId}#${opTarget(change.op)}`;
+  }
+
   private mappingItem(ref: ClusterRef, change: MappingChange): Item {
-    const at = sortableTime(change.at) ?? sortableFromEpochMs(0);
-    const naturalSk =
-      change.op.kind === 'principal-id-observed'
-        ? `${change.op.kind}#${opTarget(change.op)}`
-        : `${change.op.kind}#${change.sourceEventId}#${opTarget(change.op)}`;
+    const at = DynamoDbTrailStore.mappingAt(change);
+    const naturalSk = DynamoDbTrailStore.mappingNaturalSk(change);
     const key = keys.mappingChange(ref, naturalSk);
     const principal = opPrincipal(change.op);
     const actor = actorKey(change.actor);
@@ -940,7 +987,7 @@ export class DynamoDbTrailStore implements TrailStore {
       ...key,
       t: 'mapping',
       at,
-      ord: `${at}#${change.sourceEventId}`,
+      ord: DynamoDbTrailStore.mappingOrd(change),
       expiresAt: this.ttl('mappingChange', epochMsOf(at)),
       gsi1pk: gsiPrefix.mappingTime(ref),
       gsi1sk: `${at}#${naturalSk}`,
@@ -979,30 +1026,83 @@ export class DynamoDbTrailStore implements TrailStore {
    * Conditional PutItem per change (attribute_not_exists on the natural key); returns the changes
    * that were new. `principal-id-observed` is keyed by the binding (principal, id), not the event, and
    * keeps its EARLIEST observation whatever the arrival order; only its first arrival counts as new.
+   * Nearly every IAM request observes a binding, and refused conditional writes are still billed, so
+   * observations of one binding in a call are collapsed to the earliest, and one this instance knows
+   * to be stored already (see storedObservations) is not written at all.
    */
   async putMappingChanges(changes: MappingChange[]): Promise<MappingChange[]> {
     const refs = await Promise.all(changes.map((c) => this.refFor(c.cluster, c.accountId)));
     await this.batchPut(this.newRegistryItems(refs));
-    const isNew = await mapLimit(
-      changes.map((c, i) => ({ c, ref: refs[i]! })),
-      this.concurrency,
-      async ({ c, ref }) => {
-        const item = this.mappingItem(ref, c);
-        if (c.op.kind !== 'principal-id-observed') return this.conditionalPut(item, 'attribute_not_exists(pk)');
-        const fresh = await this.conditionalPut(item, 'attribute_not_exists(pk)');
-        if (!fresh) await this.conditionalPut(item, '#o > :o', { '#o': 'ord' }, { ':o': item['ord'] });
-        return fresh;
-      },
-    );
+    const writes: { index: number; binding?: { key: string; ord: string } }[] = [];
+    const earliest = new Map<string, { index: number; key: string; ord: string }>();
+    changes.forEach((c, index) => {
+      if (c.op.kind !== 'principal-id-observed') {
+        writes.push({ index });
+        return;
+      }
+      const { pk, sk } = keys.mappingChange(refs[index]!, DynamoDbTrailStore.mappingNaturalSk(c));
+      const key = `${pk}\u0000${sk}`;
+      const ord = DynamoDbTrailStore.mappingOrd(c);
+      const seen = earliest.get(key);
+      // The later duplicates would only be refused: they are not new whatever happens to the earliest.
+      if (!seen || compareUtf8(ord, seen.ord) < 0) earliest.set(key, { index, key, ord });
+    });
+    for (const { index, key, ord } of earliest.values()) writes.push({ index, binding: { key, ord } });
+    const isNew = new Array<boolean>(changes.length).fill(false);
+    await mapLimit(writes, this.concurrency, async ({ index, binding }) => {
+      const change = changes[index]!;
+      const ref = refs[index]!;
+      isNew[index] = binding
+        ? await this.putObservation(ref, change, binding.key, binding.ord)
+        : await this.conditionalPut(this.mappingItem(ref, change), 'attribute_not_exists(pk)');
+    });
     return changes.filter((_, i) => isNew[i]);
+  }
+
+  /** Earliest observation wins: create, else replace a later one; true only when this created the item. */
+  private async putObservation(ref: ClusterRef, change: MappingChange, key: string, ord: string): Promise<boolean> {
+    const known = this.storedObservations.get(key);
+    if (known !== undefined && compareUtf8(known, ord) <= 0) {
+      this.rememberObservation(key, known);
+      return false;
+    }
+    const item = this.mappingItem(ref, change);
+    if (await this.conditionalPut(item, 'attribute_not_exists(pk)')) {
+      this.rememberObservation(key, ord);
+      return true;
+    }
+    // Replaced: the item is now ours. Refused: the stored ord is already <= ours. Either way ours bounds it.
+    await this.conditionalPut(item, '#o > :o', { '#o': 'ord' }, { ':o': item['ord'] });
+    this.rememberObservation(key, ord);
+    return false;
+  }
+
+  private rememberObservation(key: string, ord: string): void {
+    if (this.observationCacheSize <= 0) return;
+    const known = this.storedObservations.get(key);
+    const bound = known !== undefined && compareUtf8(known, ord) < 0 ? known : ord;
+    this.storedObservations.delete(key);
+    this.storedObservations.set(key, bound);
+    while (this.storedObservations.size > this.observationCacheSize) {
+      const oldest = this.storedObservations.keys().next().value;
+      if (oldest === undefined) break;
+      this.storedObservations.delete(oldest);
+    }
+  }
+
+  private async mappingHistoryItems(ref: ClusterRef): Promise<Item[]> {
+    return this.queryAll(
+      { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.mappingChangesPk(ref) } },
+      'Query(mapping changes)',
+    );
   }
 
   async mappingChanges(cluster: string, accountId?: string): Promise<MappingChange[]> {
     const ref = await this.refFor(cluster, accountId);
-    const items = await this.queryAll(
-      { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.mappingChangesPk(ref) } },
-      'Query(mapping changes)',
-    );
+    return this.sortedMappingChanges(await this.mappingHistoryItems(ref));
+  }
+
+  private sortedMappingChanges(items: readonly Item[]): MappingChange[] {
     const out = items.map((i) => this.readMappingItem(i));
     return out.sort((a, b) => {
       const x = `${sortableTime(a.at) ?? ''}#${a.sourceEventId}`;
@@ -1135,15 +1235,40 @@ export class DynamoDbTrailStore implements TrailStore {
    * because CorrelationEvidence.credentialFor is synchronous.
    */
   async evidenceFor(cluster: string, accountId?: string, accessKeys: string[] = []): Promise<CorrelationEvidence> {
-    const [changes, creds] = await Promise.all([
-      this.mappingChanges(cluster, accountId),
+    const ref = await this.refFor(cluster, accountId);
+    const [items, creds] = await Promise.all([
+      this.mappingHistoryItems(ref),
       accessKeys.length > 0 ? this.credentials(accessKeys) : Promise.resolve(new Map<string, CredentialIssuance>()),
     ]);
-    const timeline = new MappingTimeline(cluster, changes);
+    const timeline = this.timelineFor(ref, cluster, items);
     return {
       mappingStateAt: (at) => timeline.stateAt(at),
+      mappingStateKeyAt: (at) => ({ history: timeline, version: timeline.versionAt(at) }),
       credentialFor: (accessKeyId) => creds.get(accessKeyId),
     };
+  }
+
+  /**
+   * The history is read whole on every batch (late changes may land anywhere in it), but it rarely
+   * differs from the last read: the timeline folded then is reused while the items are the same.
+   * Mapping items never change in place except a principal-id observation moving to an earlier
+   * `ord`, so (sk, ord) of every item identifies the history; same fingerprint, same fold.
+   */
+  private timelineFor(ref: ClusterRef, cluster: string, items: readonly Item[]): MappingTimeline {
+    let fingerprint = `${items.length}`;
+    for (const i of items) fingerprint += `\u0000${String(i['sk'])}\u0001${String(i['ord'])}`;
+    const key = clusterRefKey(ref);
+    const cached = this.timelines.get(key);
+    if (cached && cached.fingerprint === fingerprint && cached.timeline.cluster === cluster) return cached.timeline;
+    const timeline = new MappingTimeline(cluster, this.sortedMappingChanges(items));
+    // One entry per cluster, re-inserted to keep the Map in least-recently-used order.
+    this.timelines.delete(key);
+    this.timelines.set(key, { fingerprint, timeline });
+    if (this.timelines.size > MAX_CACHED_TIMELINES) {
+      const oldest = this.timelines.keys().next().value;
+      if (oldest !== undefined) this.timelines.delete(oldest);
+    }
+    return timeline;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+/**
+ * Memoisation of pure functions of strings, for the parsers the ingest path calls on every record
+ * with the same few inputs (role ARNs, RBAC reasons). Bounded, because a Lambda container lives for
+ * hours: when full the cache starts over, which costs one recomputation per input and never a wrong
+ * answer. Results are shared between callers, so they must be treated as read-only; they are frozen
+ * (two levels deep, which covers ParseResult values) so that a caller that mutates one fails loudly
+ * in tests instead of corrupting a later answer.
+ */
+
+const freezeShallow = (v: unknown): void => {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) Object.freeze(v);
+};
+
+const freezeResult = <T>(v: T): T => {
+  if (typeof v === 'object' && v !== null) {
+    for (const inner of Object.values(v)) {
+      freezeShallow(inner);
+      if (typeof inner === 'object' && inner !== null) for (const x of Object.values(inner)) freezeShallow(x);
+    }
+    freezeShallow(v);
+  }
+  return v;
+};
+
+export const DEFAULT_MEMO_SIZE = 10_000;
+
+export const memoizeByString = <T>(fn: (key: string) => T, maxEntries = DEFAULT_MEMO_SIZE): ((key: string) => T) => {
+  const cache = new Map<string, T>();
+  return (key: string): T => {
+    const hit = cache.get(key);
+    if (hit !== undefined || cache.has(key)) return hit as T;
+    const value = freezeResult(fn(key));
+    if (cache.size >= maxEntries) cache.clear();
+    cache.set(key, value);
+    return value;
+  };
+};
+
+/**
+ * Freeze a value and everything reachable from it (objects, arrays, Map and Set entries are not
+ * traversed: nothing memoised holds them). For results shared across requests.
+ */
+export const deepFreeze = <T>(value: T): T => {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null || Object.isFrozen(v) || v instanceof Map || v instanceof Set) continue;
+    Object.freeze(v);
+    for (const inner of Object.values(v)) stack.push(inner);
+  }
+  return value;
+};

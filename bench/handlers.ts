@@ -34,12 +34,17 @@ export const setHandlerEnv = (): void => {
 export interface Handlers {
   kinesis(event: { Records: unknown[] }, store: TrailStore, now: () => number): Promise<unknown>;
   sqs(event: { Records: unknown[] }, store: TrailStore, now: () => number): Promise<unknown>;
+  /** The product's parsers alone (bench/parse-path.ts), compiled like the handlers. */
+  parseRecords(datas: readonly string[]): { events: number; rejected: number };
 }
+
+type ParsePathModule = typeof import('./parse-path.js');
 
 type LogIngestModule = typeof import('../functions/log-ingest.js');
 type CloudTrailIngestModule = typeof import('../functions/cloudtrail-ingest.js');
 
-const wrap = (log: LogIngestModule, ct: CloudTrailIngestModule): Handlers => ({
+const wrap = (log: LogIngestModule, ct: CloudTrailIngestModule, parse: ParsePathModule): Handlers => ({
+  parseRecords: (datas) => parse.parseRecords(datas),
   kinesis: (event, store, now) =>
     log.ingestKinesisEvent(event as unknown as KinesisStreamEvent, {
       store,
@@ -54,7 +59,11 @@ const wrap = (log: LogIngestModule, ct: CloudTrailIngestModule): Handlers => ({
 /** The handlers as TypeScript modules of this checkout (run through tsx, like the tests). */
 export const loadHandlers = async (): Promise<Handlers> => {
   setHandlerEnv();
-  return wrap(await import('../functions/log-ingest.js'), await import('../functions/cloudtrail-ingest.js'));
+  return wrap(
+    await import('../functions/log-ingest.js'),
+    await import('../functions/cloudtrail-ingest.js'),
+    await import('./parse-path.js'),
+  );
 };
 
 /**
@@ -66,10 +75,14 @@ export const loadHandlers = async (): Promise<Handlers> => {
 export const loadBundledHandlers = async (root: string): Promise<Handlers> => {
   setHandlerEnv();
   const dir = mkdtempSync(join(tmpdir(), 'eks-trail-bench-handlers-'));
-  const built = async <T>(name: string): Promise<T> => {
-    const out = join(dir, `${name}.mjs`);
-    await bundleEntry(join(root, 'functions', `${name}.ts`), out);
+  const built = async <T>(entry: string): Promise<T> => {
+    const out = join(dir, `${entry.replace(/[/.]/g, '-')}.mjs`);
+    await bundleEntry(join(root, entry), out);
     return (await import(pathToFileURL(out).href)) as T;
   };
-  return wrap(await built<LogIngestModule>('log-ingest'), await built<CloudTrailIngestModule>('cloudtrail-ingest'));
+  return wrap(
+    await built<LogIngestModule>('functions/log-ingest.ts'),
+    await built<CloudTrailIngestModule>('functions/cloudtrail-ingest.ts'),
+    await built<ParsePathModule>('bench/parse-path.ts'),
+  );
 };

@@ -8,8 +8,9 @@ import { buildWorkload, kinesisEvents, SIM_START, sqsEvents, windowMs } from './
  * Throughput of the log handler's CPU path: base64 + gunzip + JSON of each Kinesis record, parsing of
  * every authenticator line and audit event, mapping-change extraction, evidence lookup and
  * correlation, with the store replaced by the in-memory port stub. The floor is the least any
- * consumer must do with the same bytes (base64 + gunzip + JSON.parse). Runs alternate A, floor, A,
- * floor… so both see the same machine load, and medians are reported.
+ * consumer must do with the same bytes (base64 + gunzip + JSON.parse); two more paths show where the
+ * handler's time goes: the product's parsers alone, and the floor plus JSON.parse of each audit
+ * message. Runs alternate between the paths so all see the same machine load; medians are reported.
  */
 
 export interface IngestCpuOptions {
@@ -29,6 +30,11 @@ export interface IngestCpuResult {
   rounds: number;
   handlerMs: number[];
   floorMs: number[];
+  /** The product's parsers alone (decode + every line and event parsed), no correlation. */
+  parseMs: number[];
+  /** The floor plus JSON.parse of every audit event's message (itself a JSON document). */
+  floorWithAuditJsonMs: number[];
+  auditEvents: number;
   chainsPerRun: number;
   handlerEventsPerS: number;
   handlerJsonMBps: number;
@@ -36,6 +42,10 @@ export interface IngestCpuResult {
   floorJsonMBps: number;
   /** median handler throughput / median floor throughput. */
   ratioToFloor: number;
+  ratioToFloorWithAuditJson: number;
+  /** median parse-only time / median handler time: the share of the handler that is parsing. */
+  parseShare: number;
+  parseRatioToFloor: number;
 }
 
 export const TARGET_RATIO_TO_FLOOR = 0.5;
@@ -47,17 +57,45 @@ export const runIngestCpu = async (opts: IngestCpuOptions, handlers: Handlers): 
   const now = () => Date.parse(SIM_START) + windowMs(opts.requests) + 3_600_000;
 
   let logEvents = 0;
+  let auditEvents = 0;
   let gzipBytes = 0;
   let jsonBytes = 0;
+  const datas: string[] = [];
   for (const e of kin) {
     for (const r of e.Records) {
+      datas.push(r.kinesis.data);
       const gz = Buffer.from(r.kinesis.data, 'base64');
       const json = gunzipSync(gz);
       gzipBytes += gz.length;
       jsonBytes += json.length;
-      logEvents += (JSON.parse(json.toString('utf8')) as { logEvents: unknown[] }).logEvents.length;
+      const payload = JSON.parse(json.toString('utf8')) as { logStream: string; logEvents: unknown[] };
+      logEvents += payload.logEvents.length;
+      if (payload.logStream.startsWith('kube-apiserver-audit-')) auditEvents += payload.logEvents.length;
     }
   }
+
+  // Audit messages are JSON documents of their own: any consumer of audit events parses them too.
+  const floorWithAuditJson = (): number => {
+    const t = process.hrtime.bigint();
+    let n = 0;
+    for (const data of datas) {
+      const payload = JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')) as {
+        logStream: string;
+        logEvents: { message: string }[];
+      };
+      if (!payload.logStream.startsWith('kube-apiserver-audit-')) continue;
+      for (const e of payload.logEvents) if (JSON.parse(e.message)) n++;
+    }
+    if (n !== auditEvents) throw new Error(`floor parsed ${n} audit events, expected ${auditEvents}`);
+    return elapsedMs(t);
+  };
+
+  const parseOnly = (): number => {
+    const t = process.hrtime.bigint();
+    const r = handlers.parseRecords(datas);
+    if (r.events !== logEvents) throw new Error(`parse path read ${r.events} events, expected ${logEvents}`);
+    return elapsedMs(t);
+  };
 
   const floor = (): number => {
     const t = process.hrtime.bigint();
@@ -86,17 +124,25 @@ export const runIngestCpu = async (opts: IngestCpuOptions, handlers: Handlers): 
     return ms;
   };
 
-  // Warm-up of both paths (JIT, lazy module state), not reported.
+  // Warm-up of every path (JIT, lazy module state), not reported.
   await handlerRun();
   floor();
+  parseOnly();
+  floorWithAuditJson();
   const handlerMs: number[] = [];
   const floorMs: number[] = [];
+  const parseMs: number[] = [];
+  const floorWithAuditJsonMs: number[] = [];
   for (let i = 0; i < opts.rounds; i++) {
     handlerMs.push(await handlerRun());
     floorMs.push(floor());
+    parseMs.push(parseOnly());
+    floorWithAuditJsonMs.push(floorWithAuditJson());
   }
   const h = median(handlerMs);
   const f = median(floorMs);
+  const p = median(parseMs);
+  const f2 = median(floorWithAuditJsonMs);
   return {
     requests: opts.requests,
     kinesisRecords: w.kinesisRecords,
@@ -106,11 +152,17 @@ export const runIngestCpu = async (opts: IngestCpuOptions, handlers: Handlers): 
     rounds: opts.rounds,
     handlerMs,
     floorMs,
+    parseMs,
+    floorWithAuditJsonMs,
+    auditEvents,
     chainsPerRun,
     handlerEventsPerS: logEvents / (h / 1000),
     handlerJsonMBps: mb(jsonBytes) / (h / 1000),
     floorEventsPerS: logEvents / (f / 1000),
     floorJsonMBps: mb(jsonBytes) / (f / 1000),
     ratioToFloor: f / h,
+    ratioToFloorWithAuditJson: f2 / h,
+    parseShare: p / h,
+    parseRatioToFloor: f / p,
   };
 };

@@ -288,14 +288,20 @@ const effectiveIdentity = (event: AuditEvent, user: AuditEvent['user']): { usern
   return out;
 };
 
-// A cluster's traffic carries a few hundred distinct (decision, reason) pairs at most: memoised.
-// The key is JSON so that no two pairs can meet on one entry.
-const parseReasonByKey = memoizeByString((key: string) => {
-  const [decision, reason] = JSON.parse(key) as [string | null, string | null];
-  return parseAuthorizationReason(decision ?? undefined, reason ?? undefined);
-});
-const parseReason = (decision: string | undefined, reason: string | undefined) =>
-  parseReasonByKey(JSON.stringify([decision ?? null, reason ?? null]));
+// A cluster's traffic carries a few hundred distinct (decision, reason) pairs at most: memoised per
+// decision value, so that no two pairs can meet on one entry.
+const REASON_PARSERS = new Map<string, (reason: string) => ReturnType<typeof parseAuthorizationReason>>();
+const parseReason = (decision: string | undefined, reason: string | undefined) => {
+  if (reason === undefined || (decision !== undefined && decision !== 'allow' && decision !== 'forbid'))
+    return parseAuthorizationReason(decision, reason);
+  const d = decision ?? '';
+  let parse = REASON_PARSERS.get(d);
+  if (!parse) {
+    parse = memoizeByString((r) => parseAuthorizationReason(decision, r));
+    REASON_PARSERS.set(d, parse);
+  }
+  return parse(reason);
+};
 
 const decisionFor = (
   event: AuditEvent,
@@ -522,15 +528,48 @@ interface IdentityLinks {
  * The principal and mapping links depend only on the user block and the mapping state in force, and
  * traffic is many requests of few identities (controllers, nodes, a CI role, a few people). So they
  * are derived once per (mapping history, state version, user) and shared, read-only, by every chain
- * that needs them. The key is the user block as JSON: an exact, injective rendering, so two users can
- * never share an entry. Kept per history object (the MappingTimeline, dropped by the store once the
- * history changes) and bounded, since a Lambda container lives for hours.
+ * that needs them. Kept per history object (the MappingTimeline, dropped by the store once the history
+ * changes) and bounded, since a Lambda container lives for hours.
+ *
+ * The lookup key is short (version, username, uid, access key); the entry keeps the whole user block
+ * it was derived from and is used only when the request's block is equal to it, field by field. That
+ * is exact without serialising every request's user (which cost more than the lookup saved).
  */
-const IDENTITY_CACHE = new WeakMap<object, Map<string, IdentityLinks>>();
+interface CachedIdentity {
+  user: AuditEvent['user'];
+  links: IdentityLinks;
+}
+
+const IDENTITY_CACHE = new WeakMap<object, Map<string, CachedIdentity>>();
 const MAX_IDENTITIES_PER_HISTORY = 20_000;
 
-const identityKey = (user: AuditEvent['user'], version: number): string =>
-  JSON.stringify([version, user.username ?? null, user.uid ?? null, user.groups ?? [], user.extra ?? {}]);
+// What tells apart the users that share a username: the IAM session's access key, and for
+// service-account tokens the token and pod (each pod's token carries its own).
+const identityKey = (user: AuditEvent['user'], version: number): string => {
+  const x = user.extra;
+  return `${version}\u0000${user.username ?? '\u0001'}\u0000${user.uid ?? '\u0001'}\u0000${x?.['accessKeyId']?.[0] ?? ''}\u0000${x?.['authentication.kubernetes.io/credential-id']?.[0] ?? ''}\u0000${x?.['authentication.kubernetes.io/pod-uid']?.[0] ?? ''}`;
+};
+
+const sameStrings = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean => {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+const sameUser = (a: AuditEvent['user'], b: AuditEvent['user']): boolean => {
+  if (a.username !== b.username || a.uid !== b.uid || !sameStrings(a.groups, b.groups)) return false;
+  const ea = a.extra ?? {};
+  const eb = b.extra ?? {};
+  let n = 0;
+  for (const k in ea) {
+    if (!Object.hasOwn(ea, k)) continue;
+    n++;
+    if (!Object.hasOwn(eb, k) || !sameStrings(ea[k], eb[k])) return false;
+  }
+  for (const k in eb) if (Object.hasOwn(eb, k)) n--;
+  return n === 0;
+};
 
 const safeStateKey = (evidence: CorrelationEvidence, at: string | undefined): MappingStateKey | undefined => {
   if (at === undefined || !evidence.mappingStateKeyAt) return undefined;
@@ -570,7 +609,7 @@ const identityFor = (
   evidence: CorrelationEvidence,
 ): IdentityLinks => {
   const stateKey = safeStateKey(evidence, lookupAt);
-  let cache: Map<string, IdentityLinks> | undefined;
+  let cache: Map<string, CachedIdentity> | undefined;
   let key = '';
   if (stateKey) {
     cache = IDENTITY_CACHE.get(stateKey.history);
@@ -580,7 +619,7 @@ const identityFor = (
     }
     key = identityKey(user, stateKey.version);
     const hit = cache.get(key);
-    if (hit) return hit;
+    if (hit && sameUser(hit.user, user)) return hit.links;
   }
   const principal = principalFromUser(user);
   // A principal known only from the batch's credentials is not a function of the user block.
@@ -595,7 +634,7 @@ const identityFor = (
     // principal or mapping fails loudly instead of rewriting other requests' chains.
     deepFreeze(principal);
     deepFreeze(mapping.link);
-    cache.set(key, links);
+    cache.set(key, { user, links });
   }
   return links;
 };

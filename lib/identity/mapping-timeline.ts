@@ -21,11 +21,37 @@ type FoldState = Omit<ClusterMappingState, 'at' | 'cluster'>;
  * CloudWatch ms, audit µs), so the fraction is read past the millisecond Date.parse keeps.
  * NaN for text that is not a timestamp.
  */
+const isDigitAt = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c >= 0x30 && c <= 0x39;
+};
+
 export const instantMicros = (at: string): number => {
   const ms = Date.parse(at);
   if (Number.isNaN(ms)) return Number.NaN;
-  const frac = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(at)?.[1] ?? '';
-  const micros = Number((frac.slice(3, 6) || '0').padEnd(3, '0'));
+  // Places 4-6 of the fraction in `THH:MM:SS.ffffff`, read by hand: this runs for every request.
+  let t = at.indexOf('T');
+  while (t >= 0) {
+    if (
+      isDigitAt(at, t + 1) &&
+      isDigitAt(at, t + 2) &&
+      at.charCodeAt(t + 3) === 0x3a &&
+      isDigitAt(at, t + 4) &&
+      isDigitAt(at, t + 5) &&
+      at.charCodeAt(t + 6) === 0x3a &&
+      isDigitAt(at, t + 7) &&
+      isDigitAt(at, t + 8) &&
+      at.charCodeAt(t + 9) === 0x2e &&
+      isDigitAt(at, t + 10)
+    )
+      break;
+    t = at.indexOf('T', t + 1);
+  }
+  if (t < 0) return ms * 1000;
+  let end = t + 10;
+  while (end < t + 16 && isDigitAt(at, end)) end++;
+  let micros = 0;
+  for (let i = t + 13; i < t + 16; i++) micros = micros * 10 + (i < end ? at.charCodeAt(i) - 0x30 : 0);
   return ms * 1000 + micros;
 };
 
@@ -272,8 +298,20 @@ export class MappingTimeline {
     return this.snapshots;
   }
 
-  /** Number of changes in force at `at` (those at or before it). */
+  /**
+   * Number of changes in force at `at` (those at or before it). The correlator asks for the version
+   * and then, when it must resolve, for the state at the same instant: the last answer is kept.
+   */
+  private lastCount: { at: string; n: number } | undefined;
+
   private countAt(at: string): number {
+    if (this.lastCount?.at === at) return this.lastCount.n;
+    const n = this.countAtUncached(at);
+    this.lastCount = { at, n };
+    return n;
+  }
+
+  private countAtUncached(at: string): number {
     const t = instantMicros(at);
     if (Number.isNaN(t)) return 0;
     let lo = 0;

@@ -15,9 +15,21 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === GZIP_MAGIC_0 && b[1] === GZIP_MAGIC_1;
 
-/** Strict base64: Buffer.from(…, 'base64') silently skips junk, which would hide a wrong field. */
+const trailingPads = (s: string): number => (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+
+/**
+ * Strict base64: Buffer.from(…, 'base64') silently skips junk, which would hide a wrong field.
+ * Fast path for what AWS sends (padded, no blanks): decode, then check that every character counted
+ * as a digit. With a length that is a multiple of 4, any skipped or early-stopping character makes the
+ * output shorter than (length - padding) * 3 / 4; Node's decoder also takes the base64url digits
+ * `-` and `_`, so those are refused explicitly. A regex over the text costs ten times the decode.
+ */
 export const decodeBase64 = (text: string): ParseResult<Buffer> => {
   if (typeof text !== 'string') return fail(rawText(text), issue('ENVELOPE_NOT_BASE64', 'data is not a string'));
+  if (text.length > 0 && text.length % 4 === 0 && !text.includes('-') && !text.includes('_')) {
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.length === Math.floor(((text.length - trailingPads(text)) * 3) / 4)) return ok(bytes);
+  }
   const s = text.replace(/\s+/g, '');
   if (s.length === 0) return fail(text, issue('ENVELOPE_NOT_BASE64', 'empty data'));
   if (s.length % 4 === 1 || !BASE64.test(s)) return fail(text, issue('ENVELOPE_NOT_BASE64', 'not base64'));
@@ -63,9 +75,8 @@ export const validatePayload = (v: unknown, at = ''): ParseResult<CloudWatchLogs
   else {
     for (let i = 0; i < logEvents.length; i++) {
       const e: unknown = logEvents[i];
-      const ep = () => p(`logEvents[${i}]`);
       if (!isRecord(e)) {
-        issues.push(shapeIssue('log event is not an object', ep()));
+        issues.push(shapeIssue('log event is not an object', p(`logEvents[${i}]`)));
         continue;
       }
       const { id, timestamp, message } = e;
@@ -75,11 +86,12 @@ export const validatePayload = (v: unknown, at = ''): ParseResult<CloudWatchLogs
           continue;
         }
       }
-      if (typeof id !== 'string') issues.push(shapeIssue('id is not a string', `${ep()}.id`));
+      const ep = p(`logEvents[${i}]`);
+      if (typeof id !== 'string') issues.push(shapeIssue('id is not a string', `${ep}.id`));
       if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
-        issues.push(shapeIssue('timestamp is not a number', `${ep()}.timestamp`));
+        issues.push(shapeIssue('timestamp is not a number', `${ep}.timestamp`));
       }
-      if (typeof message !== 'string') issues.push(shapeIssue('message is not a string', `${ep()}.message`));
+      if (typeof message !== 'string') issues.push(shapeIssue('message is not a string', `${ep}.message`));
     }
   }
   if (issues.length > 0) return fail(rawText(v), ...issues);

@@ -131,6 +131,10 @@ describe('bench measurements at tiny sizes', () => {
     expect(r.floorMs).toHaveLength(1);
     expect(r.chainsPerRun).toBeGreaterThan(0);
     expect(r.ratioToFloor).toBeGreaterThan(0);
+    expect(r.parseMs).toHaveLength(1);
+    expect(r.floorWithAuditJsonMs).toHaveLength(1);
+    expect(r.auditEvents).toBeGreaterThan(0);
+    expect(r.parseShare).toBeGreaterThan(0);
   });
 
   it('ingests into the engine, counts write units and compares with the truth', { timeout: 180_000 }, async () => {

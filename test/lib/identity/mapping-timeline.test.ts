@@ -470,3 +470,38 @@ describe('arrival order never changes an answer', () => {
     expect(performance.now() - start).toBeLessThan(5_000);
   });
 });
+
+describe('instantMicros', () => {
+  // The definition the hand-written reader must match.
+  const reference = (at: string): number => {
+    const ms = Date.parse(at);
+    if (Number.isNaN(ms)) return Number.NaN;
+    const frac = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(at)?.[1] ?? '';
+    return ms * 1000 + Number((frac.slice(3, 6) || '0').padEnd(3, '0'));
+  };
+
+  it.each([
+    '2024-08-24T14:27:07.461683Z',
+    '2024-08-24T14:27:07.4616Z',
+    '2024-08-24T14:27:07.461Z',
+    '2024-08-24T14:27:07.12+05:30',
+    '2024-08-24T14:27:07.123456789-02:00',
+    '2024-08-24T14:27:07Z',
+    '2024-08-24T14:27:07+05:30',
+    'not a time',
+  ])('reads %s as the regex definition does', (at) => {
+    expect(instantMicros(at)).toEqual(reference(at));
+  });
+
+  it('agrees with the regex definition on generated timestamps', () => {
+    const frac = fc.oneof(fc.constant(''), fc.stringMatching(/^\.[0-9]{1,9}$/));
+    const zone = fc.constantFrom('Z', '+05:30', '-02:00', '+00:00', '');
+    fc.assert(
+      fc.property(fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }), frac, zone, (d, f, z) => {
+        const at = `${d.toISOString().slice(0, 19)}${f}${z}`;
+        expect(instantMicros(at)).toEqual(reference(at));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});

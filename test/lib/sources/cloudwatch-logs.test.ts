@@ -376,6 +376,35 @@ describe('rejections', () => {
     expect(payload(decodeBase64('aGVs\nbG8=')).toString()).toBe('hello');
   });
 
+  it.each([
+    ['a character outside the alphabet', 'aGVs$G8='],
+    ['base64url digits, which Buffer.from accepts', 'aGVs-G8_'],
+    ['padding in the middle', 'aG=sbG8='],
+    ['too much padding', 'aGVsbA==='],
+    ['only padding', '===='],
+  ])('decodeBase64 refuses %s', (_name, text) => {
+    const r = decodeBase64(text);
+    expect(!r.ok && r.issues[0]?.code).toBe('ENVELOPE_NOT_BASE64');
+  });
+
+  it('decodeBase64 agrees with the strict alphabet check on any text (fast path included)', () => {
+    // The definition the fast path must match: blanks removed, then only the alphabet and 0-2 trailing '='.
+    const reference = (text: string): string | undefined => {
+      const s = text.replace(/\s+/g, '');
+      if (s.length === 0 || s.length % 4 === 1 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;
+      return Buffer.from(s, 'base64').toString('hex');
+    };
+    const base64ish = fc.string({ unit: fc.constantFrom(...'ABCDab01+/=-_ $\n'.split('')), maxLength: 24 });
+    const encoded = fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('base64'));
+    fc.assert(
+      fc.property(fc.oneof(base64ish, encoded, fc.string()), (text) => {
+        const r = decodeBase64(text);
+        expect(r.ok ? r.value.toString('hex') : undefined).toBe(reference(text));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('never throws on arbitrary strings, bytes or JSON values', () => {
     fc.assert(
       fc.property(fc.string(), (s) => {

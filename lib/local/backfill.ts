@@ -252,6 +252,31 @@ export const runBackfill = async (
   const fromMs = Date.parse(o.from);
   const toMs = Date.parse(o.to);
 
+  /** One source, page after page from its checkpointed token; `fetch` ingests a page and says what follows. */
+  const drain = async (
+    source: BackfillSource,
+    fetch: (token: string | undefined, page: number) => Promise<{ nextToken: string | undefined; items: number }>,
+  ): Promise<void> => {
+    for (;;) {
+      const st = state(source);
+      const { nextToken, items } = await fetch(st.nextToken, st.pages);
+      pageDone(source, nextToken);
+      progress.tick(items, source);
+      if (!nextToken) return;
+    }
+  };
+  const settle = (
+    source: BackfillSource,
+    s: { mappingChanges: number; newMappingChanges: number; failedItemIds: string[]; quarantined: QuarantineCounts },
+  ): void => {
+    summary.mappingChanges += s.mappingChanges;
+    summary.newMappingChanges += s.newMappingChanges;
+    summary.failedItems += s.failedItemIds.length;
+    addCounts(summary.quarantined, s.quarantined);
+    if (s.failedItemIds.length)
+      throw new BackfillError(`${source}: the store failed ${s.failedItemIds.length} items; rerun to resume`);
+  };
+
   for (const source of BACKFILL_SOURCES) {
     if (!wanted.has(source) || state(source).done) continue;
     if (source === 'eks:access-entries') {
@@ -270,14 +295,13 @@ export const runBackfill = async (
         name === 'eks'
           ? { AttributeKey: 'EventSource' as const, AttributeValue: 'eks.amazonaws.com' }
           : { AttributeKey: 'EventName' as const, AttributeValue: name };
-      for (;;) {
-        const st = state(source);
+      await drain(source, async (token, pageNo) => {
         const input: LookupEventsCommandInput = {
           LookupAttributes: [attr],
           StartTime: new Date(fromMs),
           EndTime: new Date(toMs),
           MaxResults: 50,
-          ...(st.nextToken ? { NextToken: st.nextToken } : {}),
+          ...(token ? { NextToken: token } : {}),
         };
         const page = await clients.cloudtrail.send(new LookupEventsCommand(input));
         const bodies = (page.Events ?? [])
@@ -286,7 +310,7 @@ export const runBackfill = async (
         if (bodies.length) {
           const s = await ingestCloudTrailEvents(
             bodies.map((body, i) => ({
-              itemId: `${source}:${st.pages}:${i}`,
+              itemId: `${source}:${pageNo}:${i}`,
               source: 'cloudtrail-record',
               body,
               receivedAt: 0,
@@ -295,31 +319,23 @@ export const runBackfill = async (
             { now: o.now },
           );
           summary.cloudTrailEvents += bodies.length;
-          summary.mappingChanges += s.mappingChanges;
-          summary.newMappingChanges += s.newMappingChanges;
           summary.credentials += s.newCredentials;
-          summary.failedItems += s.failedItemIds.length;
-          addCounts(summary.quarantined, s.quarantined);
-          if (s.failedItemIds.length)
-            throw new BackfillError(`${source}: the store failed ${s.failedItemIds.length} items; rerun to resume`);
+          settle(source, s);
         }
-        pageDone(source, page.NextToken);
-        progress.tick(bodies.length, source);
-        if (!page.NextToken) break;
-      }
+        return { nextToken: page.NextToken, items: bodies.length };
+      });
       continue;
     }
     // logs:<prefix>
     const prefix = source.slice('logs:'.length);
     const logGroup = `/aws/eks/${o.cluster}/cluster`;
-    for (;;) {
-      const st = state(source);
+    await drain(source, async (token, pageNo) => {
       const input: FilterLogEventsCommandInput = {
         logGroupName: logGroup,
         logStreamNamePrefix: prefix,
         startTime: fromMs,
         endTime: toMs,
-        ...(st.nextToken ? { nextToken: st.nextToken } : {}),
+        ...(token ? { nextToken: token } : {}),
       };
       const page = await clients.logs.send(new FilterLogEventsCommand(input));
       // One payload per stream, as a subscription would deliver them.
@@ -343,7 +359,7 @@ export const runBackfill = async (
       if (payloads.length) {
         const s = await ingestLogPayloads(
           payloads.map((payload, i) => ({
-            itemId: `${source}:${st.pages}:${i}`,
+            itemId: `${source}:${pageNo}:${i}`,
             source: 'cloudwatch-log-event',
             payload,
             receivedAt: 0,
@@ -353,17 +369,10 @@ export const runBackfill = async (
         );
         summary.logEvents += s.recordsIn;
         summary.chainsWritten += s.chainsWritten;
-        summary.mappingChanges += s.mappingChanges;
-        summary.newMappingChanges += s.newMappingChanges;
-        summary.failedItems += s.failedItemIds.length;
-        addCounts(summary.quarantined, s.quarantined);
-        if (s.failedItemIds.length)
-          throw new BackfillError(`${source}: the store failed ${s.failedItemIds.length} items; rerun to resume`);
+        settle(source, s);
       }
-      pageDone(source, page.nextToken);
-      progress.tick(page.events?.length ?? 0, source);
-      if (!page.nextToken) break;
-    }
+      return { nextToken: page.nextToken, items: page.events?.length ?? 0 };
+    });
   }
   progress.done('backfill complete');
   return summary;

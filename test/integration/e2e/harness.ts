@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { DecisionChain } from '../../../lib/chain/types.js';
-import { parseAwsAuth } from '../../../lib/identity/aws-auth.js';
 import type { MappingChange } from '../../../lib/identity/types.js';
 import { finalChains, type RecorrelationSource } from '../../../lib/ingest/recorrelate.js';
+import { awsAuthSnapshotChange } from '../../../lib/local/replay.js';
 import type { GroundTruth } from '../../../lib/sim/index.js';
 import { type AgreementReport, agreementReport } from '../../../lib/sim/truth-compare.js';
 import type { ClusterRef } from '../../../lib/store/keys.js';
@@ -30,19 +29,8 @@ export const lambdaContext = (name: string): Context =>
  * The aws-auth ConfigMap as it stood when monitoring began: the operator's backfill (`kubectl get cm
  * aws-auth -o yaml`). Later edits reach the product through the audit log.
  */
-export const awsAuthBackfill = (yamlOrData: string, cluster: string, accountId: string, at: string): MappingChange => {
-  const parsed = parseAwsAuth(yamlOrData);
-  if (!parsed.ok) throw new Error(`aws-auth of ${cluster} does not parse: ${parsed.issues[0]?.message}`);
-  return {
-    cluster,
-    accountId,
-    at,
-    sourceEventId: `backfill:aws-auth:${createHash('sha256').update(yamlOrData).digest('hex').slice(0, 24)}`,
-    source: 'backfill',
-    actor: {},
-    op: { kind: 'aws-auth-put', config: parsed.value },
-  };
-};
+export const awsAuthBackfill = (yamlOrData: string, cluster: string, accountId: string, at: string): MappingChange =>
+  awsAuthSnapshotChange(yamlOrData, cluster, at, accountId, `aws-auth of ${cluster}`);
 
 /** Request chains of every cluster the truth names, re-derived as the query layer reads them, keyed by auditID. */
 export const requestChainsByAuditId = async (

@@ -20,6 +20,11 @@ interface QueryCursor {
   c?: string;
   /** Raw items of that page already consumed. */
   s: number;
+  /**
+   * The limit the page was read with: `s` counts items of a store page of that size, so resuming with
+   * another limit would re-read a page of another size and skip or repeat rows.
+   */
+  l?: number;
 }
 
 export const MAX_LIMIT = 1000;
@@ -35,8 +40,18 @@ export const decodeCursor = (text: string | undefined): QueryCursor => {
       const o = v as Record<string, unknown>;
       const s = o.s;
       const c = o.c;
-      if (typeof s === 'number' && Number.isInteger(s) && s >= 0 && (c === undefined || typeof c === 'string')) {
-        return c === undefined ? { s } : { c, s };
+      const l = o.l;
+      if (
+        typeof s === 'number' &&
+        Number.isInteger(s) &&
+        s >= 0 &&
+        (c === undefined || typeof c === 'string') &&
+        (l === undefined || (typeof l === 'number' && Number.isInteger(l) && l > 0))
+      ) {
+        const out: QueryCursor = { s };
+        if (c !== undefined) out.c = c;
+        if (l !== undefined) out.l = l;
+        return out;
       }
     }
   } catch {
@@ -60,7 +75,17 @@ export const collectPage = async <T, R>(
   cursor: string | undefined,
   maxReads = 20,
 ): Promise<{ rows: R[]; nextCursor?: string }> => {
-  let { c, s } = decodeCursor(cursor);
+  const start = decodeCursor(cursor);
+  let { c, s } = start;
+  const { l } = start;
+  if (l !== undefined && l !== limit) {
+    throw new QueryParamError(
+      `cursor: it continues a listing read ${l} at a time; pass limit ${l} with it, or start again without a cursor`,
+      'cursor',
+    );
+  }
+  const at = (start: string | undefined, skip: number): string =>
+    encodeCursor(start === undefined ? { s: skip, l: limit } : { c: start, s: skip, l: limit });
   const rows: R[] = [];
   for (let reads = 0; reads < maxReads; reads++) {
     const page = await fetch(c, limit);
@@ -69,16 +94,15 @@ export const collectPage = async <T, R>(
       if (r !== undefined) rows.push(r);
       if (rows.length >= limit) {
         const consumed = i + 1;
-        if (consumed < page.items.length)
-          return { rows, nextCursor: encodeCursor(c === undefined ? { s: consumed } : { c, s: consumed }) };
-        return page.cursor ? { rows, nextCursor: encodeCursor({ c: page.cursor, s: 0 }) } : { rows };
+        if (consumed < page.items.length) return { rows, nextCursor: at(c, consumed) };
+        return page.cursor ? { rows, nextCursor: at(page.cursor, 0) } : { rows };
       }
     }
     if (!page.cursor) return { rows };
     c = page.cursor;
     s = 0;
   }
-  return c === undefined ? { rows } : { rows, nextCursor: encodeCursor({ c, s: 0 }) };
+  return c === undefined ? { rows } : { rows, nextCursor: at(c, 0) };
 };
 
 /** Paging of an in-memory, already ordered list (mapping history, access-at). */

@@ -25,6 +25,23 @@ describe('collectPage', () => {
     expect(seen).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22]);
   });
 
+  it('refuses to resume with another limit than the page was read with, which would skip or repeat rows', async () => {
+    const even = (x: number) => (x % 2 === 0 ? x : undefined);
+    const first = await collectPage(pages(23), even, 3, undefined);
+    expect(first.nextCursor).toBeDefined();
+    await expect(collectPage(pages(23), even, 4, first.nextCursor)).rejects.toThrow(QueryParamError);
+    await expect(collectPage(pages(23), even, 4, first.nextCursor)).rejects.toThrow(/limit 3/);
+    const same = await collectPage(pages(23), even, 3, first.nextCursor);
+    expect(same.rows).toEqual([6, 8, 10]);
+  });
+
+  it('still reads cursors issued before they named their limit', async () => {
+    const even = (x: number) => (x % 2 === 0 ? x : undefined);
+    const old = Buffer.from(JSON.stringify({ c: '3', s: 2 })).toString('base64url');
+    const p = await collectPage(pages(23), even, 3, old);
+    expect(p.rows).toEqual([6, 8, 10]);
+  });
+
   it('stops after maxReads store pages and hands back a cursor', async () => {
     const none = () => undefined;
     const p = await collectPage(pages(100), none, 5, undefined, 2);
@@ -34,12 +51,15 @@ describe('collectPage', () => {
 });
 
 describe('cursors', () => {
-  it.each(['%%%', Buffer.from('[1]').toString('base64url'), Buffer.from('{"s":-1}').toString('base64url')])(
-    'refuses the forged cursor %s',
-    (c) => {
-      expect(() => decodeCursor(c)).toThrow(QueryParamError);
-    },
-  );
+  it.each([
+    '%%%',
+    Buffer.from('[1]').toString('base64url'),
+    Buffer.from('{"s":-1}').toString('base64url'),
+    Buffer.from('{"s":0,"l":0}').toString('base64url'),
+    Buffer.from('{"s":0,"l":"50"}').toString('base64url'),
+  ])('refuses the forged cursor %s', (c) => {
+    expect(() => decodeCursor(c)).toThrow(QueryParamError);
+  });
 
   it('slices in-memory answers', () => {
     const a = slicePage([1, 2, 3, 4, 5], 2, undefined);

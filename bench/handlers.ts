@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -80,9 +80,14 @@ export const loadBundledHandlers = async (root: string): Promise<Handlers> => {
     await bundleEntry(join(root, entry), out);
     return (await import(pathToFileURL(out).href)) as T;
   };
-  return wrap(
-    await built<LogIngestModule>('functions/log-ingest.ts'),
-    await built<CloudTrailIngestModule>('functions/cloudtrail-ingest.ts'),
-    await built<ParsePathModule>('bench/parse-path.ts'),
-  );
+  try {
+    return wrap(
+      await built<LogIngestModule>('functions/log-ingest.ts'),
+      await built<CloudTrailIngestModule>('functions/cloudtrail-ingest.ts'),
+      await built<ParsePathModule>('bench/parse-path.ts'),
+    );
+  } finally {
+    // Imported modules stay loaded; the files are not needed once imported.
+    rmSync(dir, { recursive: true, force: true });
+  }
 };

@@ -1,4 +1,4 @@
-import { inMemoryEvidence } from '../lib/chain/evidence.js';
+import { inMemoryEvidence, timelineEvidence } from '../lib/chain/evidence.js';
 import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../lib/chain/types.js';
 import { MappingTimeline } from '../lib/identity/mapping-timeline.js';
 import type { MappingChange } from '../lib/identity/types.js';
@@ -129,13 +129,8 @@ export class BenchTrailStore implements TrailStore {
       timeline = new MappingTimeline(cluster, await this.mappingChanges(cluster, accountId));
       this.timelines.set(cluster, timeline);
     }
-    const t = timeline;
     const byKey = new Map(credentials.map((c) => [c.accessKeyId, c]));
-    return {
-      mappingStateAt: (at) => t.stateAt(at),
-      mappingStateKeyAt: (at) => ({ history: t, version: t.versionAt(at) }),
-      credentialFor: (k) => byKey.get(k),
-    };
+    return timelineEvidence(timeline, (k) => byKey.get(k));
   }
 
   async chainsUsingAccessKey(_accessKeyId: string): Promise<StoredAuditFacts[]> {

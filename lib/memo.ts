@@ -2,25 +2,9 @@
  * Memoisation of pure functions of strings, for the parsers the ingest path calls on every record
  * with the same few inputs (role ARNs, RBAC reasons). Bounded, because a Lambda container lives for
  * hours: when full the cache starts over, which costs one recomputation per input and never a wrong
- * answer. Results are shared between callers, so they must be treated as read-only; they are frozen
- * (two levels deep, which covers ParseResult values) so that a caller that mutates one fails loudly
- * in tests instead of corrupting a later answer.
+ * answer. Results are shared between callers, so they must be treated as read-only; they are deeply
+ * frozen so that a caller that mutates one fails loudly in tests instead of corrupting a later answer.
  */
-
-const freezeShallow = (v: unknown): void => {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) Object.freeze(v);
-};
-
-const freezeResult = <T>(v: T): T => {
-  if (typeof v === 'object' && v !== null) {
-    for (const inner of Object.values(v)) {
-      freezeShallow(inner);
-      if (typeof inner === 'object' && inner !== null) for (const x of Object.values(inner)) freezeShallow(x);
-    }
-    freezeShallow(v);
-  }
-  return v;
-};
 
 export const DEFAULT_MEMO_SIZE = 10_000;
 
@@ -29,7 +13,7 @@ export const memoizeByString = <T>(fn: (key: string) => T, maxEntries = DEFAULT_
   return (key: string): T => {
     const hit = cache.get(key);
     if (hit !== undefined || cache.has(key)) return hit as T;
-    const value = freezeResult(fn(key));
+    const value = deepFreeze(fn(key));
     if (cache.size >= maxEntries) cache.clear();
     cache.set(key, value);
     return value;
@@ -49,4 +33,18 @@ export const deepFreeze = <T>(value: T): T => {
     for (const inner of Object.values(v)) stack.push(inner);
   }
   return value;
+};
+
+/**
+ * Store `key` as the most recently used entry of an insertion-ordered Map and evict the least
+ * recently used ones beyond `maxEntries`: a bounded per-container cache.
+ */
+export const setMostRecent = <K, V>(map: Map<K, V>, key: K, value: V, maxEntries: number): void => {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > maxEntries) {
+    const oldest = map.keys().next();
+    if (oldest.done) break;
+    map.delete(oldest.value);
+  }
 };

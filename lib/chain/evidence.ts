@@ -48,9 +48,15 @@ export const inMemoryEvidence = (input: {
     const seen = byKey.get(c.accessKeyId);
     byKey.set(c.accessKeyId, seen ? earlier(seen, c) : c);
   }
-  return {
-    mappingStateAt: (at) => timeline.stateAt(at),
-    mappingStateKeyAt: (at) => ({ history: timeline, version: timeline.versionAt(at) }),
-    credentialFor: (accessKeyId) => byKey.get(accessKeyId),
-  };
+  return timelineEvidence(timeline, (accessKeyId) => byKey.get(accessKeyId));
 };
+
+/** Evidence over a folded mapping timeline; the timeline is the history identity the correlator caches on. */
+export const timelineEvidence = (
+  timeline: MappingTimeline,
+  credentialFor: (accessKeyId: string) => CredentialIssuance | undefined,
+): CorrelationEvidence => ({
+  mappingStateAt: (at) => timeline.stateAt(at),
+  mappingStateKeyAt: (at) => ({ history: timeline, version: timeline.versionAt(at) }),
+  credentialFor,
+});

@@ -16,16 +16,16 @@ export {
 type StoredEntry = AccessEntry & { since: string; actor: MappingActor; sourceEventId: string };
 type FoldState = Omit<ClusterMappingState, 'at' | 'cluster'>;
 
-/**
- * A sortable instant in microseconds since the epoch. Sources differ in precision (CloudTrail seconds,
- * CloudWatch ms, audit µs), so the fraction is read past the millisecond Date.parse keeps.
- * NaN for text that is not a timestamp.
- */
 const isDigitAt = (s: string, i: number): boolean => {
   const c = s.charCodeAt(i);
   return c >= 0x30 && c <= 0x39;
 };
 
+/**
+ * A sortable instant in microseconds since the epoch. Sources differ in precision (CloudTrail seconds,
+ * CloudWatch ms, audit µs), so the fraction is read past the millisecond Date.parse keeps.
+ * NaN for text that is not a timestamp.
+ */
 export const instantMicros = (at: string): number => {
   const ms = Date.parse(at);
   if (Number.isNaN(ms)) return Number.NaN;

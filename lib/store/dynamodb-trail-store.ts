@@ -9,9 +9,11 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { timelineEvidence } from '../chain/evidence.js';
 import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../chain/types.js';
 import { MappingTimeline } from '../identity/mapping-timeline.js';
 import type { MappingActor, MappingChange } from '../identity/types.js';
+import { setMostRecent } from '../memo.js';
 import { type ChainRecord, fromRecord, joinChains, LINK_KEYS, type LinkKey, type MergedChain } from './chain-merge.js';
 import { toTrailStoreError } from './errors.js';
 import { type FanOutQuery, type Key, readFanOutPage, type StreamSpec } from './fan-out.js';
@@ -143,6 +145,22 @@ const DEFAULT_WINDOW_MS = { hour: 24 * 3_600_000, day: 30 * 86_400_000 } as cons
  */
 const DEFAULT_PRINCIPAL_ID_CACHE_SIZE = 50_000;
 
+/**
+ * Fleet-wide listings (by principal, by human) narrowed to one cluster: the cluster is in the index
+ * sort key, so the filter reads keys only.
+ */
+const inClusterKeys = (
+  cluster: ClusterRef | undefined,
+  sortKey: 'gsi2sk' | 'gsi3sk',
+): ((item: Key) => boolean) | undefined => {
+  if (!cluster) return undefined;
+  const marker = `#CH#${cluster.accountId}#${cluster.cluster}#`;
+  return (item) => String(item[sortKey]).includes(marker);
+};
+
+/** Clusters whose folded mapping timeline a store instance keeps (a container serves a few clusters). */
+const MAX_CACHED_TIMELINES = 64;
+
 /** DynamoDB orders strings by their UTF-8 bytes; JS `<` by UTF-16 units, which differs past the BMP. */
 const compareUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
@@ -233,9 +251,6 @@ const mentions = (change: MappingChange, matchKey: string): boolean => {
  * deterministic (no wall-clock values, canonical JSON), so redelivering any batch leaves every item
  * byte-for-byte as it was. Every read is a Query, GetItem or BatchGetItem.
  */
-/** Clusters whose folded mapping timeline a store instance keeps (a container serves a few clusters). */
-const MAX_CACHED_TIMELINES = 64;
-
 export class DynamoDbTrailStore implements TrailStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
@@ -834,7 +849,6 @@ export class DynamoDbTrailStore implements TrailStore {
     page: PageRequest = {},
     cluster?: ClusterRef,
   ): Promise<Page<StoredChain>> {
-    const marker = cluster ? `#CH#${cluster.accountId}#${cluster.cluster}#` : undefined;
     return this.listChains(
       INDEX.principal,
       'day',
@@ -843,7 +857,7 @@ export class DynamoDbTrailStore implements TrailStore {
       range,
       page,
       DynamoDbTrailStore.timeBetween,
-      marker ? (item) => String(item['gsi2sk']).includes(marker) : undefined,
+      inClusterKeys(cluster, 'gsi2sk'),
     );
   }
 
@@ -854,7 +868,6 @@ export class DynamoDbTrailStore implements TrailStore {
     page: PageRequest = {},
     cluster?: ClusterRef,
   ): Promise<Page<StoredChain>> {
-    const marker = cluster ? `#CH#${cluster.accountId}#${cluster.cluster}#` : undefined;
     return this.listChains(
       INDEX.human,
       'day',
@@ -863,7 +876,7 @@ export class DynamoDbTrailStore implements TrailStore {
       range,
       page,
       DynamoDbTrailStore.timeBetween,
-      marker ? (item) => String(item['gsi3sk']).includes(marker) : undefined,
+      inClusterKeys(cluster, 'gsi3sk'),
     );
   }
 
@@ -1081,13 +1094,7 @@ export class DynamoDbTrailStore implements TrailStore {
     if (this.observationCacheSize <= 0) return;
     const known = this.storedObservations.get(key);
     const bound = known !== undefined && compareUtf8(known, ord) < 0 ? known : ord;
-    this.storedObservations.delete(key);
-    this.storedObservations.set(key, bound);
-    while (this.storedObservations.size > this.observationCacheSize) {
-      const oldest = this.storedObservations.keys().next().value;
-      if (oldest === undefined) break;
-      this.storedObservations.delete(oldest);
-    }
+    setMostRecent(this.storedObservations, key, bound, this.observationCacheSize);
   }
 
   private async mappingHistoryItems(ref: ClusterRef): Promise<Item[]> {
@@ -1240,12 +1247,7 @@ export class DynamoDbTrailStore implements TrailStore {
       this.mappingHistoryItems(ref),
       accessKeys.length > 0 ? this.credentials(accessKeys) : Promise.resolve(new Map<string, CredentialIssuance>()),
     ]);
-    const timeline = this.timelineFor(ref, cluster, items);
-    return {
-      mappingStateAt: (at) => timeline.stateAt(at),
-      mappingStateKeyAt: (at) => ({ history: timeline, version: timeline.versionAt(at) }),
-      credentialFor: (accessKeyId) => creds.get(accessKeyId),
-    };
+    return timelineEvidence(this.timelineFor(ref, cluster, items), (accessKeyId) => creds.get(accessKeyId));
   }
 
   /**
@@ -1261,13 +1263,7 @@ export class DynamoDbTrailStore implements TrailStore {
     const cached = this.timelines.get(key);
     if (cached && cached.fingerprint === fingerprint && cached.timeline.cluster === cluster) return cached.timeline;
     const timeline = new MappingTimeline(cluster, this.sortedMappingChanges(items));
-    // One entry per cluster, re-inserted to keep the Map in least-recently-used order.
-    this.timelines.delete(key);
-    this.timelines.set(key, { fingerprint, timeline });
-    if (this.timelines.size > MAX_CACHED_TIMELINES) {
-      const oldest = this.timelines.keys().next().value;
-      if (oldest !== undefined) this.timelines.delete(oldest);
-    }
+    setMostRecent(this.timelines, key, { fingerprint, timeline }, MAX_CACHED_TIMELINES);
     return timeline;
   }
 

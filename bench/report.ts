@@ -5,7 +5,7 @@ import { type IngestCpuResult, TARGET_RATIO_TO_FLOOR } from './ingest-cpu.js';
 import { type EngineIngestResult, PRICES } from './ingest-e2e.js';
 import type { MachineInfo } from './machine.js';
 import type { QueryLatencyResult } from './query-latency.js';
-import { fmt, mb } from './stats.js';
+import { fmt, mb, median } from './stats.js';
 
 export interface BenchResults {
   config: BenchConfig;
@@ -196,36 +196,23 @@ export const renderMarkdown = (r: BenchResults): string => {
     out.push(
       mdTable(
         ['path', 'median ms', 'events/s', 'MB/s (JSON)', 'runs (ms)'],
-        [
+        (
           [
-            'A: log handler CPU path',
-            fmt(medianOf(x.handlerMs), 0),
-            fmt(x.handlerEventsPerS, 0),
-            fmt(x.handlerJsonMBps),
-            x.handlerMs.map((v) => fmt(v, 0)).join(', '),
-          ],
-          [
-            'P: parsers alone',
-            fmt(medianOf(x.parseMs), 0),
-            fmt(x.logEvents / (medianOf(x.parseMs) / 1000), 0),
-            fmt(mb(x.jsonBytes) / (medianOf(x.parseMs) / 1000)),
-            x.parseMs.map((v) => fmt(v, 0)).join(', '),
-          ],
-          [
-            'floor: gunzip + JSON.parse',
-            fmt(medianOf(x.floorMs), 0),
-            fmt(x.floorEventsPerS, 0),
-            fmt(x.floorJsonMBps),
-            x.floorMs.map((v) => fmt(v, 0)).join(', '),
-          ],
-          [
-            'floor + audit JSON.parse',
-            fmt(medianOf(x.floorWithAuditJsonMs), 0),
-            fmt(x.logEvents / (medianOf(x.floorWithAuditJsonMs) / 1000), 0),
-            fmt(mb(x.jsonBytes) / (medianOf(x.floorWithAuditJsonMs) / 1000)),
-            x.floorWithAuditJsonMs.map((v) => fmt(v, 0)).join(', '),
-          ],
-        ],
+            ['A: log handler CPU path', x.handlerMs],
+            ['P: parsers alone', x.parseMs],
+            ['floor: gunzip + JSON.parse', x.floorMs],
+            ['floor + audit JSON.parse', x.floorWithAuditJsonMs],
+          ] as const
+        ).map(([label, runs]) => {
+          const ms = median(runs);
+          return [
+            label,
+            fmt(ms, 0),
+            fmt(x.logEvents / (ms / 1000), 0),
+            fmt(mb(x.jsonBytes) / (ms / 1000)),
+            runs.map((v) => fmt(v, 0)).join(', '),
+          ];
+        }),
       ),
     );
     out.push('');
@@ -235,7 +222,7 @@ export const renderMarkdown = (r: BenchResults): string => {
     out.push('');
     out.push(
       `Where A's time goes: parsing alone (P) is ${pct(x.parseShare, 0)} of A and reaches ${fmt(x.parseRatioToFloor, 3)} of the floor by itself; the rest (${pct(1 - x.parseShare, 0)}) is mapping-change extraction, evidence, correlation and the batch bookkeeping. ` +
-        `The floor does not parse the audit messages nor tokenize the authenticator lines, which every consumer of these logs must do. ${budgetSentence(medianOf(x.floorMs) / TARGET_RATIO_TO_FLOOR - medianOf(x.parseMs), x.chainsPerRun)}`,
+        `The floor does not parse the audit messages nor tokenize the authenticator lines, which every consumer of these logs must do. ${budgetSentence(median(x.floorMs) / TARGET_RATIO_TO_FLOOR - median(x.parseMs), x.chainsPerRun)}`,
     );
     out.push('');
   }
@@ -423,9 +410,4 @@ export const renderMarkdown = (r: BenchResults): string => {
   );
   out.push('');
   return out.join('\n');
-};
-
-const medianOf = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.ceil(s.length / 2) - 1] ?? Number.NaN;
 };

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import dynalite from 'dynalite';
+import { vi } from 'vitest';
 import { createTableInput } from '../../lib/store/table-schema.js';
 
 /**
@@ -157,4 +158,24 @@ export const createTestTable = async (client: DynamoDBClient, prefix = 'trail'):
 
 export const deleteTestTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
   await client.send(new DeleteTableCommand({ TableName: tableName }));
+};
+
+/**
+ * The environment an ingest handler module reads at import (its cold start), aimed at the test
+ * engine's table with dummy credentials; `extra` adds or overrides variables. Undo with
+ * vi.unstubAllEnvs().
+ */
+export const stubHandlerEnv = (engine: Engine, tableName: string, extra: Record<string, string> = {}): void => {
+  const env: Record<string, string> = {
+    TABLE_NAME: tableName,
+    ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111111111111:eks-access-trail-alerts',
+    AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...extra,
+  };
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
 };

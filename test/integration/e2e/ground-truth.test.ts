@@ -18,7 +18,7 @@ import {
 } from '../../../lib/sim/index.js';
 import { parseLogExport } from '../../../lib/sources/cloudwatch-logs.js';
 import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
-import { createTestTable, type Engine, engineName, startEngine } from '../../support/engine.js';
+import { createTestTable, type Engine, engineName, startEngine, stubHandlerEnv } from '../../support/engine.js';
 import { awsAuthBackfill, compareAll, describeReport, lambdaContext, requestChainsByAuditId } from './harness.js';
 
 /**
@@ -145,14 +145,7 @@ describe('a simulated fleet delivered through the real Lambda handlers', () => {
     expect(truths.filter((t) => t.impersonated).length).toBeGreaterThan(0);
 
     const tableName = await createTestTable(engine.client, 'e2e-handlers');
-    vi.stubEnv('TABLE_NAME', tableName);
-    vi.stubEnv('ALERT_TOPIC_ARN', 'arn:aws:sns:us-east-1:111111111111:eks-access-trail-alerts');
-    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', engine.endpoint);
-    vi.stubEnv('AWS_REGION', 'us-east-1');
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    stubHandlerEnv(engine, tableName);
     vi.resetModules();
     const logModule = await import('../../../functions/log-ingest.js');
     const ctModule = await import('../../../functions/cloudtrail-ingest.js');

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbAlertLedger } from '../../../lib/store/alert-ledger.js';
 import { DynamoDbMappingUsageStore } from '../../../lib/store/mapping-usage.js';
-import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
+import { createTestTable, type Engine, startEngine, stubHandlerEnv } from '../../support/engine.js';
 import {
   cloudTrailEvent,
   gzipBase64,
@@ -46,17 +46,12 @@ const attrs = (p: PublishCommandInput) => ({
 beforeAll(async () => {
   engine = await startEngine();
   tableName = await createTestTable(engine.client);
-  vi.stubEnv('TABLE_NAME', tableName);
-  vi.stubEnv('ALERT_TOPIC_ARN', TOPIC);
-  // The kiem account itself is always trusted; 012345678901 (the stratus backdoor role) is not.
-  vi.stubEnv('TRUSTED_ACCOUNT_IDS', '111111111111');
-  vi.stubEnv('RECENT_MAPPING_DAYS', '7');
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', engine.endpoint);
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  stubHandlerEnv(engine, tableName, {
+    ALERT_TOPIC_ARN: TOPIC,
+    // The kiem account itself is always trusted; 012345678901 (the stratus backdoor role) is not.
+    TRUSTED_ACCOUNT_IDS: '111111111111',
+    RECENT_MAPPING_DAYS: '7',
+  });
   vi.resetModules();
   const ct = await import('../../../functions/cloudtrail-ingest.js');
   const log = await import('../../../functions/log-ingest.js');

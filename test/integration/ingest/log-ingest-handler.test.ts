@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
 import { injectFaults, throttle } from '../../support/ddb-faults.js';
-import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
+import { createTestTable, type Engine, startEngine, stubHandlerEnv } from '../../support/engine.js';
 import { dumpTable } from '../../support/table-dump.js';
 import {
   authenticatorLines,
@@ -42,14 +42,7 @@ const day = { from: '2024-08-24T00:00:00Z', to: '2024-08-25T00:00:00Z' };
 beforeAll(async () => {
   engine = await startEngine();
   tableName = await createTestTable(engine.client);
-  vi.stubEnv('TABLE_NAME', tableName);
-  vi.stubEnv('ALERT_TOPIC_ARN', 'arn:aws:sns:us-east-1:111111111111:eks-access-trail-alerts');
-  vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', engine.endpoint);
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+  stubHandlerEnv(engine, tableName);
   vi.resetModules();
   const mod = await import('../../../functions/log-ingest.js');
   handler = mod.handler as unknown as Handler;

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import type { KinesisRecordLike } from '../lib/sim/index.js';
 import { bundleEntry } from './bundle.js';
+import { functionNodeArgs } from './lambda-runtime.js';
 import { buildWorkload, sqsEvents } from './workload.js';
 
 /**
@@ -34,6 +35,8 @@ export interface HandlerMemoryResult {
   maxRssMB: number;
   chains: number;
   handlerMs: number;
+  /** The node flags the child ran with: the log function's, as Lambda starts it. */
+  nodeArgs: string[];
 }
 
 const exec = promisify(execFile);
@@ -70,8 +73,10 @@ export const runHandlerMemory = async (opts: HandlerMemoryOptions): Promise<Hand
     writeFileSync(eventFile, text);
     writeFileSync(sqsFile, JSON.stringify(sqsEvents(w)));
     const bundle = join(dir, 'memory-child.mjs');
+    // Peak RSS depends on the heap limits, so the child gets the ones Lambda gives the log function.
+    const nodeArgs = functionNodeArgs('log-ingest');
     await bundleEntry(join(opts.root, 'bench/memory-child.ts'), bundle);
-    const { stdout } = await exec(process.execPath, [bundle, eventFile, sqsFile], {
+    const { stdout } = await exec(process.execPath, [...nodeArgs, bundle, eventFile, sqsFile], {
       cwd: dir,
       env: {
         PATH: process.env['PATH'] ?? '',
@@ -96,6 +101,7 @@ export const runHandlerMemory = async (opts: HandlerMemoryOptions): Promise<Hand
       maxRssMB: out.maxRssBytes / 2 ** 20,
       chains: out.chains,
       handlerMs: out.handlerMs,
+      nodeArgs,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Handlers } from './handlers.js';
 import { BenchTrailStore } from './memory-store.js';
@@ -46,6 +48,8 @@ export interface IngestCpuResult {
   /** median parse-only time / median handler time: the share of the handler that is parsing. */
   parseShare: number;
   parseRatioToFloor: number;
+  /** The node flags of the process that measured (runIngestCpuIsolated); empty: Node's defaults. */
+  nodeArgs?: string[];
 }
 
 export const TARGET_RATIO_TO_FLOOR = 0.5;
@@ -166,3 +170,46 @@ export const runIngestCpu = async (opts: IngestCpuOptions, handlers: Handlers): 
     parseRatioToFloor: f / p,
   };
 };
+
+/**
+ * runIngestCpu in a child process started with `nodeArgs` (every path, the floor included, runs under
+ * the same flags, so the ratios compare like with like). Heap flags cannot be changed inside a running
+ * process, and the bench's own process runs with whatever `npm run bench` was started with.
+ */
+export const runIngestCpuIsolated = (
+  opts: IngestCpuOptions,
+  where: { root: string; nodeArgs: readonly string[] },
+): Promise<IngestCpuResult> =>
+  new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    // Only the flags asked for: an inherited NODE_OPTIONS would add to them.
+    delete env['NODE_OPTIONS'];
+    const child = spawn(
+      process.execPath,
+      [...where.nodeArgs, '--import', 'tsx', join(where.root, 'bench/ingest-cpu-child.ts'), JSON.stringify(opts)],
+      { cwd: where.root, env, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`CPU bench child exited with ${code}`));
+        return;
+      }
+      const last = out.trim().split('\n').pop() ?? '';
+      let printed: { result: IngestCpuResult; execArgv: string[] };
+      try {
+        printed = JSON.parse(last) as typeof printed;
+      } catch (err) {
+        reject(new Error(`CPU bench child printed no result: ${last.slice(0, 200)}`, { cause: err }));
+        return;
+      }
+      const missing = where.nodeArgs.filter((a) => !printed.execArgv.includes(a));
+      if (missing.length > 0) reject(new Error(`CPU bench child did not run with ${missing.join(' ')}`));
+      else resolve({ ...printed.result, nodeArgs: [...where.nodeArgs] });
+    });
+  });

@@ -11,7 +11,10 @@ export interface BenchResults {
   config: BenchConfig;
   machine: MachineInfo;
   wallMs: number;
+  /** The CPU section as Lambda starts the log function (its heap flags and NODE_OPTIONS). */
   cpu?: IngestCpuResult;
+  /** The same measurement under this machine's Node defaults, for comparison. */
+  cpuNodeDefaults?: IngestCpuResult;
   engine?: EngineIngestResult;
   query?: QueryLatencyResult;
   memory?: HandlerMemoryResult;
@@ -29,6 +32,9 @@ export interface SummaryRow {
 
 const pct = (x: number, d = 2) => `${fmt(x * 100, d)} %`;
 const status = (ok: boolean): SummaryRow['status'] => (ok ? 'ok' : 'MISS');
+
+const nodeArgsText = (args: readonly string[] | undefined): string =>
+  args && args.length > 0 ? `\`node ${args.join(' ')}\`` : "`node` with this machine's defaults";
 
 /** What a ratio of TARGET_RATIO_TO_FLOOR leaves for correlation once the parsers have run. */
 const budgetSentence = (leftMs: number, chains: number): string =>
@@ -54,6 +60,14 @@ export const summaryRows = (r: BenchResults): SummaryRow[] => {
     rows.push({
       metric: 'ratio to floor + audit JSON.parse',
       value: fmt(r.cpu.ratioToFloorWithAuditJson, 3),
+      target: '-',
+      status: '-',
+    });
+  }
+  if (r.cpuNodeDefaults) {
+    rows.push({
+      metric: "ratio to floor, Node's default heap flags",
+      value: fmt(r.cpuNodeDefaults.ratioToFloor, 3),
       target: '-',
       status: '-',
     });
@@ -190,7 +204,8 @@ export const renderMarkdown = (r: BenchResults): string => {
     out.push(
       `Workload: ${fmt(x.requests, 0)} simulated requests -> ${fmt(x.kinesisRecords, 0)} Kinesis records, ${fmt(x.logEvents, 0)} CloudWatch log events, ${fmt(mb(x.gzipBytes))} MB gzip'd / ${fmt(mb(x.jsonBytes))} MB of JSON. ` +
         "A: the log handler entry point as Lambda runs it (`ingestKinesisEvent` of the esbuild bundle built with the CDK construct's options: base64, gunzip, JSON, parsing of every line and audit event, mapping-change extraction, evidence, correlation) with the store replaced by an in-memory stub of the TrailStore port that keeps mapping changes and AssumeRole issuances (so attribution runs) and drops chains. " +
-        `Floor: base64 + gunzip + JSON.parse of the same records. P: the product's parsers alone (bench/parse-path.ts, bundled the same way: strict base64, gunzip, JSON, payload shape, then every audit event and authenticator line parsed; no correlation). Floor + audit JSON: the floor plus JSON.parse of each of the ${fmt(x.auditEvents, 0)} audit messages, which are JSON documents of their own. ${x.rounds} interleaved rounds (A, floor, P, floor + audit JSON, A…) after one warm-up each; medians.`,
+        `Floor: base64 + gunzip + JSON.parse of the same records. P: the product's parsers alone (bench/parse-path.ts, bundled the same way: strict base64, gunzip, JSON, payload shape, then every audit event and authenticator line parsed; no correlation). Floor + audit JSON: the floor plus JSON.parse of each of the ${fmt(x.auditEvents, 0)} audit messages, which are JSON documents of their own. ${x.rounds} interleaved rounds (A, floor, P, floor + audit JSON, A…) after one warm-up each; medians. ` +
+        `All four paths run in one child process started as Lambda starts the log function: ${nodeArgsText(x.nodeArgs)} (the managed Node.js runtime's heap flags for the function's memory size, then its NODE_OPTIONS).`,
     );
     out.push('');
     out.push(
@@ -225,6 +240,13 @@ export const renderMarkdown = (r: BenchResults): string => {
         `The floor does not parse the audit messages nor tokenize the authenticator lines, which every consumer of these logs must do. ${budgetSentence(median(x.floorMs) / TARGET_RATIO_TO_FLOOR - median(x.parseMs), x.chainsPerRun)}`,
     );
     out.push('');
+    const d = r.cpuNodeDefaults;
+    if (d) {
+      out.push(
+        `The same measurement in a process with this machine's Node defaults (no flags: 16 MB semi-spaces, so a batch's parsed events are copied by many more scavenges): A ${fmt(median(d.handlerMs), 0)} ms, P ${fmt(median(d.parseMs), 0)} ms, floor ${fmt(median(d.floorMs), 0)} ms; ratio A / floor ${fmt(d.ratioToFloor, 3)}, A / (floor + audit JSON.parse) ${fmt(d.ratioToFloorWithAuditJson, 3)}.`,
+      );
+      out.push('');
+    }
   }
 
   if (r.engine) {
@@ -362,7 +384,7 @@ export const renderMarkdown = (r: BenchResults): string => {
     out.push('## 4. Memory: log handler on a full Kinesis batch');
     out.push('');
     out.push(
-      `One Kinesis event of ${fmt(mb(x.eventBytes))} MB (Lambda's invocation payload limit is 6 MB): ${fmt(x.records, 0)} records, ${fmt(x.logEvents, 0)} log events, ${fmt(mb(x.jsonBytes))} MB of JSON once decompressed. A fresh process runs the log-ingest handler module (bundled with the Lambda esbuild options) with storage stubbed; it reads the event file and parses it as the runtime does. ` +
+      `One Kinesis event of ${fmt(mb(x.eventBytes))} MB (Lambda's invocation payload limit is 6 MB): ${fmt(x.records, 0)} records, ${fmt(x.logEvents, 0)} log events, ${fmt(mb(x.jsonBytes))} MB of JSON once decompressed. A fresh process, started with the log function's Lambda flags (${nodeArgsText(x.nodeArgs)}), runs the log-ingest handler module (bundled with the Lambda esbuild options) with storage stubbed; it reads the event file and parses it as the runtime does. ` +
         `RSS after loading the module and priming: ${fmt(x.baselineRssMB)} MB; **peak RSS (process.resourceUsage().maxRSS): ${fmt(x.maxRssMB)} MB** (target < ${TARGET_MAX_RSS_MB} MB). Handler time ${fmt(x.handlerMs, 0)} ms, ${fmt(x.chains, 0)} chains.`,
     );
     out.push('');

@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { runColdStart } from './cold-start.js';
 import { type BenchConfig, BenchConfigError, parseBenchArgs, type Section } from './config.js';
 import { runHandlerMemory } from './handler-memory.js';
-import { loadBundledHandlers, loadHandlers } from './handlers.js';
-import { runIngestCpu } from './ingest-cpu.js';
+import { loadHandlers } from './handlers.js';
+import { runIngestCpuIsolated } from './ingest-cpu.js';
 import { runEngineIngest } from './ingest-e2e.js';
+import { functionNodeArgs } from './lambda-runtime.js';
 import { machineInfo } from './machine.js';
 import { runQueryLatency } from './query-latency.js';
 import { type BenchResults, renderMarkdown, summaryRows, textTable } from './report.js';
@@ -45,11 +46,10 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
     results.memory = await runHandlerMemory({ root: ROOT, seed: config.seed });
   });
   await step('cpu', 'log handler CPU path vs floor', async () => {
-    results.cpu = await runIngestCpu(
-      { requests: config.cpuRequests, rounds: config.cpuRounds, seed: config.seed },
-      // The store is the in-memory stub, so the deployed form of the code can be measured.
-      await loadBundledHandlers(ROOT),
-    );
+    const opts = { requests: config.cpuRequests, rounds: config.cpuRounds, seed: config.seed };
+    // As Lambda starts the log function; then, for comparison, with this machine's Node defaults.
+    results.cpu = await runIngestCpuIsolated(opts, { root: ROOT, nodeArgs: functionNodeArgs('log-ingest') });
+    results.cpuNodeDefaults = await runIngestCpuIsolated(opts, { root: ROOT, nodeArgs: [] });
   });
   await step('engine', 'end-to-end ingestion + correctness', async () => {
     results.engine = await runEngineIngest(

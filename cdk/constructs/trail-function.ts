@@ -6,9 +6,9 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS } from '../../lib/runtime-env.js';
+import { FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS, type TrailFunctionEntry } from '../function-settings.js';
 
-/** The four handler entries under functions/, bundled by path. */
-export type TrailFunctionEntry = 'log-ingest' | 'cloudtrail-ingest' | 'query-api' | 'posture-report';
+export type { TrailFunctionEntry } from '../function-settings.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,6 +16,7 @@ export interface TrailFunctionProps {
   entry: TrailFunctionEntry;
   description: string;
   timeout: Duration;
+  /** Defaults to the entry's size in FUNCTION_MEMORY_MB. */
   memorySize?: number;
   logRetention: logs.RetentionDays;
   environment?: Record<string, string>;
@@ -65,7 +66,7 @@ export class TrailFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       description: props.description,
       timeout: props.timeout,
-      memorySize: props.memorySize ?? 512,
+      memorySize: props.memorySize ?? FUNCTION_MEMORY_MB[props.entry],
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -73,7 +74,7 @@ export class TrailFunction extends Construct {
         ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
         : {}),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: props.entry,
         POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
         ...props.environment,

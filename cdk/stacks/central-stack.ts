@@ -196,7 +196,6 @@ export class CentralStack extends Stack {
       entry: 'log-ingest',
       description: 'EKS authenticator and audit log events from Kinesis -> decision chains',
       timeout: Duration.minutes(5),
-      memorySize: 1024,
       logRetention,
       environment: { ...commonEnv, ...alertEnv },
     });

@@ -4,8 +4,9 @@ import { runColdStart } from '../../bench/cold-start.js';
 import { BenchConfigError, parseBenchArgs } from '../../bench/config.js';
 import { runHandlerMemory } from '../../bench/handler-memory.js';
 import { type Handlers, loadHandlers } from '../../bench/handlers.js';
-import { runIngestCpu } from '../../bench/ingest-cpu.js';
+import { type IngestCpuResult, runIngestCpu, runIngestCpuIsolated } from '../../bench/ingest-cpu.js';
 import { runEngineIngest } from '../../bench/ingest-e2e.js';
+import { functionNodeArgs, lambdaRuntimeNodeArgs } from '../../bench/lambda-runtime.js';
 import { machineInfo } from '../../bench/machine.js';
 import { BenchTrailStore } from '../../bench/memory-store.js';
 import { runQueryLatency } from '../../bench/query-latency.js';
@@ -122,7 +123,33 @@ describe('write-unit meter against a real engine', () => {
   });
 });
 
+describe('Lambda node flags', () => {
+  it('sizes the heap as the managed runtime bootstrap does: a tenth of memory young, half of it per semi-space, the rest old', () => {
+    expect(lambdaRuntimeNodeArgs(1024)).toEqual(['--max-semi-space-size=51', '--max-old-space-size=922']);
+    expect(lambdaRuntimeNodeArgs(512)).toEqual(['--max-semi-space-size=25', '--max-old-space-size=461']);
+  });
+
+  it("starts the log function's process with its memory size's heap flags, then the function's NODE_OPTIONS", () => {
+    expect(functionNodeArgs('log-ingest')).toEqual([
+      '--max-semi-space-size=51',
+      '--max-old-space-size=922',
+      '--enable-source-maps',
+    ]);
+  });
+});
+
 describe('bench measurements at tiny sizes', () => {
+  it('measures the CPU path in a child process that really runs with the given node flags', {
+    timeout: 120_000,
+  }, async () => {
+    const nodeArgs = functionNodeArgs('log-ingest');
+    const r = await runIngestCpuIsolated({ requests: 150, rounds: 1, seed: SEED }, { root: ROOT, nodeArgs });
+    expect(r.nodeArgs).toEqual(nodeArgs);
+    expect(r.chainsPerRun).toBeGreaterThan(0);
+    expect(r.handlerMs).toHaveLength(1);
+    expect(r.ratioToFloor).toBeGreaterThan(0);
+  });
+
   it('measures the log handler CPU path against the floor', { timeout: 120_000 }, async () => {
     const r = await runIngestCpu({ requests: 150, rounds: 1, seed: SEED }, handlers);
     expect(r.logEvents).toBeGreaterThan(0);
@@ -205,6 +232,7 @@ describe('report', () => {
         maxRssMB: 300,
         chains: 20,
         handlerMs: 10,
+        nodeArgs: ['--max-semi-space-size=51', '--max-old-space-size=922', '--enable-source-maps'],
       },
       failures: [{ section: 'query', message: 'engine down' }],
     };
@@ -213,7 +241,52 @@ describe('report', () => {
     expect(md).toContain(results.machine.cpuModel);
     expect(md).toContain('## 4. Memory');
     expect(md).toContain('engine down');
+    expect(md).toContain('`node --max-semi-space-size=51 --max-old-space-size=922 --enable-source-maps`');
     const rows = summaryRows(results);
     expect(rows).toEqual([expect.objectContaining({ status: 'MISS', value: '300 MB', target: '< 256 MB' })]);
+  });
+
+  it('reports the CPU path with the flags it ran under, and the same measurement under Node defaults beside it', () => {
+    const cpu = (ms: number, floorMs: number, nodeArgs: string[]): IngestCpuResult => ({
+      requests: 100,
+      kinesisRecords: 10,
+      logEvents: 200,
+      gzipBytes: 10_000,
+      jsonBytes: 50_000,
+      rounds: 1,
+      handlerMs: [ms],
+      floorMs: [floorMs],
+      parseMs: [ms / 2],
+      floorWithAuditJsonMs: [floorMs * 1.2],
+      auditEvents: 100,
+      chainsPerRun: 100,
+      handlerEventsPerS: 200 / (ms / 1000),
+      handlerJsonMBps: 1,
+      floorEventsPerS: 200 / (floorMs / 1000),
+      floorJsonMBps: 1,
+      ratioToFloor: floorMs / ms,
+      ratioToFloorWithAuditJson: (floorMs * 1.2) / ms,
+      parseShare: 0.5,
+      parseRatioToFloor: floorMs / (ms / 2),
+      nodeArgs,
+    });
+    const results: BenchResults = {
+      config: parseBenchArgs(['--quick']),
+      machine: machineInfo(ROOT, new Date('2026-11-22T10:00:00Z')),
+      wallMs: 60_000,
+      cpu: cpu(100, 30, functionNodeArgs('log-ingest')),
+      cpuNodeDefaults: cpu(150, 33, []),
+      failures: [],
+    };
+    const md = renderMarkdown(results);
+    expect(md).toContain('child process started as Lambda starts the log function: `node --max-semi-space-size=51');
+    expect(md).toContain("this machine's Node defaults");
+    expect(md).toContain('ratio A / floor 0.220');
+    const rows = summaryRows(results);
+    expect(rows.find((row) => row.metric.startsWith('ratio to floor (gunzip'))).toMatchObject({
+      value: '0.300',
+      status: 'MISS',
+    });
+    expect(rows.find((row) => row.metric.includes('default heap flags'))).toMatchObject({ value: '0.220' });
   });
 });

@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_READ_ACTIONS, TABLE_WRITE_ACTIONS } from '../../cdk/constructs/trail-table.js';
+import { FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS } from '../../cdk/function-settings.js';
 import { ENV, METRICS } from '../../lib/runtime-env.js';
 import { TABLE_SCHEMA } from '../../lib/store/table-schema.js';
 import { MEMBER_ACCOUNT, multiAccountInput, OTHER_MEMBER_ACCOUNT, synthApp } from './support/trail-apps.js';
@@ -325,6 +326,22 @@ describe('central stack: functions', () => {
     const groups = ofType('AWS::Logs::LogGroup');
     expect(groups).toHaveLength(4);
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('sizes each function and sets its NODE_OPTIONS from cdk/function-settings.ts, which the benchmarks start the handler with', () => {
+    const fns = ofType('AWS::Lambda::Function').map(([, f]) => f.Properties);
+    const sizes = Object.fromEntries(
+      fns.map((p) => [
+        (p.Environment as { Variables: Record<string, string> }).Variables.POWERTOOLS_SERVICE_NAME,
+        p.MemorySize,
+      ]),
+    );
+    expect(sizes).toEqual(FUNCTION_MEMORY_MB);
+    expect(sizes['log-ingest']).toBe(1024);
+    for (const p of fns)
+      expect((p.Environment as { Variables: Record<string, string> }).Variables.NODE_OPTIONS).toBe(
+        FUNCTION_NODE_OPTIONS,
+      );
   });
 
   it('lets each function write only to its own log group (no managed basic-execution policy)', () => {

@@ -1,0 +1,23 @@
+/**
+ * Runtime settings of the four functions that something other than the CDK app needs as well: the
+ * benchmarks start the log handler the way Lambda does, with its memory size and NODE_OPTIONS. No CDK
+ * import here, so reading them does not load aws-cdk-lib.
+ */
+
+/** The four handler entries under functions/, bundled by path. */
+export type TrailFunctionEntry = 'log-ingest' | 'cloudtrail-ingest' | 'query-api' | 'posture-report';
+
+/**
+ * Memory per function, MB. Lambda scales CPU with memory, and the managed Node.js runtime sizes the V8
+ * heap from it. The log handler gets more: a Kinesis batch is up to 6 MB of gzip'd JSON, decoded,
+ * parsed and correlated in one invocation.
+ */
+export const FUNCTION_MEMORY_MB: Readonly<Record<TrailFunctionEntry, number>> = {
+  'log-ingest': 1024,
+  'cloudtrail-ingest': 512,
+  'query-api': 512,
+  'posture-report': 512,
+};
+
+/** Stack traces of the minified bundle point at the TypeScript sources (the bundle ships its map). */
+export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';

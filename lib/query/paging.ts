@@ -25,6 +25,19 @@ interface QueryCursor {
    * another limit would re-read a page of another size and skip or repeat rows.
    */
   l?: number;
+  /** Digest of the question and its filters the listing answers (CursorBinding.q). */
+  q?: string;
+  /** The absolute window, or instant, the listing is read over (CursorBinding.w). */
+  w?: [string, string];
+}
+
+/**
+ * What a cursor may only be resumed with. Its position means nothing for another question, other
+ * filters or another window: resumed with them, it would silently skip or repeat rows.
+ */
+export interface CursorBinding {
+  q: string;
+  w?: readonly [string, string];
 }
 
 export const MAX_LIMIT = 1000;
@@ -38,19 +51,21 @@ export const decodeCursor = (text: string | undefined): QueryCursor => {
     const v = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      const s = o.s;
-      const c = o.c;
-      const l = o.l;
+      const { s, c, l, q, w } = o;
       if (
         typeof s === 'number' &&
         Number.isInteger(s) &&
         s >= 0 &&
         (c === undefined || typeof c === 'string') &&
-        (l === undefined || (typeof l === 'number' && Number.isInteger(l) && l > 0))
+        (l === undefined || (typeof l === 'number' && Number.isInteger(l) && l > 0)) &&
+        (q === undefined || typeof q === 'string') &&
+        (w === undefined || (Array.isArray(w) && w.length === 2 && w.every((x) => typeof x === 'string')))
       ) {
         const out: QueryCursor = { s };
         if (c !== undefined) out.c = c;
         if (l !== undefined) out.l = l;
+        if (q !== undefined) out.q = q;
+        if (w !== undefined) out.w = [w[0] as string, w[1] as string];
         return out;
       }
     }
@@ -73,8 +88,9 @@ export const collectPage = async <T, R>(
   keep: (item: T) => R | undefined,
   limit: number,
   cursor: string | undefined,
-  maxReads = 20,
+  opts: { maxReads?: number; binding?: CursorBinding } = {},
 ): Promise<{ rows: R[]; nextCursor?: string }> => {
+  const maxReads = opts.maxReads ?? 20;
   const start = decodeCursor(cursor);
   let { c, s } = start;
   const { l } = start;
@@ -85,7 +101,7 @@ export const collectPage = async <T, R>(
     );
   }
   const at = (start: string | undefined, skip: number): string =>
-    encodeCursor(start === undefined ? { s: skip, l: limit } : { c: start, s: skip, l: limit });
+    encodeCursor({ ...(start === undefined ? {} : { c: start }), s: skip, l: limit, ...bound(opts.binding) });
   const rows: R[] = [];
   for (let reads = 0; reads < maxReads; reads++) {
     const page = await fetch(c, limit);
@@ -110,8 +126,12 @@ export const slicePage = <T>(
   all: readonly T[],
   limit: number,
   cursor: string | undefined,
+  binding?: CursorBinding,
 ): { rows: T[]; nextCursor?: string } => {
   const { s } = decodeCursor(cursor);
   const rows = all.slice(s, s + limit);
-  return s + limit < all.length ? { rows, nextCursor: encodeCursor({ s: s + limit }) } : { rows };
+  return s + limit < all.length ? { rows, nextCursor: encodeCursor({ s: s + limit, ...bound(binding) }) } : { rows };
 };
+
+const bound = (b: CursorBinding | undefined): Pick<QueryCursor, 'q' | 'w'> =>
+  b === undefined ? {} : b.w === undefined ? { q: b.q } : { q: b.q, w: [b.w[0], b.w[1]] };

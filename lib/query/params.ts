@@ -34,6 +34,11 @@ export const isWriteVerb = (verb: string | undefined): boolean => verb !== undef
 export interface Paging {
   limit: number;
   cursor?: string;
+  /**
+   * The caller fixed the window (both `from` and `to`) or the instant (`at`). Otherwise it was read off
+   * the clock, and a cursor resumes over the window of the listing's first page instead (see run.ts).
+   */
+  clockFree?: boolean;
 }
 
 export interface PrincipalFilter {
@@ -188,6 +193,7 @@ export const parseQuestionParams = (
   }
   const cursor = p.get('cursor');
   const paging: Paging = cursor === undefined ? { limit } : { limit, cursor };
+  if (question === 'access-at' ? p.has('at') : p.has('from') && p.has('to')) paging.clockFree = true;
   const range = RANGED.has(question)
     ? take(
         parseTimeRange(

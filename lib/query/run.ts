@@ -6,8 +6,9 @@ import { CHAIN_COLUMNS, type ChainRow, chainRow, DENIED_COLUMNS, EXPLAIN_COLUMNS
 import { QueryNotFoundError, QueryParamError } from './errors.js';
 import type { Column } from './format.js';
 import { accessAt, mappingHistory } from './mappings.js';
-import { collectPage, type StorePage, slicePage } from './paging.js';
+import { type CursorBinding, collectPage, type StorePage, slicePage } from './paging.js';
 import { isWriteVerb, type QuestionParams } from './params.js';
+import { type PagedQuestion, resumeQuestion } from './resume.js';
 import type { ChainRecord, ClusterRef, PageRequest, QueryStore, ResourceSelector } from './store-port.js';
 import type { TimeRange } from './time-range.js';
 
@@ -122,6 +123,7 @@ const chainRows = async (
   keep: (chain: DecisionChain) => boolean,
   page: PageRequest,
   opts: RunOptions,
+  binding: CursorBinding,
 ): Promise<{ rows: ChainRow[]; nextCursor?: string }> => {
   const rederived: Fetch = async (cursor, limit) => {
     const p = await fetch(cursor, limit);
@@ -129,15 +131,30 @@ const chainRows = async (
     const items = chains.map((chain, i) => ({ ...(p.items[i] as ChainRecord), chain }));
     return p.cursor === undefined ? { items } : { items, cursor: p.cursor };
   };
-  return collectPage(rederived, (r) => (keep(r.chain) ? chainRow(r.chain) : undefined), page.limit, page.cursor);
+  return collectPage(rederived, (r) => (keep(r.chain) ? chainRow(r.chain) : undefined), page.limit, page.cursor, {
+    binding,
+  });
 };
 
 const eqi = (a: string | undefined, b: string): boolean => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
 export const runQuestion = async (
   store: QueryStore,
-  q: QuestionParams,
+  asked: QuestionParams,
   opts: RunOptions = {},
+): Promise<QueryAnswer> => {
+  if (asked.question === 'explain') return answerQuestion(store, asked, { q: 'explain' }, opts);
+  const { q, binding, notes } = resumeQuestion(asked);
+  const a = await answerQuestion(store, q, binding, opts);
+  a.notes.push(...notes);
+  return a;
+};
+
+const answerQuestion = async (
+  store: QueryStore,
+  q: PagedQuestion | Extract<QuestionParams, { question: 'explain' }>,
+  binding: CursorBinding,
+  opts: RunOptions,
 ): Promise<QueryAnswer> => {
   switch (q.question) {
     case 'who-did': {
@@ -182,7 +199,7 @@ export const runQuestion = async (
         if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
         return true;
       };
-      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, opts);
+      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, opts, binding);
       return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes });
     }
     case 'explain': {
@@ -212,6 +229,7 @@ export const runQuestion = async (
         keep,
         page,
         opts,
+        binding,
       );
       return answer(q.question, ref, { window: q.range, columns: DENIED_COLUMNS, rows, nextCursor, notes: [] });
     }
@@ -226,14 +244,14 @@ export const runQuestion = async (
       ];
       if (a.clusterDeleted) notes.push('the cluster was deleted at that time');
       if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
-      const { rows, nextCursor } = slicePage(a.rows, q.limit, q.cursor);
+      const { rows, nextCursor } = slicePage(a.rows, q.limit, q.cursor, binding);
       return answer(q.question, ref, { at: q.at, columns: ACCESS_AT_COLUMNS, rows, nextCursor, notes });
     }
     case 'mappings-history': {
       const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
       const changes = await store.mappingChanges(ref);
       const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
-      const { rows, nextCursor } = slicePage(all, q.limit, q.cursor);
+      const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
       return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
     }
     case 'touched': {
@@ -263,6 +281,7 @@ export const runQuestion = async (
         keep,
         page,
         opts,
+        binding,
       );
       return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
     }

@@ -24,8 +24,8 @@ let store: QueryStore;
 
 type Answer = Omit<QueryAnswer, 'rows'> & { rows: Record<string, unknown>[] };
 
-const ask = async (question: string, params: Record<string, string>): Promise<Answer> => {
-  const p = parseQuestionParams(question, params, NOW);
+const ask = async (question: string, params: Record<string, string>, now = NOW): Promise<Answer> => {
+  const p = parseQuestionParams(question, params, now);
   if (!p.ok) throw new Error(JSON.stringify(p.issues));
   const a = await runQuestion(store, p.value, storeRunOptions);
   return { ...a, rows: a.rows as Record<string, unknown>[] };
@@ -142,6 +142,56 @@ describe('who-did', () => {
       'kiem#7d1f3c2a-5b6e-4f70-8a91-b2c3d4e5f602',
       'kiem#fb5dba68-6262-4718-b45e-d293b03e434d',
     ]);
+  });
+});
+
+describe('cursors', () => {
+  const ALL = [
+    'kiem#authn#38000000000000000000000000000000000000000000000000000005',
+    'kiem#7d1f3c2a-5b6e-4f70-8a91-b2c3d4e5f601',
+    'kiem#7d1f3c2a-5b6e-4f70-8a91-b2c3d4e5f602',
+    'kiem#fb5dba68-6262-4718-b45e-d293b03e434d',
+  ];
+
+  it('pages a `since` window over the window of the first page, though the clock moved between calls', async () => {
+    // 75 minutes before 15:10 covers the fixture's requests (14:27-14:30); 40 minutes later the same
+    // `since` would start at 14:35 and hold none of them.
+    const first = Date.parse('2024-08-24T15:10:00Z');
+    const seen: string[] = [];
+    const notes: string[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 10; i++) {
+      const a = await ask(
+        'who-did',
+        { cluster: 'kiem', since: '75m', limit: '1', ...(cursor ? { cursor } : {}) },
+        first + i * 40 * 60_000,
+      );
+      seen.push(...a.rows.map((r) => (r as { chainId: string }).chainId));
+      notes.push(...a.notes);
+      if (i > 0) expect(a.window).toEqual({ from: '2024-08-24T13:55:00.000Z', to: '2024-08-24T15:10:00.000Z' });
+      cursor = a.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(ALL);
+    expect(notes).toContain(
+      "continues the listing over 2024-08-24T13:55:00.000Z to 2024-08-24T15:10:00.000Z (the window of its first page, not the clock's now)",
+    );
+  });
+
+  it.each([
+    ['other filters', { verb: 'get' }],
+    ['another question', undefined],
+    ['another fixed window', { from: '2024-08-24T14:10:00Z', to: '2024-08-24T14:59:59Z' }],
+  ])('refuses to resume a listing with %s, which would skip or repeat rows', async (_kind, change) => {
+    const a = await ask('who-did', { cluster: 'kiem', ...WINDOW, limit: '1' });
+    expect(a.nextCursor).toBeDefined();
+    const cursor = a.nextCursor as string;
+    const resumed =
+      change === undefined
+        ? ask('denied', { cluster: 'kiem', ...WINDOW, limit: '1', cursor })
+        : ask('who-did', { cluster: 'kiem', ...WINDOW, limit: '1', ...change, cursor });
+    await expect(resumed).rejects.toThrow(QueryParamError);
+    await expect(resumed).rejects.toMatchObject({ param: 'cursor' });
   });
 });
 

@@ -44,7 +44,7 @@ describe('collectPage', () => {
 
   it('stops after maxReads store pages and hands back a cursor', async () => {
     const none = () => undefined;
-    const p = await collectPage(pages(100), none, 5, undefined, 2);
+    const p = await collectPage(pages(100), none, 5, undefined, { maxReads: 2 });
     expect(p.rows).toEqual([]);
     expect(p.nextCursor).toBeDefined();
   });

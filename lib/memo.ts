@@ -30,7 +30,8 @@ export const deepFreeze = <T>(value: T): T => {
     const v = stack.pop();
     if (typeof v !== 'object' || v === null || Object.isFrozen(v) || v instanceof Map || v instanceof Set) continue;
     Object.freeze(v);
-    for (const inner of Object.values(v)) stack.push(inner);
+    // Only objects need a visit: most values are strings, which would be pushed only to be dropped.
+    for (const inner of Object.values(v)) if (typeof inner === 'object' && inner !== null) stack.push(inner);
   }
   return value;
 };

@@ -531,23 +531,37 @@ interface IdentityLinks {
  * that needs them. Kept per history object (the MappingTimeline, dropped by the store once the history
  * changes) and bounded, since a Lambda container lives for hours.
  *
- * The lookup key is short (version, username, uid, access key); the entry keeps the whole user block
- * it was derived from and is used only when the request's block is equal to it, field by field. That
- * is exact without serialising every request's user (which cost more than the lookup saved).
+ * Within a history the entries are grouped by state version, and within a version looked up by one
+ * short field of the user block (see identityKey); the entry keeps the whole user block it was derived
+ * from and is used only when the request's block is equal to it, field by field. That is exact, and
+ * cheaper than building and hashing a key of every identifying field for every request.
  */
 interface CachedIdentity {
   user: AuditEvent['user'];
   links: IdentityLinks;
 }
 
-const IDENTITY_CACHE = new WeakMap<object, Map<string, CachedIdentity>>();
+interface HistoryIdentities {
+  byVersion: Map<number, Map<string, CachedIdentity>>;
+  size: number;
+}
+
+const IDENTITY_CACHE = new WeakMap<object, HistoryIdentities>();
 const MAX_IDENTITIES_PER_HISTORY = 20_000;
 
-// What tells apart the users that share a username: the IAM session's access key, and for
-// service-account tokens the token and pod (each pod's token carries its own).
-const identityKey = (user: AuditEvent['user'], version: number): string => {
+// The field that best tells apart the users sharing a username: the IAM session's access key, for
+// service-account tokens the token or pod (each pod's token carries its own), else the uid. Two
+// blocks with the same field only share a slot, never an answer: sameUser decides.
+const identityKey = (user: AuditEvent['user']): string => {
   const x = user.extra;
-  return `${version}\u0000${user.username ?? '\u0001'}\u0000${user.uid ?? '\u0001'}\u0000${x?.['accessKeyId']?.[0] ?? ''}\u0000${x?.['authentication.kubernetes.io/credential-id']?.[0] ?? ''}\u0000${x?.['authentication.kubernetes.io/pod-uid']?.[0] ?? ''}`;
+  return (
+    x?.['accessKeyId']?.[0] ||
+    x?.['authentication.kubernetes.io/credential-id']?.[0] ||
+    x?.['authentication.kubernetes.io/pod-uid']?.[0] ||
+    user.uid ||
+    user.username ||
+    ''
+  );
 };
 
 const sameStrings = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean => {
@@ -609,16 +623,16 @@ const identityFor = (
   evidence: CorrelationEvidence,
 ): IdentityLinks => {
   const stateKey = safeStateKey(evidence, lookupAt);
-  let cache: Map<string, CachedIdentity> | undefined;
+  let history: HistoryIdentities | undefined;
   let key = '';
   if (stateKey) {
-    cache = IDENTITY_CACHE.get(stateKey.history);
-    if (!cache) {
-      cache = new Map();
-      IDENTITY_CACHE.set(stateKey.history, cache);
+    history = IDENTITY_CACHE.get(stateKey.history);
+    if (!history) {
+      history = { byVersion: new Map(), size: 0 };
+      IDENTITY_CACHE.set(stateKey.history, history);
     }
-    key = identityKey(user, stateKey.version);
-    const hit = cache.get(key);
+    key = identityKey(user);
+    const hit = history.byVersion.get(stateKey.version)?.get(key);
     if (hit && sameUser(hit.user, user)) return hit.links;
   }
   const principal = principalFromUser(user);
@@ -628,13 +642,22 @@ const identityFor = (
   const mapping = mappingFor(principal, lookupAt, evidence, observedIdentity(user), Boolean(user.username));
   const links = { principal, mapping };
   // An empty history's explanation names the request time, so it is not shared across requests.
-  if (cache && !batchDependent && !mapping.historyUnknown) {
-    if (cache.size >= MAX_IDENTITIES_PER_HISTORY) cache.clear();
+  if (history && stateKey && !batchDependent && !mapping.historyUnknown) {
+    if (history.size >= MAX_IDENTITIES_PER_HISTORY) {
+      history.byVersion.clear();
+      history.size = 0;
+    }
+    let slots = history.byVersion.get(stateKey.version);
+    if (!slots) {
+      slots = new Map();
+      history.byVersion.set(stateKey.version, slots);
+    }
     // Shared by every chain of this identity from now on: frozen, so an in-place edit of a chain's
     // principal or mapping fails loudly instead of rewriting other requests' chains.
     deepFreeze(principal);
     deepFreeze(mapping.link);
-    cache.set(key, { user, links });
+    if (!slots.has(key)) history.size++;
+    slots.set(key, { user, links });
   }
   return links;
 };

@@ -57,6 +57,6 @@ export const timelineEvidence = (
   credentialFor: (accessKeyId: string) => CredentialIssuance | undefined,
 ): CorrelationEvidence => ({
   mappingStateAt: (at) => timeline.stateAt(at),
-  mappingStateKeyAt: (at) => ({ history: timeline, version: timeline.versionAt(at) }),
+  mappingStateKeyAt: (at) => ({ history: timeline, version: timeline.stateVersionAt(at) }),
   credentialFor,
 });

@@ -168,7 +168,8 @@ export interface CorrelationEvidence {
   /**
    * Optional: which mapping state is in force at `at`. `history` is one object for as long as the
    * cluster's mapping history is unchanged (the MappingTimeline, reused across batches by the stores)
-   * and `version` tells its states apart (MappingTimeline.versionAt). With it the correlator derives a
+   * and `version` tells its states apart: equal versions of one history must mean equal states
+   * (MappingTimeline.stateVersionAt). With it the correlator derives a
    * principal's links once per state instead of once per request; evidence without it is uncached.
    */
   mappingStateKeyAt?(at: string): MappingStateKey;

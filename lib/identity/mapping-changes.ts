@@ -11,7 +11,52 @@ import type { ClusterCreator, MappingActor, MappingChange, MappingChangeOp } fro
 /** ISO 8601 with milliseconds in UTC, the ordering clock of MappingChange; raw text when unparseable. */
 export const toChangeInstant = (at: string): string => {
   const ms = Date.parse(at);
-  return Number.isNaN(ms) ? at : new Date(ms).toISOString();
+  if (Number.isNaN(ms)) return at;
+  return isoInSameMinute(at, ms) ?? new Date(ms).toISOString();
+};
+
+const isDigitAt = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c >= 0x30 && c <= 0x39;
+};
+
+const digitAt = (s: string, i: number): number => s.charCodeAt(i) - 0x30;
+
+// The minute of the last instant converted, and its epoch ms: a batch's audit events fall in a few
+// minutes, so its ISO form is checked once per minute instead of formatting a Date per event.
+let lastMinute = '';
+let lastMinuteMs = 0;
+
+/**
+ * new Date(ms).toISOString() for the common `YYYY-MM-DDTHH:MM:SS.mmm…` text, without the Date: when
+ * `at` parsed to exactly its minute's instant plus the SS.mmm it reads, the ISO form is that minute
+ * followed by SS.mmm. The minute itself must round-trip (Date.parse rolls `02-30` over to March).
+ * Undefined when that cannot be shown; the caller then formats the Date.
+ */
+const isoInSameMinute = (at: string, ms: number): string | undefined => {
+  if (
+    at.length < 24 ||
+    at.charCodeAt(16) !== 0x3a ||
+    at.charCodeAt(19) !== 0x2e ||
+    !isDigitAt(at, 17) ||
+    !isDigitAt(at, 18) ||
+    !isDigitAt(at, 20) ||
+    !isDigitAt(at, 21) ||
+    !isDigitAt(at, 22)
+  )
+    return undefined;
+  const seconds = digitAt(at, 17) * 10 + digitAt(at, 18);
+  if (seconds > 59) return undefined;
+  if (lastMinute === '' || !at.startsWith(lastMinute)) {
+    const minute = at.slice(0, 16);
+    const minuteIso = `${minute}:00.000Z`;
+    const minuteMs = Date.parse(minuteIso);
+    if (Number.isNaN(minuteMs) || new Date(minuteMs).toISOString() !== minuteIso) return undefined;
+    lastMinute = minute;
+    lastMinuteMs = minuteMs;
+  }
+  const offset = seconds * 1000 + digitAt(at, 20) * 100 + digitAt(at, 21) * 10 + digitAt(at, 22);
+  return ms === lastMinuteMs + offset ? `${at.slice(0, 23)}Z` : undefined;
 };
 
 /** requestParameters ARNs come percent-encoded from URI labels (FORMATS §3.2). */
@@ -156,6 +201,9 @@ const first = (extra: Record<string, string[]> | undefined, ...keys: string[]): 
   return undefined;
 };
 
+const principalIdOf = (extra: Record<string, string[]> | undefined): string | undefined =>
+  first(extra, 'principalId', 'sigs.k8s.io/aws-iam-authenticator/principalId');
+
 const ACTOR_TYPE = {
   'assumed-role': 'AssumedRole',
   role: 'AssumedRole',
@@ -180,7 +228,7 @@ const auditActor = (event: AuditEvent): MappingActor => {
     accountId: parsed.value.accountId,
   };
   if (stsArn) aws.arn = stsArn;
-  const principalId = first(extra, 'principalId', 'sigs.k8s.io/aws-iam-authenticator/principalId');
+  const principalId = principalIdOf(extra);
   if (principalId) aws.principalId = principalId;
   const accessKeyId = first(extra, 'accessKeyId');
   if (accessKeyId) aws.accessKeyId = accessKeyId;
@@ -221,6 +269,9 @@ export const changesFromAuditEvent = (
   event: AuditEvent,
   origin: { cluster: string; accountId?: string },
 ): MappingChange[] => {
+  const awsAuthWrite = isAwsAuthRef(event) && event.stage === 'ResponseComplete' && succeeded(event);
+  // Most requests neither edit aws-auth nor carry a principal id: they need no actor and no instant.
+  if (!awsAuthWrite && principalIdOf(event.user.extra) === undefined) return [];
   const out: MappingChange[] = [];
   const actor = auditActor(event);
   const at = toChangeInstant(event.stageTimestamp ?? event.requestReceivedTimestamp ?? '');
@@ -243,7 +294,7 @@ export const changesFromAuditEvent = (
     if (c.ok) out.push(base({ kind: 'principal-id-observed', matchKey: c.value.matchKey, principalId }));
   }
 
-  if (!isAwsAuthRef(event) || event.stage !== 'ResponseComplete' || !succeeded(event)) return out;
+  if (!awsAuthWrite) return out;
   const verb = event.verb;
   if (verb === 'delete') {
     out.push(base({ kind: 'aws-auth-delete' }));

@@ -268,6 +268,8 @@ export class MappingTimeline {
   readonly changes: readonly MappingChange[];
   private readonly times: number[];
   private snapshots: FoldState[] | undefined;
+  /** stateVersions[n]: the state version once the first n changes are in force (see stateVersionAt). */
+  private stateVersions: number[] | undefined;
 
   constructor(cluster: string, changes: readonly MappingChange[]) {
     this.cluster = cluster;
@@ -288,12 +290,17 @@ export class MappingTimeline {
   private states(): FoldState[] {
     if (!this.snapshots) {
       const out: FoldState[] = [];
+      const versions = [0];
       let state = emptyState();
       for (const change of this.changes) {
-        state = applyChange(state, change);
+        const next = applyChange(state, change);
+        // applyChange hands back the very same object only when the change altered nothing.
+        versions.push(next === state ? (versions[versions.length - 1] ?? 0) : versions.length);
+        state = next;
         out.push(state);
       }
       this.snapshots = out;
+      this.stateVersions = versions;
     }
     return this.snapshots;
   }
@@ -330,6 +337,19 @@ export class MappingTimeline {
    */
   versionAt(at: string): number {
     return this.countAt(at);
+  }
+
+  /**
+   * Like versionAt, but two instants also share the number when the changes between them altered
+   * nothing (a principal id seen again, a disassociation of what was never associated): the same
+   * number means the same state. Most changes a busy cluster records are such repeats, and a caller
+   * that keys what it derived from a state on this number keeps it across them.
+   */
+  stateVersionAt(at: string): number {
+    const n = this.countAt(at);
+    if (n === 0) return 0;
+    this.states();
+    return this.stateVersions?.[n] ?? n;
   }
 
   /** The mappings in force at `at` (changes at exactly `at` included). Unparseable `at`: the initial state. */

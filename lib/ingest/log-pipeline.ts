@@ -90,12 +90,15 @@ export interface LogIngestSummary {
 
 interface AuditWork {
   origin: LogEventOrigin;
+  /** clusterKey of the origin, built once per payload: every later stage looks the cluster up by it. */
+  clusterKey: string;
   event: AuditEvent;
   raw: string;
 }
 
 interface AuthnWork {
   origin: LogEventOrigin;
+  clusterKey: string;
   line: AuthenticatorLine;
   raw: string;
 }
@@ -145,9 +148,22 @@ const auditOrigin = (o: LogEventOrigin): StoredAuditFacts['origin'] => ({
 
 const auditFacts = (w: AuditWork): StoredAuditFacts => ({ origin: auditOrigin(w.origin), event: factsEvent(w.event) });
 
+/** The Set of `map` under `key`, created on first use. */
+const setIn = (map: Map<string, Set<string>>, key: string): Set<string> => {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
+};
+
 /** Stage 1, pure: decode, split by stream kind, parse each event on its own, dedupe. */
 const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, now: number): ItemWork[] => {
-  const seen = new Set<string>();
+  // Seen CloudWatch event ids per log group, and audit stage keys per cluster. A payload is one log
+  // group of one cluster, so its sets are looked up once and each event adds only its own id.
+  const seenEvents = new Map<string, Set<string>>();
+  const seenStages = new Map<string, Set<string>>();
   return items.map((item): ItemWork => {
     const work: ItemWork = {
       item,
@@ -190,6 +206,10 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
       summary.recordsIn += payload.logEvents.length;
       return work;
     }
+    const first = origins.value[0];
+    const payloadCluster = first ? clusterKey(first.cluster, first.accountId) : '';
+    const eventIds = first ? setIn(seenEvents, first.logGroup) : new Set<string>();
+    const stageKeys = setIn(seenStages, payloadCluster);
     payload.logEvents.forEach((logEvent, i) => {
       const origin = origins.value[i];
       summary.recordsIn++;
@@ -197,13 +217,11 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
         summary.oldestEventAt = logEvent.timestamp;
       }
       if (origin === undefined) return;
-      const base = { cluster: origin.cluster, accountId: origin.accountId };
-      const eventKey = `ev\u0000${origin.logGroup}\u0000${logEvent.id}`;
-      if (seen.has(eventKey)) {
+      if (eventIds.has(logEvent.id)) {
         summary.duplicates++;
         return;
       }
-      seen.add(eventKey);
+      eventIds.add(logEvent.id);
       if (origin.streamKind === 'other') {
         summary.skippedOtherStreams++;
         return;
@@ -217,20 +235,21 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
             issues: parsed.issues,
             raw: logEvent.message,
             at: logEvent.timestamp,
-            ...base,
+            cluster: origin.cluster,
+            accountId: origin.accountId,
           });
           return;
         }
         // The same request stage can come back under a new CloudWatch event id (re-sent by the
         // control plane); auditID+stage is the natural key (FORMATS §2.7).
-        const stageKey = `au\u0000${clusterKey(origin.cluster, origin.accountId)}\u0000${auditStageKey(parsed.value)}`;
-        if (seen.has(stageKey)) {
+        const stageKey = auditStageKey(parsed.value);
+        if (stageKeys.has(stageKey)) {
           summary.duplicates++;
           return;
         }
-        seen.add(stageKey);
+        stageKeys.add(stageKey);
         summary.auditEvents++;
-        work.audits.push({ origin, event: parsed.value, raw: logEvent.message });
+        work.audits.push({ origin, clusterKey: payloadCluster, event: parsed.value, raw: logEvent.message });
         return;
       }
       const parsed = parseAuthenticatorLine(logEvent.message);
@@ -241,7 +260,8 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
           issues: parsed.issues,
           raw: logEvent.message,
           at: logEvent.timestamp,
-          ...base,
+          cluster: origin.cluster,
+          accountId: origin.accountId,
         });
         return;
       }
@@ -250,7 +270,7 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
         summary.skippedUnrecognised++;
         return;
       }
-      work.authn.push({ origin, line: parsed.value, raw: logEvent.message });
+      work.authn.push({ origin, clusterKey: payloadCluster, line: parsed.value, raw: logEvent.message });
     });
     return work;
   });
@@ -317,7 +337,7 @@ export const ingestLogPayloads = async (
     const w = works[i]!;
     for (const a of w.audits) {
       try {
-        w.changes.push(...changesFromAuditEvent(a.event, { cluster: a.origin.cluster, accountId: a.origin.accountId }));
+        for (const c of changesFromAuditEvent(a.event, a.origin)) w.changes.push(c);
       } catch (err) {
         log.error('changesFromAuditEvent threw', { error: describeError(err), auditID: a.event.auditID });
       }
@@ -350,7 +370,7 @@ export const ingestLogPayloads = async (
   for (let i = 0; i < works.length; i++) {
     if (!active(i)) continue;
     for (const a of works[i]!.audits) {
-      const k = clusterKey(a.origin.cluster, a.origin.accountId);
+      const k = a.clusterKey;
       let n = needs.get(k);
       if (!n) {
         n = { cluster: a.origin.cluster, accountId: a.origin.accountId, keys: new Set(), items: new Set() };
@@ -361,7 +381,7 @@ export const ingestLogPayloads = async (
     }
     for (const a of works[i]!.authn) {
       if (a.line.kind !== 'access-denied') continue;
-      const k = clusterKey(a.origin.cluster, a.origin.accountId);
+      const k = a.clusterKey;
       let n = needs.get(k);
       if (!n) {
         n = { cluster: a.origin.cluster, accountId: a.origin.accountId, keys: new Set(), items: new Set() };
@@ -394,7 +414,7 @@ export const ingestLogPayloads = async (
     const chainWrites: { write: { chain: DecisionChain; facts: StoredAuditFacts }; raw: string; sourceId: string }[] =
       [];
     for (const a of w.audits) {
-      const ev = evidence.get(clusterKey(a.origin.cluster, a.origin.accountId));
+      const ev = evidence.get(a.clusterKey);
       if (!ev) continue;
       try {
         const chain = correlateAuditEvent(a.event, auditOrigin(a.origin), ev);
@@ -417,7 +437,7 @@ export const ingestLogPayloads = async (
     for (const a of w.authn) {
       records.push({ write: { origin: a.origin, line: a.line }, raw: a.raw, sourceId: a.origin.eventId });
       if (a.line.kind !== 'access-denied') continue;
-      const ev = evidence.get(clusterKey(a.origin.cluster, a.origin.accountId));
+      const ev = evidence.get(a.clusterKey);
       if (!ev) continue;
       try {
         const chain = correlateAuthnFailure(a.line as AccessDeniedLine, a.origin, ev);

@@ -128,7 +128,10 @@ const nonEmpty = (v: string | undefined): string | undefined => (v === undefined
 
 /** Strip what wraps the logrus text: trailing newline, CloudWatch timestamp, `pod container` prefix. */
 const stripWrappers = (message: string): string => {
-  let s = message.replace(/[\r\n]+$/, '');
+  // By hand: the regex `[\r\n]+$` is tried at every offset of the line before it fails.
+  let end = message.length;
+  for (let c = message.charCodeAt(end - 1); c === 0x0a || c === 0x0d; c = message.charCodeAt(end - 1)) end--;
+  let s = end === message.length ? message : message.slice(0, end);
   s = splitCloudWatchPrefix(s.trimStart()).rest;
   if (!/^[^\s="]+=/.test(s)) {
     const m = LOGRUS_START.exec(s);

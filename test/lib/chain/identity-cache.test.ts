@@ -91,6 +91,10 @@ const history = (): MappingChange[] => [
     kubernetesGroups: ['admins'],
   }),
   principalIdObserved('2024-05-02T00:00:00.000Z', SSO_ADMIN_ROLE, 'AROATCKASJUUBCXRRKSFT'),
+  // Changes that alter no state (a recreated principal never rebinds; no entry for the CI role): the
+  // requests on either side of them share one state version, and so the cached links.
+  principalIdObserved('2024-05-03T00:00:00.000Z', SSO_ADMIN_ROLE, 'AROARECREATEDSSOADMIN'),
+  principalIdObserved('2024-05-04T00:00:00.000Z', CI_ROLE, 'AROACIDEPLOYER000001'),
   cloudTrailChange('2024-06-01T00:00:00.000Z', 'ct-delete-node', {
     kind: 'access-entry-delete',
     principalArn: NODE_ROLE,
@@ -241,6 +245,7 @@ const TIMES = [
   '2024-03-15T00:00:00.000000Z',
   '2024-04-15T00:00:00.000000Z',
   '2024-05-01T12:00:00.000000Z',
+  '2024-05-03T12:00:00.000000Z',
   '2024-05-15T00:00:00.000000Z',
   '2024-06-10T00:00:00.000000Z',
   '2024-07-01T00:00:00.000000Z',

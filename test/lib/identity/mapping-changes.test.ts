@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   changesFromAuditEvent,
@@ -254,6 +255,32 @@ describe('changesFromCloudTrail', () => {
     expect(toChangeInstant('2024-05-01T10:00:00Z')).toBe('2024-05-01T10:00:00.000Z');
     expect(toChangeInstant('2025-04-14T22:45:48.097000-05:00')).toBe('2025-04-15T03:45:48.097Z');
     expect(toChangeInstant('not a time')).toBe('not a time');
+  });
+
+  it('gives what formatting the parsed Date gives, whatever instant came before', () => {
+    const reference = (at: string): string => {
+      const ms = Date.parse(at);
+      return Number.isNaN(ms) ? at : new Date(ms).toISOString();
+    };
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    // Rolled-over dates (02-30), hour 24, second 60, offsets and short fractions next to the plain
+    // audit form, over few minutes so that consecutive instants often share one.
+    const instant = fc
+      .record({
+        date: fc.constantFrom('2024-02-28', '2024-02-30', '2023-02-29', '2024-12-31', '2024-13-01', '0000-01-01'),
+        hour: fc.constantFrom('00', '23', '24'),
+        minute: fc.constantFrom('00', '59'),
+        second: two(60),
+        fraction: fc.constantFrom('', '.1', '.123', '.123456', '.999999999', '.12a'),
+        zone: fc.constantFrom('Z', 'Z', 'Z', '+00:00', '-05:00', ''),
+      })
+      .map((t) => `${t.date}T${t.hour}:${t.minute}:${t.second}${t.fraction}${t.zone}`);
+    fc.assert(
+      fc.property(fc.array(instant, { minLength: 1, maxLength: 30 }), (ats) => {
+        for (const at of ats) expect(toChangeInstant(at), at).toBe(reference(at));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

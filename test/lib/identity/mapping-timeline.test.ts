@@ -268,6 +268,49 @@ describe('access entries', () => {
   });
 });
 
+describe('state versions', () => {
+  const tl = new MappingTimeline(CLUSTER, [
+    change('2024-05-01T09:00:00Z', { kind: 'principal-id-observed', matchKey: KEY, principalId: 'AROABEFORE' }),
+    put('2024-05-01T10:00:00Z'),
+    change('2024-05-01T11:00:00Z', { kind: 'principal-id-observed', matchKey: KEY, principalId: 'AROAFIRST' }),
+    change('2024-05-01T12:00:00Z', { kind: 'principal-id-observed', matchKey: KEY, principalId: 'AROARECREATED' }),
+    change('2024-05-01T13:00:00Z', {
+      kind: 'access-policy-disassociate',
+      principalArn: ROLE,
+      matchKey: KEY,
+      policyArn: VIEW,
+    }),
+    change('2024-05-01T14:00:00Z', { kind: 'access-entry-delete', principalArn: ROLE, matchKey: KEY }),
+    change('2024-05-01T15:00:00Z', { kind: 'access-entry-delete', principalArn: ROLE, matchKey: KEY }),
+  ]);
+  const instants = [
+    '2024-05-01T08:00:00Z',
+    '2024-05-01T09:30:00Z',
+    '2024-05-01T10:30:00Z',
+    '2024-05-01T11:30:00Z',
+    '2024-05-01T12:30:00Z',
+    '2024-05-01T13:30:00Z',
+    '2024-05-01T14:30:00Z',
+    '2024-05-01T15:30:00Z',
+    'not a time',
+  ];
+
+  it('keep the number across changes that alter nothing, and only those', () => {
+    expect(instants.map((at) => tl.stateVersionAt(at))).toEqual([0, 0, 2, 3, 3, 3, 6, 6, 0]);
+    // versionAt still counts every change in force.
+    expect(instants.map((at) => tl.versionAt(at))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 0]);
+  });
+
+  it('give two instants the same number only when their states are equal', () => {
+    const state = (at: string) => ({ ...view(tl.stateAt(at)), at: undefined });
+    for (const a of instants) {
+      for (const b of instants) {
+        if (tl.stateVersionAt(a) === tl.stateVersionAt(b)) expect(state(a), `${a} / ${b}`).toEqual(state(b));
+      }
+    }
+  });
+});
+
 describe('cluster lifecycle', () => {
   it('creates the implicit creator entry with AmazonEKSClusterAdminPolicy in API modes', () => {
     const tl = new MappingTimeline(CLUSTER, [created('2024-01-01T00:00:00Z', 'API_AND_CONFIG_MAP', true, 'cc')]);

@@ -88,6 +88,30 @@ describe('ingestLogPayloads (pipeline logic over an in-memory port)', () => {
     expect(errors[0]).toMatchObject({ code: 'AUDIT_NOT_JSON', raw: '{not json' });
   });
 
+  it('counts a duplicate only within one log group (event id) and one cluster of one account (auditID+stage)', async () => {
+    const store = new MemoryTrailStore();
+    const one = (id: string, over: { logGroup?: string; owner?: string } = {}) =>
+      logPayload('audit', [], {
+        ...over,
+        logEvents: [{ id, timestamp: Date.parse('2024-08-24T14:27:07Z'), message: kiemLine() }],
+      });
+    const s = await ingestLogPayloads(
+      [
+        one('ev-1'),
+        // Same event id and request in another cluster's log group: neither is a duplicate.
+        one('ev-1', { logGroup: '/aws/eks/other-cluster/cluster' }),
+        // The same cluster name in another account: not the same request.
+        one('ev-2', { owner: '999988887777' }),
+        // Redelivered event, then the same request stage under a new event id.
+        one('ev-1'),
+        one('ev-3'),
+      ],
+      store,
+      opts,
+    );
+    expect({ auditEvents: s.auditEvents, duplicates: s.duplicates }).toEqual({ auditEvents: 3, duplicates: 2 });
+  });
+
   it('works on every item when it need not stop at the first failure', async () => {
     const store = new MemoryTrailStore();
     let calls = 0;

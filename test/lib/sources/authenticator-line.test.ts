@@ -191,6 +191,26 @@ describe('grammar details', () => {
     });
   });
 
+  it('reads a line ending in any mix of CR, LF and blanks as the line without its final CR/LF run', () => {
+    const withoutRaw = (r: ReturnType<typeof parseAuthenticatorLine>) => (r.ok ? r : { ...r, raw: undefined });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(
+          'time="2025-01-01T00:00:00Z" level=info msg="access granted" groups="[a b]"',
+          'level=info msg=x',
+          '',
+        ),
+        fc.array(fc.constantFrom('\r', '\n', ' ', '\t', 'x'), { maxLength: 6 }),
+        (line, tail) => {
+          const message = `${line}${tail.join('')}`;
+          expect(withoutRaw(parseAuthenticatorLine(message))).toEqual(
+            withoutRaw(parseAuthenticatorLine(message.replace(/[\r\n]+$/, ''))),
+          );
+        },
+      ),
+    );
+  });
+
   it('reads a kubectl --prefix wrapper', () => {
     expect(parsed('[pod/aws-iam-authenticator-x/authenticator] level=info msg="access granted"').kind).toBe(
       'access-granted',

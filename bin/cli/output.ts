@@ -25,5 +25,5 @@ export const printAnswer = (a: QueryAnswer, format: OutputFormat, io: CliIo): vo
     io.stdout.write(a.rows.length ? `${formatTable(a.rows, a.columns)}\n` : '(no rows)\n');
   }
   for (const n of a.notes) io.stderr.write(`# ${n}\n`);
-  if (a.nextCursor) io.stderr.write(`# more rows: add --cursor ${a.nextCursor}\n`);
+  if (a.nextCursor) io.stderr.write(`# more rows: run the same command with --cursor ${a.nextCursor}\n`);
 };

@@ -92,6 +92,16 @@ describe('local mode end to end', () => {
     );
     expect(denied.out).toContain('list secrets in namespace kube-system');
 
+    const window = ['--cluster', 'kiem', '--from', '2024-08-24T14:00:00Z', '--to', '2024-08-24T15:00:00Z'];
+    const first = run('who-did', ...window, '--limit', '1');
+    expect(first.code).toBe(0);
+    const cursor = /# more rows: run the same command with --cursor (\S+)/.exec(first.err)?.[1];
+    expect(cursor).toBeDefined();
+    expect(run('who-did', ...window, '--limit', '1', '--cursor', cursor as string).code).toBe(0);
+    const otherFilter = run('who-did', ...window, '--limit', '1', '--verb', 'get', '--cursor', cursor as string);
+    expect(otherFilter.code).toBe(2);
+    expect(otherFilter.err).toContain('cursor: it continues another question or other filters');
+
     const missing = run('explain', '00000000-0000-0000-0000-000000000000', '--cluster', 'kiem');
     expect(missing.code).toBe(3);
     expect(missing.err).toContain('no request 00000000-0000-0000-0000-000000000000');

@@ -6,7 +6,7 @@ import {
   correlateAuthnFailure,
   stsLineFor,
 } from '../../../lib/chain/correlate.js';
-import { credentialFromCloudTrail, inMemoryEvidence } from '../../../lib/chain/evidence.js';
+import { inMemoryEvidence } from '../../../lib/chain/evidence.js';
 import { renderChain } from '../../../lib/chain/explain.js';
 import type { CredentialIssuance } from '../../../lib/chain/types.js';
 import type { MappingChange } from '../../../lib/identity/types.js';
@@ -16,7 +16,7 @@ import { fixtureJson, fixtureText, pantherLog } from './fixtures.js';
 import {
   accessEntry,
   associate,
-  assumeRoleEvent,
+  assumeRoleIssuance,
   auditFrom,
   authMode,
   awsAuthPut,
@@ -30,11 +30,6 @@ const origin = { cluster: CLUSTER, accountId: '111122223333' };
 const none = () => inMemoryEvidence({ cluster: CLUSTER, mappingChanges: [], credentials: [] });
 const evidence = (mappingChanges: MappingChange[], credentials: CredentialIssuance[] = []) =>
   inMemoryEvidence({ cluster: CLUSTER, mappingChanges, credentials });
-const issuance = (e: Parameters<typeof assumeRoleEvent>[0]): CredentialIssuance => {
-  const c = credentialFromCloudTrail(assumeRoleEvent(e));
-  if (!c) throw new Error('not an issuance');
-  return c;
-};
 
 // ---------------------------------------------------------------------------------------------
 // fixtures
@@ -63,7 +58,7 @@ describe('correlateAuditEvent: SSO user via access entry with ClusterAdmin polic
     accessEntry('2024-02-01T10:00:00.000Z', SSO_ADMIN_ROLE, { id: 'ct-create-entry' }),
     associate('2024-02-01T10:00:05.000Z', SSO_ADMIN_ROLE, 'AmazonEKSClusterAdminPolicy'),
   ];
-  const saml = issuance({
+  const saml = assumeRoleIssuance({
     eventId: 'ct-saml-1',
     eventTime: '2024-08-24T14:00:00Z',
     api: 'AssumeRoleWithSAML',
@@ -593,7 +588,7 @@ describe('correlateAuditEvent: the human behind a shared role', () => {
   ];
 
   it('names the IAM user who assumed the role that received the access key', () => {
-    const iss = issuance({
+    const iss = assumeRoleIssuance({
       eventId: 'ct-assume-1',
       eventTime: '2022-11-28T18:32:23Z',
       roleArn: DEV_ADMIN_ROLE,
@@ -617,7 +612,7 @@ describe('correlateAuditEvent: the human behind a shared role', () => {
   });
 
   it('follows role chaining through the caller’s own access key to an SSO session', () => {
-    const hop = issuance({
+    const hop = assumeRoleIssuance({
       eventId: 'ct-assume-2',
       eventTime: '2022-11-28T18:32:23Z',
       roleArn: DEV_ADMIN_ROLE,
@@ -629,7 +624,7 @@ describe('correlateAuditEvent: the human behind a shared role', () => {
         sessionName: 'pipeline-42',
       },
     });
-    const root = issuance({
+    const root = assumeRoleIssuance({
       eventId: 'ct-assume-1',
       eventTime: '2022-11-28T18:30:00Z',
       roleArn: 'arn:aws:iam::123412341234:role/ci-deployer',
@@ -654,14 +649,14 @@ describe('correlateAuditEvent: the human behind a shared role', () => {
   });
 
   it('stops on a cycle of access keys and stays pending when a hop is missing', () => {
-    const a = issuance({
+    const a = assumeRoleIssuance({
       eventId: 'ct-a',
       eventTime: '2022-11-28T18:00:00Z',
       roleArn: DEV_ADMIN_ROLE,
       issuedAccessKeyId: DEV_ADMIN_KEY,
       caller: { type: 'AssumedRole', arn: 'arn:aws:sts::123412341234:assumed-role/r1/s', accessKeyId: 'ASIAKEYB' },
     });
-    const b = issuance({
+    const b = assumeRoleIssuance({
       eventId: 'ct-b',
       eventTime: '2022-11-28T17:00:00Z',
       roleArn: 'arn:aws:iam::123412341234:role/r1',
@@ -688,7 +683,7 @@ describe('correlateAuditEvent: late evidence and determinism', () => {
     associate('2024-02-01T10:00:05.000Z', SSO_ADMIN_ROLE, 'AmazonEKSClusterAdminPolicy'),
   ];
   const creds = [
-    issuance({
+    assumeRoleIssuance({
       eventId: 'ct-saml-1',
       eventTime: '2024-08-24T14:00:00Z',
       api: 'AssumeRoleWithSAML',
@@ -896,7 +891,7 @@ describe('401 requests and authenticator denials: who was denied, and why', () =
   const stsParsed = parseAuthenticatorLine(stsText);
   if (!stsParsed.ok || stsParsed.value.kind !== 'sts-response') throw new Error('not an STS response line');
   const sts = { line: stsParsed.value as StsResponseLine, origin: logOrigin('sts-1', deniedAt - 3) };
-  const caller = issuance({
+  const caller = assumeRoleIssuance({
     eventId: 'ct-alice',
     eventTime: '2022-12-28T15:30:00Z',
     roleArn: KC_ROLE,
@@ -983,7 +978,7 @@ describe('401 requests and authenticator denials: who was denied, and why', () =
 
 describe('correlateAuditEvent: credentials an AWS service assumed for a workload', () => {
   it('names no human for an EC2 instance-profile session, keeping the issuance as evidence', () => {
-    const iss = issuance({
+    const iss = assumeRoleIssuance({
       eventId: 'ct-ec2',
       eventTime: '2022-11-28T18:00:00Z',
       roleArn: DEV_ADMIN_ROLE,

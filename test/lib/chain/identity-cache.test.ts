@@ -1,23 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AuditOrigin, correlateAuditEvent } from '../../../lib/chain/correlate.js';
-import { credentialFromCloudTrail, inMemoryEvidence } from '../../../lib/chain/evidence.js';
+import { inMemoryEvidence } from '../../../lib/chain/evidence.js';
 import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../../../lib/chain/types.js';
-import { principalMatchKey } from '../../../lib/identity/arn.js';
-import type { MappingChange, MappingChangeOp } from '../../../lib/identity/types.js';
+import type { MappingChange } from '../../../lib/identity/types.js';
 import { parseAuditEvent } from '../../../lib/sources/audit-event.js';
 import type { AuditEvent, K8sUserInfo } from '../../../lib/sources/types.js';
 import { fixtureJson, pantherLog } from './fixtures.js';
 import {
-  ADMIN_ACTOR,
   accessEntry,
   associate,
-  assumeRoleEvent,
+  assumeRoleIssuance,
   auditFrom,
   authMode,
   awsAuthPut,
   CLUSTER,
+  cloudTrailChange,
   clusterCreated,
+  matchKeyOf,
   principalIdObserved,
   withFields,
 } from './scenario.js';
@@ -34,25 +34,6 @@ const origin: AuditOrigin = { cluster: CLUSTER, accountId: '111122223333' };
 const uncached = (evidence: CorrelationEvidence): CorrelationEvidence => ({
   mappingStateAt: (at) => evidence.mappingStateAt(at),
   credentialFor: (accessKeyId) => evidence.credentialFor(accessKeyId),
-});
-
-const issuance = (e: Parameters<typeof assumeRoleEvent>[0]): CredentialIssuance => {
-  const c = credentialFromCloudTrail(assumeRoleEvent(e));
-  if (!c) throw new Error('not an issuance');
-  return c;
-};
-
-const matchKey = (arn: string): string => principalMatchKey(arn) ?? arn.toLowerCase();
-
-/** Entry updates and deletes have no scenario builder: same envelope as the scenario's CloudTrail changes. */
-const cloudTrailChange = (at: string, sourceEventId: string, op: MappingChangeOp): MappingChange => ({
-  cluster: CLUSTER,
-  accountId: '111122223333',
-  at,
-  sourceEventId,
-  source: 'cloudtrail',
-  actor: { aws: ADMIN_ACTOR },
-  op,
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -83,28 +64,33 @@ const history = (): MappingChange[] => [
   accessEntry('2024-03-01T00:00:00.000Z', NODE_ROLE, { type: 'EC2_LINUX', groups: ['system:nodes'], id: 'ct-node' }),
   // The aws-auth edit: ci-deployer's row removed, alice promoted.
   awsAuthPut('2024-04-01T00:00:00.000Z', { mapRoles: mapRolesV2, mapUsers: mapUsersV2 }),
-  cloudTrailChange('2024-05-01T00:00:00.000Z', 'ct-update-sso', {
-    kind: 'access-entry-update',
-    principalArn: SSO_ADMIN_ROLE,
-    matchKey: matchKey(SSO_ADMIN_ROLE),
-    username: 'sso-admin:{{SessionName}}',
-    kubernetesGroups: ['admins'],
-  }),
+  // Entry updates and deletes have no builder of their own.
+  cloudTrailChange(
+    '2024-05-01T00:00:00.000Z',
+    {
+      kind: 'access-entry-update',
+      principalArn: SSO_ADMIN_ROLE,
+      matchKey: matchKeyOf(SSO_ADMIN_ROLE),
+      username: 'sso-admin:{{SessionName}}',
+      kubernetesGroups: ['admins'],
+    },
+    'ct-update-sso',
+  ),
   principalIdObserved('2024-05-02T00:00:00.000Z', SSO_ADMIN_ROLE, 'AROATCKASJUUBCXRRKSFT'),
   // Changes that alter no state (a recreated principal never rebinds; no entry for the CI role): the
   // requests on either side of them share one state version, and so the cached links.
   principalIdObserved('2024-05-03T00:00:00.000Z', SSO_ADMIN_ROLE, 'AROARECREATEDSSOADMIN'),
   principalIdObserved('2024-05-04T00:00:00.000Z', CI_ROLE, 'AROACIDEPLOYER000001'),
-  cloudTrailChange('2024-06-01T00:00:00.000Z', 'ct-delete-node', {
-    kind: 'access-entry-delete',
-    principalArn: NODE_ROLE,
-    matchKey: matchKey(NODE_ROLE),
-  }),
+  cloudTrailChange(
+    '2024-06-01T00:00:00.000Z',
+    { kind: 'access-entry-delete', principalArn: NODE_ROLE, matchKey: matchKeyOf(NODE_ROLE) },
+    'ct-delete-node',
+  ),
   associate('2024-06-15T00:00:00.000Z', SSO_ADMIN_ROLE, 'AmazonEKSClusterAdminPolicy'),
 ];
 
 const credentials = (): CredentialIssuance[] => [
-  issuance({
+  assumeRoleIssuance({
     eventId: 'ct-assume-ci',
     eventTime: '2023-11-01T00:00:00Z',
     roleArn: CI_ROLE,
@@ -112,14 +98,14 @@ const credentials = (): CredentialIssuance[] => [
     issuedAccessKeyId: CI_KEY,
     caller: { type: 'IAMUser', arn: 'arn:aws:iam::123412341234:user/bob', accessKeyId: 'AKIABOB0000000000001' },
   }),
-  issuance({
+  assumeRoleIssuance({
     eventId: 'ct-assume-dev',
     eventTime: '2023-11-01T00:00:00Z',
     roleArn: 'arn:aws:iam::123412341234:role/DevAdministrator',
     issuedAccessKeyId: DEV_ADMIN_KEY,
     caller: { type: 'IAMUser', arn: 'arn:aws:iam::123412341234:user/carol', accessKeyId: 'AKIACAROL00000000001' },
   }),
-  issuance({
+  assumeRoleIssuance({
     eventId: 'ct-saml-1',
     eventTime: '2023-11-01T00:00:00Z',
     api: 'AssumeRoleWithSAML',

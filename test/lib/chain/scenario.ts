@@ -1,3 +1,5 @@
+import { credentialFromCloudTrail } from '../../../lib/chain/evidence.js';
+import type { CredentialIssuance } from '../../../lib/chain/types.js';
 import { principalMatchKey } from '../../../lib/identity/arn.js';
 import { parseAwsAuth } from '../../../lib/identity/aws-auth.js';
 import type {
@@ -27,7 +29,8 @@ export const ADMIN_ACTOR: AwsActor = {
 let seq = 0;
 const nextId = (prefix: string) => `${prefix}-${String(++seq).padStart(4, '0')}`;
 
-const change = (at: string, op: MappingChangeOp, id?: string): MappingChange => ({
+/** A mapping change as the CloudTrail side records it, made by ADMIN_ACTOR on CLUSTER. */
+export const cloudTrailChange = (at: string, op: MappingChangeOp, id?: string): MappingChange => ({
   cluster: CLUSTER,
   accountId: '111122223333',
   at,
@@ -37,7 +40,8 @@ const change = (at: string, op: MappingChangeOp, id?: string): MappingChange => 
   op,
 });
 
-const key = (arn: string): string => principalMatchKey(arn) ?? arn.toLowerCase();
+/** The principal's match key, or the lower-cased text for what is not a principal ARN. */
+export const matchKeyOf = (arn: string): string => principalMatchKey(arn) ?? arn.toLowerCase();
 
 export const clusterCreated = (
   at: string,
@@ -53,7 +57,7 @@ export const clusterCreated = (
     bootstrapAdmin: opts.bootstrapAdmin ?? true,
   };
   if (canonicalArn) creator.canonicalArn = canonicalArn;
-  return change(at, { kind: 'cluster-created', creator, mode, enabledLogTypes: ['audit', 'authenticator'] });
+  return cloudTrailChange(at, { kind: 'cluster-created', creator, mode, enabledLogTypes: ['audit', 'authenticator'] });
 };
 
 const creatorArnCanonical = (arn: string): string => {
@@ -62,7 +66,7 @@ const creatorArnCanonical = (arn: string): string => {
 };
 
 export const authMode = (at: string, mode: AuthenticationMode): MappingChange =>
-  change(at, { kind: 'auth-mode-set', mode });
+  cloudTrailChange(at, { kind: 'auth-mode-set', mode });
 
 export const accessEntry = (
   at: string,
@@ -71,12 +75,12 @@ export const accessEntry = (
 ): MappingChange => {
   const entry: Omit<AccessEntry, 'policies' | 'principalId'> = {
     principalArn,
-    matchKey: key(principalArn),
+    matchKey: matchKeyOf(principalArn),
     type: opts.type ?? 'STANDARD',
     kubernetesGroups: opts.groups ?? [],
   };
   if (opts.username !== undefined) entry.username = opts.username;
-  return change(at, { kind: 'access-entry-put', entry }, opts.id);
+  return cloudTrailChange(at, { kind: 'access-entry-put', entry }, opts.id);
 };
 
 export const associate = (
@@ -89,11 +93,16 @@ export const associate = (
     policyArn: `arn:aws:eks::aws:cluster-access-policy/${policyName}`,
     scope,
   };
-  return change(at, { kind: 'access-policy-associate', principalArn, matchKey: key(principalArn), association });
+  return cloudTrailChange(at, {
+    kind: 'access-policy-associate',
+    principalArn,
+    matchKey: matchKeyOf(principalArn),
+    association,
+  });
 };
 
 export const principalIdObserved = (at: string, arn: string, principalId: string): MappingChange =>
-  change(at, { kind: 'principal-id-observed', matchKey: key(arn), principalId });
+  cloudTrailChange(at, { kind: 'principal-id-observed', matchKey: matchKeyOf(arn), principalId });
 
 export const awsAuthPut = (at: string, data: Record<string, string>): MappingChange => {
   const parsed = parseAwsAuth({
@@ -104,7 +113,7 @@ export const awsAuthPut = (at: string, data: Record<string, string>): MappingCha
   });
   if (!parsed.ok) throw new Error(`aws-auth fixture did not parse: ${JSON.stringify(parsed.issues)}`);
   return {
-    ...change(at, { kind: 'aws-auth-put', config: parsed.value, rawData: data }),
+    ...cloudTrailChange(at, { kind: 'aws-auth-put', config: parsed.value, rawData: data }),
     source: 'audit',
     actor: { k8sUsername: 'kubernetes-admin' },
   };
@@ -143,6 +152,13 @@ export const assumeRoleEvent = (input: {
   };
   if (input.errorCode) e.errorCode = input.errorCode;
   return e;
+};
+
+/** The credential issuance of assumeRoleEvent(e), as the CloudTrail pipeline records it. */
+export const assumeRoleIssuance = (e: Parameters<typeof assumeRoleEvent>[0]): CredentialIssuance => {
+  const c = credentialFromCloudTrail(assumeRoleEvent(e));
+  if (!c) throw new Error('not an issuance');
+  return c;
 };
 
 /** Parse a raw audit object (fixture, possibly modified) with the real audit parser. */

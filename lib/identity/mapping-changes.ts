@@ -3,6 +3,7 @@
  * policies, cluster creation and configuration) and kube-apiserver audit (aws-auth edits, and the
  * principal id behind a canonical ARN).
  */
+import { digitAt, isDigitAt } from '../sources/timestamps.js';
 import type { AuditEvent, AwsActor, CloudTrailEvent } from '../sources/types.js';
 import { canonicalizeArn } from './arn.js';
 import { AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, awsAuthRawData, parseAwsAuth } from './aws-auth.js';
@@ -14,13 +15,6 @@ export const toChangeInstant = (at: string): string => {
   if (Number.isNaN(ms)) return at;
   return isoInSameMinute(at, ms) ?? new Date(ms).toISOString();
 };
-
-const isDigitAt = (s: string, i: number): boolean => {
-  const c = s.charCodeAt(i);
-  return c >= 0x30 && c <= 0x39;
-};
-
-const digitAt = (s: string, i: number): number => s.charCodeAt(i) - 0x30;
 
 // The minute of the last instant converted, and its epoch ms: a batch's audit events fall in a few
 // minutes, so its ISO form is checked once per minute instead of formatting a Date per event.

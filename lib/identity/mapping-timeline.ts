@@ -2,6 +2,7 @@
  * Versioned identity-mapping state of one cluster (DESIGN principle 2): MappingChanges folded in time
  * order, so "which mappings were in force at T" is a lookup and arrival order never changes an answer.
  */
+import { digitAt, isDigitAt } from '../sources/timestamps.js';
 import type { ControlPlaneLogType } from '../sources/types.js';
 import { bootstrapCreatorEntry } from './access-entry.js';
 import type { AccessEntry, ClusterMappingState, MappingActor, MappingChange, MappingChangeOp } from './types.js';
@@ -15,11 +16,6 @@ export {
 
 type StoredEntry = AccessEntry & { since: string; actor: MappingActor; sourceEventId: string };
 type FoldState = Omit<ClusterMappingState, 'at' | 'cluster'>;
-
-const isDigitAt = (s: string, i: number): boolean => {
-  const c = s.charCodeAt(i);
-  return c >= 0x30 && c <= 0x39;
-};
 
 /**
  * A sortable instant in microseconds since the epoch. Sources differ in precision (CloudTrail seconds,
@@ -51,7 +47,7 @@ export const instantMicros = (at: string): number => {
   let end = t + 10;
   while (end < t + 16 && isDigitAt(at, end)) end++;
   let micros = 0;
-  for (let i = t + 13; i < t + 16; i++) micros = micros * 10 + (i < end ? at.charCodeAt(i) - 0x30 : 0);
+  for (let i = t + 13; i < t + 16; i++) micros = micros * 10 + (i < end ? digitAt(at, i) : 0);
   return ms * 1000 + micros;
 };
 

@@ -2,6 +2,15 @@
  * Timestamp normalisation shared by the parsers (FORMATS §5.9: every source has its own precision).
  */
 
+/** Whether the character at `i` is an ASCII digit; for the hand-read timestamps of the per-event hot paths. */
+export const isDigitAt = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c >= 0x30 && c <= 0x39;
+};
+
+/** The value of the ASCII digit at `i` (check it with isDigitAt first). */
+export const digitAt = (s: string, i: number): number => s.charCodeAt(i) - 0x30;
+
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 // Panther rewrites timestamps as `2022-11-29 00:09:04.38`: UTC, space instead of T, no zone.
 const SPACE_NO_ZONE = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)$/;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import type { KinesisRecordLike } from '../lib/sim/index.js';
+import type { KinesisRecordLike } from '../sim/index.js';
 import { bundleEntry } from './bundle.js';
 import { functionNodeArgs } from './lambda-runtime.js';
 import { buildWorkload, sqsEvents } from './workload.js';

@@ -1,10 +1,10 @@
 import { gunzipSync } from 'node:zlib';
 import { finalChains } from '../lib/ingest/recorrelate.js';
 import { startLocalEngine } from '../lib/local/engine.js';
-import type { GroundTruth } from '../lib/sim/index.js';
-import { type AgreementReport, agreementReport } from '../lib/sim/truth-compare.js';
 import { countCommands, FULL_TABLE_READS } from '../lib/store/command-counter.js';
 import { DynamoDbTrailStore, type StoredChain } from '../lib/store/dynamodb-trail-store.js';
+import type { GroundTruth } from '../sim/index.js';
+import { type AgreementReport, agreementReport } from '../sim/truth-compare.js';
 import type { Handlers } from './handlers.js';
 import { elapsedMs } from './stats.js';
 import { buildWorkload, SIM_START, windowMs } from './workload.js';

@@ -299,7 +299,7 @@ export const renderMarkdown = (r: BenchResults): string => {
     out.push('## 6. Correctness at scale (same run)');
     out.push('');
     out.push(
-      `Every request of the scenario above compared field by field with the simulator's ground truth (lib/sim/truth-compare.ts). "As stored": the chain item as written at ingest time. "As answered": the chain re-derived from its stored facts with the evidence as it now stands (what the query layer returns; DESIGN principle 1). Chain items listed: ${fmt(e.storedChains, 0)}.`,
+      `Every request of the scenario above compared field by field with the simulator's ground truth (sim/truth-compare.ts). "As stored": the chain item as written at ingest time. "As answered": the chain re-derived from its stored facts with the evidence as it now stands (what the query layer returns; DESIGN principle 1). Chain items listed: ${fmt(e.storedChains, 0)}.`,
     );
     out.push('');
     const fields = Object.keys(e.answered.fields);

@@ -12,10 +12,10 @@ import {
   type SqsRecordLike,
   simulate,
   toDeliveries,
-} from '../lib/sim/index.js';
+} from '../sim/index.js';
 
 /**
- * Simulated workloads for the bench: the realistic scenario simulator (lib/sim) run through its
+ * Simulated workloads for the bench: the realistic scenario simulator (sim/) run through its
  * delivery model, so every byte the product reads is in the format AWS delivers (gzip'd CloudWatch
  * Logs payloads in Kinesis records, EventBridge events in SQS bodies).
  */

@@ -16,7 +16,7 @@ import {
   type LogEmission,
   renderAwsAuthYaml,
   simulate,
-} from '../lib/sim/index.js';
+} from '../sim/index.js';
 
 export const SAMPLE_SEED = 20250602;
 export const SAMPLE_FLEET = {

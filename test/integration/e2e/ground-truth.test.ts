@@ -7,7 +7,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../../../lib/ingest/cloudtrail-pipeline.js';
 import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
-import { US_PER_MS } from '../../../lib/sim/formats.js';
+import { parseLogExport } from '../../../lib/sources/cloudwatch-logs.js';
+import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+import { US_PER_MS } from '../../../sim/formats.js';
 import {
   buildFleet,
   type Emission,
@@ -15,16 +17,14 @@ import {
   renderAwsAuthYaml,
   simulate,
   toDeliveries,
-} from '../../../lib/sim/index.js';
-import { parseLogExport } from '../../../lib/sources/cloudwatch-logs.js';
-import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+} from '../../../sim/index.js';
 import { createTestTable, type Engine, engineName, startEngine, stubHandlerEnv } from '../../support/engine.js';
 import { awsAuthBackfill, compareAll, describeReport, lambdaContext, requestChainsByAuditId } from './harness.js';
 
 /**
  * End to end against the simulator's ground truth: every request of a scenario goes through the
  * product (parsers, pipelines, store, query-time re-derivation) and every field of its chain is
- * compared with what the simulator knows happened (lib/sim/truth-compare.ts).
+ * compared with what the simulator knows happened (sim/truth-compare.ts).
  */
 
 type Handler<R> = (event: unknown, context: unknown) => Promise<R>;

@@ -3,9 +3,9 @@ import type { DecisionChain } from '../../../lib/chain/types.js';
 import type { MappingChange } from '../../../lib/identity/types.js';
 import { finalChains, type RecorrelationSource } from '../../../lib/ingest/recorrelate.js';
 import { awsAuthSnapshotChange } from '../../../lib/local/replay.js';
-import type { GroundTruth } from '../../../lib/sim/index.js';
-import { type AgreementReport, agreementReport } from '../../../lib/sim/truth-compare.js';
 import type { ClusterRef } from '../../../lib/store/keys.js';
+import type { GroundTruth } from '../../../sim/index.js';
+import { type AgreementReport, agreementReport } from '../../../sim/truth-compare.js';
 
 /** Shared plumbing of the end-to-end ground-truth tests. */
 

@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  accessKeyId,
-  accountIdTag,
-  CloudWatchEventIds,
-  iamUniqueId,
-  KinesisSequence,
-  Rng,
-} from '../../../lib/sim/random.js';
+import { accessKeyId, accountIdTag, CloudWatchEventIds, iamUniqueId, KinesisSequence, Rng } from '../../sim/random.js';
 
 describe('Rng', () => {
   it('repeats the same sequence for the same seed', () => {

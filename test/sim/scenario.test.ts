@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFleet, type FleetOptions } from '../../../lib/sim/fleet.js';
-import { type Emission, type GroundTruth, type ScenarioOptions, simulate } from '../../../lib/sim/scenario.js';
+import { buildFleet, type FleetOptions } from '../../sim/fleet.js';
+import { type Emission, type GroundTruth, type ScenarioOptions, simulate } from '../../sim/scenario.js';
 import { auditProblems, cloudTrailProblems, logrusFields, logrusProblems } from './conformance.js';
 
 const FLEET: FleetOptions = {
@@ -125,7 +125,7 @@ describe('format conformance', () => {
   it('uses the same top-level field order as a real EKS audit event', () => {
     const real = Object.keys(
       JSON.parse(
-        readFileSync(new URL('../../fixtures/sim/kiempossible-access-policy-allow.json', import.meta.url), 'utf8'),
+        readFileSync(new URL('../fixtures/sim/kiempossible-access-policy-allow.json', import.meta.url), 'utf8'),
       ),
     );
     const allowList = audit

@@ -8,10 +8,10 @@ import {
   isoSeconds,
   logrusLine,
   logrusValue,
-} from '../../../lib/sim/formats.js';
+} from '../../sim/formats.js';
 import { logrusProblems } from './conformance.js';
 
-const realLines = readFileSync(new URL('../../fixtures/sim/authenticator-real-lines.log', import.meta.url), 'utf8')
+const realLines = readFileSync(new URL('../fixtures/sim/authenticator-real-lines.log', import.meta.url), 'utf8')
   .split('\n')
   .filter(Boolean);
 

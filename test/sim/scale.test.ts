@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { toDeliveries } from '../../../lib/sim/delivery.js';
-import { buildFleet } from '../../../lib/sim/fleet.js';
-import { simulate } from '../../../lib/sim/scenario.js';
+import { toDeliveries } from '../../sim/delivery.js';
+import { buildFleet } from '../../sim/fleet.js';
+import { simulate } from '../../sim/scenario.js';
 
 // Throughput and memory at scale are measured by `npm run bench`, not asserted here. What a test can
 // prove is the property that makes scale possible: generation and delivery are lazy, so the first

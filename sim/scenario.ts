@@ -4,9 +4,9 @@
  * request. Generation is lazy: memory is bounded by the sessions, token caches and the events still
  * in flight (long-running watches), never by the number of requests.
  */
-import type { HumanLink } from '../chain/types.js';
-import type { MappingSource } from '../identity/types.js';
-import type { AuthenticationMode } from '../sources/types.js';
+import type { HumanLink } from '../lib/chain/types.js';
+import type { MappingSource } from '../lib/identity/types.js';
+import type { AuthenticationMode } from '../lib/sources/types.js';
 import {
   type AwsAuthSpec,
   awsAuthData,

@@ -5,8 +5,8 @@
  * format description and does not share code with lib/identity or lib/authz, so that disagreements
  * between the two show up in tests.
  */
-import type { MappingSource } from '../identity/types.js';
-import type { AccessEntryType, AuthenticationMode } from '../sources/types.js';
+import type { MappingSource } from '../lib/identity/types.js';
+import type { AccessEntryType, AuthenticationMode } from '../lib/sources/types.js';
 import {
   ACCESS_POLICY_RULES,
   type AwsAuthSpec,

@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeSamples } from '../../../tools/generate-samples.js';
+import { writeSamples } from '../../tools/generate-samples.js';
 
-const samplesDir = new URL('../../../samples/', import.meta.url).pathname;
+const samplesDir = new URL('../../samples/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'eks-trail-samples-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

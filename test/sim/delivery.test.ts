@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type { CloudWatchLogsPayload } from '../../lib/sources/types.js';
 import {
   awslogsLambdaEvent,
   cloudTrailLogFiles,
@@ -8,10 +9,9 @@ import {
   encodeCloudTrailLogFile,
   filterLogEventsJson,
   toDeliveries,
-} from '../../../lib/sim/delivery.js';
-import { buildFleet } from '../../../lib/sim/fleet.js';
-import { type CloudTrailEmission, type Emission, type LogEmission, simulate } from '../../../lib/sim/scenario.js';
-import type { CloudWatchLogsPayload } from '../../../lib/sources/types.js';
+} from '../../sim/delivery.js';
+import { buildFleet } from '../../sim/fleet.js';
+import { type CloudTrailEmission, type Emission, type LogEmission, simulate } from '../../sim/scenario.js';
 
 const fleet = buildFleet({
   seed: 5,

@@ -3,7 +3,7 @@
  * every authentication mode, and each cluster's identity mappings and RBAC as they stand when the
  * simulated window opens. Everything is derived from the seed; nothing reads the clock.
  */
-import type { AccessEntryType, AccessScope, AuthenticationMode } from '../sources/types.js';
+import type { AccessEntryType, AccessScope, AuthenticationMode } from '../lib/sources/types.js';
 import { accessKeyId, accountNumber, iamUniqueId, Rng, streamSuffix, upperAlnum } from './random.js';
 
 // -----------------------------------------------------------------------------------------------

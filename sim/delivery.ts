@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { CloudWatchLogsPayload } from '../sources/types.js';
+import type { CloudWatchLogsPayload } from '../lib/sources/types.js';
 import { US_PER_MS, US_PER_S } from './formats.js';
 import { KinesisSequence, Rng } from './random.js';
 import { eventBridgeEnvelope } from './records.js';

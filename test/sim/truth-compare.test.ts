@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { DecisionChain } from '../../../lib/chain/types.js';
-import type { GroundTruth } from '../../../lib/sim/index.js';
+import type { DecisionChain } from '../../lib/chain/types.js';
+import type { GroundTruth } from '../../sim/index.js';
 import {
   agreementReport,
   compareChainToTruth,
   compareChainToTruthDetailed,
   TRUTH_FIELDS,
-} from '../../../lib/sim/truth-compare.js';
+} from '../../sim/truth-compare.js';
 
-const truths = readFileSync(new URL('../../../samples/ground-truth.jsonl', import.meta.url), 'utf8')
+const truths = readFileSync(new URL('../../samples/ground-truth.jsonl', import.meta.url), 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l) as GroundTruth);

@@ -4,7 +4,7 @@
  * either equal, a mismatch, or covered by one of the written UNKNOWABLE rules below (the truth knows
  * something no input states, so the product leaving it unknown is the right answer).
  */
-import type { DecisionChain } from '../chain/types.js';
+import type { DecisionChain } from '../lib/chain/types.js';
 import type { GroundTruth } from './scenario.js';
 
 export interface FieldMismatch {

@@ -10,7 +10,7 @@ import { runQuestion } from '../lib/query/run.js';
 import { queryStoreOf, storeRunOptions } from '../lib/query/store-adapter.js';
 import { fromRecord } from '../lib/store/chain-merge.js';
 import { countCommands, FULL_TABLE_READS } from '../lib/store/command-counter.js';
-import { DynamoDbTrailStore } from '../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../lib/store/dynamodb/dynamodb-trail-store.js';
 import { UNKNOWN_ACCOUNT } from '../lib/store/keys.js';
 import type { StoredAuditFacts, TrailStore } from '../lib/store/trail-store.js';
 import type { Delivery } from '../sim/index.js';

@@ -299,20 +299,20 @@ export const renderMarkdown = (r: BenchResults): string => {
     out.push('## 6. Correctness at scale (same run)');
     out.push('');
     out.push(
-      `Every request of the scenario above compared field by field with the simulator's ground truth (sim/truth-compare.ts). "As stored": the chain item as written at ingest time. "As answered": the chain re-derived from its stored facts with the evidence as it now stands (what the query layer returns; DESIGN principle 1). Chain items listed: ${fmt(e.storedChains, 0)}.`,
+      `Every request of the scenario above compared field by field with the simulator's ground truth (sim/truth-compare.ts). "As answered": the chain derived from its stored facts with the evidence as it now stands (what the questions return; the trail stores facts, not chains). Requests listed: ${fmt(e.storedChains, 0)}.`,
     );
     out.push('');
     const fields = Object.keys(e.answered.fields);
     out.push(
       mdTable(
-        ['field', 'as stored', 'as answered'],
+        ['field', 'as answered'],
         [
           [
             '**all fields**',
-            `**${pct(e.stored.agreement)}** (${fmt(e.stored.agreeing, 0)} / ${fmt(e.stored.requests, 0)})`,
+
             `**${pct(e.answered.agreement)}** (${fmt(e.answered.agreeing, 0)} / ${fmt(e.answered.requests, 0)})`,
           ],
-          ...fields.map((f) => [f, pct(e.stored.fields[f] ?? 0), pct(e.answered.fields[f] ?? 0)]),
+          ...fields.map((f) => [f, pct(e.answered.fields[f] ?? 0)]),
         ],
       ),
     );

@@ -1,3 +1,4 @@
+import { LOG_STREAM_BATCHING } from './function-settings.js';
 /**
  * Deployment configuration of the CDK app: what the deployer writes (cdk.json context, a JSON file
  * given with `-c configFile=…`, or props in tests), validated by one pure function so that every
@@ -14,7 +15,14 @@ export const LOG_RETENTION_DAYS = [
  * Mapping history (access entries, aws-auth versions, cluster creators) is deliberately absent:
  * it is versioned state that "who could reach cluster X at time T" needs for as long as the table lives.
  */
-export const RETENTION_ITEM_CLASSES = ['chain', 'authenticator', 'credential', 'quarantine', 'alert'] as const;
+export const RETENTION_ITEM_CLASSES = [
+  'request',
+  'bulkRequest',
+  'authenticator',
+  'credential',
+  'quarantine',
+  'alert',
+] as const;
 export type RetentionItemClass = (typeof RETENTION_ITEM_CLASSES)[number];
 
 export type DeploymentMode = 'multi-account' | 'single-account';
@@ -44,6 +52,11 @@ export interface TrailConfig {
   kinesisShards: number;
   /** Concurrent batches per shard for the log-ingest event source mapping (1–10). */
   parallelizationFactor: number;
+  /**
+   * Longest the log function waits to fill a batch (0-300 s). Longer is cheaper on quiet clusters and
+   * later for aws-auth alerts there (cdk/function-settings.ts, LOG_STREAM_BATCHING).
+   */
+  logBatchingWindowSeconds: number;
   /** Retention of the functions' own CloudWatch log groups. */
   logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   /** Default for clusters that do not say. */
@@ -118,6 +131,7 @@ const KNOWN_KEYS = new Set([
   'alertEmails',
   'kinesisShards',
   'parallelizationFactor',
+  'logBatchingWindowSeconds',
   'logRetentionDays',
   'enableControlPlaneLogging',
   'forwardGlobalStsEvents',
@@ -324,6 +338,20 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
     bad('parallelizationFactor', `must be a whole number 1-10, got ${JSON.stringify(input.parallelizationFactor)}`);
   }
 
+  const logBatchingWindowSeconds = input.logBatchingWindowSeconds ?? LOG_STREAM_BATCHING.maxBatchingWindowSeconds;
+  // Lambda's limit for MaximumBatchingWindowInSeconds.
+  if (
+    typeof logBatchingWindowSeconds !== 'number' ||
+    !Number.isInteger(logBatchingWindowSeconds) ||
+    logBatchingWindowSeconds < 0 ||
+    logBatchingWindowSeconds > 300
+  ) {
+    bad(
+      'logBatchingWindowSeconds',
+      `must be a whole number of seconds 0-300, got ${JSON.stringify(input.logBatchingWindowSeconds)}`,
+    );
+  }
+
   const logRetentionDays = input.logRetentionDays ?? 90;
   if (typeof logRetentionDays !== 'number' || !(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
     bad(
@@ -388,6 +416,7 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
       alertEmails,
       kinesisShards: kinesisShards as number,
       parallelizationFactor: parallelizationFactor as number,
+      logBatchingWindowSeconds: logBatchingWindowSeconds as number,
       logRetentionDays: logRetentionDays as TrailConfig['logRetentionDays'],
       enableControlPlaneLogging: enableLoggingDefault as boolean,
       forwardGlobalStsEvents: forwardGlobalStsEvents as boolean,

@@ -21,3 +21,18 @@ export const FUNCTION_MEMORY_MB: Readonly<Record<TrailFunctionEntry, number>> = 
 
 /** Stack traces of the minified bundle point at the TypeScript sources (the bundle ships its map). */
 export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
+
+/**
+ * How Lambda batches the Kinesis stream for the log function. The trail stores a delivery's requests
+ * per cluster and five-minute cell, with one index posting per value and segment (docs/data-model.md),
+ * so a longer window writes fewer, fuller segments: on a quiet cluster the window is what sets the
+ * cost per request. The price is latency: an aws-auth edit on a quiet cluster is alerted on up to the
+ * window later (a busy cluster fills a batch, 6 MB of payload, long before). CloudTrail-sourced
+ * changes (access entries) do not wait for it. Lambda caps the window at 300 s and Kinesis batches
+ * at 10,000 records; 1,000 records of subscription payloads stay well under the 6 MB invocation limit.
+ */
+export const LOG_STREAM_BATCHING = {
+  batchSize: 1_000,
+  /** Default of the `logBatchingWindowSeconds` prop (0-300). */
+  maxBatchingWindowSeconds: 300,
+} as const;

@@ -5,18 +5,19 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { CloudWatchLogsEvent, Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { describeError, TransientIngestError } from '../lib/ingest/faults.js';
+import { ingestLogPayloads, type LogBatchItem, type LogIngestSummary } from '../lib/ingest/log-pipeline.js';
+import { writeQuarantine } from '../lib/ingest/quarantine-writer.js';
 import {
-  ingestLogPayloads,
-  type LogBatchItem,
-  type LogIngestSummary,
-  writeQuarantine,
-} from '../lib/ingest/log-pipeline.js';
-import type { IngestLogger, MappingChangeHook } from '../lib/ingest/types.js';
+  type IngestLogger,
+  type MappingChangeHook,
+  quarantineEntry,
+  type RequestsStoredHook,
+} from '../lib/ingest/types.js';
 import { issue, rawText } from '../lib/result.js';
 import { decodeAwsLogsData, decodeKinesisData } from '../lib/sources/cloudwatch-logs.js';
 import type { TrailStore } from '../lib/store/trail-store.js';
 import { loadLogIngestConfig } from './config/log-ingest-config.js';
-import { mappingChangeHookFor, withMappingUseAlerts } from './shared/alert-wiring.js';
+import { mappingChangeHookFor, requestsStoredHookFor } from './shared/alert-wiring.js';
 import { publishLogSummary } from './shared/ingest-metrics.js';
 import { createIngestRuntime } from './shared/ingest-runtime.js';
 
@@ -44,6 +45,8 @@ export interface LogIngestDeps {
   now: () => number;
   /** Alert publishing plugs in here (lib/alerts); ingestion never calls SNS itself. */
   onNewMappingChanges?: MappingChangeHook;
+  /** First-use alerts and mapping usage, after the requests are stored. */
+  onRequestsStored?: RequestsStoredHook;
 }
 
 const isKinesisEvent = (e: unknown): e is KinesisStreamEvent =>
@@ -69,6 +72,8 @@ export const ingestKinesisEvent = async (
 ): Promise<KinesisStreamBatchResponse> => {
   const items: LogBatchItem[] = event.Records.map((r) => ({
     itemId: r.kinesis.sequenceNumber,
+    // eventID is `shardId-…:<sequence number>`: unique across the stream's shards, stable across retries.
+    unitId: r.eventID,
     source: 'kinesis-record',
     payload: decodeKinesisData(r.kinesis.data),
     // approximateArrivalTimestamp is epoch SECONDS with a fraction (FORMATS §4.2).
@@ -128,13 +133,12 @@ export const ingestLogEvent = async (
   const err = await writeQuarantine(
     deps.store,
     [
-      {
-        source: 'cloudwatch-logs-subscription',
-        sourceId: `unknown-event:${digest(raw)}`,
-        issues: [issue('ENVELOPE_SHAPE', 'neither a Kinesis event nor a CloudWatch Logs subscription event')],
+      quarantineEntry(
+        { source: 'cloudwatch-logs-subscription', sourceId: `unknown-event:${digest(raw)}` },
+        [issue('ENVELOPE_SHAPE', 'neither a Kinesis event nor a CloudWatch Logs subscription event')],
         raw,
-        at: deps.now(),
-      },
+        deps.now(),
+      ),
     ],
     counts,
     deps.logger,
@@ -153,12 +157,12 @@ export const { logger, metrics, dynamoDbClient, snsClient } = runtime;
 const { store: trail, alerts } = runtime;
 
 const deps: LogIngestDeps = {
-  // putChains also records mapping use and publishes first-use alerts (a publish failure fails the item).
-  store: withMappingUseAlerts(trail, alerts, logger),
+  store: trail,
   logger,
   metrics,
   now: () => Date.now(),
   onNewMappingChanges: mappingChangeHookFor(alerts, trail),
+  onRequestsStored: requestsStoredHookFor(alerts, logger),
 };
 
 export const handler = middy(

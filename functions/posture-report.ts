@@ -11,7 +11,7 @@ import { SEVERITIES } from '../lib/alerts/types.js';
 import { MappingTimeline } from '../lib/identity/mapping-timeline.js';
 import type { ClusterMappingState, MappingChange } from '../lib/identity/types.js';
 import type { IngestLogger } from '../lib/ingest/types.js';
-import { DynamoDbTrailStore } from '../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../lib/store/dynamodb/dynamodb-trail-store.js';
 import type { ClusterRef } from '../lib/store/keys.js';
 import { DynamoDbMappingUsageStore } from '../lib/store/mapping-usage.js';
 import { loadPostureReportConfig } from './config/posture-report-config.js';

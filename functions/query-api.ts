@@ -5,10 +5,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { QueryNotFoundError, QueryParamError } from '../lib/query/errors.js';
 import { parseQuestionParams } from '../lib/query/params.js';
-import { type RunOptions, runQuestion } from '../lib/query/run.js';
-import { queryStoreOf, storeRunOptions } from '../lib/query/store-adapter.js';
-import type { QueryStore } from '../lib/query/store-port.js';
-import { DynamoDbTrailStore } from '../lib/store/dynamodb-trail-store.js';
+import { type QuestionStore, runQuestion } from '../lib/query/run.js';
+import { DynamoDbTrailStore } from '../lib/store/dynamodb/dynamodb-trail-store.js';
 import { TrailStoreError } from '../lib/store/trail-store.js';
 import { loadQueryApiConfig } from './config/query-api-config.js';
 
@@ -72,8 +70,7 @@ export const readRequest = (event: Partial<APIGatewayProxyEventV2>): Request => 
 };
 
 export interface QueryApiDeps {
-  store: QueryStore;
-  runOptions?: RunOptions;
+  store: QuestionStore;
   now?: () => number;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
@@ -89,7 +86,7 @@ export const createQueryHandler =
       return error(400, 'BAD_PARAMETER', parsed.issues.map((i) => i.message).join('; '));
     }
     try {
-      const answer = await runQuestion(deps.store, parsed.value, deps.runOptions ?? {});
+      const answer = await runQuestion(deps.store, parsed.value);
       deps.logger?.info('answered', { question: answer.question, cluster: answer.cluster, rows: answer.rows.length });
       return json(200, answer);
     } catch (e) {
@@ -112,7 +109,7 @@ const coldStart = (() => {
   try {
     const config = loadQueryApiConfig(process.env);
     const store = new DynamoDbTrailStore(new DynamoDBClient({}), { tableName: config.tableName });
-    return { handle: createQueryHandler({ store: queryStoreOf(store), runOptions: storeRunOptions, logger }) };
+    return { handle: createQueryHandler({ store, logger }) };
   } catch (e) {
     logger.error('configuration invalid', { error: e as Error });
     return { configError: e as Error };

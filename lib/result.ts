@@ -58,15 +58,33 @@ export interface Issue {
   path?: string;
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: Issue[]; raw: string };
+/** At least one issue: a refusal always says why, so nothing downstream has to invent a reason. */
+export type NonEmptyIssues = [Issue, ...Issue[]];
+
+export const isNonEmpty = (issues: readonly Issue[]): issues is NonEmptyIssues => issues.length > 0;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: NonEmptyIssues; raw: string };
 
 export const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
 
-export const fail = <T = never>(raw: string, ...issues: Issue[]): ParseResult<T> => ({
+export const fail = <T = never>(raw: string, first: Issue, ...rest: Issue[]): ParseResult<T> => ({
+  ok: false,
+  issues: [first, ...rest],
+  raw,
+});
+
+/** A refusal from issues gathered along the way (the caller has checked there is at least one). */
+export const failWith = <T = never>(raw: string, issues: NonEmptyIssues): ParseResult<T> => ({
   ok: false,
   issues,
   raw,
 });
+
+/** Issues rewritten one by one (a path prefixed, say), still at least one. */
+export const mapIssues = (issues: NonEmptyIssues, f: (i: Issue) => Issue): NonEmptyIssues => [
+  f(issues[0]),
+  ...issues.slice(1).map(f),
+];
 
 export const issue = (code: IssueCode, message: string, path?: string): Issue =>
   path === undefined ? { code, message } : { code, message, path };

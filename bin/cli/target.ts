@@ -2,8 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type LocalEngine, startLocalEngine } from '../../lib/local/engine.js';
 import type { QuestionParams } from '../../lib/query/params.js';
 import { type QueryAnswer, runQuestion } from '../../lib/query/run.js';
-import { queryStoreOf, storeRunOptions } from '../../lib/query/store-adapter.js';
-import { DynamoDbTrailStore } from '../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { askApi } from './api-client.js';
 import { UsageError } from './errors.js';
 
@@ -47,7 +46,7 @@ export const openTarget = async (o: TargetOptions, env: Record<string, string | 
     return {
       kind: 'table',
       store,
-      ask: (q) => runQuestion(queryStoreOf(store), q, storeRunOptions),
+      ask: (q) => runQuestion(store, q),
       close: async () => client.destroy(),
     };
   }
@@ -56,7 +55,7 @@ export const openTarget = async (o: TargetOptions, env: Record<string, string | 
   return {
     kind: 'local',
     store,
-    ask: (q) => runQuestion(queryStoreOf(store), q, storeRunOptions),
+    ask: (q) => runQuestion(store, q),
     close: () => engine.stop(),
   };
 };

@@ -2,16 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { finalChains } from '../../lib/chain/rederive.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
 import { createProgress } from '../../lib/local/progress.js';
 import { ReplayError, renderReplaySummary, replayFiles } from '../../lib/local/replay.js';
 import { formatJson } from '../../lib/query/format.js';
-import type { StorePage } from '../../lib/query/paging.js';
 import { parseQuestionParams } from '../../lib/query/params.js';
 import { type QueryAnswer, runQuestion } from '../../lib/query/run.js';
-import { queryStoreOf, storeRunOptions } from '../../lib/query/store-adapter.js';
-import type { ChainRecord } from '../../lib/query/store-port.js';
-import { DynamoDbTrailStore } from '../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { type Command, str } from '../cli/command.js';
 import { UsageError } from '../cli/errors.js';
 import { printAnswer } from '../cli/output.js';
@@ -85,21 +83,6 @@ export const replay: Command = {
 /** The bundled sample scenario: samples/ at the package root. */
 export const samplesDir = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'samples');
 
-const firstMatching = async (
-  fetch: (cursor?: string) => Promise<StorePage<ChainRecord>>,
-  pred: (r: ChainRecord) => boolean,
-): Promise<ChainRecord | undefined> => {
-  let cursor: string | undefined;
-  for (let i = 0; i < 50; i++) {
-    const page = await fetch(cursor);
-    const hit = page.items.find(pred);
-    if (hit) return hit;
-    if (!page.cursor) return undefined;
-    cursor = page.cursor;
-  }
-  return undefined;
-};
-
 export const demo: Command = {
   name: 'demo',
   summary: 'replay the bundled sample scenario into a temporary data dir and answer a few questions',
@@ -124,8 +107,7 @@ export const demo: Command = {
         accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
       });
       out(`${renderReplaySummary(summary)}\n`);
-      const qs = queryStoreOf(store);
-      const clusters = (await qs.clusters()).sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
+      const clusters = (await store.clusters()).sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
       // The sample data is in the past: ask over exactly the span it covers (listings fan out per hour).
       const first = summary.firstEventAt ?? io.now() - 86_400_000;
       const last = summary.lastEventAt ?? io.now();
@@ -144,33 +126,32 @@ export const demo: Command = {
             .map(([k, v]) => (k === 'audit-id' || k === 'at' || k === 'target' ? v : `--${k} ${v}`))
             .join(' ')}\n`,
         );
-        const a = await runQuestion(qs, p.value, storeRunOptions);
+        const a = await runQuestion(store, p.value);
         printAnswer(a, 'table', { ...io, stderr: io.stdout });
         return a;
       };
       for (const ref of clusters) {
         const cluster = `${ref.accountId}/${ref.cluster}`;
-        const page = (cursor?: string) =>
-          store.chainsByCluster(ref, wide, cursor ? { limit: 200, cursor } : { limit: 200 });
-        const sso = await firstMatching(page, (r) => r.chain.human.value?.via === 'sso-session');
-        if (sso?.chain.human.value) {
-          await ask(`who-did: what SSO user ${sso.chain.human.value.identity} did on ${cluster}`, 'who-did', {
+        const chains = await finalChains(store, ref, wide);
+        const sso = chains.find((c) => c.human.value?.via === 'sso-session');
+        if (sso?.human.value) {
+          await ask(`who-did: what SSO user ${sso.human.value.identity} did on ${cluster}`, 'who-did', {
             cluster,
-            human: sso.chain.human.value.identity,
+            human: sso.human.value.identity,
             from: wide.from,
             to: wide.to,
             limit: '10',
           });
         }
         const interesting =
-          (await firstMatching(page, (r) => r.chain.decision.value?.authorizer === 'eks-access-policy')) ??
-          (await firstMatching(page, (r) => r.chain.mapping.value?.source === 'aws-auth-role')) ??
+          chains.find((c) => c.decision.value?.authorizer === 'eks-access-policy') ??
+          chains.find((c) => c.mapping.value?.source === 'aws-auth-role') ??
           sso;
-        if (interesting?.chain.auditID) {
-          await ask('explain: one request link by link', 'explain', { cluster, 'audit-id': interesting.chain.auditID });
+        if (interesting?.auditID) {
+          await ask('explain: one request link by link', 'explain', { cluster, 'audit-id': interesting.auditID });
         }
         await ask(`denied on ${cluster}`, 'denied', { cluster, from: wide.from, to: wide.to, limit: '10' });
-        const last = interesting?.chain.at ?? new Date(io.now()).toISOString();
+        const last = interesting?.at ?? new Date(io.now()).toISOString();
         await ask(`access-at: who could authenticate to ${cluster} at ${last}`, 'access-at', { cluster, at: last });
         await ask(`mappings history of ${cluster}`, 'mappings-history', {
           cluster,

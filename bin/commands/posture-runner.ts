@@ -4,7 +4,7 @@ import { MappingTimeline } from '../../lib/identity/mapping-timeline.js';
 import type { ClusterMappingState, MappingChange } from '../../lib/identity/types.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
 import { formatJson, type OutputFormat } from '../../lib/query/format.js';
-import { DynamoDbTrailStore } from '../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import type { ClusterRef } from '../../lib/store/keys.js';
 import { DynamoDbMappingUsageStore } from '../../lib/store/mapping-usage.js';
 import { str, type Values } from '../cli/command.js';

@@ -19,6 +19,7 @@ import { LogDestination } from '../constructs/log-destination.js';
 import { TrailFunction } from '../constructs/trail-function.js';
 import { TrailTable } from '../constructs/trail-table.js';
 import { eksAccessEventPattern, stsAssumeRoleEventPattern } from '../event-patterns.js';
+import { LOG_STREAM_BATCHING } from '../function-settings.js';
 import { acknowledge } from '../nag.js';
 import { CENTRAL_BUS_NAME, destinationRoleName, STREAM_NAME } from '../names.js';
 import { type Admission, admissionOf, admissionStatement } from '../policies.js';
@@ -234,8 +235,9 @@ export class CentralStack extends Stack {
       new sources.KinesisEventSource(this.stream, {
         // Oldest first: after an outage nothing still in the stream is skipped.
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(5),
+        // Fuller batches are fewer, fuller segments: the cost per request (cdk/function-settings.ts).
+        batchSize: LOG_STREAM_BATCHING.batchSize,
+        maxBatchingWindow: Duration.seconds(config.logBatchingWindowSeconds),
         parallelizationFactor: config.parallelizationFactor,
         // A poison record is isolated by bisection and reported as a partial failure, so the rest of
         // the shard moves on; bounded retries and age stop it from blocking the shard for 24 h.

@@ -1,6 +1,6 @@
 import type { AlertConfig } from '../../lib/alerts/types.js';
 import { ENV } from '../../lib/runtime-env.js';
-import type { RetentionDays } from '../../lib/store/dynamodb-trail-store.js';
+import type { RetentionDays } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { type Env, EnvReader } from './config-error.js';
 import { readRequiredTopic, readRetention } from './log-ingest-config.js';
 import { readAlertConfig } from './posture-report-config.js';

@@ -1,6 +1,6 @@
 import type { AlertConfig } from '../../lib/alerts/types.js';
 import { ENV } from '../../lib/runtime-env.js';
-import { DEFAULT_RETENTION_DAYS, type RetentionDays } from '../../lib/store/dynamodb-trail-store.js';
+import { DEFAULT_RETENTION_DAYS, type RetentionDays } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { type Env, EnvReader } from './config-error.js';
 import { readAlertConfig } from './posture-report-config.js';
 

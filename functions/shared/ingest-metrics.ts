@@ -12,7 +12,7 @@ export const METRICS_NAMESPACE = 'EksAccessTrail';
 
 export const METRIC = {
   recordsIn: 'RecordsIn',
-  chainsWritten: 'ChainsWritten',
+  requestsStored: 'RequestsStored',
   quarantined: 'Quarantined',
   failedItems: 'FailedBatchItems',
   duplicates: 'Duplicates',
@@ -45,7 +45,7 @@ export const publishLogSummary = (
   extra: { iteratorAgeMs?: number } = {},
 ): void => {
   metrics.addMetric(METRIC.recordsIn, MetricUnit.Count, summary.recordsIn);
-  metrics.addMetric(METRIC.chainsWritten, MetricUnit.Count, summary.chainsWritten);
+  metrics.addMetric(METRIC.requestsStored, MetricUnit.Count, summary.requestsStored);
   metrics.addMetric(METRIC.failedItems, MetricUnit.Count, summary.failedItemIds.length);
   metrics.addMetric(METRIC.duplicates, MetricUnit.Count, summary.duplicates);
   metrics.addMetric(METRIC.mappingChanges, MetricUnit.Count, summary.newMappingChanges);
@@ -62,7 +62,7 @@ export const publishCloudTrailSummary = (metrics: MetricsLike, summary: CloudTra
   metrics.addMetric(METRIC.duplicates, MetricUnit.Count, summary.duplicates);
   metrics.addMetric(METRIC.mappingChanges, MetricUnit.Count, summary.newMappingChanges);
   metrics.addMetric(METRIC.credentials, MetricUnit.Count, summary.newCredentials);
-  metrics.addMetric(METRIC.reenriched, MetricUnit.Count, summary.chainsReenriched);
+  metrics.addMetric(METRIC.reenriched, MetricUnit.Count, summary.requestsReenriched);
   metrics.addMetric(METRIC.failedCalls, MetricUnit.Count, summary.failedCalls);
   publishQuarantine(metrics, summary.quarantined);
 };

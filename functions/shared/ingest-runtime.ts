@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { AlertConfig } from '../../lib/alerts/types.js';
-import { DynamoDbTrailStore, type RetentionDays } from '../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore, type RetentionDays } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import type { Env } from '../config/config-error.js';
 import { type AlertWiring, dynamoDbAlertWiring } from './alert-wiring.js';
 import { METRICS_NAMESPACE } from './ingest-metrics.js';

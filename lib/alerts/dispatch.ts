@@ -7,7 +7,8 @@
 import type { CredentialIssuance, DecisionChain } from '../chain/types.js';
 import { instantMicros } from '../identity/mapping-timeline.js';
 import type { ClusterMappingState } from '../identity/types.js';
-import type { MappingChangeHook, MappingChangeNotice } from '../ingest/types.js';
+import { classifyFault } from '../ingest/faults.js';
+import type { MappingChangeHook, MappingChangeNotice, RequestsStoredHook } from '../ingest/types.js';
 import { mappingKeyOfChain, mappingOrigin } from './common.js';
 import { evaluateMappingChanges, firstUseAlert } from './mapping-rules.js';
 import type { Alert, AlertConfig, AlertLedger, AlertSink, MappingUsagePort } from './types.js';
@@ -208,4 +209,28 @@ export const mappingChangeAlertHook =
       credentialFor: (key) => credentials.get(key),
     });
     await publishAlerts(alerts, deps);
+  };
+
+export interface MappingUseAlertDeps extends TrackUseDeps {
+  ledger: AlertLedger;
+  sink: AlertSink;
+}
+
+/**
+ * The `onRequestsStored` stage of the log pipeline: records which mapping each stored request used
+ * and publishes first-use alerts. A transient fault is thrown, so the delivery comes again; a fault
+ * the store will never accept goes to `onRefused` and is dropped (failing the delivery would not heal it).
+ */
+export const mappingUseAlertHook =
+  (deps: MappingUseAlertDeps, onRefused: (err: unknown) => void): RequestsStoredHook =>
+  async (chains) => {
+    let alerts: Alert[];
+    try {
+      alerts = await trackMappingUse(chains, deps);
+    } catch (err) {
+      if (classifyFault(err) === 'retry') throw err;
+      onRefused(err);
+      return;
+    }
+    if (alerts.length > 0) await publishAlerts(alerts, deps);
   };

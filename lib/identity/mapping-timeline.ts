@@ -2,9 +2,11 @@
  * Versioned identity-mapping state of one cluster (DESIGN principle 2): MappingChanges folded in time
  * order, so "which mappings were in force at T" is a lookup and arrival order never changes an answer.
  */
+
 import { digitAt, isDigitAt } from '../sources/timestamps.js';
 import type { ControlPlaneLogType } from '../sources/types.js';
 import { bootstrapCreatorEntry } from './access-entry.js';
+import { mappingOpTarget } from './mapping-op-target.js';
 import type { AccessEntry, ClusterMappingState, MappingActor, MappingChange, MappingChangeOp } from './types.js';
 
 export {
@@ -65,24 +67,6 @@ const KIND_RANK: Record<MappingChangeOp['kind'], number> = {
   'aws-auth-delete': 9,
   'principal-id-observed': 10,
   'cluster-deleted': 11,
-};
-
-const opTarget = (op: MappingChangeOp): string => {
-  switch (op.kind) {
-    case 'access-entry-put':
-      return op.entry.matchKey;
-    case 'access-entry-update':
-    case 'access-entry-delete':
-      return op.matchKey;
-    case 'access-policy-associate':
-      return `${op.matchKey}\u0000${op.association.policyArn}`;
-    case 'access-policy-disassociate':
-      return `${op.matchKey}\u0000${op.policyArn}`;
-    case 'principal-id-observed':
-      return `${op.matchKey}\u0000${op.principalId}`;
-    default:
-      return '';
-  }
 };
 
 interface Keyed {
@@ -273,7 +257,7 @@ export class MappingTimeline {
     for (const change of changes) {
       if (change.cluster !== cluster) continue;
       const keyed: Keyed = { change, time: instantMicros(change.at), json: JSON.stringify(change) };
-      const key = `${change.sourceEventId}\u0000${change.op.kind}\u0000${opTarget(change.op)}`;
+      const key = `${change.sourceEventId}\u0000${change.op.kind}\u0000${mappingOpTarget(change.op)}`;
       const seen = byKey.get(key);
       if (!seen || compareKeyed(keyed, seen) < 0) byKey.set(key, keyed);
     }

@@ -1,24 +1,17 @@
-import { correlateAuditEvent } from '../chain/correlate.js';
 import { credentialFromCloudTrail } from '../chain/evidence.js';
-import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../chain/types.js';
+import { MAX_CHAIN_DEPTH } from '../chain/human.js';
+import { accessKeysOf, rederive } from '../chain/rederive.js';
+import type { CredentialIssuance } from '../chain/types.js';
 import { changesFromCloudTrail } from '../identity/mapping-timeline.js';
 import type { MappingChange } from '../identity/types.js';
-import { type Issue, issue, rawText } from '../result.js';
+import { issue, type NonEmptyIssues, rawText } from '../result.js';
 import { parseCloudTrailRecord, parseEventBridgeEvent } from '../sources/cloudtrail.js';
 import type { CloudTrailEvent } from '../sources/types.js';
-import type { QuarantineSource, StoredAuditFacts, TrailStore } from '../store/trail-store.js';
+import type { LateLinkWrite, QuarantineSource, StoredRequest, TrailStore } from '../store/trail-store.js';
 import { classifyFault, describeError } from './faults.js';
-import { writeQuarantine } from './log-pipeline.js';
-import { notifyMappingChanges, storeMappingChanges } from './mapping-changes.js';
-import { withRoleChains } from './role-chain-evidence.js';
-import {
-  type IngestOptions,
-  type ItemOutcome,
-  type PendingQuarantine,
-  type QuarantineCounts,
-  silentLogger,
-} from './types.js';
-import { writeWithFallback } from './write.js';
+import { notifyMappingChanges, storeMappingChanges } from './mapping-change-stage.js';
+import { writeQuarantine } from './quarantine-writer.js';
+import { type IngestOptions, type ItemOutcome, type QuarantineCounts, quarantineEntry, silentLogger } from './types.js';
 
 /** One redeliverable unit: an SQS message body, a direct EventBridge invocation, a record of a file. */
 export interface CloudTrailBatchItem {
@@ -41,8 +34,8 @@ export interface CloudTrailIngestSummary {
   newMappingChanges: number;
   credentials: number;
   newCredentials: number;
-  /** Stored chains re-correlated because the issuance of their access key arrived after them. */
-  chainsReenriched: number;
+  /** Stored requests whose human was derived again because the issuance of their access key arrived after them. */
+  requestsReenriched: number;
   /** Calls that failed at AWS (errorCode set): they changed no state. */
   failedCalls: number;
   /** Well-formed events of APIs this product does not track (a broader rule than needed). */
@@ -62,7 +55,7 @@ const isParsedEvent = (v: unknown): v is CloudTrailEvent =>
   'eventId' in v &&
   typeof (v as { succeeded?: unknown }).succeeded === 'boolean';
 
-type Parsed = { ok: true; event: CloudTrailEvent } | { ok: false; issues: Issue[]; raw: string };
+type Parsed = { ok: true; event: CloudTrailEvent } | { ok: false; issues: NonEmptyIssues; raw: string };
 
 /** Accepts every shape the transports and local mode hand over; never throws. */
 export const parseCloudTrailItem = (body: unknown): Parsed => {
@@ -98,8 +91,8 @@ export const parseCloudTrailItem = (body: unknown): Parsed => {
  *  - STS AssumeRole* calls become credential issuances; for a new one, chains already stored with
  *    that access key are correlated again, so the human behind a shared role appears even when the
  *    CloudTrail event arrived after the requests (it routinely does: CloudTrail lags minutes).
- * Late mapping changes need no write-time repair: the query layer re-derives the mapping link
- * (lib/ingest/recorrelate.ts).
+ * Late mapping changes need no write-time repair: the questions derive the mapping link again from the
+ * stored facts (lib/chain/rederive.ts).
  */
 export const ingestCloudTrailEvents = async (
   items: readonly CloudTrailBatchItem[],
@@ -115,7 +108,7 @@ export const ingestCloudTrailEvents = async (
     newMappingChanges: 0,
     credentials: 0,
     newCredentials: 0,
-    chainsReenriched: 0,
+    requestsReenriched: 0,
     failedCalls: 0,
     skippedUnsupported: 0,
     duplicates: 0,
@@ -142,14 +135,13 @@ export const ingestCloudTrailEvents = async (
         summary.skippedUnsupported++;
         continue;
       }
-      const pending: PendingQuarantine = {
-        source: item.source,
-        sourceId: item.itemId,
-        issues: parsed.issues,
-        raw: parsed.raw,
-        at: item.receivedAt ?? now,
-      };
-      const err = await writeQuarantine(store, [pending], summary, log);
+      const entry = quarantineEntry(
+        { source: item.source, sourceId: item.itemId },
+        parsed.issues,
+        parsed.raw,
+        item.receivedAt ?? now,
+      );
+      const err = await writeQuarantine(store, [entry], summary, log);
       if (err !== undefined) failItem(err);
       continue;
     }
@@ -214,61 +206,102 @@ const applyEvent = async (
   summary.credentials++;
   summary.newCredentials += fresh.length;
   // Re-enrich even when the issuance was not new: a previous delivery may have stored it and then
-  // failed before the re-correlation, and re-correlating is idempotent (the store merges chains).
-  return reenrich(credential.accessKeyId, store, summary, log);
+  // failed before the re-derivation, and writing the late links again is idempotent.
+  return reenrich(credential, store, summary, log, 0);
 };
 
+/** An issuance to an AWS service (an EC2 instance profile, say) has no person behind it to index. */
+const issuedToService = (c: CredentialIssuance): boolean =>
+  c.caller.type === 'AWSService' || c.caller.invokedBy !== undefined;
+
+/** Hours a temporary key may be used after its issuance (STS caps sessions at 12 h), plus clock slack. */
+const KEY_LIFETIME_MS = 12 * 3_600_000 + 15 * 60_000;
+
+/**
+ * The human of requests made with this key before its issuance arrived: derive them again and index
+ * the human (putLateLinks). Role chaining: keys issued to sessions of this key get their human from
+ * it, so their requests are derived again too.
+ */
 const reenrich = async (
-  accessKeyId: string,
+  credential: CredentialIssuance,
   store: TrailStore,
   summary: CloudTrailIngestSummary,
   log: typeof silentLogger,
+  depth: number,
 ): Promise<unknown> => {
-  let facts: StoredAuditFacts[];
+  if (issuedToService(credential)) return undefined;
+  const issued = Date.parse(credential.issuedAt);
+  const range = Number.isFinite(issued)
+    ? {
+        from: new Date(issued - 15 * 60_000).toISOString(),
+        to: new Date(
+          (credential.expiresAt ? Date.parse(credential.expiresAt) : Number.NaN) || issued + KEY_LIFETIME_MS,
+        ).toISOString(),
+      }
+    : {};
+  let requests: StoredRequest[];
   try {
-    facts = await store.chainsUsingAccessKey(accessKeyId);
+    requests = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.requestsByAccessKey(credential.accessKeyId, range, {
+        limit: 1_000,
+        order: 'oldest-first',
+        ...(cursor ? { cursor } : {}),
+      });
+      requests.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
   } catch (err) {
     if (classifyFault(err) === 'retry') return err;
-    log.error('chains by access key unreadable', { error: describeError(err) });
+    log.error('requests by access key unreadable', { error: describeError(err) });
     return undefined;
   }
-  if (facts.length === 0) return undefined;
-  const byCluster = new Map<string, StoredAuditFacts[]>();
-  for (const f of facts) {
-    const k = `${f.origin.accountId ?? ''}\u0000${f.origin.cluster}`;
-    byCluster.set(k, [...(byCluster.get(k) ?? []), f]);
+  const byCluster = new Map<string, StoredRequest[]>();
+  for (const r of requests) {
+    const k = `${r.ref.accountId}\u0000${r.ref.cluster}`;
+    byCluster.set(k, [...(byCluster.get(k) ?? []), r]);
   }
   for (const group of byCluster.values()) {
-    const first = group[0]!;
-    const keys = new Set<string>();
-    for (const f of group) for (const k of f.event.user.extra['accessKeyId'] ?? []) if (k !== '') keys.add(k);
-    let evidence: CorrelationEvidence;
+    const ref = group[0]!.ref;
+    let links: LateLinkWrite[];
     try {
-      const sorted = [...keys].sort();
-      evidence = await withRoleChains(
-        await store.evidenceFor(first.origin.cluster, first.origin.accountId, sorted),
-        sorted,
-        store,
-      );
+      const evidence = await store.evidenceFor(ref, accessKeysOf(group));
+      links = group.flatMap((r) => {
+        if (r.handle === undefined) return [];
+        try {
+          return [{ handle: r.handle, chain: rederive(r, evidence) }];
+        } catch (err) {
+          // A correlator bug must not stall the queue; the request is derived again when asked about.
+          log.error('re-derivation threw', { error: describeError(err) });
+          return [];
+        }
+      });
     } catch (err) {
       if (classifyFault(err) === 'retry') return err;
       log.error('re-enrichment skipped: evidence unreadable', { error: describeError(err) });
       continue;
     }
-    const writes: { chain: DecisionChain; facts: StoredAuditFacts }[] = [];
-    for (const f of group) {
-      try {
-        writes.push({ chain: correlateAuditEvent(f.event, f.origin, evidence), facts: f });
-      } catch (err) {
-        // A correlator bug must not stall the queue; the stored chain stays as it was.
-        log.error('re-correlation threw', { auditID: f.event.auditID, error: describeError(err) });
-      }
+    try {
+      await store.putLateLinks(links);
+      summary.requestsReenriched += links.length;
+    } catch (err) {
+      if (classifyFault(err) === 'retry') return err;
+      log.error('late links refused by the store', { error: describeError(err) });
     }
-    const res = await writeWithFallback(writes, (batch) => store.putChains([...batch]));
-    if (res.retryError !== undefined) return res.retryError;
-    summary.chainsReenriched += res.written.length;
-    for (const r of res.rejected)
-      log.error('re-enriched chain refused', { chainId: r.item.chain.chainId, error: describeError(r.error) });
+  }
+  if (depth + 1 >= MAX_CHAIN_DEPTH) return undefined;
+  let children: CredentialIssuance[];
+  try {
+    children = await store.credentialsIssuedTo(credential.accessKeyId);
+  } catch (err) {
+    if (classifyFault(err) === 'retry') return err;
+    log.error('issuances by caller unreadable', { error: describeError(err) });
+    return undefined;
+  }
+  for (const child of children) {
+    const err = await reenrich(child, store, summary, log, depth + 1);
+    if (err !== undefined) return err;
   }
   return undefined;
 };

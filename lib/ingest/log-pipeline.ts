@@ -3,7 +3,7 @@ import { inMemoryEvidence } from '../chain/evidence.js';
 import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
 import { changesFromAuditEvent } from '../identity/mapping-timeline.js';
 import type { MappingChange } from '../identity/types.js';
-import { issue, type ParseResult } from '../result.js';
+import { issue, type NonEmptyIssues, type ParseResult } from '../result.js';
 import { auditStageKey, parseAuditEvent } from '../sources/audit-event.js';
 import { parseAuthenticatorLine } from '../sources/authenticator-line.js';
 import { isControlMessage, logEventOrigins } from '../sources/cloudwatch-logs.js';
@@ -15,31 +15,48 @@ import type {
   LogEventOrigin,
 } from '../sources/types.js';
 import type {
+  AuditRowWrite,
+  AuthenticatorRowWrite,
+  DeliveryUnit,
   QuarantineRecord,
   QuarantineSource,
   StoredAuditFacts,
-  StoredAuthenticatorRecord,
   TrailStore,
 } from '../store/trail-store.js';
 import { classifyFault, describeError } from './faults.js';
-import { notifyMappingChanges, storeMappingChanges } from './mapping-changes.js';
-import { withRoleChains } from './role-chain-evidence.js';
+import { notifyMappingChanges, storeMappingChanges } from './mapping-change-stage.js';
+import { writeQuarantine } from './quarantine-writer.js';
 import {
-  countCodes,
   type IngestLogger,
   type IngestOptions,
   type ItemOutcome,
-  type PendingQuarantine,
   type QuarantineCounts,
+  quarantineEntry,
   silentLogger,
-  toQuarantineRecord,
 } from './types.js';
-import { writeWithFallback } from './write.js';
+
+/**
+ * The log side of ingestion: CloudWatch Logs subscription payloads of the EKS authenticator and audit
+ * streams, from Kinesis, a direct subscription, or files replayed locally. The stages, in the order
+ * `ingestLogPayloads` runs them, and why that order:
+ *
+ *   1. parse           every event on its own; a bad one is quarantined with its raw text
+ *   2. mapping changes aws-auth edits and principal-id observations, stored (and alerted) first, so that
+ *   3. evidence        read once per cluster, already contains them when
+ *   4. correlate       builds each request's chain (what the store indexes it under)
+ *   5. store           one putLogBatch for the delivery (docs/data-model.md, "Writes")
+ *   6. stored hook     first-use alerts and mapping usage, over the chains just stored
+ *   7. quarantine      the records refused along the way
+ *
+ * Never throws for bad input; a transient store fault fails the items that must come again.
+ */
 
 /** One unit the transport can redeliver on its own: a Kinesis record, an awslogs payload, a file chunk. */
 export interface LogBatchItem {
   /** Kinesis sequence number, Lambda request id, `file:line`…: the id reported back on failure. */
   itemId: string;
+  /** Stable identity of the unit for storage keys, unique across shards (Kinesis eventID); default itemId. */
+  unitId?: string;
   source: QuarantineSource;
   /** Decoded payload, or the decode failure (bad base64 / gzip / JSON) to quarantine. */
   payload: ParseResult<CloudWatchLogsPayload> | CloudWatchLogsPayload;
@@ -64,9 +81,14 @@ export interface LogIngestSummary {
   recordsIn: number;
   auditEvents: number;
   authenticatorLines: number;
-  chainsWritten: number;
+  /** Distinct requests (auditIDs) whose stages were stored. */
+  requestsStored: number;
+  /** Audit stages stored (a watch logs two stages of one request). */
+  stagesStored: number;
   authnFailureChains: number;
   authenticatorRecords: number;
+  /** Segments written (one cluster-minute of this delivery each). */
+  segments: number;
   mappingChanges: number;
   newMappingChanges: number;
   /** Same auditID+stage or same CloudWatch event id seen twice in this batch. */
@@ -79,7 +101,7 @@ export interface LogIngestSummary {
   quarantined: QuarantineCounts;
   /** Quarantine writes the store refused for good (logged; the raw text is then only in the logs). */
   quarantineRejected: number;
-  /** Clusters whose evidence could not be read for good: chains stored as pending, re-derived at query time. */
+  /** Clusters whose evidence could not be read for good: requests stored, their links derived at query time. */
   evidenceFallbacks: number;
   oldestEventAt?: number;
   /** now - oldest event timestamp of the batch (CloudWatch ms clock). */
@@ -105,10 +127,11 @@ interface AuthnWork {
 
 interface ItemWork {
   item: LogBatchItem;
+  unit: DeliveryUnit;
   outcome: ItemOutcome;
   audits: AuditWork[];
   authn: AuthnWork[];
-  quarantine: PendingQuarantine[];
+  quarantine: QuarantineRecord[];
   changes: MappingChange[];
 }
 
@@ -125,8 +148,8 @@ const AUTHN_KINDS_KEPT = new Set<AuthenticatorLine['kind']>([
 const isPayload = (p: LogBatchItem['payload']): p is CloudWatchLogsPayload => !('ok' in p);
 
 /**
- * Request and response bodies are evidence only for aws-auth and RBAC object changes (FORMATS §2.6);
- * everywhere else they are bulk that would push items towards the 400 KB limit.
+ * Request and response bodies are evidence only for aws-auth and RBAC object changes (docs/formats.md,
+ * "audit levels"); everywhere else they are bulk the trail does not need.
  */
 const factsEvent = (event: AuditEvent): AuditEvent => {
   const ref = event.objectRef;
@@ -146,8 +169,6 @@ const auditOrigin = (o: LogEventOrigin): StoredAuditFacts['origin'] => ({
   timestamp: o.timestamp,
 });
 
-const auditFacts = (w: AuditWork): StoredAuditFacts => ({ origin: auditOrigin(w.origin), event: factsEvent(w.event) });
-
 /** The Set of `map` under `key`, created on first use. */
 const setIn = (map: Map<string, Set<string>>, key: string): Set<string> => {
   let set = map.get(key);
@@ -158,15 +179,51 @@ const setIn = (map: Map<string, Set<string>>, key: string): Set<string> => {
   return set;
 };
 
-/** Stage 1, pure: decode, split by stream kind, parse each event on its own, dedupe. */
-const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, now: number): ItemWork[] => {
+const eventQuarantine = (origin: LogEventOrigin, issues: NonEmptyIssues, raw: string): QuarantineRecord =>
+  quarantineEntry(
+    { source: 'cloudwatch-log-event', sourceId: origin.eventId, cluster: origin.cluster, accountId: origin.accountId },
+    issues,
+    raw,
+    origin.timestamp,
+  );
+
+const emptySummary = (items: number): LogIngestSummary => ({
+  items,
+  recordsIn: 0,
+  auditEvents: 0,
+  authenticatorLines: 0,
+  requestsStored: 0,
+  stagesStored: 0,
+  authnFailureChains: 0,
+  authenticatorRecords: 0,
+  segments: 0,
+  mappingChanges: 0,
+  newMappingChanges: 0,
+  duplicates: 0,
+  skippedControlMessages: 0,
+  skippedOtherStreams: 0,
+  skippedUnrecognised: 0,
+  quarantined: {},
+  quarantineRejected: 0,
+  evidenceFallbacks: 0,
+  outcomes: [],
+  failedItemIds: [],
+});
+
+// -------------------------------------------------------------------------------------------------
+// Stage 1: parse
+// -------------------------------------------------------------------------------------------------
+
+/** Pure: decode, split by stream kind, parse each event on its own, dedupe within the delivery. */
+export const parseStage = (items: readonly LogBatchItem[], summary: LogIngestSummary, now: number): ItemWork[] => {
   // Seen CloudWatch event ids per log group, and audit stage keys per cluster. A payload is one log
   // group of one cluster, so its sets are looked up once and each event adds only its own id.
   const seenEvents = new Map<string, Set<string>>();
   const seenStages = new Map<string, Set<string>>();
-  return items.map((item): ItemWork => {
+  return items.map((item, index): ItemWork => {
     const work: ItemWork = {
       item,
+      unit: { id: item.unitId ?? item.itemId, index },
       outcome: { itemId: item.itemId, failed: false },
       audits: [],
       authn: [],
@@ -177,13 +234,14 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
       ? { ok: true, value: item.payload }
       : item.payload;
     if (!decoded.ok) {
-      work.quarantine.push({
-        source: item.source,
-        sourceId: item.itemId,
-        issues: decoded.issues,
-        raw: decoded.raw,
-        at: item.receivedAt ?? now,
-      });
+      work.quarantine.push(
+        quarantineEntry(
+          { source: item.source, sourceId: item.itemId },
+          decoded.issues,
+          decoded.raw,
+          item.receivedAt ?? now,
+        ),
+      );
       return work;
     }
     const payload = decoded.value;
@@ -195,14 +253,14 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
     if (!origins.ok) {
       // A payload from a log group that is not /aws/eks/<cluster>/cluster: a subscription filter
       // pointed at the wrong group. Keep it whole so an operator can see what was sent.
-      work.quarantine.push({
-        source: item.source,
-        sourceId: item.itemId,
-        issues: origins.issues,
-        raw: JSON.stringify(payload),
-        at: payload.logEvents[0]?.timestamp ?? item.receivedAt ?? now,
-        accountId: payload.owner,
-      });
+      work.quarantine.push(
+        quarantineEntry(
+          { source: item.source, sourceId: item.itemId, accountId: payload.owner },
+          origins.issues,
+          JSON.stringify(payload),
+          payload.logEvents[0]?.timestamp ?? item.receivedAt ?? now,
+        ),
+      );
       summary.recordsIn += payload.logEvents.length;
       return work;
     }
@@ -229,19 +287,11 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
       if (origin.streamKind === 'audit') {
         const parsed = parseAuditEvent(logEvent.message);
         if (!parsed.ok) {
-          work.quarantine.push({
-            source: 'cloudwatch-log-event',
-            sourceId: logEvent.id,
-            issues: parsed.issues,
-            raw: logEvent.message,
-            at: logEvent.timestamp,
-            cluster: origin.cluster,
-            accountId: origin.accountId,
-          });
+          work.quarantine.push(eventQuarantine(origin, parsed.issues, logEvent.message));
           return;
         }
         // The same request stage can come back under a new CloudWatch event id (re-sent by the
-        // control plane); auditID+stage is the natural key (FORMATS §2.7).
+        // control plane); auditID+stage is the natural key (docs/formats.md, "audit events").
         const stageKey = auditStageKey(parsed.value);
         if (stageKeys.has(stageKey)) {
           summary.duplicates++;
@@ -254,15 +304,7 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
       }
       const parsed = parseAuthenticatorLine(logEvent.message);
       if (!parsed.ok) {
-        work.quarantine.push({
-          source: 'cloudwatch-log-event',
-          sourceId: logEvent.id,
-          issues: parsed.issues,
-          raw: logEvent.message,
-          at: logEvent.timestamp,
-          cluster: origin.cluster,
-          accountId: origin.accountId,
-        });
+        work.quarantine.push(eventQuarantine(origin, parsed.issues, logEvent.message));
         return;
       }
       summary.authenticatorLines++;
@@ -276,65 +318,65 @@ const parseItems = (items: readonly LogBatchItem[], summary: LogIngestSummary, n
   });
 };
 
-const internalIssue = (what: string, err: unknown) =>
-  issue('INGEST_INTERNAL', `${what} failed: ${describeError(err).message}`);
+// -------------------------------------------------------------------------------------------------
+// The batch as the later stages see it
+// -------------------------------------------------------------------------------------------------
 
-/**
- * Ingests decoded CloudWatch Logs subscription payloads (authenticator and audit streams of EKS
- * clusters). Order of work, and why:
- *  1. parse every event on its own (a bad one is quarantined with its raw text, the rest go on);
- *  2. store mapping changes from aws-auth edits first, so that
- *  3. evidence, loaded once per cluster per batch, already contains them when
- *  4. requests are correlated and their chains written.
- * Never throws for bad input; transient store faults mark the containing item failed.
- */
-export const ingestLogPayloads = async (
-  items: readonly (LogBatchItem | CloudWatchLogsPayload)[],
-  store: TrailStore,
-  opts: LogIngestOptions,
-): Promise<LogIngestSummary> => {
-  const log = opts.logger ?? silentLogger;
-  const now = opts.now();
-  const summary: LogIngestSummary = {
-    items: items.length,
-    recordsIn: 0,
-    auditEvents: 0,
-    authenticatorLines: 0,
-    chainsWritten: 0,
-    authnFailureChains: 0,
-    authenticatorRecords: 0,
-    mappingChanges: 0,
-    newMappingChanges: 0,
-    duplicates: 0,
-    skippedControlMessages: 0,
-    skippedOtherStreams: 0,
-    skippedUnrecognised: 0,
-    quarantined: {},
-    quarantineRejected: 0,
-    evidenceFallbacks: 0,
-    outcomes: [],
-    failedItemIds: [],
-  };
-  const batch: LogBatchItem[] = items.map((it, i) =>
-    'logEvents' in it ? { itemId: `payload-${i}`, source: 'cloudwatch-logs-subscription', payload: it } : it,
-  );
-  const works = parseItems(batch, summary, now);
+class LogBatch {
+  /** Items at or after `stop` are not worked on: with Kinesis semantics they are redelivered anyway. */
+  private stop: number;
 
-  // Items at or after `stop` are not worked on: with Kinesis semantics they are redelivered anyway.
-  let stop = works.length;
-  const fail = (index: number, err: unknown) => {
-    const w = works[index];
+  constructor(
+    readonly works: ItemWork[],
+    private readonly log: IngestLogger,
+    private readonly stopAtFirstFailure: boolean,
+  ) {
+    this.stop = works.length;
+  }
+
+  fail(index: number, err: unknown): void {
+    const w = this.works[index];
     if (!w || w.outcome.failed) return;
     w.outcome.failed = true;
     w.outcome.error = err;
-    log.warn('batch item failed; it will be redelivered', { itemId: w.item.itemId, error: describeError(err) });
-    if (opts.stopAtFirstFailure && index < stop) stop = index;
-  };
-  const active = (i: number) => i < stop && !works[i]!.outcome.failed;
+    this.log.warn('batch item failed; it will be redelivered', { itemId: w.item.itemId, error: describeError(err) });
+    if (this.stopAtFirstFailure && index < this.stop) this.stop = index;
+  }
 
-  // 2. Mapping changes from aws-auth edits (and principal-id observations), before any evidence read.
-  for (let i = 0; i < works.length; i++) {
-    const w = works[i]!;
+  active(i: number): boolean {
+    return i < this.stop && !this.works[i]!.outcome.failed;
+  }
+
+  /** Indexes of the items still worked on. */
+  activeIndexes(): number[] {
+    return this.works.flatMap((_, i) => (this.active(i) ? [i] : []));
+  }
+
+  outcomes(summary: LogIngestSummary): void {
+    this.works.forEach((w, i) => {
+      if (i >= this.stop && !w.outcome.failed) {
+        w.outcome.failed = true;
+        w.outcome.error = new Error('not processed: an earlier record of the shard batch failed');
+      }
+      summary.outcomes.push(w.outcome);
+      if (w.outcome.failed) summary.failedItemIds.push(w.item.itemId);
+    });
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Stage 2: mapping changes
+// -------------------------------------------------------------------------------------------------
+
+/** aws-auth edits and principal-id observations, stored and handed to the alert hook before any evidence read. */
+const mappingChangeStage = async (
+  batch: LogBatch,
+  store: TrailStore,
+  opts: LogIngestOptions,
+  summary: LogIngestSummary,
+): Promise<void> => {
+  const log = opts.logger ?? silentLogger;
+  for (const w of batch.works) {
     for (const a of w.audits) {
       try {
         for (const c of changesFromAuditEvent(a.event, a.origin)) w.changes.push(c);
@@ -343,13 +385,12 @@ export const ingestLogPayloads = async (
       }
     }
   }
-  for (let i = 0; i < works.length; i++) {
-    if (!active(i)) continue;
-    const w = works[i]!;
+  for (const i of batch.activeIndexes()) {
+    const w = batch.works[i]!;
     if (w.changes.length === 0) continue;
     const stored = await storeMappingChanges(store, w.changes);
     if (stored.error !== undefined) {
-      if (classifyFault(stored.error) === 'retry') fail(i, stored.error);
+      if (classifyFault(stored.error) === 'retry') batch.fail(i, stored.error);
       else
         log.error('mapping changes rejected by the store', {
           itemId: w.item.itemId,
@@ -361,212 +402,236 @@ export const ingestLogPayloads = async (
     summary.newMappingChanges += stored.fresh.length;
     if (opts.onNewMappingChanges) {
       const hookError = await notifyMappingChanges(store, w.changes, stored.fresh, opts.onNewMappingChanges);
-      if (hookError !== undefined) fail(i, hookError);
+      if (hookError !== undefined) batch.fail(i, hookError);
     }
   }
+};
 
-  // 3. Evidence once per cluster, with every access key the batch's requests used.
+// -------------------------------------------------------------------------------------------------
+// Stage 3: evidence
+// -------------------------------------------------------------------------------------------------
+
+/** Evidence once per cluster, with every access key the batch's requests used. */
+const evidenceStage = async (
+  batch: LogBatch,
+  store: TrailStore,
+  log: IngestLogger,
+  summary: LogIngestSummary,
+): Promise<Map<string, CorrelationEvidence>> => {
   const needs = new Map<string, { cluster: string; accountId?: string; keys: Set<string>; items: Set<number> }>();
-  for (let i = 0; i < works.length; i++) {
-    if (!active(i)) continue;
-    for (const a of works[i]!.audits) {
-      const k = a.clusterKey;
-      let n = needs.get(k);
-      if (!n) {
-        n = { cluster: a.origin.cluster, accountId: a.origin.accountId, keys: new Set(), items: new Set() };
-        needs.set(k, n);
-      }
-      n.items.add(i);
+  const need = (o: LogEventOrigin, k: string, i: number) => {
+    let n = needs.get(k);
+    if (!n) {
+      n = { cluster: o.cluster, keys: new Set(), items: new Set() };
+      if (o.accountId !== undefined) n.accountId = o.accountId;
+      needs.set(k, n);
+    }
+    n.items.add(i);
+    return n;
+  };
+  for (const i of batch.activeIndexes()) {
+    for (const a of batch.works[i]!.audits) {
+      const n = need(a.origin, a.clusterKey, i);
       for (const key of a.event.user.extra['accessKeyId'] ?? []) if (key !== '') n.keys.add(key);
     }
-    for (const a of works[i]!.authn) {
-      if (a.line.kind !== 'access-denied') continue;
-      const k = a.clusterKey;
-      let n = needs.get(k);
-      if (!n) {
-        n = { cluster: a.origin.cluster, accountId: a.origin.accountId, keys: new Set(), items: new Set() };
-        needs.set(k, n);
-      }
-      n.items.add(i);
-    }
+    for (const a of batch.works[i]!.authn) if (a.line.kind === 'access-denied') need(a.origin, a.clusterKey, i);
   }
   const evidence = new Map<string, CorrelationEvidence>();
   for (const [k, n] of needs) {
     try {
-      const keys = [...n.keys].sort();
-      evidence.set(k, await withRoleChains(await store.evidenceFor(n.cluster, n.accountId, keys), keys, store));
+      const ref = n.accountId !== undefined ? { cluster: n.cluster, accountId: n.accountId } : n.cluster;
+      evidence.set(k, await store.evidenceFor(ref, [...n.keys].sort()));
     } catch (err) {
       if (classifyFault(err) === 'retry') {
-        for (const i of n.items) fail(i, err);
+        for (const i of n.items) batch.fail(i, err);
       } else {
-        // Facts are still worth storing: chains are written with unknown links and re-derived at query time.
-        log.error('evidence unreadable; storing chains without it', { cluster: n.cluster, error: describeError(err) });
+        // Facts are still worth storing: their links are derived again when a question is answered.
+        log.error('evidence unreadable; storing requests without it', {
+          cluster: n.cluster,
+          error: describeError(err),
+        });
         summary.evidenceFallbacks++;
         evidence.set(k, inMemoryEvidence({ cluster: n.cluster, mappingChanges: [], credentials: [] }));
       }
     }
   }
+  return evidence;
+};
 
-  // 4. Correlate and write, item by item, so a fault is charged to the item that holds the record.
-  for (let i = 0; i < works.length; i++) {
-    if (!active(i)) continue;
-    const w = works[i]!;
-    const chainWrites: { write: { chain: DecisionChain; facts: StoredAuditFacts }; raw: string; sourceId: string }[] =
-      [];
+// -------------------------------------------------------------------------------------------------
+// Stage 4: correlate
+// -------------------------------------------------------------------------------------------------
+
+const internalIssue = (what: string, err: unknown): NonEmptyIssues => [
+  issue('INGEST_INTERNAL', `${what} failed: ${describeError(err).message}`),
+];
+
+interface Correlated {
+  audit: (AuditRowWrite & { raw: string; origin: LogEventOrigin })[];
+  authenticator: (AuthenticatorRowWrite & { raw: string })[];
+}
+
+/** Each request's chain, which the store indexes it under; a correlator fault quarantines that one record. */
+const correlateStage = (batch: LogBatch, evidence: ReadonlyMap<string, CorrelationEvidence>): Correlated => {
+  const out: Correlated = { audit: [], authenticator: [] };
+  for (const i of batch.activeIndexes()) {
+    const w = batch.works[i]!;
     for (const a of w.audits) {
       const ev = evidence.get(a.clusterKey);
       if (!ev) continue;
       try {
-        const chain = correlateAuditEvent(a.event, auditOrigin(a.origin), ev);
-        chainWrites.push({ write: { chain, facts: auditFacts(a) }, raw: a.raw, sourceId: a.origin.eventId });
+        const facts: StoredAuditFacts = { origin: auditOrigin(a.origin), event: factsEvent(a.event) };
+        const chain = correlateAuditEvent(a.event, facts.origin, ev);
+        out.audit.push({ unit: w.unit, facts, chain, raw: a.raw, origin: a.origin });
       } catch (err) {
-        w.quarantine.push({
-          source: 'cloudwatch-log-event',
-          sourceId: a.origin.eventId,
-          issues: [internalIssue('correlateAuditEvent', err)],
-          raw: a.raw,
-          at: a.origin.timestamp,
-          cluster: a.origin.cluster,
-          accountId: a.origin.accountId,
-        });
+        w.quarantine.push(eventQuarantine(a.origin, internalIssue('correlateAuditEvent', err), a.raw));
       }
     }
-    const authnWrites: { write: { chain: DecisionChain; facts: StoredAuditFacts }; raw: string; sourceId: string }[] =
-      [];
-    const records: { write: StoredAuthenticatorRecord; raw: string; sourceId: string }[] = [];
     for (const a of w.authn) {
-      records.push({ write: { origin: a.origin, line: a.line }, raw: a.raw, sourceId: a.origin.eventId });
-      if (a.line.kind !== 'access-denied') continue;
+      const record = { origin: a.origin, line: a.line };
+      if (a.line.kind !== 'access-denied') {
+        out.authenticator.push({ unit: w.unit, record, raw: a.raw });
+        continue;
+      }
       const ev = evidence.get(a.clusterKey);
       if (!ev) continue;
       try {
         const chain = correlateAuthnFailure(a.line as AccessDeniedLine, a.origin, ev);
-        authnWrites.push({ write: { chain, facts: authnFacts(a) }, raw: a.raw, sourceId: a.origin.eventId });
+        out.authenticator.push({ unit: w.unit, record, chain, raw: a.raw });
       } catch (err) {
-        w.quarantine.push({
-          source: 'cloudwatch-log-event',
-          sourceId: a.origin.eventId,
-          issues: [internalIssue('correlateAuthnFailure', err)],
-          raw: a.raw,
-          at: a.origin.timestamp,
-          cluster: a.origin.cluster,
-          accountId: a.origin.accountId,
-        });
+        w.quarantine.push(eventQuarantine(a.origin, internalIssue('correlateAuthnFailure', err), a.raw));
       }
     }
-
-    const rejectedToQuarantine = (
-      rejected: { raw: string; sourceId: string; error: unknown; cluster?: string; accountId?: string; at: number }[],
-    ) => {
-      for (const r of rejected) {
-        w.quarantine.push({
-          source: 'cloudwatch-log-event',
-          sourceId: r.sourceId,
-          issues: [issue('STORE_REJECTED', `store refused the record: ${describeError(r.error).message}`)],
-          raw: r.raw,
-          at: r.at,
-          ...(r.cluster !== undefined ? { cluster: r.cluster } : {}),
-          ...(r.accountId !== undefined ? { accountId: r.accountId } : {}),
-        });
-      }
-    };
-
-    const chains = await writeWithFallback([...chainWrites, ...authnWrites], (batch) =>
-      store.putChains(batch.map((b) => b.write)),
-    );
-    if (chains.retryError !== undefined) {
-      fail(i, chains.retryError);
-      continue;
-    }
-    summary.chainsWritten += chains.written.length;
-    summary.authnFailureChains += chains.written.filter((c) => c.write.chain.kind === 'authn-failure').length;
-    rejectedToQuarantine(
-      chains.rejected.map((r) => ({
-        raw: r.item.raw,
-        sourceId: r.item.sourceId,
-        error: r.error,
-        cluster: r.item.write.chain.cluster,
-        accountId: r.item.write.chain.accountId,
-        at: r.item.write.facts.origin.timestamp ?? now,
-      })),
-    );
-
-    const recs = await writeWithFallback(records, (batch) => store.putAuthenticatorRecords(batch.map((b) => b.write)));
-    if (recs.retryError !== undefined) {
-      fail(i, recs.retryError);
-      continue;
-    }
-    summary.authenticatorRecords += recs.written.length;
-    rejectedToQuarantine(
-      recs.rejected.map((r) => ({
-        raw: r.item.raw,
-        sourceId: r.item.sourceId,
-        error: r.error,
-        cluster: r.item.write.origin.cluster,
-        accountId: r.item.write.origin.accountId,
-        at: r.item.write.origin.timestamp,
-      })),
-    );
-
-    const q = await writeQuarantine(store, w.quarantine, summary, log);
-    if (q !== undefined) fail(i, q);
   }
-
-  // A failed item is redelivered whole: its quarantine entries are written on that delivery.
-  for (let i = 0; i < works.length; i++) {
-    const w = works[i]!;
-    if (i >= stop && !w.outcome.failed) {
-      w.outcome.failed = true;
-      w.outcome.error = new Error('not processed: an earlier record of the shard batch failed');
-    }
-    summary.outcomes.push(w.outcome);
-    if (w.outcome.failed) summary.failedItemIds.push(w.item.itemId);
-  }
-  if (summary.oldestEventAt !== undefined) summary.lagMs = Math.max(0, now - summary.oldestEventAt);
-  return summary;
+  return out;
 };
 
+// -------------------------------------------------------------------------------------------------
+// Stage 5: store
+// -------------------------------------------------------------------------------------------------
+
 /**
- * The port stores chains with audit-shaped facts. An authenticator denial has no audit event, so its
- * chain carries a placeholder event marked by this stage; the denial line itself is stored with
- * putAuthenticatorRecords and is what lib/ingest/recorrelate.ts re-derives the chain from.
+ * One putLogBatch for the rows of every item still active. The store keys segments by the first unit
+ * that contributed (docs/data-model.md, "Writes"), so a transient fault fails every item written here:
+ * the transport then redelivers them together and the same items are rewritten byte for byte. A write
+ * refused for good falls back to one call per item, so the refusal is pinned on the item that holds it
+ * and quarantined with its raw text.
  */
-export const AUTHN_FACTS_STAGE = 'authenticator-denial';
-
-const authnFacts = (a: AuthnWork): StoredAuditFacts => ({
-  origin: auditOrigin(a.origin),
-  event: {
-    auditID: `authn#${a.origin.eventId}`,
-    stage: AUTHN_FACTS_STAGE,
-    user: { groups: [], extra: {} },
-    sourceIPs: [],
-    annotations: {},
-    truncated: false,
-  },
-});
-
-/** Returns the fault when the quarantine write must be retried; counts codes otherwise. */
-export const writeQuarantine = async (
+const storeStage = async (
+  batch: LogBatch,
+  rows: Correlated,
   store: TrailStore,
-  pending: readonly PendingQuarantine[],
-  summary: { quarantined: QuarantineCounts; quarantineRejected: number },
-  log: Pick<IngestLogger, 'error'>,
-): Promise<unknown> => {
-  if (pending.length === 0) return undefined;
-  const records: QuarantineRecord[] = pending.map(toQuarantineRecord);
-  const res = await writeWithFallback(records, (batch) => store.quarantine([...batch]));
-  if (res.retryError !== undefined) return res.retryError;
-  countCodes(summary.quarantined, res.written);
-  for (const r of res.rejected) {
-    summary.quarantineRejected++;
-    // Last resort: the raw text goes to the function's log so it is not silently lost.
-    log.error('quarantine write refused by the store', {
-      source: r.item.source,
-      sourceId: r.item.sourceId,
-      code: r.item.code,
-      raw: r.item.raw.slice(0, 8_192),
-      error: describeError(r.error),
-    });
+  summary: LogIngestSummary,
+): Promise<DecisionChain[]> => {
+  const written = batch.activeIndexes();
+  const writtenSet = new Set(written);
+  const audit = rows.audit.filter((r) => writtenSet.has(r.unit.index));
+  const authenticator = rows.authenticator.filter((r) => writtenSet.has(r.unit.index));
+  const stored: { audit: typeof audit; authenticator: typeof authenticator } = { audit: [], authenticator: [] };
+  try {
+    const res = await store.putLogBatch({ audit, authenticator });
+    summary.segments += res.segments;
+    stored.audit = audit;
+    stored.authenticator = authenticator;
+  } catch (err) {
+    if (classifyFault(err) === 'retry') {
+      for (const i of written) batch.fail(i, err);
+      return [];
+    }
+    for (const i of written) {
+      const mine = {
+        audit: audit.filter((r) => r.unit.index === i),
+        authenticator: authenticator.filter((r) => r.unit.index === i),
+      };
+      if (mine.audit.length + mine.authenticator.length === 0) continue;
+      try {
+        const res = await store.putLogBatch(mine);
+        summary.segments += res.segments;
+        stored.audit.push(...mine.audit);
+        stored.authenticator.push(...mine.authenticator);
+      } catch (itemErr) {
+        if (classifyFault(itemErr) === 'retry') {
+          batch.fail(i, itemErr);
+          continue;
+        }
+        const issues: NonEmptyIssues = [
+          issue('STORE_REJECTED', `store refused the record: ${describeError(itemErr).message}`),
+        ];
+        const w = batch.works[i]!;
+        for (const r of mine.audit) w.quarantine.push(eventQuarantine(r.origin, issues, r.raw));
+        for (const r of mine.authenticator) w.quarantine.push(eventQuarantine(r.record.origin, issues, r.raw));
+      }
+    }
   }
-  return undefined;
+  const auditIds = new Set<string>();
+  for (const r of stored.audit)
+    auditIds.add(`${r.facts.origin.accountId ?? ''}\u0000${r.facts.origin.cluster}\u0000${r.facts.event.auditID}`);
+  summary.requestsStored += auditIds.size;
+  summary.stagesStored += stored.audit.length;
+  summary.authenticatorRecords += stored.authenticator.length;
+  summary.authnFailureChains += stored.authenticator.filter((r) => r.chain).length;
+  return [...stored.audit.map((r) => r.chain), ...stored.authenticator.flatMap((r) => (r.chain ? [r.chain] : []))];
+};
+
+// -------------------------------------------------------------------------------------------------
+// Stage 6: after storing
+// -------------------------------------------------------------------------------------------------
+
+const storedHookStage = async (
+  batch: LogBatch,
+  chains: readonly DecisionChain[],
+  written: readonly number[],
+  opts: LogIngestOptions,
+): Promise<void> => {
+  if (!opts.onRequestsStored || chains.length === 0) return;
+  try {
+    await opts.onRequestsStored(chains);
+  } catch (err) {
+    for (const i of written) if (batch.active(i)) batch.fail(i, err);
+  }
+};
+
+// -------------------------------------------------------------------------------------------------
+// Stage 7: quarantine
+// -------------------------------------------------------------------------------------------------
+
+/** A failed item is redelivered whole: its quarantine entries are written on that delivery. */
+const quarantineStage = async (
+  batch: LogBatch,
+  store: TrailStore,
+  summary: LogIngestSummary,
+  log: IngestLogger,
+): Promise<void> => {
+  for (const i of batch.activeIndexes()) {
+    const err = await writeQuarantine(store, batch.works[i]!.quarantine, summary, log);
+    if (err !== undefined) batch.fail(i, err);
+  }
+};
+
+// -------------------------------------------------------------------------------------------------
+// The pipeline
+// -------------------------------------------------------------------------------------------------
+
+export const ingestLogPayloads = async (
+  items: readonly (LogBatchItem | CloudWatchLogsPayload)[],
+  store: TrailStore,
+  opts: LogIngestOptions,
+): Promise<LogIngestSummary> => {
+  const log = opts.logger ?? silentLogger;
+  const now = opts.now();
+  const summary = emptySummary(items.length);
+  const units: LogBatchItem[] = items.map((it, i) =>
+    'logEvents' in it ? { itemId: `payload-${i}`, source: 'cloudwatch-logs-subscription', payload: it } : it,
+  );
+  const batch = new LogBatch(parseStage(units, summary, now), log, opts.stopAtFirstFailure ?? false);
+  await mappingChangeStage(batch, store, opts, summary);
+  const evidence = await evidenceStage(batch, store, log, summary);
+  const rows = correlateStage(batch, evidence);
+  const written = batch.activeIndexes();
+  const chains = await storeStage(batch, rows, store, summary);
+  await storedHookStage(batch, chains, written, opts);
+  await quarantineStage(batch, store, summary, log);
+  batch.outcomes(summary);
+  if (summary.oldestEventAt !== undefined) summary.lagMs = Math.max(0, now - summary.oldestEventAt);
+  return summary;
 };

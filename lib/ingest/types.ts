@@ -1,5 +1,6 @@
+import type { DecisionChain } from '../chain/types.js';
 import type { MappingChange } from '../identity/types.js';
-import type { Issue, IssueCode } from '../result.js';
+import type { IssueCode, NonEmptyIssues } from '../result.js';
 import type { QuarantineRecord, QuarantineSource } from '../store/trail-store.js';
 
 /**
@@ -37,10 +38,18 @@ export interface MappingChangeNotice {
  */
 export type MappingChangeHook = (notice: MappingChangeNotice) => Promise<void>;
 
+/**
+ * Hook for the stage after requests are stored (first-use alerts, mapping usage): it gets the chains
+ * the ingest correlated. If it throws a transient fault, the delivery is failed for retry; the stored
+ * items are rewritten identically and the alert ledger keeps each alert to one publication.
+ */
+export type RequestsStoredHook = (chains: readonly DecisionChain[]) => Promise<void>;
+
 export interface IngestOptions {
   /** Epoch ms; only used for the lag metric and as a last-resort quarantine time. */
   now: () => number;
   onNewMappingChanges?: MappingChangeHook;
+  onRequestsStored?: RequestsStoredHook;
   logger?: IngestLogger;
 }
 
@@ -55,29 +64,26 @@ export interface ItemOutcome {
   error?: unknown;
 }
 
-/** Quarantine entry being prepared (the pipeline fills `at` and counts codes). */
-export interface PendingQuarantine {
-  source: QuarantineSource;
-  sourceId: string;
-  issues: Issue[];
-  raw: string;
-  at: number;
-  cluster?: string;
-  accountId?: string;
-}
-
-export const toQuarantineRecord = (q: PendingQuarantine): QuarantineRecord => {
-  const first = q.issues[0];
+/**
+ * The one builder of quarantine entries: what was refused, why, its raw text, and when (the event's
+ * own time where there is one, so a redelivery writes the same entry).
+ */
+export const quarantineEntry = (
+  where: { source: QuarantineSource; sourceId: string; cluster?: string | undefined; accountId?: string | undefined },
+  issues: NonEmptyIssues,
+  raw: string,
+  at: number,
+): QuarantineRecord => {
   const rec: QuarantineRecord = {
-    source: q.source,
-    sourceId: q.sourceId,
-    code: first?.code ?? 'INGEST_INTERNAL',
-    issues: q.issues.length > 0 ? q.issues : [{ code: 'INGEST_INTERNAL', message: 'no issue recorded' }],
-    raw: q.raw,
-    at: q.at,
+    source: where.source,
+    sourceId: where.sourceId,
+    code: issues[0].code,
+    issues,
+    raw,
+    at,
   };
-  if (q.cluster !== undefined) rec.cluster = q.cluster;
-  if (q.accountId !== undefined) rec.accountId = q.accountId;
+  if (where.cluster !== undefined) rec.cluster = where.cluster;
+  if (where.accountId !== undefined) rec.accountId = where.accountId;
   return rec;
 };
 

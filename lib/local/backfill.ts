@@ -94,7 +94,7 @@ export interface BackfillSummary {
   logEvents: number;
   cloudTrailEvents: number;
   accessEntries: number;
-  chainsWritten: number;
+  requestsStored: number;
   mappingChanges: number;
   newMappingChanges: number;
   credentials: number;
@@ -225,7 +225,7 @@ export const runBackfill = async (
     logEvents: 0,
     cloudTrailEvents: 0,
     accessEntries: 0,
-    chainsWritten: 0,
+    requestsStored: 0,
     mappingChanges: 0,
     newMappingChanges: 0,
     credentials: 0,
@@ -368,7 +368,7 @@ export const runBackfill = async (
           { now: o.now },
         );
         summary.logEvents += s.recordsIn;
-        summary.chainsWritten += s.chainsWritten;
+        summary.requestsStored += s.requestsStored;
         settle(source, s);
       }
       return { nextToken: page.nextToken, items: page.events?.length ?? 0 };

@@ -66,7 +66,7 @@ export interface ReplaySummary {
   files: { path: string; kind: DetectedKind; records: number }[];
   logEvents: number;
   cloudTrailRecords: number;
-  chainsWritten: number;
+  requestsStored: number;
   authnFailureChains: number;
   mappingChanges: number;
   newMappingChanges: number;
@@ -258,7 +258,7 @@ const emptySummary = (): ReplaySummary => ({
   files: [],
   logEvents: 0,
   cloudTrailRecords: 0,
-  chainsWritten: 0,
+  requestsStored: 0,
   authnFailureChains: 0,
   mappingChanges: 0,
   newMappingChanges: 0,
@@ -430,7 +430,7 @@ export const replayFiles = async (
         }
       }
       summary.logEvents += events;
-      summary.chainsWritten += s.chainsWritten;
+      summary.requestsStored += s.requestsStored;
       summary.authnFailureChains += s.authnFailureChains;
       summary.mappingChanges += s.mappingChanges;
       summary.newMappingChanges += s.newMappingChanges;
@@ -462,7 +462,7 @@ export const renderReplaySummary = (s: ReplaySummary): string => {
       ? [`events from ${new Date(s.firstEventAt).toISOString()} to ${new Date(s.lastEventAt).toISOString()}`]
       : []),
     `records: ${s.logEvents} log events, ${s.cloudTrailRecords} CloudTrail records`,
-    `chains: ${s.chainsWritten} written (${s.authnFailureChains} authentication failures)`,
+    `requests: ${s.requestsStored} stored (${s.authnFailureChains} authentication failures)`,
     `mapping changes: ${s.mappingChanges} (${s.newMappingChanges} new); credentials: ${s.credentials} new`,
     `skipped: ${s.skipped}; duplicates: ${s.duplicates}`,
     `quarantined: ${qTotal}${q.length ? ` (${q.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`,

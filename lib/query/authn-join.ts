@@ -1,14 +1,23 @@
 import { STS_LINE_MAX_GAP_MS } from '../chain/correlate.js';
-import { type AuthenticatorContext, authenticatorContext, DENIAL_JOIN_SLACK_MS } from '../ingest/recorrelate.js';
-import type { StoredChain } from '../store/dynamodb-trail-store.js';
-import type { StoredAuthenticatorRecord } from '../store/trail-store.js';
-import type { StorePage } from './paging.js';
-import type { ChainRecord, ClusterRef, PageRequest, QueryStore } from './store-port.js';
-import type { TimeRange } from './time-range.js';
+import {
+  type AuthenticatorContext,
+  authenticatorContext,
+  DENIAL_JOIN_SLACK_MS,
+  isUnauthenticated,
+} from '../chain/rederive.js';
+import type {
+  ClusterRef,
+  PageRequest,
+  StoredAuthenticatorRecord,
+  StoredRequest,
+  StorePage,
+  TimeRange,
+  TrailStore,
+} from '../store/trail-store.js';
 
 /**
  * A 401 audit event names nobody (FORMATS §2.4): who was refused and why is only on the
- * authenticator's `access denied` line, joined by time alone (lib/ingest/recorrelate.ts
+ * authenticator's `access denied` line, joined by time alone (lib/chain/rederive.ts
  * matchUnauthenticatedRequests). The query layer shows a page of chains at a time, so the records the
  * join needs are loaded per page: the authenticator lines of the page's time span, and the other 401s
  * near it, because a denial claimed by two requests must stay unjoined even when the second request
@@ -30,15 +39,16 @@ export const UNAUTHENTICATED_MAX_SPAN_MS = 60_000;
 export const MAX_LOAD_PAGES = 20;
 const LOAD_PAGE_LIMIT = 1_000;
 
-/** Chains that the authenticator stream can complete: 401 requests and the denials themselves. */
-const needsAuthenticator = (r: ChainRecord): boolean =>
-  r.chain.kind === 'authn-failure' || r.chain.decision.value?.outcome === 'authn-failed';
+/** Requests that the authenticator stream can complete: 401 requests and the denials themselves. */
+const needsAuthenticator = (r: StoredRequest): boolean => r.kind === 'authn-failure' || isUnauthenticated(r);
 
-/** [requestReceived, stageTimestamp] of a chain in epoch ms, as matchUnauthenticatedRequests reads it. */
-const spanOf = (r: ChainRecord): [number, number] | undefined => {
-  const from = Date.parse(r.chain.at);
+/** [requestReceived, stageTimestamp] of a request in epoch ms, as matchUnauthenticatedRequests reads it. */
+const spanOf = (r: StoredRequest): [number, number] | undefined => {
+  if (r.kind === 'authn-failure') return [r.denial.origin.timestamp, r.denial.origin.timestamp];
+  const last = r.stages[r.stages.length - 1];
+  const from = Date.parse(last?.event.requestReceivedTimestamp ?? '');
   if (!Number.isFinite(from)) return undefined;
-  const stage = Date.parse(r.facts?.event.stageTimestamp ?? r.chain.at);
+  const stage = Date.parse(last?.event.stageTimestamp ?? '');
   return [from, Number.isFinite(stage) && stage >= from ? stage : from];
 };
 
@@ -57,6 +67,9 @@ const loadAll = async <T>(read: (page: PageRequest) => Promise<StorePage<T>>): P
   return undefined;
 };
 
+const requestId = (r: StoredRequest): string =>
+  r.kind === 'request' ? `${r.ref.cluster}#${r.auditID}` : `${r.ref.cluster}#authn#${r.denial.origin.eventId}`;
+
 export interface PageAuthenticatorContext {
   context: AuthenticatorContext;
   /** Access keys of the denied tokens' `STS response` lines, so their issuance (the human) is loaded too. */
@@ -70,9 +83,9 @@ export interface PageAuthenticatorContext {
  * the authenticator stream could complete.
  */
 export const pageAuthenticatorContext = async (
-  store: QueryStore,
+  store: Pick<TrailStore, 'authenticatorRecords' | 'denials'>,
   ref: ClusterRef,
-  records: readonly ChainRecord[],
+  records: readonly StoredRequest[],
 ): Promise<PageAuthenticatorContext | undefined> => {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
@@ -99,14 +112,11 @@ export const pageAuthenticatorContext = async (
     loadAll((page) => store.denials(ref, neighboursRange, page)),
   ]);
   if (!lines) return { context: authenticatorContext([], []), accessKeys: [] };
-  const requests = new Map<string, ChainRecord>();
-  for (const r of [...records, ...(neighbours ?? [])]) requests.set(r.chain.chainId, r);
+  const requests = new Map<string, StoredRequest>();
+  for (const r of [...records, ...(neighbours ?? [])]) requests.set(requestId(r), r);
   // Without the full set of nearby 401s a lone match may be a shared one: denials still re-derive
   // their own chains, but no 401 is joined.
-  const context = authenticatorContext(
-    neighbours ? ([...requests.values()] as StoredChain[]) : [],
-    lines as StoredAuthenticatorRecord[],
-  );
+  const context = authenticatorContext(neighbours ? [...requests.values()] : [], lines as StoredAuthenticatorRecord[]);
   const accessKeys = [
     ...new Set(
       [...context.stsLines.values()].flatMap((r) =>

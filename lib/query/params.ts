@@ -1,5 +1,5 @@
 import { canonicalizeArn } from '../identity/arn.js';
-import { fail, type Issue, issue, ok, type ParseResult } from '../result.js';
+import { fail, failWith, type Issue, isNonEmpty, issue, ok, type ParseResult } from '../result.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './paging.js';
 import { parseInstant, parseTimeRange, type TimeRange } from './time-range.js';
 
@@ -69,7 +69,7 @@ export type QuestionParams =
       namespace?: string;
       outcome?: Outcome;
     } & Paging)
-  | { question: 'explain'; cluster?: string; auditId: string }
+  | { question: 'explain'; cluster?: string; auditId: string; at?: string }
   | ({ question: 'denied'; cluster?: string; range: TimeRange; stage?: string; principal?: PrincipalFilter } & Paging)
   | ({ question: 'access-at'; cluster?: string; at: string; principal?: PrincipalFilter } & Paging)
   | ({ question: 'mappings-history'; cluster?: string; range: TimeRange; principal?: PrincipalFilter } & Paging)
@@ -77,7 +77,7 @@ export type QuestionParams =
 
 const ALLOWED: Record<QuestionName, readonly string[]> = {
   'who-did': ['principal', 'human', 'k8s-user', 'verb', 'resource', 'namespace', 'outcome'],
-  explain: ['audit-id'],
+  explain: ['audit-id', 'at'],
   denied: ['stage', 'principal'],
   'access-at': ['at', 'principal'],
   'mappings-history': ['principal'],
@@ -242,7 +242,13 @@ export const parseQuestionParams = (
       if (auditId === undefined) issues.push(bad('audit-id', 'required (the auditID of the request to explain)'));
       else if (!/^[A-Za-z0-9#._:-]{1,200}$/.test(auditId))
         issues.push(bad('audit-id', `"${auditId}" is not an auditID`));
-      out = withCluster({ question, auditId: auditId ?? '' });
+      const explain: QuestionParams = withCluster({ question, auditId: auditId ?? '' });
+      const atText = p.get('at');
+      if (atText !== undefined) {
+        const t = take(parseInstant(atText, 'at'));
+        if (t !== undefined) explain.at = new Date(t).toISOString();
+      }
+      out = explain;
       break;
     }
     case 'denied': {
@@ -289,6 +295,7 @@ export const parseQuestionParams = (
       break;
     }
   }
-  if (issues.length > 0 || out === undefined) return fail(rawText, ...issues);
+  if (isNonEmpty(issues)) return failWith(rawText, issues);
+  if (out === undefined) return fail(rawText, bad('question', 'not answered'));
   return ok(out);
 };

@@ -1,21 +1,45 @@
+import { type AuthenticatorContext, accessKeysOf, rederive } from '../chain/rederive.js';
 import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
-import { type AuthenticatorContext, accessKeysOf } from '../ingest/recorrelate.js';
-import type { StoredChain } from '../store/dynamodb-trail-store.js';
+import type {
+  ClusterRef,
+  PageRequest,
+  ResourceSelector,
+  StoredRequest,
+  StorePage,
+  TimeRange,
+  TrailStore,
+} from '../store/trail-store.js';
 import { pageAuthenticatorContext } from './authn-join.js';
 import { CHAIN_COLUMNS, type ChainRow, chainRow, DENIED_COLUMNS, EXPLAIN_COLUMNS, explainRows } from './chain-rows.js';
 import { QueryNotFoundError, QueryParamError } from './errors.js';
 import type { Column } from './format.js';
 import { accessAt, mappingHistory } from './mappings.js';
-import { type CursorBinding, collectPage, type StorePage, slicePage } from './paging.js';
+import { type CursorBinding, collectPage, slicePage } from './paging.js';
 import { isWriteVerb, type QuestionParams } from './params.js';
 import { type PagedQuestion, resumeQuestion } from './resume.js';
-import type { ChainRecord, ClusterRef, PageRequest, QueryStore, ResourceSelector } from './store-port.js';
-import type { TimeRange } from './time-range.js';
 
 /**
- * The questions, answered over the QueryStore port. One implementation for the CLI (local mode and
- * `--table`) and the query API; `--api` mode sends the same parameters over HTTP and gets this shape back.
+ * The questions, answered over the storage port (lib/store/trail-store.ts). One implementation for the
+ * CLI (local mode and `--table`) and the query API; `--api` mode sends the same parameters over HTTP
+ * and gets this shape back. Every chain shown is derived from the stored facts with the evidence as it
+ * stands now (lib/chain/rederive.ts).
  */
+
+/** What the questions read: the query half of the storage port. */
+export type QuestionStore = Pick<
+  TrailStore,
+  | 'clusters'
+  | 'mappingChanges'
+  | 'requestsByCluster'
+  | 'requestsByPrincipal'
+  | 'requestsByHuman'
+  | 'requestsByK8sUser'
+  | 'requestsByResource'
+  | 'denials'
+  | 'requestByAuditId'
+  | 'evidenceFor'
+  | 'authenticatorRecords'
+>;
 
 export interface QueryAnswer {
   question: QuestionParams['question'];
@@ -30,15 +54,6 @@ export interface QueryAnswer {
   notes: string[];
 }
 
-export interface RunOptions {
-  /**
-   * Re-derive a stored chain's late-bound links (mapping, human) from its facts and the current
-   * evidence (DESIGN principle 1: arrival order never changes an answer). Identity when absent.
-   * `authn` joins 401s to their authenticator denial; absent when the page holds no chain needing it.
-   */
-  rederive?: (record: ChainRecord, evidence: CorrelationEvidence, authn?: AuthenticatorContext) => DecisionChain;
-}
-
 export const refText = (ref: ClusterRef): string => `${ref.accountId}/${ref.cluster}`;
 
 /**
@@ -46,7 +61,7 @@ export const refText = (ref: ClusterRef): string => `${ref.accountId}/${ref.clus
  * ambiguous and refused with the choices, never guessed.
  */
 export const resolveCluster = async (
-  store: QueryStore,
+  store: Pick<TrailStore, 'clusters'>,
   text: string | undefined,
   required: boolean,
 ): Promise<ClusterRef | undefined> => {
@@ -79,82 +94,66 @@ export const resolveCluster = async (
   );
 };
 
-const refOfRecord = (r: ChainRecord): ClusterRef => ({
-  accountId: r.chain.accountId ?? r.facts?.origin.accountId ?? '_',
-  cluster: r.chain.cluster,
-});
-
 /**
- * Re-derives one page. Per cluster of the page: the authenticator context once (401s joined to their
- * denial, see authn-join.ts), then the evidence once, with the access keys the page's chains and
+ * Derives one page. Per cluster of the page: the authenticator context once (401s joined to their
+ * denial, see authn-join.ts), then the evidence once, with the access keys the page's requests and
  * denied tokens name.
  */
-const rederivePage = async (store: QueryStore, records: ChainRecord[], opts: RunOptions): Promise<DecisionChain[]> => {
-  const rederive = opts.rederive;
-  if (!rederive) return records.map((r) => r.chain);
-  const byCluster = new Map<string, { ref: ClusterRef; records: ChainRecord[] }>();
+const derivePage = async (store: QuestionStore, records: readonly StoredRequest[]): Promise<DecisionChain[]> => {
+  const byCluster = new Map<string, { ref: ClusterRef; records: StoredRequest[] }>();
   for (const r of records) {
-    if (!r.facts) continue;
-    const ref = refOfRecord(r);
-    const slot = byCluster.get(refText(ref)) ?? { ref, records: [] };
+    const slot = byCluster.get(refText(r.ref)) ?? { ref: r.ref, records: [] };
     slot.records.push(r);
-    byCluster.set(refText(ref), slot);
+    byCluster.set(refText(r.ref), slot);
   }
   const loaded = new Map<string, { evidence: CorrelationEvidence; authn?: AuthenticatorContext }>();
   for (const [k, { ref, records: mine }] of byCluster) {
     const authn = await pageAuthenticatorContext(store, ref, mine);
-    const keys = new Set(accessKeysOf(mine as StoredChain[]));
+    const keys = new Set(accessKeysOf(mine));
     for (const key of authn?.accessKeys ?? []) keys.add(key);
     const evidence = await store.evidenceFor(ref, [...keys].sort());
     loaded.set(k, authn ? { evidence, authn: authn.context } : { evidence });
   }
   return records.map((r) => {
-    const l = r.facts ? loaded.get(refText(refOfRecord(r))) : undefined;
-    return l ? rederive(r, l.evidence, l.authn) : r.chain;
+    const l = loaded.get(refText(r.ref)) as { evidence: CorrelationEvidence; authn?: AuthenticatorContext };
+    return rederive(r, l.evidence, l.authn);
   });
 };
 
-type Fetch = (cursor: string | undefined, limit: number) => Promise<StorePage<ChainRecord>>;
+type Fetch = (cursor: string | undefined, limit: number) => Promise<StorePage<StoredRequest>>;
 
-/** Page through chain records, re-derive each page, filter, and build rows. */
+/** Page through stored requests, derive each page, filter, and build rows. */
 const chainRows = async (
-  store: QueryStore,
+  store: QuestionStore,
   fetch: Fetch,
   keep: (chain: DecisionChain) => boolean,
   page: PageRequest,
-  opts: RunOptions,
   binding: CursorBinding,
 ): Promise<{ rows: ChainRow[]; nextCursor?: string }> => {
-  const rederived: Fetch = async (cursor, limit) => {
+  const derived = async (cursor: string | undefined, limit: number) => {
     const p = await fetch(cursor, limit);
-    const chains = await rederivePage(store, p.items, opts);
-    const items = chains.map((chain, i) => ({ ...(p.items[i] as ChainRecord), chain }));
-    return p.cursor === undefined ? { items } : { items, cursor: p.cursor };
+    const chains = await derivePage(store, p.items);
+    return p.cursor === undefined ? { items: chains } : { items: chains, cursor: p.cursor };
   };
-  return collectPage(rederived, (r) => (keep(r.chain) ? chainRow(r.chain) : undefined), page.limit, page.cursor, {
+  return collectPage(derived, (chain) => (keep(chain) ? chainRow(chain) : undefined), page.limit ?? 50, page.cursor, {
     binding,
   });
 };
 
 const eqi = (a: string | undefined, b: string): boolean => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
-export const runQuestion = async (
-  store: QueryStore,
-  asked: QuestionParams,
-  opts: RunOptions = {},
-): Promise<QueryAnswer> => {
-  if (asked.question === 'explain') return answerQuestion(store, asked, { q: 'explain' }, opts);
+export const runQuestion = async (store: QuestionStore, asked: QuestionParams): Promise<QueryAnswer> => {
+  if (asked.question === 'explain') return answerQuestion(store, asked, { q: 'explain' });
   const { q, binding, notes } = resumeQuestion(asked);
-  const a = await answerQuestion(store, q, binding, opts);
+  const a = await answerQuestion(store, q, binding);
   a.notes.push(...notes);
   return a;
 };
 
 const answerQuestion = async (
-  store: QueryStore,
+  store: QuestionStore,
   q: PagedQuestion | Extract<QuestionParams, { question: 'explain' }>,
   binding: CursorBinding,
-  opts: RunOptions,
 ): Promise<QueryAnswer> => {
   switch (q.question) {
     case 'who-did': {
@@ -165,7 +164,7 @@ const answerQuestion = async (
       let fetch: Fetch;
       if (q.principal) {
         const matchKey = q.principal.matchKey;
-        fetch = (cursor, limit) => store.chainsByPrincipal(matchKey, q.range, withCursor(limit, cursor), ref);
+        fetch = (cursor, limit) => store.requestsByPrincipal(matchKey, q.range, withCursor(limit, cursor), ref);
         if (q.principal.canonicalArn.toLowerCase() !== q.principal.arn.toLowerCase()) {
           notes.push(`principal canonicalised to ${q.principal.canonicalArn}`);
         }
@@ -174,12 +173,12 @@ const answerQuestion = async (
         }
       } else if (q.human) {
         const human = q.human;
-        fetch = (cursor, limit) => store.chainsByHuman(human, q.range, withCursor(limit, cursor), ref);
+        fetch = (cursor, limit) => store.requestsByHuman(human, q.range, withCursor(limit, cursor), ref);
       } else if (q.k8sUser) {
         const user = q.k8sUser;
-        fetch = (cursor, limit) => store.chainsByK8sUser(ref as ClusterRef, user, q.range, withCursor(limit, cursor));
+        fetch = (cursor, limit) => store.requestsByK8sUser(ref as ClusterRef, user, q.range, withCursor(limit, cursor));
       } else {
-        fetch = (cursor, limit) => store.chainsByCluster(ref as ClusterRef, q.range, withCursor(limit, cursor));
+        fetch = (cursor, limit) => store.requestsByCluster(ref as ClusterRef, q.range, withCursor(limit, cursor));
       }
       const keep = (c: DecisionChain): boolean => {
         const r = c.request.value;
@@ -199,16 +198,20 @@ const answerQuestion = async (
         if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
         return true;
       };
-      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, opts, binding);
+      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, binding);
       return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes });
     }
     case 'explain': {
       const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
-      const rec = await store.chainByAuditId(ref, q.auditId);
-      if (!rec)
-        throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}`, 'audit-id');
-      const [chain] = await rederivePage(store, [rec], opts);
-      const c = chain ?? rec.chain;
+      const rec = await store.requestByAuditId(ref, q.auditId, q.at);
+      if (!rec) {
+        const hint =
+          q.at === undefined
+            ? ' (requests of IAM callers, denials and identity or secret access are found by id alone; for any other request add --at with its requestReceivedTimestamp, as who-did prints it)'
+            : ` at ${q.at}`;
+        throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
+      }
+      const [c] = (await derivePage(store, [rec])) as [DecisionChain];
       const notes = [`chain ${c.chainId} at ${c.at}`];
       if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
       return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
@@ -228,7 +231,6 @@ const answerQuestion = async (
         (cursor, limit) => store.denials(ref, q.range, withCursor(limit, cursor)),
         keep,
         page,
-        opts,
         binding,
       );
       return answer(q.question, ref, { window: q.range, columns: DENIED_COLUMNS, rows, nextCursor, notes: [] });
@@ -277,10 +279,9 @@ const answerQuestion = async (
       const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
       const { rows, nextCursor } = await chainRows(
         store,
-        (cursor, limit) => store.chainsByResource(ref, sel, q.range, withCursor(limit, cursor)),
+        (cursor, limit) => store.requestsByResource(ref, sel, q.range, withCursor(limit, cursor)),
         keep,
         page,
-        opts,
         binding,
       );
       return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });

@@ -5,7 +5,7 @@
  */
 
 import { setOwn } from '../own-property.js';
-import { fail, type Issue, issue, ok, type ParseResult, rawText } from '../result.js';
+import { fail, failWith, type Issue, isNonEmpty, issue, mapIssues, ok, type ParseResult, rawText } from '../result.js';
 import { isRecord, tryParseJson } from './json-stream.js';
 import { normaliseTimestamp, splitCloudWatchPrefix } from './timestamps.js';
 import type { AuditEvent, AuditObjectRef, AuditResponseStatus, K8sUserInfo } from './types.js';
@@ -207,7 +207,7 @@ const fromObject = (o: Record<string, unknown>, raw: string): ParseResult<AuditE
   const userAgent = optString(o.userAgent, 'userAgent', issues);
   const received = timestamp(o.requestReceivedTimestamp, 'requestReceivedTimestamp', issues);
   const staged = timestamp(o.stageTimestamp, 'stageTimestamp', issues);
-  if (issues.length > 0) return fail(raw, ...issues);
+  if (isNonEmpty(issues)) return failWith(raw, issues);
 
   const e: AuditEvent = {
     auditID: auditID as string,

@@ -9,7 +9,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { canonicalizeArn, splitArn } from '../identity/arn.js';
-import { fail, type Issue, issue, ok, type ParseResult, rawText } from '../result.js';
+import { fail, failWith, type Issue, isNonEmpty, issue, mapIssues, ok, type ParseResult, rawText } from '../result.js';
 import { isRecord, splitJsonValues, tryParseJson } from './json-stream.js';
 import { normaliseTimestamp } from './timestamps.js';
 import type {
@@ -376,8 +376,9 @@ const fromRecord = (
   const action = STS_SET.has(eventName)
     ? buildSts(eventName as (typeof TRACKED_STS_EVENTS)[number], ctx, succeeded)
     : buildEks(eventName, ctx);
-  if (issues.length > 0 || action === undefined || eventId === undefined || eventTime === undefined) {
-    return fail(raw, ...(issues.length > 0 ? issues : [issue('CLOUDTRAIL_SHAPE', 'record could not be read')]));
+  if (isNonEmpty(issues)) return failWith(raw, issues);
+  if (action === undefined || eventId === undefined || eventTime === undefined) {
+    return fail(raw, issue('CLOUDTRAIL_SHAPE', 'record could not be read'));
   }
   const e: CloudTrailEvent = {
     eventId,
@@ -456,7 +457,12 @@ export const parseEventBridgeEvent = (event: unknown): ParseResult<CloudTrailEve
     if (s !== undefined) fallback[k] = s;
   }
   const r = fromRecord(v.detail, o.raw, fallback);
-  return r.ok ? r : fail(o.raw, ...r.issues.map((i) => (i.path ? { ...i, path: `detail.${i.path}` } : i)));
+  return r.ok
+    ? r
+    : failWith(
+        o.raw,
+        mapIssues(r.issues, (i) => (i.path ? { ...i, path: `detail.${i.path}` } : i)),
+      );
 };
 
 // --- files ------------------------------------------------------------------------------------

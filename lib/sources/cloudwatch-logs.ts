@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { fail, type Issue, issue, ok, type ParseResult, rawText } from '../result.js';
+import { fail, failWith, type Issue, isNonEmpty, issue, mapIssues, ok, type ParseResult, rawText } from '../result.js';
 import { isRecord, splitJsonValues, tryParseJson } from './json-stream.js';
 import { splitCloudWatchPrefix, timestampMs } from './timestamps.js';
 import type { CloudWatchLogEvent, CloudWatchLogsPayload, LogEventOrigin, LogStreamKind } from './types.js';
@@ -94,7 +94,7 @@ export const validatePayload = (v: unknown, at = ''): ParseResult<CloudWatchLogs
       if (typeof message !== 'string') issues.push(shapeIssue('message is not a string', `${ep}.message`));
     }
   }
-  if (issues.length > 0) return fail(rawText(v), ...issues);
+  if (isNonEmpty(issues)) return failWith(rawText(v), issues);
   return ok({
     messageType: messageType as CloudWatchLogsPayload['messageType'],
     owner: owner as string,
@@ -162,7 +162,7 @@ export const decodeConcatenatedPayloads = (bytes: Uint8Array): ParseResult<Cloud
       else issues.push(...r.issues);
     }
   }
-  return issues.length > 0 ? fail(raw, ...issues) : ok(out);
+  return isNonEmpty(issues) ? failWith(raw, issues) : ok(out);
 };
 
 /**
@@ -366,7 +366,7 @@ const fromExportEvents = (
     if (typeof e.eventId === 'string' && e.eventId !== '') c.id = e.eventId;
     out.push(c);
   }
-  return issues.length > 0 ? fail(rawText(doc), ...issues) : ok(out);
+  return isNonEmpty(issues) ? failWith(rawText(doc), issues) : ok(out);
 };
 
 /** Decode one JSON document of an export: CLI output, a captured Lambda / Kinesis / Firehose event, a payload. */
@@ -437,7 +437,11 @@ const fromJsonDoc = (v: unknown, path: string, opts: LogExportOptions): ParseRes
     for (const [i, rec] of records.entries()) {
       const data = isRecord(rec) ? (isRecord(rec.kinesis) ? rec.kinesis.data : rec.data) : undefined;
       const r = decodeFirehoseData(data as string);
-      if (!r.ok) return fail(rawText(v), ...r.issues.map((x) => ({ ...x, path: `${path}.Records[${i}]` })));
+      if (!r.ok)
+        return failWith(
+          rawText(v),
+          mapIssues(r.issues, (x) => ({ ...x, path: `${path}.Records[${i}]` })),
+        );
       payloads.push(...r.value);
     }
     return ok({ kind: 'payloads', payloads });
@@ -488,7 +492,7 @@ export const parseLogExport = (text: string, opts: LogExportOptions = {}): Parse
         else payloads.push(...d.value.payloads);
       }
       if (allDocs) {
-        if (issues.length > 0) return fail(text, ...issues);
+        if (isNonEmpty(issues)) return failWith(text, issues);
         return ok([...payloads, ...group(items, opts)]);
       }
     }

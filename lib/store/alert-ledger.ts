@@ -133,7 +133,7 @@ export class DynamoDbAlertLedger implements AlertLedger {
         const res = await this.doc.send(
           new QueryCommand({
             TableName: this.table,
-            IndexName: INDEX.time,
+            IndexName: INDEX.gsi1,
             KeyConditionExpression: 'gsi1pk = :p',
             ExpressionAttributeValues: { ':p': alertsByClusterPk(ref) },
             ...(start ? { ExclusiveStartKey: start } : {}),

@@ -1,41 +1,15 @@
+import { createHash } from 'node:crypto';
+import type { ClusterRef } from './trail-store.js';
+
 /**
- * Key design of the trail table (docs/data-model.md is the reference; keep both in step).
- *
- * Clusters are identified by account id + name: EKS cluster names are unique per account and region,
- * so the same name in two workload accounts is two clusters. A name-only lookup goes through the
- * cluster registry (CL# items, listed on gsi1 under REG).
- *
- * Hot keys: one busy cluster sends thousands of audit events per second, and a single partition key
- * value is served by one physical partition (1,000 WCU/s, 3,000 RCU/s). Adaptive capacity isolates a
- * hot key on its own partition but cannot split one key value, so every time-ordered listing is
- * write-sharded: the partition key carries a time bucket and a shard picked by a stable hash of the
- * chain's natural key; readers fan out over the shards of each bucket and merge on the sort key.
+ * Key design of the trail table. docs/data-model.md is the reference; keep both in step. Every key
+ * string the DynamoDB implementation writes is built here.
  */
+
+export type { ClusterRef };
 
 /** Placeholder account when a source did not say which account owns the cluster and the registry could not tell. */
 export const UNKNOWN_ACCOUNT = '_';
-
-/**
- * Shards per bucket. Changing a count re-keys new writes only; readers would have to fan out over the
- * old count for older buckets, so treat these as part of the schema version.
- */
-export const SHARDS = {
-  /** Chains by cluster and hour: 16 x 1,000 WCU/s of headroom for one cluster's burst. */
-  clusterTime: 16,
-  /** Chains by principal / human / k8s user / namespace / kind, per day. */
-  entity: 4,
-  /** Denials per cluster and day. */
-  denials: 4,
-  /** Quarantine per day (a poison storm must not throttle the good records' writes). */
-  quarantine: 4,
-  /** Authenticator records per cluster and hour. */
-  authenticator: 4,
-} as const;
-
-export interface ClusterRef {
-  accountId: string;
-  cluster: string;
-}
 
 export const clusterRefKey = (ref: ClusterRef): string => `C#${ref.accountId}#${ref.cluster}`;
 
@@ -77,34 +51,43 @@ export const sortableFromEpochMs = (ms: number): string => {
 /** Epoch ms of a sortable time (µs dropped). */
 export const epochMsOf = (sortable: string): number => Date.parse(`${sortable.slice(0, 23)}Z`);
 
-export const hourBucket = (sortable: string): string => sortable.slice(0, 13);
 export const dayBucket = (sortable: string): string => sortable.slice(0, 10);
 
-/** Every hour (or day) bucket from..to inclusive, oldest first. Bounded to `max` buckets. */
-export const bucketsBetween = (
-  fromSortable: string,
-  toSortable: string,
-  granularity: 'hour' | 'day',
-  max = 24 * 800,
-): string[] => {
-  const step = granularity === 'hour' ? 3_600_000 : 86_400_000;
-  const cut = granularity === 'hour' ? hourBucket : dayBucket;
-  const startMs = Date.parse(granularity === 'hour' ? `${cut(fromSortable)}:00:00Z` : `${cut(fromSortable)}T00:00:00Z`);
-  const last = cut(toSortable);
-  const out: string[] = [];
-  for (let t = startMs; out.length < max; t += step) {
-    const b = cut(sortableFromEpochMs(t));
-    if (b > last) break;
-    out.push(b);
-  }
-  return out;
+// ---------------------------------------------------------------------------------------------
+// Cells: the time unit of the request layout
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Requests are stored in segments, and every segment lies inside one cell: five minutes of request
+ * time. A newest-first listing can then emit a row once it has read every segment of that row's cell,
+ * and a page boundary re-reads at most one cell. Five minutes because a segment can hold no more than
+ * one cell, and indexing costs one posting per value and segment: a cell as long as the log
+ * function's batching window (cdk/function-settings.ts) lets a quiet cluster's segments grow to the
+ * whole window. Measured in docs/data-model.md. Part of the key schema: changing it re-keys new writes.
+ */
+export const CELL_MS = 5 * 60_000;
+
+const CELL_MINUTES = CELL_MS / 60_000;
+
+/** `2025-06-02T08:05`: the start of the cell a sortable time falls in (to the minute). */
+export const cellOf = (sortable: string): string => {
+  const minute = Number(sortable.slice(14, 16));
+  const start = minute - (minute % CELL_MINUTES);
+  return `${sortable.slice(0, 14)}${String(start).padStart(2, '0')}`;
 };
 
+/** Epoch ms at which a cell ends (exclusive). */
+export const cellEndMs = (cell: string): number => Date.parse(`${cell}:00Z`) + CELL_MS;
+
+/** The cell `step` cells after (negative: before) this one. */
+export const cellPlus = (cell: string, step: number): string =>
+  cellOf(sortableFromEpochMs(Date.parse(`${cell}:00Z`) + step * CELL_MS));
+
 // ---------------------------------------------------------------------------------------------
-// Sharding
+// Hashes
 // ---------------------------------------------------------------------------------------------
 
-/** FNV-1a 32-bit: stable across runtimes and releases (the shard is part of the stored key). */
+/** FNV-1a 32-bit: stable across runtimes and releases. */
 export const stableHash = (text: string): number => {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -114,53 +97,60 @@ export const stableHash = (text: string): number => {
   return h >>> 0;
 };
 
-export const shardOf = (naturalKey: string, shards: number): number => stableHash(naturalKey) % shards;
-
-const pad2 = (n: number) => String(n).padStart(2, '0');
-
-/** `<prefix>#<bucket>#<shard>`: one partition of a sharded listing. */
-export const shardedPk = (prefix: string, bucket: string, shard: number): string =>
-  `${prefix}#${bucket}#${pad2(shard)}`;
+/**
+ * The anchor of a segment: a digest of the delivery unit that contributed its first row. 72 bits keep
+ * two units of one cluster-minute apart with room to spare (at most thousands of units share a cell).
+ */
+export const anchorOf = (unitId: string): string =>
+  createHash('sha256').update(unitId).digest('base64url').slice(0, 12);
 
 // ---------------------------------------------------------------------------------------------
-// Base-table keys per item class
+// Item keys per item class (docs/data-model.md, "Item classes")
 // ---------------------------------------------------------------------------------------------
+
+/** Which rows of a segment a part holds: notable requests, bulk requests, or authenticator lines. */
+export type PartKind = 'n' | 'b';
 
 export const keys = {
-  /** One chain: natural key = account + chainId (`<cluster>#<auditID>` or `<cluster>#authn#<event id>`). */
-  chain: (accountId: string, chainId: string) => ({ pk: `CH#${accountId}#${chainId}`, sk: 'CHAIN' }),
+  /** Audit rows of one cluster, time-ordered by cell: the cluster's own listing is a Query on this. */
+  segmentPk: (ref: ClusterRef) => `S#${ref.accountId}#${ref.cluster}`,
+  /** `<cell>#<anchor>#<part>` then `.<chunk>` for chunks after the first. */
+  segmentSk: (cell: string, anchor: string, part: PartKind, chunk: number) =>
+    `${cell}#${anchor}#${part}${chunk === 0 ? '' : `.${chunk}`}`,
+  /** Authenticator rows of one cluster, same layout as segments in their own partition. */
+  authnPk: (ref: ClusterRef) => `N#${ref.accountId}#${ref.cluster}`,
+  authnSk: (cell: string, anchor: string, chunk: number) => `${cell}#${anchor}${chunk === 0 ? '' : `.${chunk}`}`,
+  /** A notable request by auditID: one item per segment holding a stage of it. */
+  requestPk: (ref: ClusterRef, auditID: string) => `R#${clusterRefKey(ref)}#${auditID}`,
   /** All mapping changes of one cluster live in one partition, read whole by evidenceFor. */
   mappingChange: (ref: ClusterRef, naturalSk: string) => ({ pk: `MC#${clusterRefKey(ref)}`, sk: naturalSk }),
   mappingChangesPk: (ref: ClusterRef) => `MC#${clusterRefKey(ref)}`,
   credential: (accessKeyId: string) => ({ pk: `CRED#${accessKeyId}`, sk: 'CRED' }),
-  authenticator: (ref: ClusterRef, sortable: string, eventId: string) => ({
-    pk: shardedPk(`AUTHN#${clusterRefKey(ref)}`, hourBucket(sortable), shardOf(eventId, SHARDS.authenticator)),
-    sk: `${sortable}#${eventId}`,
-  }),
   quarantine: (source: string, sourceId: string) => ({ pk: `Q#${source}#${sourceId}`, sk: 'Q' }),
   cluster: (ref: ClusterRef) => ({ pk: `CL#${ref.accountId}#${ref.cluster}`, sk: 'CLUSTER' }),
 } as const;
 
-/** Partition key prefixes of the index entries (gsiNpk values start with these). */
+/**
+ * Postings: one item per (indexed value, segment) pointing at the rows of that segment with the value
+ * (docs/data-model.md, "Postings"). Fleet-wide dimensions put the cluster in the sort key.
+ */
+export const postingPk = {
+  principal: (matchKey: string) => `IP#${matchKey.toLowerCase()}`,
+  human: (identity: string) => `IH#${identity.toLowerCase()}`,
+  accessKey: (accessKeyId: string) => `IA#${accessKeyId}`,
+  k8sUser: (ref: ClusterRef, username: string) => `IU#${clusterRefKey(ref)}#${username}`,
+  resource: (ref: ClusterRef, resource: string) => `IK#${clusterRefKey(ref)}#${resource}`,
+  object: (ref: ClusterRef, resource: string, namespace: string | undefined, name: string) =>
+    `IO#${clusterRefKey(ref)}#${resource}#${namespace || '-'}#${name}`,
+  namespace: (ref: ClusterRef, namespace: string) => `IN#${clusterRefKey(ref)}#${namespace}`,
+  denials: (ref: ClusterRef) => `IX#${clusterRefKey(ref)}`,
+} as const;
+
+/** Index partition keys (gsi1/gsi2) of the low-volume item classes. */
 export const gsiPrefix = {
-  clusterTime: (ref: ClusterRef) => `T#${clusterRefKey(ref)}`,
-  principal: (matchKey: string) => `P#${matchKey.toLowerCase()}`,
-  human: (identity: string) => `H#${identity.toLowerCase()}`,
-  k8sUser: (ref: ClusterRef, username: string) => `U#${clusterRefKey(ref)}#${username}`,
-  namespace: (ref: ClusterRef, namespace: string) => `N#${clusterRefKey(ref)}#${namespace}`,
-  object: (ref: ClusterRef, resource: string) => `O#${clusterRefKey(ref)}#${resource}`,
-  denials: (ref: ClusterRef) => `D#${clusterRefKey(ref)}`,
-  pending: (accessKeyId: string) => `K#${accessKeyId}`,
-  mappingTime: (ref: ClusterRef) => `MT#${clusterRefKey(ref)}`,
-  mappingPrincipal: (ref: ClusterRef, matchKey: string) => `MP#${clusterRefKey(ref)}#${matchKey.toLowerCase()}`,
-  /** Cluster-wide mapping ops (aws-auth versions, auth mode, creation) that concern every principal. */
-  mappingClusterWide: (ref: ClusterRef) => `MP#${clusterRefKey(ref)}#@cluster`,
-  mappingActor: (actor: string) => `MA#${actor.toLowerCase()}`,
   quarantineDay: 'QD',
   quarantineCode: (code: string) => `QC#${code}`,
   registry: 'REG',
+  /** Issuances by the access key of the session that asked for them (role chaining). */
+  credentialCaller: (accessKeyId: string) => `CALLER#${accessKeyId}`,
 } as const;
-
-/** Object listing sort key: namespace and name lead so one object's history is a range; `-` stands for cluster scope. */
-export const objectSk = (namespace: string | undefined, name: string | undefined, sortable: string, pk: string) =>
-  `${namespace || '-'}#${name || '-'}#${sortable}#${pk}`;

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -137,7 +138,7 @@ export class DynamoDbMappingUsageStore implements MappingUsagePort {
         .send(
           new QueryCommand({
             TableName: this.table,
-            IndexName: INDEX.time,
+            IndexName: INDEX.gsi1,
             KeyConditionExpression: 'gsi1pk = :p',
             ExpressionAttributeValues: { ':p': mappingUsageByClusterPk(ref) },
             ...(start ? { ExclusiveStartKey: start } : {}),
@@ -181,3 +182,44 @@ const usageOf = (item: Item): MappingUsage => {
   if (typeof item['lastChainId'] === 'string' && item['lastChainId'] !== '') u.lastChainId = item['lastChainId'];
   return u;
 };
+
+/**
+ * The usage store reports a redelivered use as "not first" (its writes are idempotent by design). If
+ * the delivery that recorded a first use then failed to publish its alert, the retry would never
+ * raise it again. So when the store says "not first", one consistent read tells whether the stored
+ * first use IS this very use (same instant, same chain id): then it is reported as first again and
+ * the ledger drops the alert if it already went out.
+ */
+export class RedeliveryAwareUsage implements MappingUsagePort {
+  private readonly inner: DynamoDbMappingUsageStore;
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.inner = new DynamoDbMappingUsageStore(this.doc, { tableName });
+  }
+
+  async recordUse(
+    cluster: string,
+    mappingKey: string,
+    at: string,
+    opts: { accountId?: string; chainId?: string } = {},
+  ): Promise<RecordUseResult> {
+    const result = await this.inner.recordUse(cluster, mappingKey, at, opts);
+    if (result.firstUse || opts.chainId === undefined) return result;
+    const t = sortableTime(at);
+    if (!t) return result;
+    const key = mappingUsageKey({ accountId: opts.accountId ?? UNKNOWN_ACCOUNT, cluster }, mappingKey);
+    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const item = res.Item;
+    if (item?.['firstUsedAt'] === t && item['firstChainId'] === opts.chainId) return { ...result, firstUse: true };
+    return result;
+  }
+
+  list(cluster: string, accountId?: string) {
+    return this.inner.list(cluster, accountId);
+  }
+}

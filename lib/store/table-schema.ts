@@ -5,10 +5,8 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * real table from TABLE_SCHEMA, tests and local mode from createTableInput(); both read the same
  * constant so the deployed table and the test table cannot drift.
  *
- * Every GSI is overloaded (several item classes write different key prefixes into the same
- * gsiNpk/gsiNsk pair) and KEYS_ONLY: a KEYS_ONLY index entry stays far under 1 KB, so each index a
- * chain appears in costs exactly one write unit; readers resolve the keys with BatchGetItem, which is
- * cheap because compliance queries are rare next to the ingest write rate.
+ * Both GSIs are overloaded (several item classes write different key prefixes into the same
+ * gsiNpk/gsiNsk pair) and KEYS_ONLY: readers resolve the keys with BatchGetItem.
  */
 export type KeyType = 'S' | 'N' | 'B';
 
@@ -41,33 +39,23 @@ const gsi = (n: number): GlobalSecondaryIndexSchema => ({
 });
 
 /**
- * Index roles (see docs/data-model.md for every access pattern):
- *  - gsi1 time:      chains by cluster+hour (sharded), mapping changes by cluster+time, quarantine by day, cluster registry
- *  - gsi2 principal: chains by canonical principal (fleet-wide), mapping changes by cluster+principal, quarantine by code
- *  - gsi3 human:     chains by human, mapping changes by actor
- *  - gsi4 k8s user:  chains by cluster+Kubernetes username
- *  - gsi5 namespace: chains by cluster+namespace
- *  - gsi6 object:    chains by cluster+resource kind (then namespace/name in the sort key)
- *  - gsi7 denials:   sparse: denied / failed-authentication chains by cluster+day
- *  - gsi8 pending:   sparse: chains by access key while their human link still awaits the AssumeRole* event
+ * Index roles (docs/data-model.md lists every access pattern). Requests are not in any index: their
+ * segments and postings are base-table items keyed for the questions (lib/store/keys.ts). The two
+ * indexes serve the low-volume item classes only:
+ *  - gsi1: cluster registry (`REG`), quarantine by day (`QD#…`), alerts by cluster, mapping usage by cluster
+ *  - gsi2: quarantine by code (`QC#…`), issuances by the caller's access key (`CALLER#…`)
  */
 export const TABLE_SCHEMA: TableSchema = {
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
-  globalSecondaryIndexes: [gsi(1), gsi(2), gsi(3), gsi(4), gsi(5), gsi(6), gsi(7), gsi(8)],
+  globalSecondaryIndexes: [gsi(1), gsi(2)],
   timeToLiveAttribute: 'expiresAt',
 };
 
 /** Index names as constants, so code never spells them twice. */
 export const INDEX = {
-  time: 'gsi1',
-  principal: 'gsi2',
-  human: 'gsi3',
-  k8sUser: 'gsi4',
-  namespace: 'gsi5',
-  object: 'gsi6',
-  denials: 'gsi7',
-  pending: 'gsi8',
+  gsi1: 'gsi1',
+  gsi2: 'gsi2',
 } as const;
 
 export type IndexName = (typeof INDEX)[keyof typeof INDEX];

@@ -1,13 +1,49 @@
 import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../chain/types.js';
 import type { MappingChange } from '../identity/types.js';
-import type { Issue } from '../result.js';
+import type { Issue, NonEmptyIssues } from '../result.js';
 import type { AuditEvent, AuthenticatorLine, LogEventOrigin } from '../sources/types.js';
 
 /**
- * The storage port used by the ingestion pipeline (lib/ingest), local mode and the query layer.
- * lib/store/dynamodb-trail-store.ts implements it over DynamoDB; every write is idempotent on the
- * natural key given in the comments, so redelivering a batch leaves the table byte-for-byte the same.
+ * The storage port: the one contract that ingestion (lib/ingest), local mode, the questions
+ * (lib/query) and the alert stage see. lib/store/dynamodb/ implements it over one DynamoDB table
+ * (docs/data-model.md); a new layout is a new implementation of this interface, nothing else.
+ *
+ * What is stored are FACTS: the audit event of every request stage, the authenticator lines, mapping
+ * changes and AssumeRole* issuances. Links that depend on other sources (which mapping, which human)
+ * are derived again when a question is answered (docs/design.md, "facts at write time"), so the store
+ * never holds a derived chain; the chains handed to writes only tell the store how to index the facts.
  */
+
+// -------------------------------------------------------------------------------------------------
+// Shared shapes
+// -------------------------------------------------------------------------------------------------
+
+/** A cluster: EKS names are unique per account and region only, so the account is part of its identity. */
+export interface ClusterRef {
+  accountId: string;
+  cluster: string;
+}
+
+/** Inclusive ISO 8601 bounds; either may be absent (the store then applies its default window). */
+export interface TimeRange {
+  from?: string;
+  to?: string;
+}
+
+export interface PageRequest {
+  /** Items per page (default 50, at most 1,000). */
+  limit?: number;
+  /** Opaque; from the previous page of the same listing. */
+  cursor?: string;
+  /** Default newest first. */
+  order?: 'newest-first' | 'oldest-first';
+}
+
+export interface StorePage<T> {
+  items: T[];
+  /** Absent on the last page. */
+  cursor?: string;
+}
 
 /** Where a quarantined record came from. */
 export type QuarantineSource =
@@ -25,7 +61,7 @@ export interface QuarantineRecord {
   sourceId: string;
   /** First issue's code, for counting. */
   code: Issue['code'];
-  issues: Issue[];
+  issues: NonEmptyIssues;
   /** The raw text, untouched (truncated to fit an item only when over 350 KB, flagged so). */
   raw: string;
   /** Epoch ms when first quarantined (not a clock read in lib: the caller passes it). */
@@ -35,7 +71,7 @@ export interface QuarantineRecord {
 }
 
 /**
- * The facts of one audit-event stage as stored, enough to re-run correlation later (late data):
+ * The facts of one audit-event stage as stored, enough to derive its chain again later (late data):
  * the parsed event without request/response bodies (those are kept only for aws-auth and RBAC
  * object changes, where they are the evidence).
  */
@@ -49,37 +85,171 @@ export interface StoredAuthenticatorRecord {
   line: AuthenticatorLine;
 }
 
+/**
+ * One Kubernetes request as the trail holds it: every audit stage stored for it (a watch logs
+ * ResponseStarted, then ResponseComplete minutes later, possibly in another delivery), oldest stage
+ * first; or an authenticator `access denied` line that has no audit event of its own. `handle` names
+ * where it is stored, for `putLateLinks`; it is opaque outside the implementation that issued it.
+ */
+export type StoredRequest =
+  | {
+      kind: 'request';
+      ref: ClusterRef;
+      /** requestReceivedTimestamp, sortable form (docs/data-model.md, "Time"). */
+      at: string;
+      auditID: string;
+      stages: StoredAuditFacts[];
+      handle?: string;
+    }
+  | { kind: 'authn-failure'; ref: ClusterRef; at: string; denial: StoredAuthenticatorRecord; handle?: string };
+
+// -------------------------------------------------------------------------------------------------
+// Writes
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * One log record the transport can redeliver on its own: a Kinesis record, an awslogs payload, a file
+ * chunk. Rows carry it so that the store can key what it writes by the first unit that contributed,
+ * which is what makes a retried or bisected batch rewrite the same items (docs/data-model.md, "Writes").
+ */
+export interface DeliveryUnit {
+  /** Stable across redeliveries (Kinesis eventID, payload digest, `file#chunk`). */
+  id: string;
+  /** Position in the delivery; rows of a unit with a smaller index come first. */
+  index: number;
+}
+
+/** An audit stage with the chain correlated from it at ingest (used for indexing only). */
+export interface AuditRowWrite {
+  unit: DeliveryUnit;
+  facts: StoredAuditFacts;
+  chain: DecisionChain;
+}
+
+/** An authenticator line; `chain` only for `access denied` lines (their authn-failure chain). */
+export interface AuthenticatorRowWrite {
+  unit: DeliveryUnit;
+  record: StoredAuthenticatorRecord;
+  chain?: DecisionChain;
+}
+
+export interface LogBatchWrite {
+  audit: AuditRowWrite[];
+  authenticator: AuthenticatorRowWrite[];
+}
+
+export interface LogBatchWriteResult {
+  /** Segments (one cluster-minute of one delivery) the rows were stored in. */
+  segments: number;
+  /** Items written, index items included (what the write cost is counted in). */
+  items: number;
+}
+
+/** A late-derived link of a stored request: today the human behind an access key whose issuance arrived late. */
+export interface LateLinkWrite {
+  /** StoredRequest.handle of the request. */
+  handle: string;
+  chain: DecisionChain;
+}
+
+// -------------------------------------------------------------------------------------------------
+// The port
+// -------------------------------------------------------------------------------------------------
+
+export interface ResourceSelector {
+  namespace?: string;
+  /** objectRef.resource (plural, without group), e.g. `secrets`. */
+  resource?: string;
+  /** Needs `resource`; for cluster-scoped kinds leave `namespace` out. */
+  name?: string;
+}
+
 export interface TrailStore {
+  // --- ingest -------------------------------------------------------------------------------------
+
   /**
-   * Writes chains and the facts they were built from. Idempotent on chainId (+ stage: the chain of a
-   * request is the merge of its stages; a later stage never loses information an earlier one had).
+   * Stores the audit stages and authenticator lines of one delivery, in delivery order. Idempotent:
+   * the same delivery (or a retried or bisected part of it) rewrites the same items byte for byte.
+   * Throws TrailStoreError; a retryable one means the whole delivery must come again.
    */
-  putChains(items: { chain: DecisionChain; facts: StoredAuditFacts }[]): Promise<void>;
-  /** Idempotent on (cluster, sourceEventId, op kind). Returns the changes that were NEW (first delivery). */
+  putLogBatch(batch: LogBatchWrite): Promise<LogBatchWriteResult>;
+  /** Idempotent on (cluster, sourceEventId, op kind, target). Returns the changes that were NEW (first delivery). */
   putMappingChanges(changes: MappingChange[]): Promise<MappingChange[]>;
-  /** Every mapping change known for a cluster (account optional when the name is unique). */
-  mappingChanges(cluster: string, accountId?: string): Promise<MappingChange[]>;
-  /** Idempotent on sourceEventId. Returns the issuances that were new. */
+  /** Idempotent on the access key id. Returns the issuances that were new. */
   putCredentials(items: CredentialIssuance[]): Promise<CredentialIssuance[]>;
-  credential(accessKeyId: string): Promise<CredentialIssuance | undefined>;
-  /** Authenticator lines worth keeping (STS response, access granted/denied, static mappings), idempotent on CloudWatch event id. */
-  putAuthenticatorRecords(items: StoredAuthenticatorRecord[]): Promise<void>;
   /** Idempotent on (source, sourceId). */
   quarantine(items: QuarantineRecord[]): Promise<void>;
   /**
-   * Evidence for correlating requests of one cluster, loaded from the table (cached per invocation by
-   * the caller). `accessKeys`: the access key ids the caller is about to correlate; their AssumeRole*
-   * issuances are fetched up front because `credentialFor` is synchronous (keys not listed resolve to undefined).
+   * Evidence for correlating requests of one cluster. `accessKeys`: the keys about to be correlated;
+   * their issuances are fetched up front because `credentialFor` is synchronous.
    */
-  evidenceFor(cluster: string, accountId?: string, accessKeys?: string[]): Promise<CorrelationEvidence>;
+  evidenceFor(ref: ClusterRef | string, accessKeys?: string[]): Promise<CorrelationEvidence>;
+  credential(accessKeyId: string): Promise<CredentialIssuance | undefined>;
+  /** Issuances made BY a session of this access key (role chaining: the next hop's keys). */
+  credentialsIssuedTo(callerAccessKeyId: string): Promise<CredentialIssuance[]>;
+  /** Indexes links derived after the facts were stored (the human behind a late issuance). Idempotent. */
+  putLateLinks(items: LateLinkWrite[]): Promise<void>;
+
+  // --- questions ------------------------------------------------------------------------------------
+
+  /** Every cluster the trail knows, as (account, name). */
+  clusters(): Promise<ClusterRef[]>;
+  /** Every mapping change known for a cluster, oldest first (a bare name resolves through the registry). */
+  mappingChanges(ref: ClusterRef | string): Promise<MappingChange[]>;
+  requestsByCluster(ref: ClusterRef, range: TimeRange, page: PageRequest): Promise<StorePage<StoredRequest>>;
+  /** Fleet-wide when `ref` is undefined. */
+  requestsByPrincipal(
+    matchKey: string,
+    range: TimeRange,
+    page: PageRequest,
+    ref?: ClusterRef,
+  ): Promise<StorePage<StoredRequest>>;
+  /** Requests of one human (SSO user, IAM user, assume-role caller…); fleet-wide when `ref` is undefined. */
+  requestsByHuman(
+    identity: string,
+    range: TimeRange,
+    page: PageRequest,
+    ref?: ClusterRef,
+  ): Promise<StorePage<StoredRequest>>;
+  /** The authenticated Kubernetes user (not an impersonated one). */
+  requestsByK8sUser(
+    ref: ClusterRef,
+    username: string,
+    range: TimeRange,
+    page: PageRequest,
+  ): Promise<StorePage<StoredRequest>>;
+  requestsByResource(
+    ref: ClusterRef,
+    sel: ResourceSelector,
+    range: TimeRange,
+    page: PageRequest,
+  ): Promise<StorePage<StoredRequest>>;
+  /** 401s, 403s and authenticator denials. */
+  denials(ref: ClusterRef, range: TimeRange, page: PageRequest): Promise<StorePage<StoredRequest>>;
   /**
-   * Chains that used this access key, for re-enrichment when its AssumeRole* issuance arrives late
-   * (an access key lives at most 12 h, so this stays bounded). Only chains still pending or with an
-   * unknown human link are listed (a sparse index): once re-enrichment rewrites a chain it drops out. Late mapping changes are handled at
-   * query time instead: the query layer re-derives the mapping link from the stored facts and the
-   * current history, so the answer never depends on arrival order.
+   * Requests made with one access key while the human behind it was not known yet (its AssumeRole*
+   * event had not arrived): what a late issuance derives the human of. A temporary key lives at most
+   * 12 h, so this stays bounded.
    */
-  chainsUsingAccessKey(accessKeyId: string): Promise<StoredAuditFacts[]>;
+  requestsByAccessKey(accessKeyId: string, range: TimeRange, page: PageRequest): Promise<StorePage<StoredRequest>>;
+  /**
+   * One request by auditID. Notable requests (IAM callers other than nodes, denials, identity and
+   * secret access) are found by id alone; any request is found when `at`, its requestReceivedTimestamp,
+   * is given. Undefined when neither finds it.
+   */
+  requestByAuditId(ref: ClusterRef, auditID: string, at?: string): Promise<StoredRequest | undefined>;
+  /** Authenticator log lines of one cluster in a window (STS responses, grants, denials, mappers). */
+  authenticatorRecords(
+    ref: ClusterRef,
+    range: TimeRange,
+    page: PageRequest,
+  ): Promise<StorePage<StoredAuthenticatorRecord>>;
+  /** Quarantined records, newest first, optionally of one issue code. */
+  quarantined(
+    code: QuarantineRecord['code'] | undefined,
+    range: TimeRange,
+    page: PageRequest,
+  ): Promise<StorePage<QuarantineRecord & { rawTruncated?: boolean; rawBytes?: number }>>;
 }
 
 /** Storage faults, mapped from SDK errors. `retryable` decides whether a batch item is retried or quarantined. */

@@ -1,5 +1,5 @@
 import type { CredentialIssuance } from '../chain/types.js';
-import type { StoredAuditFacts } from '../store/trail-store.js';
+import type { TrailStore } from '../store/trail-store.js';
 import type { DecodedToken } from './decode-token.js';
 
 /**
@@ -26,10 +26,10 @@ export interface TokenAttribution {
   summary: string;
 }
 
-export interface AttributionSource {
-  credential(accessKeyId: string): Promise<CredentialIssuance | undefined>;
-  chainsUsingAccessKey(accessKeyId: string): Promise<StoredAuditFacts[]>;
-}
+export type AttributionSource = Pick<TrailStore, 'credential' | 'requestsByAccessKey'>;
+
+/** Requests read per token: enough to name who used the key, bounded for a key used all day. */
+const SEEN_LIMIT = 1_000;
 
 const first = (extra: Record<string, string[]>, key: string): string | undefined => extra[key]?.[0] || undefined;
 
@@ -39,7 +39,12 @@ export const attributeToken = async (
 ): Promise<TokenAttribution | undefined> => {
   const key = token.accessKeyId;
   if (!key) return undefined;
-  const [cred, facts] = await Promise.all([source.credential(key), source.chainsUsingAccessKey(key)]);
+  // Any time: a key is indexed by the requests made with it, so an open window costs what it returns.
+  const [cred, page] = await Promise.all([
+    source.credential(key),
+    source.requestsByAccessKey(key, { from: '1970-01-01T00:00:00Z' }, { limit: SEEN_LIMIT }),
+  ]);
+  const facts = page.items.flatMap((r) => (r.kind === 'request' ? r.stages.slice(-1) : []));
   const seen = new Map<string, TokenAttribution['seenAs'][number] & { clusterSet: Set<string> }>();
   for (const f of facts) {
     const extra = f.event.user.extra;

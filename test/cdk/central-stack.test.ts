@@ -361,7 +361,7 @@ describe('central stack: functions', () => {
       MEMBER_ACCOUNT,
       OTHER_MEMBER_ACCOUNT,
     ]);
-    expect(JSON.parse(vars[ENV.retentionDays]!)).toEqual({ chain: 400, quarantine: 30 });
+    expect(JSON.parse(vars[ENV.retentionDays]!)).toEqual({ request: 400, quarantine: 30 });
     expect(vars.POWERTOOLS_METRICS_NAMESPACE).toBe(METRICS.namespace);
   });
 

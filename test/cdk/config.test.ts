@@ -99,7 +99,7 @@ describe('validateTrailConfig', () => {
     ],
     ['log retention CloudWatch does not offer', { ...minimal, logRetentionDays: 45 }, 'logRetentionDays'],
     ['unknown retention item class', { ...minimal, retentionDays: { chains: 30 } }, 'retentionDays.chains'],
-    ['zero retention days', { ...minimal, retentionDays: { chain: 0 } }, 'retentionDays.chain'],
+    ['zero retention days', { ...minimal, retentionDays: { request: 0 } }, 'retentionDays.request'],
     ['retention not an object', { ...minimal, retentionDays: 30 }, 'retentionDays'],
     ['bad alert e-mail', { ...minimal, alertEmails: ['secops'] }, 'alertEmails[0]'],
     ['alert e-mails not a list', { ...minimal, alertEmails: 'a@b.c' }, 'alertEmails'],

@@ -2,7 +2,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDbTrailStore } from '../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { DynamoDbMappingUsageStore } from '../../lib/store/mapping-usage.js';
 import { authenticatorAwsAuth, mk, stratusChanges } from '../lib/alerts/helpers.js';
 import { createTestTable, type Engine, startEngine } from '../support/engine.js';

@@ -4,7 +4,7 @@ import type { CredentialIssuance, DecisionChain, Link } from '../../lib/chain/ty
 import type { MappingChange } from '../../lib/identity/types.js';
 import { parseAuditEventObject } from '../../lib/sources/audit-event.js';
 import type { AuditEvent } from '../../lib/sources/types.js';
-import type { QuarantineRecord, StoredAuditFacts } from '../../lib/store/trail-store.js';
+import type { LogBatchWrite, QuarantineRecord, StoredAuditFacts } from '../../lib/store/trail-store.js';
 
 /**
  * Storage test data: real audit events from the corpus (test/fixtures/store, see SOURCES.md) parsed
@@ -230,4 +230,20 @@ export const quarantineRecord = (over: Partial<QuarantineRecord> = {}): Quaranti
   cluster: 'prod',
   accountId: ACCOUNT_A,
   ...over,
+});
+
+/**
+ * A log delivery as the pipeline hands it to `putLogBatch`: every request tagged with a delivery unit
+ * (one per item unless `units` says otherwise), in the order given.
+ */
+export const logBatchOf = (
+  items: readonly { chain: DecisionChain; facts: StoredAuditFacts }[],
+  units: string | readonly string[] = 'unit-0',
+): LogBatchWrite => ({
+  audit: items.map((it, i) => {
+    const id = typeof units === 'string' ? units : (units[i] ?? `unit-${i}`);
+    const index = typeof units === 'string' ? 0 : i;
+    return { unit: { id, index }, facts: it.facts, chain: it.chain };
+  }),
+  authenticator: [],
 });

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type CommandCounter, countCommands } from '../../lib/store/command-counter.js';
-import { DynamoDbTrailStore, type DynamoDbTrailStoreOptions } from '../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore, type DynamoDbTrailStoreOptions } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { createTestTable, type Engine, startEngine } from './engine.js';
 import { dumpTable } from './table-dump.js';
 

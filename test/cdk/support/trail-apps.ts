@@ -15,7 +15,7 @@ export const multiAccountInput = {
     { name: 'staging', account: OTHER_MEMBER_ACCOUNT, region: 'eu-west-1' },
   ],
   memberAccountIds: [MEMBER_ACCOUNT, OTHER_MEMBER_ACCOUNT],
-  retentionDays: { chain: 400, quarantine: 30 },
+  retentionDays: { request: 400, quarantine: 30 },
   alertEmails: ['secops@example.com'],
   kinesisShards: 2,
   parallelizationFactor: 2,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../../../lib/ingest/cloudtrail-pipeline.js';
 import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
 import { parseLogExport } from '../../../lib/sources/cloudwatch-logs.js';
-import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { US_PER_MS } from '../../../sim/formats.js';
 import {
   buildFleet,

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import type { DecisionChain } from '../../../lib/chain/types.js';
 import type { MappingChange } from '../../../lib/identity/types.js';
-import { finalChains, type RecorrelationSource } from '../../../lib/ingest/recorrelate.js';
+import { type DerivationSource, finalChains } from '../../../lib/chain/rederive.js';
 import { awsAuthSnapshotChange } from '../../../lib/local/replay.js';
 import type { ClusterRef } from '../../../lib/store/keys.js';
 import type { GroundTruth } from '../../../sim/index.js';
@@ -34,7 +34,7 @@ export const awsAuthBackfill = (yamlOrData: string, cluster: string, accountId: 
 
 /** Request chains of every cluster the truth names, re-derived as the query layer reads them, keyed by auditID. */
 export const requestChainsByAuditId = async (
-  store: RecorrelationSource,
+  store: DerivationSource,
   truths: readonly GroundTruth[],
   range: { from: string; to: string },
 ): Promise<Map<string, DecisionChain>> => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestCloudTrailEvents } from '../../../lib/ingest/cloudtrail-pipeline.js';
 import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
 import { finalChains } from '../../../lib/ingest/recorrelate.js';
-import type { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+import type { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { type Engine, engineName, startEngine } from '../../support/engine.js';
 import { startStoreHarness } from '../../support/store-harness.js';
 import {

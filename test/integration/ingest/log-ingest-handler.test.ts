@@ -3,7 +3,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import type { KinesisStreamBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { injectFaults, throttle } from '../../support/ddb-faults.js';
 import { createTestTable, type Engine, startEngine, stubHandlerEnv } from '../../support/engine.js';
 import { dumpTable } from '../../support/table-dump.js';

@@ -21,7 +21,7 @@ import { runBackfill } from '../../../lib/local/backfill.js';
 import { parseQuestionParams } from '../../../lib/query/params.js';
 import { runQuestion } from '../../../lib/query/run.js';
 import { queryStoreOf, storeRunOptions } from '../../../lib/query/store-adapter.js';
-import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { createTestTable, startEngine } from '../../support/engine.js';
 
 /**

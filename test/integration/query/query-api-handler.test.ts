@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueryHandler } from '../../../functions/query-api.js';
 import { replayFiles } from '../../../lib/local/replay.js';
 import { queryStoreOf, storeRunOptions } from '../../../lib/query/store-adapter.js';
-import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
 
 /** The query API handler invoked directly, over a real engine seeded through the real pipelines. */

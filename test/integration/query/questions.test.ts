@@ -6,7 +6,7 @@ import { parseQuestionParams } from '../../../lib/query/params.js';
 import { type QueryAnswer, runQuestion } from '../../../lib/query/run.js';
 import { queryStoreOf, storeRunOptions } from '../../../lib/query/store-adapter.js';
 import type { QueryStore } from '../../../lib/query/store-port.js';
-import { DynamoDbTrailStore } from '../../../lib/store/dynamodb-trail-store.js';
+import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
 
 /**

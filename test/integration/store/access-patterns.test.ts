@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionChain } from '../../../lib/chain/types.js';
 import { FULL_TABLE_READS } from '../../../lib/store/command-counter.js';
-import type { Page, StoredChain } from '../../../lib/store/dynamodb-trail-store.js';
+import type { Page, StoredChain } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import type { ClusterRef } from '../../../lib/store/keys.js';
 import { TrailStoreError } from '../../../lib/store/trail-store.js';
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page, PageRequest, StoredChain } from '../../../lib/store/dynamodb-trail-store.js';
+import type { Page, PageRequest, StoredChain } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { type ClusterRef, SHARDS } from '../../../lib/store/keys.js';
 import { ACCOUNT_A, chainFromEvent, kiempossibleEvent, variant } from '../../support/factories.js';
 import { type StoreHarness, startStoreHarness } from '../../support/store-harness.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MappingChange } from '../../../lib/identity/types.js';
 import { countCommands } from '../../../lib/store/command-counter.js';
-import type { DynamoDbTrailStoreOptions } from '../../../lib/store/dynamodb-trail-store.js';
+import type { DynamoDbTrailStoreOptions } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { ACCOUNT_A, accessEntryChange } from '../../support/factories.js';
 import { type StoreHarness, startStoreHarness } from '../../support/store-harness.js';
 

@@ -14,7 +14,7 @@ import { parseAuditEvent } from '../../../lib/sources/audit-event.js';
 import { parseAuthenticatorLine } from '../../../lib/sources/authenticator-line.js';
 import { parseEventBridgeEvent } from '../../../lib/sources/cloudtrail.js';
 import type { AccessDeniedLine, CloudTrailEvent, LogEventOrigin } from '../../../lib/sources/types.js';
-import type { StoredChain } from '../../../lib/store/dynamodb-trail-store.js';
+import type { StoredChain } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import type { StoredAuthenticatorRecord } from '../../../lib/store/trail-store.js';
 import { authnLines, cloudTrail, KIEM, KIEM_TS, kiemLine } from './fixtures.js';
 

@@ -1,6 +1,6 @@
-import type { DecisionChain, Link } from '../chain/types.js';
-import { canonicalJson } from './item-codec.js';
-import type { StoredAuditFacts } from './trail-store.js';
+import { canonicalJson } from '../canonical-json.js';
+import type { StoredAuditFacts } from '../store/trail-store.js';
+import type { DecisionChain, Link } from './types.js';
 
 /**
  * Stage ranks: one request's audit stages carry more as they go (FORMATS §2: ResponseStarted for

@@ -47,7 +47,9 @@ export const notifyMappingChanges = async (
     const worth = g.fresh.length > 0 || g.old.some((c) => c.op.kind !== 'principal-id-observed');
     if (!worth) continue;
     try {
-      const allChanges = await store.mappingChanges(g.cluster, g.accountId);
+      const allChanges = await store.mappingChanges(
+        g.accountId !== undefined ? { cluster: g.cluster, accountId: g.accountId } : g.cluster,
+      );
       await hook({
         cluster: g.cluster,
         ...(g.accountId !== undefined ? { accountId: g.accountId } : {}),

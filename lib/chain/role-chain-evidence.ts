@@ -1,5 +1,5 @@
-import { MAX_CHAIN_DEPTH } from '../chain/human.js';
-import type { CorrelationEvidence, CredentialIssuance } from '../chain/types.js';
+import { MAX_CHAIN_DEPTH } from './human.js';
+import type { CorrelationEvidence, CredentialIssuance } from './types.js';
 
 /**
  * Evidence is loaded with the issuances of the access keys the chains name. With role chaining the

@@ -1,0 +1,301 @@
+import { canonicalJson } from '../../canonical-json.js';
+import { STAGE_RANK } from '../../chain/stage-merge.js';
+import type { DecisionChain } from '../../chain/types.js';
+import {
+  anchorOf,
+  type ClusterRef,
+  cellEndMs,
+  cellOf,
+  clusterRefKey,
+  keys,
+  type PartKind,
+  postingPk,
+  sortableFromEpochMs,
+  sortableTime,
+} from '../keys.js';
+import type { DeliveryUnit, StoredAuditFacts, StoredAuthenticatorRecord } from '../trail-store.js';
+import { isNotable, type RowIndex, rowIndexOf } from './row-index.js';
+import { compareRowKeys, encodePart, encodeRefs, type PartRef, type RowKey } from './segment-codec.js';
+import type { Item } from './table-client.js';
+
+/**
+ * Turns one delivery's rows into items (docs/data-model.md, "Writes"): per cluster and cell, one
+ * segment keyed by the first delivery unit that contributed to it, its parts cut into chunks, one
+ * posting per indexed value, and a pointer per notable request. Pure: the same rows always give the
+ * same items, byte for byte, which is what makes a redelivery a no-op.
+ */
+
+export interface SegmentRetention {
+  /** Days; 0 keeps forever. */
+  request: number;
+  bulkRequest: number;
+  authenticator: number;
+}
+
+export interface PreparedAuditRow {
+  ref: ClusterRef;
+  unit: DeliveryUnit;
+  /** Audit stage facts, or the authenticator denial a chain of kind authn-failure was built from. */
+  facts?: StoredAuditFacts;
+  denial?: StoredAuthenticatorRecord;
+  chain: DecisionChain;
+}
+
+export interface PreparedAuthnRow {
+  ref: ClusterRef;
+  unit: DeliveryUnit;
+  record: StoredAuthenticatorRecord;
+}
+
+interface Row {
+  key: RowKey;
+  json: string;
+  unitIndex: number;
+  position: number;
+  index?: RowIndex;
+}
+
+/** Where a row sits: its cluster, cell and the part it went into, for postings and pointers. */
+interface Placed {
+  part: PartKind | 'l';
+  chunks: number;
+  row: number;
+}
+
+const sortableOfChain = (chain: DecisionChain, fallbackMs: number | undefined): string =>
+  sortableTime(chain.at) ?? sortableFromEpochMs(fallbackMs ?? 0);
+
+const ttl = (cell: string, days: number): number | undefined =>
+  days > 0 ? Math.floor(cellEndMs(cell) / 1000) + days * 86_400 : undefined;
+
+/** Rows sorted by key; a row whose key repeats an earlier one (a redelivered stage) is dropped. */
+const orderRows = (rows: Row[]): Row[] => {
+  rows.sort((a, b) => compareRowKeys(a.key, b.key) || a.unitIndex - b.unitIndex || a.position - b.position);
+  const out: Row[] = [];
+  for (const r of rows) {
+    const prev = out[out.length - 1];
+    if (prev && compareRowKeys(prev.key, r.key) === 0) continue;
+    out.push(r);
+  }
+  return out;
+};
+
+interface Group<T> {
+  ref: ClusterRef;
+  cell: string;
+  anchorUnit: DeliveryUnit;
+  rows: T[];
+}
+
+const groupByCell = <T extends { ref: ClusterRef; unit: DeliveryUnit }>(
+  rows: readonly T[],
+  sortableOf: (row: T) => string,
+): Map<string, Group<T & { sortable: string; position: number }>> => {
+  const groups = new Map<string, Group<T & { sortable: string; position: number }>>();
+  rows.forEach((row, position) => {
+    const sortable = sortableOf(row);
+    const cell = cellOf(sortable);
+    const k = `${clusterRefKey(row.ref)}\u0000${cell}`;
+    let g = groups.get(k);
+    if (!g) {
+      g = { ref: row.ref, cell, anchorUnit: row.unit, rows: [] };
+      groups.set(k, g);
+    }
+    // The anchor is the first unit of the delivery that reached this cell: a retried or bisected
+    // delivery that starts at or before it, or a later half that holds it, keys the same segment.
+    if (row.unit.index < g.anchorUnit.index) g.anchorUnit = row.unit;
+    g.rows.push({ ...row, sortable, position });
+  });
+  return groups;
+};
+
+class PostingAccumulator {
+  private readonly postings = new Map<
+    string,
+    {
+      pk: string;
+      sk: string;
+      cluster?: string;
+      ns?: Set<string>;
+      refs: Map<string, PartRef>;
+      /** A posting lives as long as the longest-kept part it points to; undefined = kept forever. */
+      forever: boolean;
+      latest: number;
+    }
+  >();
+
+  add(
+    pk: string,
+    sk: string,
+    placed: Placed,
+    expiresAt: number | undefined,
+    extra: { cluster?: string; namespace?: string } = {},
+  ): void {
+    const k = `${pk}\u0000${sk}`;
+    let p = this.postings.get(k);
+    if (!p) {
+      p = { pk, sk, refs: new Map(), forever: false, latest: 0 };
+      if (extra.cluster !== undefined) p.cluster = extra.cluster;
+      this.postings.set(k, p);
+    }
+    if (extra.namespace !== undefined) (p.ns ??= new Set()).add(extra.namespace);
+    let ref = p.refs.get(placed.part);
+    if (!ref) {
+      ref = { part: placed.part, chunks: placed.chunks, rows: [] };
+      p.refs.set(placed.part, ref);
+    }
+    if (ref.rows[ref.rows.length - 1] !== placed.row) ref.rows.push(placed.row);
+    if (expiresAt === undefined) p.forever = true;
+    else p.latest = Math.max(p.latest, expiresAt);
+  }
+
+  items(): Item[] {
+    return [...this.postings.values()].map((p) => {
+      const item: Item = { pk: p.pk, sk: p.sk, r: encodeRefs(sortRefs([...p.refs.values()])) };
+      if (p.cluster !== undefined) item['cl'] = p.cluster;
+      if (p.ns) item['ns'] = new Set([...p.ns].sort());
+      if (!p.forever) item['expiresAt'] = p.latest;
+      return item;
+    });
+  }
+}
+
+const sortRefs = (refs: PartRef[]): PartRef[] => refs.sort((a, b) => (a.part < b.part ? -1 : a.part > b.part ? 1 : 0));
+
+/** When a part of this kind in this cell expires (undefined: kept forever). */
+export const partExpiry = (cell: string, part: PartKind, retention: SegmentRetention): number | undefined =>
+  ttl(cell, part === 'n' ? retention.request : retention.bulkRequest);
+
+export interface BuiltItems {
+  /** Segment parts and authenticator parts: written first, so no posting points at a missing part. */
+  parts: Item[];
+  /** Postings and notable pointers. */
+  index: Item[];
+  segments: number;
+}
+
+export const buildLogBatchItems = (
+  audit: readonly PreparedAuditRow[],
+  authn: readonly PreparedAuthnRow[],
+  retention: SegmentRetention,
+): BuiltItems => {
+  const parts: Item[] = [];
+  const postings = new PostingAccumulator();
+
+  const auditGroups = groupByCell(audit, (r) =>
+    sortableOfChain(r.chain, r.facts?.origin.timestamp ?? r.denial?.origin.timestamp),
+  );
+  for (const g of auditGroups.values()) {
+    const anchor = anchorOf(g.anchorUnit.id);
+    const refKey = clusterRefKey(g.ref);
+    const byPart: Record<PartKind, Row[]> = { n: [], b: [] };
+    for (const r of g.rows) {
+      const index = rowIndexOf(r.chain, r.facts);
+      const row: Row = r.facts
+        ? {
+            key: [r.sortable, r.facts.event.auditID, STAGE_RANK[r.facts.event.stage] ?? 0, 'a'],
+            json: canonicalJson(r.facts),
+            unitIndex: r.unit.index,
+            position: r.position,
+            index,
+          }
+        : {
+            key: [r.sortable, r.denial?.origin.eventId ?? r.chain.chainId, 0, 'd'],
+            json: canonicalJson(r.denial),
+            unitIndex: r.unit.index,
+            position: r.position,
+            index,
+          };
+      byPart[index.notable || isNotable(r.chain, r.facts) ? 'n' : 'b'].push(row);
+    }
+    for (const part of ['n', 'b'] as const) {
+      const rows = orderRows(byPart[part]);
+      if (rows.length === 0) continue;
+      const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
+      const expiresAt = partExpiry(g.cell, part, retention);
+      chunks.forEach((z, i) => {
+        const item: Item = {
+          pk: keys.segmentPk(g.ref),
+          sk: keys.segmentSk(g.cell, anchor, part, i),
+          z,
+          nc: chunks.length,
+        };
+        if (i === 0) item['nr'] = rows.length;
+        if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
+        parts.push(item);
+      });
+      const local = `${g.cell}#${anchor}`;
+      const fleet = `${g.cell}#${refKey}#${anchor}`;
+      rows.forEach((r, row) => {
+        const ix = r.index as RowIndex;
+        const placed: Placed = { part, chunks: chunks.length, row };
+        if (ix.principal)
+          postings.add(postingPk.principal(ix.principal), fleet, placed, expiresAt, { cluster: refKey });
+        if (ix.pendingAccessKey) {
+          postings.add(postingPk.accessKey(ix.pendingAccessKey), fleet, placed, expiresAt, { cluster: refKey });
+        }
+        if (ix.human) {
+          postings.add(postingPk.human(ix.human), `${fleet}#${ix.accessKey ?? '-'}`, placed, expiresAt, {
+            cluster: refKey,
+          });
+        }
+        if (ix.username) postings.add(postingPk.k8sUser(g.ref, ix.username), local, placed, expiresAt);
+        if (ix.resource) {
+          postings.add(postingPk.resource(g.ref, ix.resource), local, placed, expiresAt, {
+            namespace: ix.namespace ?? '-',
+          });
+          if (ix.name)
+            postings.add(postingPk.object(g.ref, ix.resource, ix.namespace, ix.name), local, placed, expiresAt);
+        }
+        if (ix.namespace) postings.add(postingPk.namespace(g.ref, ix.namespace), local, placed, expiresAt);
+        if (ix.denied) postings.add(postingPk.denials(g.ref), local, placed, expiresAt);
+        if (part === 'n' && r.key[3] === 'a') {
+          postings.add(keys.requestPk(g.ref, r.key[1]), local, placed, expiresAt);
+        }
+      });
+    }
+  }
+
+  const authnGroups = groupByCell(authn, (r) => sortableFromEpochMs(r.record.origin.timestamp));
+  for (const g of authnGroups.values()) {
+    const anchor = anchorOf(g.anchorUnit.id);
+    const rows = orderRows(
+      g.rows.map((r) => ({
+        key: [r.sortable, r.record.origin.eventId, 0, 'l'] as RowKey,
+        json: canonicalJson(r.record),
+        unitIndex: r.unit.index,
+        position: r.position,
+      })),
+    );
+    const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
+    const expiresAt = ttl(g.cell, retention.authenticator);
+    chunks.forEach((z, i) => {
+      const item: Item = { pk: keys.authnPk(g.ref), sk: keys.authnSk(g.cell, anchor, i), z, nc: chunks.length };
+      if (i === 0) item['nr'] = rows.length;
+      if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
+      parts.push(item);
+    });
+  }
+  return { parts, index: postings.items(), segments: auditGroups.size + authnGroups.size };
+};
+
+/** A late-derived human: the posting putLateLinks writes, the same one ingest writes when it already knew. */
+export const humanPostingItem = (
+  ref: ClusterRef,
+  cell: string,
+  anchor: string,
+  human: string,
+  accessKey: string | undefined,
+  refs: PartRef[],
+  expiresAt: number | undefined,
+): Item => {
+  const refKey = clusterRefKey(ref);
+  const item: Item = {
+    pk: postingPk.human(human),
+    sk: `${cell}#${refKey}#${anchor}#${accessKey ?? '-'}`,
+    r: encodeRefs(sortRefs([...refs])),
+    cl: refKey,
+  };
+  if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
+  return item;
+};

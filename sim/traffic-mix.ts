@@ -564,8 +564,8 @@ export const REALISTIC_COMPONENTS: readonly ComponentSpec[] = [
     userAgent: 'metrics-agent/v0.0.0 (linux/amd64) kubernetes/$Format',
     tasks: [
       // Assumption: a collector that polls instead of watching, every 30 s.
-      { class: 'monitoring', verb: 'list', resource: 'pods', selector: 'limit=500', periodS: 30, jitterS: 1 },
-      { class: 'monitoring', verb: 'list', resource: 'nodes', selector: 'limit=500', periodS: 30, jitterS: 1 },
+      { class: 'monitoring', verb: 'list', resource: 'pods', periodS: 30, jitterS: 1 },
+      { class: 'monitoring', verb: 'list', resource: 'nodes', periodS: 30, jitterS: 1 },
     ],
     rbac: [
       {
@@ -683,8 +683,8 @@ export const REALISTIC_COMPONENTS: readonly ComponentSpec[] = [
     replicas: 1,
     userAgent: 'eks-node-manager/v0.0.0 (linux/amd64) kubernetes/$Format',
     tasks: [
-      { class: 'eks-internal', verb: 'list', resource: 'nodes', selector: 'limit=500', periodS: 300, jitterS: 5 },
-      { class: 'eks-internal', verb: 'list', resource: 'pods', selector: 'limit=500', periodS: 300, jitterS: 5 },
+      { class: 'eks-internal', verb: 'list', resource: 'nodes', periodS: 300, jitterS: 5 },
+      { class: 'eks-internal', verb: 'list', resource: 'pods', periodS: 300, jitterS: 5 },
     ],
   },
 ];

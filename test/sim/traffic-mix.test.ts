@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FLEET, windowMs } from '../../bench/workload.js';
 import { toDeliveries } from '../../sim/delivery.js';
@@ -331,6 +332,46 @@ describe('realistic mix', () => {
     expect(digest(a.emissions)).toBe(digest(b.emissions));
     expect(digest(realistic(6, 3_000).emissions)).not.toBe(digest(a.emissions));
     expect(truthsOf(a.emissions).length).toBeGreaterThanOrEqual(3_000);
+  });
+
+  it('never throws and stays time-ordered for small fleets and option sets', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.boolean(),
+        fc.boolean(),
+        (seed, nodeCounts, requests, mappingChanges, scripted) => {
+          const fleet = buildFleet({
+            ...REALISTIC_FLEET,
+            seed,
+            clusters: nodeCounts.length,
+            nodeCounts,
+            ssoUsers: 1,
+            iamUsers: 1,
+            roles: 1,
+          });
+          let last = Number.NEGATIVE_INFINITY;
+          let made = 0;
+          for (const e of simulate(fleet, {
+            seed,
+            requests,
+            start: '2024-03-01T00:00:00Z',
+            durationMs: realisticDurationMs(fleet, requests),
+            mappingChanges,
+            scripted,
+            mix: 'realistic',
+          })) {
+            if (e.kind === 'truth') made++;
+            else if (e.timeUs < last) return false;
+            else last = e.timeUs;
+          }
+          return made >= requests;
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   it('refuses a fleet that was not built for it', () => {

@@ -8,9 +8,12 @@ import {
   type FleetOptions,
   type GroundTruth,
   type KinesisRecordLike,
+  REALISTIC_FLEET,
   renderAwsAuthYaml,
   type SqsRecordLike,
   simulate,
+  TRAFFIC_MIXES,
+  type TrafficMixName,
   toDeliveries,
 } from '../sim/index.js';
 
@@ -29,6 +32,8 @@ export interface WorkloadOptions {
   lateFraction?: number;
   duplicateFraction?: number;
   kinesisBatchSize?: number;
+  /** Traffic mix (sim/traffic-mix.ts). Default 'human-heavy'. */
+  mix?: TrafficMixName;
 }
 
 export const SIM_START = '2025-06-02T08:00:00Z';
@@ -44,12 +49,19 @@ export const FLEET: Omit<FleetOptions, 'seed'> = {
   serviceAccounts: 4,
 };
 
-/** About six requests a second across the fleet: a busy but ordinary day of human and CI traffic. */
-export const windowMs = (requests: number): number => Math.max(3_600_000, Math.round(requests * 166));
+/**
+ * Human-heavy: about six requests a second across the fleet, a busy but ordinary day of human and CI
+ * traffic. Realistic: the window the realistic fleet (REALISTIC_FLEET) needs for this many requests at
+ * its schedule's rate.
+ */
+export const windowMs = (requests: number, mix: TrafficMixName = 'human-heavy'): number =>
+  mix === 'realistic'
+    ? Math.max(1, Math.ceil((requests / TRAFFIC_MIXES.realistic.requestsPerSecond) * 1000))
+    : Math.max(3_600_000, Math.round(requests * 166));
 
-export const windowOf = (requests: number): { from: string; to: string } => {
+export const windowOf = (requests: number, mix: TrafficMixName = 'human-heavy'): { from: string; to: string } => {
   const from = Date.parse(SIM_START);
-  return { from: new Date(from).toISOString(), to: new Date(from + windowMs(requests)).toISOString() };
+  return { from: new Date(from).toISOString(), to: new Date(from + windowMs(requests, mix)).toISOString() };
 };
 
 export interface StreamedWorkload {
@@ -67,14 +79,16 @@ export interface StreamedWorkload {
 
 /** Lazy: memory holds only what the simulator and the delivery model keep in flight. */
 export const streamWorkload = (opts: WorkloadOptions, keepTruth = true): StreamedWorkload => {
-  const fleet = buildFleet({ seed: opts.seed, ...FLEET });
+  const mix = opts.mix ?? 'human-heavy';
+  const fleet = buildFleet({ seed: opts.seed, ...(mix === 'realistic' ? REALISTIC_FLEET : FLEET) });
   const truths: GroundTruth[] = [];
   const emissions = simulate(fleet, {
     seed: opts.seed,
     requests: opts.requests,
     start: SIM_START,
-    durationMs: windowMs(opts.requests),
+    durationMs: windowMs(opts.requests, mix),
     mappingChanges: opts.mappingChanges ?? true,
+    ...(mix === 'realistic' ? { mix } : {}),
   });
   const tapped = (function* (): Generator<Emission> {
     for (const e of emissions) {

@@ -62,6 +62,12 @@ export interface DeliveryOptions {
   batchSize?: number;
   /** Max Kinesis records per Lambda invocation. Default 100. */
   kinesisBatchSize?: number;
+  /**
+   * The event source mapping's MaximumBatchingWindowInSeconds, in ms: an invocation also closes once its
+   * first record has waited this long. Default: none (an invocation closes at kinesisBatchSize records or
+   * 5 MB only).
+   */
+  kinesisBatchWindowMs?: number;
   /** Max SQS messages per Lambda invocation. Default 10. */
   sqsBatchSize?: number;
   /** The central (security) account holding the Kinesis stream and the queue. */
@@ -105,6 +111,8 @@ export function* toDeliveries(emissions: Iterable<Emission>, opts: DeliveryOptio
   const dup = opts.duplicateFraction ?? 0;
   const batchSize = Math.max(1, opts.batchSize ?? 100);
   const kinesisBatch = Math.max(1, opts.kinesisBatchSize ?? 100);
+  const windowUs =
+    opts.kinesisBatchWindowMs === undefined ? undefined : Math.max(0, opts.kinesisBatchWindowMs) * US_PER_MS;
   const sqsBatch = Math.max(1, opts.sqsBatchSize ?? 10);
   const central = opts.centralAccountId ?? '999900001111';
   const region = opts.centralRegion ?? 'us-east-1';
@@ -118,6 +126,8 @@ export function* toDeliveries(emissions: Iterable<Emission>, opts: DeliveryOptio
   const buffers = new Map<string, StreamBuffer>();
   let kinesis: KinesisRecordLike[] = [];
   let kinesisBytes = 0;
+  /** Arrival of the open invocation's first record. */
+  let kinesisFirstAt = 0;
   let sqs: SqsRecordLike[] = [];
   const out: Delivery[] = [];
   let delivered = 0;
@@ -127,6 +137,11 @@ export function* toDeliveries(emissions: Iterable<Emission>, opts: DeliveryOptio
     out.push({ kind: 'kinesis', deliveredAtUs: at, event: { Records: kinesis } });
     kinesis = [];
     kinesisBytes = 0;
+  };
+  /** Lambda invokes with what it has once the open batch's first record has waited the batching window. */
+  const closeWindow = (at: number) => {
+    if (windowUs !== undefined && kinesis.length && at - kinesisFirstAt >= windowUs)
+      emitKinesis(kinesisFirstAt + windowUs);
   };
   const emitSqs = (at: number) => {
     if (!sqs.length) return;
@@ -147,7 +162,9 @@ export function* toDeliveries(emissions: Iterable<Emission>, opts: DeliveryOptio
     };
     const data = encodeLogsPayload(payload).toString('base64');
     const seq = shard.next();
+    closeWindow(at);
     if (kinesisBytes + data.length > MAX_INVOCATION_BYTES) emitKinesis(at);
+    if (!kinesis.length) kinesisFirstAt = at;
     kinesis.push({
       kinesis: {
         kinesisSchemaVersion: '1.0',
@@ -168,6 +185,7 @@ export function* toDeliveries(emissions: Iterable<Emission>, opts: DeliveryOptio
     if (kinesis.length >= kinesisBatch) emitKinesis(at);
   };
   const deliver = (p: Pending) => {
+    closeWindow(p.at);
     const e = p.value;
     if (e.kind === 'log') {
       const key = `${e.logGroup}|${e.logStream}`;

@@ -5,6 +5,7 @@
  */
 import type { AccessEntryType, AccessScope, AuthenticationMode } from '../lib/sources/types.js';
 import { accessKeyId, accountNumber, iamUniqueId, Rng, streamSuffix, upperAlnum } from './random.js';
+import { busiestCluster, REALISTIC_COMPONENTS, type TrafficMixName } from './traffic-mix.js';
 
 // -----------------------------------------------------------------------------------------------
 // Types
@@ -185,10 +186,16 @@ export interface SimCluster {
   bindings: K8sBinding[];
   namespaces: string[];
   serviceAccounts: SimServiceAccount[];
+  /**
+   * Service accounts of the realistic mix's add-ons and operators (sim/traffic-mix.ts), with their RBAC
+   * in `roles` and `bindings`. Empty in the human-heavy fleet.
+   */
+  addOns: SimServiceAccount[];
 }
 
 export interface Fleet {
   seed: number;
+  mix: TrafficMixName;
   /** Window the fleet was built for: everything "initial" exists before this instant. */
   startUs: number;
   accounts: SimAccount[];
@@ -217,6 +224,13 @@ export interface FleetOptions {
   start?: string;
   /** API server instances per cluster (HA control plane). Default 2. */
   apiServersPerCluster?: number;
+  /** Nodes of each cluster in fleet order; clusters past its end get nodesPerCluster. */
+  nodeCounts?: readonly number[];
+  /**
+   * The traffic mix the fleet serves. 'realistic' adds the RBAC and service accounts of the control-plane
+   * components, add-ons and operators that send the realistic mix. Default 'human-heavy'.
+   */
+  mix?: TrafficMixName;
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -424,6 +438,11 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
     });
   }
 
+  const mix = opts.mix ?? 'human-heavy';
+  const nodeCounts = Array.from({ length: nClusters }, (_, c) =>
+    Math.max(1, opts.nodeCounts?.[c] ?? opts.nodesPerCluster),
+  );
+  const busiest = busiestCluster(nodeCounts);
   const clusters: SimCluster[] = [];
   for (let c = 0; c < nClusters; c++) {
     const acct = workload[c % nWorkload] as SimAccount;
@@ -442,7 +461,9 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
         roles,
         users,
         partner,
-        nodes: Math.max(1, opts.nodesPerCluster),
+        nodes: nodeCounts[c] as number,
+        mix,
+        busiest: c === busiest,
         extraServiceAccounts: Math.max(0, opts.serviceAccounts),
         apiServers: apiServersPerCluster,
         teamRoles: Math.max(1, opts.roles),
@@ -452,6 +473,7 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
 
   return {
     seed: opts.seed,
+    mix,
     startUs,
     accounts,
     roles,
@@ -473,6 +495,9 @@ interface ClusterInputs {
   users: Map<string, SimIamUser>;
   partner: SimAccount;
   nodes: number;
+  mix: TrafficMixName;
+  /** The fleet's busiest cluster (most nodes): the only one running the realistic mix's operator. */
+  busiest: boolean;
   extraServiceAccounts: number;
   apiServers: number;
   teamRoles: number;
@@ -774,6 +799,9 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
       uid: rng.uuid(),
     });
   }
+  // Drawn from a fork, after everything else: the human-heavy fleet stays exactly as it was.
+  const addOns = i.mix === 'realistic' ? addRealisticComponents(rng.fork('components'), i, k8sRoles, bindings) : [];
+  if (addOns.some((sa) => sa.namespace === 'operators')) namespaces.push('operators');
 
   return {
     name: i.name,
@@ -794,7 +822,50 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
     bindings,
     namespaces,
     serviceAccounts,
+    addOns,
   };
+};
+
+/** RBAC and service accounts of the realistic mix's components, appended after the cluster's own. */
+const addRealisticComponents = (
+  rng: Rng,
+  i: ClusterInputs,
+  roles: K8sRole[],
+  bindings: K8sBinding[],
+): SimServiceAccount[] => {
+  const accounts: SimServiceAccount[] = [];
+  for (const spec of REALISTIC_COMPONENTS) {
+    if (spec.busiestOnly && !i.busiest) continue;
+    const id = spec.identity;
+    let subject: K8sSubject | undefined;
+    if (id.kind === 'certificate') subject = { kind: 'User', name: id.username };
+    if (id.kind === 'service-account') {
+      subject = { kind: 'ServiceAccount', name: id.name, namespace: id.namespace };
+      // CoreDNS belongs to every fleet.
+      if (id.name !== 'coredns') accounts.push({ namespace: id.namespace, name: id.name, uid: rng.uuid() });
+    }
+    if (!subject) continue;
+    for (const r of spec.rbac ?? []) {
+      roles.push({ kind: r.kind, name: r.name, namespace: r.namespace, rules: r.rules });
+      bindings.push(
+        r.kind === 'ClusterRole'
+          ? {
+              kind: 'ClusterRoleBinding',
+              name: r.binding,
+              roleRef: { kind: 'ClusterRole', name: r.name },
+              subjects: [subject],
+            }
+          : {
+              kind: 'RoleBinding',
+              name: r.binding,
+              namespace: r.namespace,
+              roleRef: { kind: 'Role', name: r.name },
+              subjects: [subject],
+            },
+      );
+    }
+  }
+  return accounts;
 };
 
 // -----------------------------------------------------------------------------------------------

@@ -14,18 +14,25 @@ export const US_PER_S = 1_000_000;
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
-/** RFC 3339 at second precision, UTC `Z`: authenticator `time`, CloudTrail `eventTime`, EventBridge `time`. */
-export const isoSeconds = (us: number): string => {
-  const d = new Date(Math.floor(us / US_PER_MS));
-  return `${d.toISOString().slice(0, 19)}Z`;
+// Thousands of timestamps a second fall in the same second: remember its text.
+let lastSecond = Number.NaN;
+let lastSecondText = '';
+const secondText = (second: number): string => {
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = new Date(second * 1000).toISOString().slice(0, 19);
+  }
+  return lastSecondText;
 };
+
+/** RFC 3339 at second precision, UTC `Z`: authenticator `time`, CloudTrail `eventTime`, EventBridge `time`. */
+export const isoSeconds = (us: number): string => `${secondText(Math.floor(us / US_PER_S))}Z`;
 
 /** RFC 3339 with microseconds, UTC `Z`: audit requestReceivedTimestamp / stageTimestamp. */
 export const isoMicros = (us: number): string => {
   const whole = Math.floor(us / US_PER_S);
   const frac = Math.floor(us - whole * US_PER_S);
-  const d = new Date(whole * 1000);
-  return `${d.toISOString().slice(0, 19)}.${pad(frac, 6)}Z`;
+  return `${secondText(whole)}.${pad(frac, 6)}Z`;
 };
 
 /** ISO with milliseconds (ground truth, CloudWatch exports). */

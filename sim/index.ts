@@ -15,4 +15,5 @@ export type {
   TruthEmission,
   TruthMappingSource,
 } from './scenario.js';
-export { groundTruth, simulate } from './scenario.js';
+export { groundTruth, realisticDurationMs, simulate } from './scenario.js';
+export * from './traffic-mix.js';

@@ -252,7 +252,20 @@ const subjectText = (s: K8sSubject, bindingNamespace?: string): string =>
     : `${s.kind} ${goQuote(s.name)}`;
 
 /** Resources the Node authorizer decides for kubelets (simplified to what the simulator emits). */
-const NODE_RESOURCES = new Set(['nodes', 'nodes/status', 'pods', 'pods/status', 'secrets', 'configmaps', 'leases']);
+const NODE_RESOURCES = new Set([
+  'nodes',
+  'nodes/status',
+  'pods',
+  'pods/status',
+  'secrets',
+  'configmaps',
+  'leases',
+  // The kubelet's informers and its event recorder (the Node authorizer's static node rules).
+  'services',
+  'csidrivers',
+  'runtimeclasses',
+  'events',
+]);
 
 const rbacAllow = (cluster: SimCluster, user: K8sUser, req: K8sRequest): string | undefined => {
   const roleRules = (b: K8sBinding): PolicyRule[] =>
@@ -357,9 +370,21 @@ const KNOWN_GROUPS = new Set([
   'storage.k8s.io',
 ]);
 
+const STATUS_REPORTERS = new Set([
+  'kubelet',
+  'system:node-problem-detector',
+  'system:serviceaccount:kube-system:node-problem-detector',
+]);
+const ENDPOINT_UPDATERS = new Set([
+  'system:kube-controller-manager',
+  'system:kube-scheduler',
+  'system:serviceaccount:kube-system:endpoint-controller',
+]);
+
 export const auditLevel = (user: K8sUser | undefined, req: K8sRequest): AuditLevel => {
   const full = req.subresource ? `${req.resource}/${req.subresource}` : (req.resource ?? '');
   const core = req.path === undefined && req.apiGroup === '';
+  const username = user?.username;
   if (
     core &&
     req.resource === 'configmaps' &&
@@ -369,21 +394,55 @@ export const auditLevel = (user: K8sUser | undefined, req: K8sRequest): AuditLev
   ) {
     return 'RequestResponse';
   }
-  if (core && req.resource === 'events') return 'None';
-  if (req.path !== undefined && /^\/(healthz|version|swagger)/.test(req.path)) return 'None';
   if (
     core &&
-    req.verb === 'get' &&
-    (full === 'nodes' || full === 'nodes/status') &&
-    user?.groups.includes('system:nodes')
+    username === 'system:kube-proxy' &&
+    req.verb === 'watch' &&
+    (full === 'endpoints' || full === 'services' || full === 'services/status')
+  ) {
+    return 'None';
+  }
+  const nodeRead = core && req.verb === 'get' && (full === 'nodes' || full === 'nodes/status');
+  if (nodeRead && (username === 'kubelet' || user?.groups.includes('system:nodes'))) return 'None';
+  if (
+    core &&
+    username !== undefined &&
+    ENDPOINT_UPDATERS.has(username) &&
+    (req.verb === 'get' || req.verb === 'update') &&
+    req.namespace === 'kube-system' &&
+    req.resource === 'endpoints'
   ) {
     return 'None';
   }
   if (
     core &&
+    username === 'system:apiserver' &&
+    req.verb === 'get' &&
+    (full === 'namespaces' || full === 'namespaces/status' || full === 'namespaces/finalize')
+  ) {
+    return 'None';
+  }
+  if (
+    username === 'system:kube-controller-manager' &&
+    req.apiGroup === 'metrics.k8s.io' &&
+    (req.verb === 'get' || req.verb === 'list')
+  ) {
+    return 'None';
+  }
+  if (req.path !== undefined && /^\/(healthz|version|swagger)/.test(req.path)) return 'None';
+  if (core && req.resource === 'events') return 'None';
+  if (
+    core &&
     ['update', 'patch'].includes(req.verb) &&
     (full === 'nodes/status' || full === 'pods/status') &&
-    user?.groups.includes('system:nodes')
+    ((username !== undefined && STATUS_REPORTERS.has(username)) || user?.groups.includes('system:nodes'))
+  ) {
+    return 'Request';
+  }
+  if (
+    req.verb === 'deletecollection' &&
+    req.path === undefined &&
+    username === 'system:serviceaccount:kube-system:namespace-controller'
   ) {
     return 'Request';
   }

@@ -124,11 +124,9 @@ export class Rng {
 
   /** RFC 4122 version-4 shape (auditIDs, CloudTrail eventIDs, request ids). */
   uuid(): string {
-    const h = this.hex(32).split('');
-    h[12] = '4';
-    h[16] = '89ab'[this.int(4)] as string;
-    const s = h.join('');
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20, 32)}`;
+    const s = this.hex(32);
+    const variant = '89ab'[this.int(4)] as string;
+    return `${s.slice(0, 8)}-${s.slice(8, 12)}-4${s.slice(13, 16)}-${variant}${s.slice(17, 20)}-${s.slice(20, 32)}`;
   }
 }
 

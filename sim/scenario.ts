@@ -40,6 +40,7 @@ import {
 import { accessKeyId, CloudWatchEventIds, Rng } from './random.js';
 import {
   type AuditUser,
+  type AuthnLineContext,
   accessDeniedLine,
   accessGrantedLine,
   associateAccessPolicyRecord,
@@ -60,6 +61,21 @@ import {
   updateClusterConfigRecord,
 } from './records.js';
 import { type Timed, TimedQueue } from './timed-queue.js';
+import {
+  type ComponentSpec,
+  componentObjects,
+  meanPeriodS,
+  REALISTIC_ANONYMOUS_SHARE,
+  REALISTIC_COMPONENTS,
+  REALISTIC_HUMAN_SHARE,
+  REWATCH_GAP_US,
+  realisticRequestsPerSecond,
+  type TaskSpec,
+  type TrafficMixName,
+  WATCH_CLOSE_US,
+  WATCH_MAX_S,
+  WATCH_MIN_S,
+} from './traffic-mix.js';
 
 // -----------------------------------------------------------------------------------------------
 // Public types
@@ -84,9 +100,25 @@ export interface ScenarioOptions {
   scripted?: boolean;
   /** API server TokenReview cache TTL. Default 120 s. */
   tokenCacheTtlMs?: number;
+  /**
+   * Traffic mix (sim/traffic-mix.ts). Default 'human-heavy'. 'realistic' needs a fleet built with the
+   * same mix; there `requests` counts the logged requests of the periodic schedule and of the human
+   * stream (the scripted set pieces come on top, as in human-heavy), generation stops once they are
+   * reached, and durationMs only places the scripted set pieces and mapping changes: give it
+   * realisticDurationMs(fleet, requests) so that the window matches the schedule's rate.
+   */
+  mix?: TrafficMixName;
 }
 
-export type TruthMappingSource = MappingSource | 'service-account' | 'anonymous';
+/**
+ * How the API server admitted the caller. Besides the authenticator's mapping sources:
+ * - `service-account`: a service-account token, verified by the API server itself;
+ * - `anonymous`: no credentials (system:anonymous);
+ * - `certificate`: an x509 client certificate signed by the cluster CA (kube-controller-manager,
+ *   kube-scheduler): the API server authenticates it itself, so there is no IAM principal, no access key,
+ *   no human, no authenticator line and no mapping.
+ */
+export type TruthMappingSource = MappingSource | 'service-account' | 'anonymous' | 'certificate';
 
 export interface GroundTruth {
   auditID: string;
@@ -166,7 +198,8 @@ type ActorKind =
   | 'service-account'
   | 'eks-internal'
   | 'anonymous'
-  | 'partner';
+  | 'partner'
+  | 'certificate';
 
 interface Activity {
   verb: string;
@@ -201,6 +234,19 @@ interface Actor {
   sso?: SimSsoUser;
   node?: SimNode;
   sa?: SimServiceAccount;
+  /** Username in the client certificate's CN (kind certificate). */
+  certUser?: string;
+  /** The one pod whose projected token this service-account actor sends (realistic mix). */
+  pod?: PodIdentity;
+}
+
+interface PodIdentity {
+  name: string;
+  uid: string;
+  nodeName: string;
+  nodeUid: string;
+  credentialId: string;
+  credentialRotatesUs: number;
 }
 
 const APP_NS = ['payments', 'checkout', 'monitoring'];
@@ -282,6 +328,25 @@ interface ScriptedRequest {
   impersonate?: K8sUser;
   /** Side effect applied when the request is allowed (aws-auth edits). */
   awsAuthEdit?: (spec: AwsAuthSpec) => AwsAuthSpec;
+  /** Request and URI built in advance (the realistic schedule), instead of drawn from the activity. */
+  prepared?: { req: K8sRequest; uri: string };
+  /** A watch that the API server closes this long after it was received (its timeoutSeconds). */
+  watchUs?: number;
+  /** The EKS audit policy logs nothing for this request (realistic schedule). */
+  dropped?: boolean;
+}
+
+/** One recurring request of the realistic schedule. */
+interface PeriodicTask {
+  actor: Actor;
+  cluster: SimCluster;
+  spec: TaskSpec;
+  activity: Activity;
+  req: K8sRequest;
+  /** Path of the request; the query is added per request. */
+  path: string;
+  /** Sorted query parameters other than the watch ones. */
+  query: string[];
 }
 
 const MINUTE_US = 60 * US_PER_S;
@@ -323,11 +388,16 @@ class Simulation {
   private mappingVersion = 0;
   private readonly admittedCache = new Map<string, { version: number; ok: boolean }>();
   private requestCount = 0;
+  private readonly mix: TrafficMixName;
 
   constructor(
     private readonly fleet: Fleet,
     private readonly opts: ScenarioOptions,
   ) {
+    this.mix = opts.mix ?? 'human-heavy';
+    if (this.mix === 'realistic' && fleet.mix !== 'realistic') {
+      throw new Error("the realistic mix needs a fleet built with mix: 'realistic' (its add-ons and their RBAC)");
+    }
     this.rng = new Rng(opts.seed).fork('scenario');
     this.startUs = Date.parse(opts.start) * 1000;
     this.endUs = this.startUs + opts.durationMs * US_PER_MS;
@@ -873,7 +943,8 @@ class Simulation {
     c: SimCluster,
     t: number,
   ): { id: VerifiedIdentity; human?: GroundTruth['human'] } | undefined {
-    if (actor.kind === 'service-account' || actor.kind === 'anonymous') return undefined;
+    if (actor.kind === 'service-account' || actor.kind === 'anonymous' || actor.kind === 'certificate')
+      return undefined;
     if (actor.kind === 'iam-user') {
       const u = actor.user as SimIamUser;
       return {
@@ -914,7 +985,7 @@ class Simulation {
 
   /** Would this actor be admitted to this cluster right now (no side effects)? Cached per mapping version. */
   private admitted(actor: Actor, c: SimCluster, t: number): boolean {
-    if (actor.kind === 'service-account' || actor.kind === 'anonymous') return true;
+    if (actor.kind === 'service-account' || actor.kind === 'anonymous' || actor.kind === 'certificate') return true;
     const cacheKey = `${actor.key}|${c.name}`;
     const hit = this.admittedCache.get(cacheKey);
     if (hit && hit.version === this.mappingVersion) return hit.ok;
@@ -1038,7 +1109,11 @@ class Simulation {
   }
 
   private randomRequest(t: number): ScriptedRequest {
-    const actor = this.pickActor();
+    return this.randomRequestBy(this.pickActor(), t);
+  }
+
+  /** One of the actor's activities on a cluster it is admitted to (now and then a forbidden one or a bad token). */
+  private randomRequestBy(actor: Actor, t: number): ScriptedRequest {
     const admitted = actor.clusters.filter((c) => this.admitted(actor, c, t));
     const pool = admitted.length && this.rng.chance(0.97) ? admitted : actor.clusters;
     const cluster = this.rng.pick(pool.length ? pool : this.fleet.clusters);
@@ -1061,8 +1136,11 @@ class Simulation {
     username: string,
     groups: string[],
     c: SimCluster,
+    t: number,
   ): AuditUser {
-    if (actor.kind === 'anonymous') return { username, groups };
+    // Client certificates carry a CN and organisations only: no uid, no extra.
+    if (actor.kind === 'anonymous' || actor.kind === 'certificate') return { username, groups };
+    if (actor.kind === 'service-account' && actor.pod) return this.podUserBlock(actor, actor.pod, username, groups, t);
     if (actor.kind === 'service-account') {
       const sa = actor.sa as SimServiceAccount;
       const node = this.rng.pick(c.nodes);
@@ -1091,6 +1169,27 @@ class Simulation {
     }
     if (this.startUs >= PRINCIPAL_ID_EXTRA_SINCE_US) extra['principalId'] = [id.principalId];
     return { username, uid: `aws-iam-authenticator:${id.accountId}:${id.principalId}`, groups, extra };
+  }
+
+  /** A bound service-account token as the pod's kubelet mounts it: the same pod and node until it is refreshed. */
+  private podUserBlock(actor: Actor, pod: PodIdentity, username: string, groups: string[], t: number): AuditUser {
+    if (t >= pod.credentialRotatesUs) {
+      // The kubelet refreshes a projected token at 80 % of its one-hour lifetime; the new token has a new JTI.
+      pod.credentialId = `JTI=${this.rng.uuid()}`;
+      pod.credentialRotatesUs = t + 48 * MINUTE_US;
+    }
+    return {
+      username,
+      uid: (actor.sa as SimServiceAccount).uid,
+      groups,
+      extra: {
+        'authentication.kubernetes.io/credential-id': [pod.credentialId],
+        'authentication.kubernetes.io/node-name': [pod.nodeName],
+        'authentication.kubernetes.io/node-uid': [pod.nodeUid],
+        'authentication.kubernetes.io/pod-name': [pod.name],
+        'authentication.kubernetes.io/pod-uid': [pod.uid],
+      },
+    };
   }
 
   private statusCode(req: K8sRequest, allowed: boolean): number {
@@ -1172,6 +1271,15 @@ class Simulation {
       };
       return { requestObject: body, responseObject: body };
     }
+    if (req.verb === 'patch' && req.resource === 'nodes' && !req.subresource) {
+      return {
+        requestObject: { metadata: { labels: { 'vpc.amazonaws.com/eniConfig': `${c.region}a` } } },
+        responseObject: {
+          ...meta('Node', 'v1'),
+          metadata: { name: req.name, labels: { 'vpc.amazonaws.com/eniConfig': `${c.region}a` } },
+        },
+      };
+    }
     if (req.verb === 'patch' && req.resource === 'nodes') {
       return {
         requestObject: {
@@ -1194,14 +1302,98 @@ class Simulation {
     return {};
   }
 
-  /** Builds and schedules every record of one request, and returns its ground truth. */
-  private doRequest(r: ScriptedRequest): void {
+  /**
+   * The API server's TokenReview of an IAM token: the authenticator writes its lines unless this API
+   * server still caches an answer for the token. Returns the mapper chain's answer.
+   */
+  private reviewToken(
+    actor: Actor,
+    c: SimCluster,
+    cs: ClusterState,
+    apiServer: number,
+    t: number,
+    authnUs: number,
+    verified: VerifiedIdentity,
+    lineCtx: (timeUs: number) => AuthnLineContext,
+  ): ReturnType<typeof authenticate> {
+    const result = authenticate(verified, this.mappingState(cs), cs.statics, t);
+    const tokenKey = `${actor.key}|${c.name}|${verified.accessKeyId}`;
+    const tok = this.tokens.get(tokenKey);
+    const tokenLife = ['node', 'eks-internal', 'ci'].includes(actor.kind) ? 14 * MINUTE_US : 60 * US_PER_S;
+    const token = tok && t - tok.mintedUs < tokenLife ? tok : { id: `tok${this.tokenSeq++}`, mintedUs: t };
+    this.tokens.set(tokenKey, token);
+    const cache = cs.tokenCache[apiServer] as Map<string, number>;
+    const cached = result.ok && (cache.get(token.id) ?? 0) > t;
+    if (!cached) {
+      this.emitLog(
+        c,
+        apiServer,
+        'authenticator',
+        authnUs,
+        stsResponseLine(lineCtx(authnUs), {
+          accessKeyId: verified.accessKeyId,
+          accountId: verified.accountId,
+          stsArn: verified.stsArn,
+          sessionName: verified.sessionName,
+          userId: verified.principalId,
+        }),
+      );
+      const after = authnUs + this.rng.range(50, 900);
+      if (result.ok) {
+        cache.set(token.id, t + this.cacheTtlUs);
+        this.emitLog(
+          c,
+          apiServer,
+          'authenticator',
+          after,
+          accessGrantedLine(lineCtx(after), {
+            canonicalArn: verified.canonicalArn,
+            groups: result.groups,
+            accountId: verified.accountId,
+            userId: verified.principalId,
+            username: result.username,
+          }),
+        );
+      } else {
+        this.emitLog(
+          c,
+          apiServer,
+          'authenticator',
+          after,
+          accessDeniedLine(lineCtx(after), { canonicalArn: verified.canonicalArn, error: result.error }),
+        );
+      }
+    }
+    return result;
+  }
+
+  /**
+   * A request the audit policy drops: no audit event and no truth, but its token still reaches the
+   * authenticator, so the token cache and the authenticator lines stay as real as the logged traffic's.
+   */
+  private reviewOnly(r: ScriptedRequest): void {
+    const { actor, cluster: c } = r;
+    const t = r.atUs;
+    const v = this.verified(actor, c, t);
+    if (!v) return;
+    const apiServer = this.rng.int(c.apiServers.length);
+    const authnUs = t + this.rng.range(2_000, 40_000);
+    const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
+    const lineCtx = (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
+    this.reviewToken(actor, c, this.states.get(c.name) as ClusterState, apiServer, t, authnUs, v.id, lineCtx);
+  }
+
+  /**
+   * Builds and schedules every record of one request and its ground truth. Returns false when the audit
+   * policy logs nothing for it (no audit event and no truth; the authenticator still saw the token).
+   */
+  private doRequest(r: ScriptedRequest): boolean {
     const { actor, cluster: c } = r;
     const t = r.atUs;
     const cs = this.states.get(c.name) as ClusterState;
     const auditID = this.rng.uuid();
     const apiServer = this.rng.int(c.apiServers.length);
-    const { req, uri } = this.requestFor(r.activity, actor, c);
+    const { req, uri } = r.prepared ?? this.requestFor(r.activity, actor, c);
     const authnUs = t + this.rng.range(2_000, 40_000);
     const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
     const lineCtx = (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
@@ -1261,6 +1453,11 @@ class Simulation {
       username = `system:serviceaccount:${sa.namespace}:${sa.name}`;
       groups = ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'];
       mappingSource = 'service-account';
+    } else if (actor.kind === 'certificate') {
+      // The certificate names no organisation: the API server adds only system:authenticated.
+      username = actor.certUser as string;
+      groups = ['system:authenticated'];
+      mappingSource = 'certificate';
     } else {
       const v = this.verified(actor, c, t) as { id: VerifiedIdentity; human?: GroundTruth['human'] };
       verified = v.id;
@@ -1286,56 +1483,9 @@ class Simulation {
           failedStage: expired ? 'token' : 'sts',
           statusCode: 401,
         });
-        return;
+        return true;
       }
-      const result = authenticate(verified, this.mappingState(cs), cs.statics, t);
-      const tokenKey = `${actor.key}|${c.name}|${verified.accessKeyId}`;
-      const tok = this.tokens.get(tokenKey);
-      const tokenLife = ['node', 'eks-internal', 'ci'].includes(actor.kind) ? 14 * MINUTE_US : 60 * US_PER_S;
-      const token = tok && t - tok.mintedUs < tokenLife ? tok : { id: `tok${this.tokenSeq++}`, mintedUs: t };
-      this.tokens.set(tokenKey, token);
-      const cache = cs.tokenCache[apiServer] as Map<string, number>;
-      const cached = result.ok && (cache.get(token.id) ?? 0) > t;
-      if (!cached) {
-        this.emitLog(
-          c,
-          apiServer,
-          'authenticator',
-          authnUs,
-          stsResponseLine(lineCtx(authnUs), {
-            accessKeyId: verified.accessKeyId,
-            accountId: verified.accountId,
-            stsArn: verified.stsArn,
-            sessionName: verified.sessionName,
-            userId: verified.principalId,
-          }),
-        );
-        const after = authnUs + this.rng.range(50, 900);
-        if (result.ok) {
-          cache.set(token.id, t + this.cacheTtlUs);
-          this.emitLog(
-            c,
-            apiServer,
-            'authenticator',
-            after,
-            accessGrantedLine(lineCtx(after), {
-              canonicalArn: verified.canonicalArn,
-              groups: result.groups,
-              accountId: verified.accountId,
-              userId: verified.principalId,
-              username: result.username,
-            }),
-          );
-        } else {
-          this.emitLog(
-            c,
-            apiServer,
-            'authenticator',
-            after,
-            accessDeniedLine(lineCtx(after), { canonicalArn: verified.canonicalArn, error: result.error }),
-          );
-        }
-      }
+      const result = this.reviewToken(actor, c, cs, apiServer, t, authnUs, verified, lineCtx);
       const principal = {
         stsArn: verified.stsArn,
         canonicalArn: verified.canonicalArn,
@@ -1355,7 +1505,7 @@ class Simulation {
           failedStage: result.stage,
           statusCode: 401,
         });
-        return;
+        return true;
       }
       username = result.username;
       groups = [...result.groups, 'system:authenticated'];
@@ -1388,7 +1538,7 @@ class Simulation {
     authz ??= authorize(c, effective, req, policy);
     const allowed = authz.decision === 'allow';
     const level = auditLevel(effective, req);
-    if (level === 'None') return;
+    if (level === 'None') return false;
     const code = this.statusCode(req, allowed);
     const message = allowed ? undefined : forbiddenMessage(effective.username, req, authz.reason);
     const details: Record<string, string> = {};
@@ -1448,7 +1598,7 @@ class Simulation {
         },
       };
     }
-    const userBlock = this.k8sUserBlock(actor, verified, username, groups, c);
+    const userBlock = this.k8sUserBlock(actor, verified, username, groups, c, t);
     const annotations = {
       'authorization.k8s.io/decision': allowed ? 'allow' : 'forbid',
       'authorization.k8s.io/reason': authz.reason,
@@ -1478,7 +1628,8 @@ class Simulation {
       });
     if (longRunning) {
       this.emitLog(c, apiServer, 'audit', startedUs, event('ResponseStarted', startedUs, false));
-      const doneUs = startedUs + this.rng.range(30, 590) * US_PER_S;
+      // A reflector's watch runs until the API server closes it at its timeoutSeconds.
+      const doneUs = r.watchUs !== undefined ? t + r.watchUs : startedUs + this.rng.range(30, 590) * US_PER_S;
       this.emitLog(c, apiServer, 'audit', doneUs, event('ResponseComplete', doneUs, true));
     } else {
       this.emitLog(c, apiServer, 'audit', startedUs, event('ResponseComplete', startedUs, true));
@@ -1506,6 +1657,7 @@ class Simulation {
         statusCode: code,
       },
     });
+    return true;
   }
 
   // --- CloudTrail actors and mapping changes -------------------------------------------------
@@ -2048,9 +2200,254 @@ class Simulation {
     for (const [k, tok] of this.tokens) if (t - tok.mintedUs > HOUR_US) this.tokens.delete(k);
   }
 
+  // --- realistic schedule -------------------------------------------------------------------
+
+  /** Every recurring request of the realistic mix, each queued at its first occurrence. */
+  private buildSchedule(): TimedQueue<PeriodicTask> {
+    const rng = this.rng.fork('schedule');
+    const queue = new TimedQueue<PeriodicTask>();
+    const nodeActors = new Map(this.actors.filter((a) => a.node).map((a) => [a.node?.instanceId, a]));
+    for (const c of this.fleet.clusters) {
+      const build = rng.hex(7);
+      const nodeUids = new Map(c.nodes.map((n) => [n.instanceId, rng.uuid()]));
+      // Control-plane components reach the API server from the control plane's addresses in the cluster VPC.
+      const controlPlaneIp = `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`;
+      for (const spec of REALISTIC_COMPONENTS) {
+        const userAgent = spec.userAgent.replaceAll('$version', c.version).replaceAll('$hash', build);
+        const senders = this.componentSenders(spec, c, rng, { userAgent, controlPlaneIp, nodeActors, nodeUids });
+        if (!senders.length) continue;
+        const objects = Array.from({ length: componentObjects(spec, c.nodes.length) }, (_, k) => ({
+          namespace: APP_NS[k % 2] as string,
+          name: `appconfig-${k + 1}`,
+        }));
+        for (const sender of senders) {
+          for (const t of spec.tasks) {
+            for (const object of t.perObject ? objects : [undefined]) {
+              const task = this.periodicTask(c, sender.actor, sender.node, t, object);
+              const meanUs = meanPeriodS(t) * US_PER_S;
+              // A random phase: the window opens in the middle of every loop, not at its start.
+              queue.push(this.startUs + Math.floor(rng.next() * meanUs), task);
+            }
+          }
+        }
+      }
+    }
+    return queue;
+  }
+
+  /** The actors that send a component's requests on a cluster: one per node, per replica, or the leader. */
+  private componentSenders(
+    spec: ComponentSpec,
+    c: SimCluster,
+    rng: Rng,
+    ctx: {
+      userAgent: string;
+      controlPlaneIp: string;
+      nodeActors: Map<string | undefined, Actor>;
+      nodeUids: Map<string, string>;
+    },
+  ): { actor: Actor; node?: SimNode }[] {
+    const id = spec.identity;
+    const base = { weight: 0, clusters: [c], activities: [], stretch: [] };
+    switch (id.kind) {
+      case 'node':
+        return c.nodes.flatMap((n) => {
+          const actor = ctx.nodeActors.get(n.instanceId);
+          return actor ? [{ actor, node: n }] : [];
+        });
+      case 'eks-internal': {
+        const actor = this.actorByKey(`eks-internal:${id.username}`);
+        return actor ? [{ actor }] : [];
+      }
+      case 'certificate':
+        return [
+          {
+            actor: {
+              ...base,
+              key: `control-plane:${c.name}:${spec.id}`,
+              kind: 'certificate',
+              ip: ctx.controlPlaneIp,
+              userAgent: ctx.userAgent,
+              certUser: id.username,
+            },
+          },
+        ];
+      case 'service-account': {
+        const sa = [...c.addOns, ...c.serviceAccounts].find((x) => x.namespace === id.namespace && x.name === id.name);
+        if (!sa) return [];
+        const nodes =
+          spec.replicas === 'per-node' ? c.nodes : Array.from({ length: spec.replicas }, () => rng.pick(c.nodes));
+        return nodes.map((n) => {
+          // DaemonSet pods get a 5-character suffix; Deployment pods the ReplicaSet hash too.
+          const suffix = rng.fromAlphabet('bcdfghjklmnpqrstvwxz2456789', 5);
+          const podName = spec.replicas === 'per-node' ? `${sa.name}-${suffix}` : `${sa.name}-${rng.hex(10)}-${suffix}`;
+          const actor: Actor = {
+            ...base,
+            key: `sa:${c.name}:${sa.namespace}/${sa.name}@${podName}`,
+            kind: 'service-account',
+            ip: spec.hostNetwork ? n.privateIp : `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`,
+            userAgent: ctx.userAgent,
+            sa,
+            pod: {
+              name: podName,
+              uid: rng.uuid(),
+              nodeName: n.privateDnsName,
+              nodeUid: ctx.nodeUids.get(n.instanceId) ?? '',
+              credentialId: `JTI=${rng.uuid()}`,
+              credentialRotatesUs: this.startUs + rng.int(48 * MINUTE_US),
+            },
+          };
+          return { actor, node: n };
+        });
+      }
+    }
+  }
+
+  private periodicTask(
+    c: SimCluster,
+    actor: Actor,
+    node: SimNode | undefined,
+    spec: TaskSpec,
+    object: { namespace: string; name: string } | undefined,
+  ): PeriodicTask {
+    const fill = (s: string) =>
+      s.replaceAll('$node', node?.privateDnsName ?? '').replaceAll('$object', object?.name ?? '');
+    const group = spec.group ?? '';
+    const version = spec.version ?? 'v1';
+    const namespace = object && spec.perObject ? object.namespace : spec.namespace;
+    const name = spec.name ? fill(spec.name) : undefined;
+    const req: K8sRequest = {
+      verb: spec.verb,
+      resource: spec.resource,
+      subresource: spec.sub,
+      apiGroup: group,
+      apiVersion: version,
+      namespace,
+      name,
+    };
+    let path = group ? `/apis/${group}/${version}` : '/api/v1';
+    if (namespace) path += `/namespaces/${namespace}`;
+    path += `/${spec.resource}`;
+    if (name) path += `/${name}`;
+    if (spec.sub) path += `/${spec.sub}`;
+    // client-go encodes query parameters sorted by key.
+    const query: string[] = [];
+    if (spec.selector) query.push(fill(spec.selector));
+    if (spec.verb === 'list') query.push('limit=500');
+    if (spec.timeout && !spec.watch) query.push(`timeout=${spec.timeout}`);
+    query.sort();
+    const activity: Activity = {
+      verb: spec.verb,
+      resource: spec.resource,
+      sub: spec.sub,
+      group: spec.group,
+      version: spec.version,
+      ns: namespace,
+      fixedName: name,
+      watch: spec.watch,
+    };
+    return { actor, cluster: c, spec, activity, req, path, query };
+  }
+
+  /** The request a periodic task makes at t, and when it makes the next one. */
+  private taskRequest(task: PeriodicTask, t: number): { r: ScriptedRequest; nextUs: number } {
+    const { spec } = task;
+    const base = { atUs: t, actor: task.actor, cluster: task.cluster, activity: task.activity, cases: [] };
+    if (spec.watch) {
+      const seconds = this.rng.range(WATCH_MIN_S, WATCH_MAX_S - 1);
+      const watchUs = seconds * US_PER_S + this.rng.range(WATCH_CLOSE_US[0], WATCH_CLOSE_US[1] - 1);
+      // An etcd revision that only moves forward: about one write a millisecond.
+      const rv = 4_000_000 + Math.floor((t - this.startUs) / US_PER_MS);
+      const params = [
+        'allowWatchBookmarks=true',
+        ...task.query,
+        `resourceVersion=${rv}`,
+        `timeout=${Math.floor(seconds / 60)}m${seconds % 60}s`,
+        `timeoutSeconds=${seconds}`,
+        'watch=true',
+      ];
+      return {
+        r: { ...base, prepared: { req: task.req, uri: `${task.path}?${params.join('&')}` }, watchUs },
+        // The reflector watches again as soon as the API server closes the previous watch.
+        nextUs: t + watchUs + this.rng.range(REWATCH_GAP_US[0], REWATCH_GAP_US[1] - 1),
+      };
+    }
+    const uri = task.query.length ? `${task.path}?${task.query.join('&')}` : task.path;
+    const jitterUs = Math.floor(this.rng.next() * (spec.jitterS ?? 0) * US_PER_S);
+    return {
+      r: { ...base, prepared: { req: task.req, uri }, dropped: spec.dropped },
+      nextUs: t + (spec.periodS ?? 60) * US_PER_S + jitterUs,
+    };
+  }
+
+  /** The realistic mix: the periodic schedule, plus a Poisson stream of IAM humans, automation and probes. */
+  private *runRealistic(): Generator<Emission> {
+    this.history();
+    this.plan();
+    const target = Math.max(0, Math.floor(this.opts.requests));
+    const schedule = this.buildSchedule();
+    const people = this.actors
+      .filter(
+        (a) =>
+          ['sso', 'iam-user', 'assume-role', 'ci', 'partner'].includes(a.kind) && a.weight > 0 && a.clusters.length > 0,
+      )
+      .map((a) => [a, a.weight] as const);
+    const anonymous = this.actorByKey('anonymous');
+    const interactiveShare = REALISTIC_HUMAN_SHARE + REALISTIC_ANONYMOUS_SHARE;
+    const rate = realisticRequestsPerSecond(this.fleet.clusters.map((c) => c.nodes.length)) * interactiveShare;
+    const meanGapUs = US_PER_S / rate;
+    let nextInteractiveUs = this.startUs + this.rng.exponential(meanGapUs);
+    let made = 0;
+    let si = 0;
+    let ci = 0;
+    const applyChangesUntil = (t: number) => {
+      while (ci < this.changes.length && (this.changes[ci] as ScheduledChange).atUs <= t)
+        this.applyChange(this.changes[ci++] as ScheduledChange);
+    };
+    for (;;) {
+      const scriptedNext = this.scripted[si];
+      const more = made < target;
+      const taskUs = more ? (schedule.peekAt() ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
+      const interactiveUs = more ? Math.floor(nextInteractiveUs) : Number.POSITIVE_INFINITY;
+      const machineUs = Math.min(taskUs, interactiveUs);
+      if (!scriptedNext && machineUs === Number.POSITIVE_INFINITY) break;
+      let r: ScriptedRequest;
+      let counted = true;
+      if (scriptedNext && scriptedNext.atUs <= machineUs) {
+        r = scriptedNext;
+        si++;
+        counted = false;
+      } else if (interactiveUs <= taskUs) {
+        applyChangesUntil(interactiveUs);
+        const probe = anonymous && people.length && this.rng.chance(REALISTIC_ANONYMOUS_SHARE / interactiveShare);
+        const actor = probe || !people.length ? (anonymous as Actor) : this.rng.weighted(people);
+        r = this.randomRequestBy(actor, interactiveUs);
+        nextInteractiveUs += this.rng.exponential(meanGapUs);
+      } else {
+        const due = schedule.pop() as Timed<PeriodicTask>;
+        const next = this.taskRequest(due.value, due.at);
+        r = next.r;
+        schedule.push(next.nextUs, due.value);
+      }
+      applyChangesUntil(r.atUs);
+      // A request the policy drops: its token review is all that remains of it.
+      if (r.dropped && this.admitted(r.actor, r.cluster, r.atUs)) this.reviewOnly(r);
+      else if (this.doRequest(r) && counted) made++;
+      this.requestCount++;
+      if (this.requestCount % 5000 === 0) this.pruneCaches(r.atUs);
+      yield* this.flush(r.atUs - LOOKBACK_US);
+    }
+    applyChangesUntil(Number.POSITIVE_INFINITY);
+    yield* this.flush(Number.POSITIVE_INFINITY);
+  }
+
   // --- main loop ----------------------------------------------------------------------------
 
   *run(): Generator<Emission> {
+    if (this.mix === 'realistic') {
+      yield* this.runRealistic();
+      return;
+    }
     this.history();
     this.plan();
     const n = Math.max(0, Math.floor(this.opts.requests));
@@ -2087,6 +2484,13 @@ class Simulation {
     yield* this.flush(Number.POSITIVE_INFINITY);
   }
 }
+
+/**
+ * The window that holds `requests` logged requests of the realistic mix on this fleet: the schedule's
+ * rate is fixed by the fleet (nodes, components), so the duration follows from the request count.
+ */
+export const realisticDurationMs = (fleet: Fleet, requests: number): number =>
+  Math.max(1, Math.ceil((requests / realisticRequestsPerSecond(fleet.clusters.map((c) => c.nodes.length))) * 1000));
 
 /** Lazily yields the scenario's emissions in time order (µs), ground truth included. */
 export function* simulate(fleet: Fleet, opts: ScenarioOptions): Generator<Emission> {

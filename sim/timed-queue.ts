@@ -19,14 +19,18 @@ export class TimedQueue<T> {
 
   push(at: number, value: T): void {
     const a = this.a;
-    a.push({ at, seq: this.seq++, value });
-    let i = a.length - 1;
+    const item: Timed<T> = { at, seq: this.seq++, value };
+    // Sift up by moving parents down into the hole: no temporary arrays on this hot path.
+    let i = a.length;
+    a.push(item);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
+      const parent = a[p] as Timed<T>;
+      if (!this.less(item, parent)) break;
+      a[i] = parent;
       i = p;
     }
+    a[i] = item;
   }
 
   peekAt(): number | undefined {
@@ -38,18 +42,20 @@ export class TimedQueue<T> {
     const top = a[0];
     const last = a.pop();
     if (a.length && last) {
-      a[0] = last;
       let i = 0;
+      const n = a.length;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        let m = l;
+        if (r < n && this.less(a[r] as Timed<T>, a[l] as Timed<T>)) m = r;
+        const child = a[m] as Timed<T>;
+        if (!this.less(child, last)) break;
+        a[i] = child;
         i = m;
       }
+      a[i] = last;
     }
     return top;
   }

@@ -176,3 +176,38 @@ describe('local-mode files', () => {
     expect(n).toBe(trail.length);
   });
 });
+
+describe('Kinesis batching window', () => {
+  const windowed = (kinesisBatchWindowMs?: number) => [
+    ...toDeliveries(emissions, { seed: 5, batchSize: 25, kinesisBatchSize: 10_000, kinesisBatchWindowMs }),
+  ];
+  const none = windowed();
+
+  it('changes nothing when it is not set, or never expires', () => {
+    expect(JSON.stringify(windowed(undefined))).toBe(JSON.stringify(none));
+    expect(JSON.stringify(windowed(24 * 3600_000))).toBe(JSON.stringify(none));
+  });
+
+  it('closes an invocation once its first record has waited the window, delivering every event once', () => {
+    const windowMs = 2_000;
+    const batches = windowed(windowMs).filter((d): d is Delivery & { kind: 'kinesis' } => d.kind === 'kinesis');
+    expect(batches.length).toBeGreaterThan(none.filter((d) => d.kind === 'kinesis').length * 2);
+    const ids: string[] = [];
+    for (const d of batches) {
+      const arrivals = d.event.Records.map((r) => Math.round(r.kinesis.approximateArrivalTimestamp * 1000));
+      const first = Math.min(...arrivals);
+      expect(Math.max(...arrivals) - first).toBeLessThan(windowMs);
+      expect(Math.floor(d.deliveredAtUs / 1000)).toBeLessThanOrEqual(first + windowMs);
+      expect(Math.floor(d.deliveredAtUs / 1000)).toBeGreaterThanOrEqual(Math.max(...arrivals));
+      for (const p of decode(d)) for (const ev of p.logEvents) ids.push(ev.id);
+    }
+    expect(ids.sort()).toEqual(logs.map((l) => l.eventId).sort());
+  });
+
+  it('still closes at the batch size first when records come faster than the window', () => {
+    const batches = [
+      ...toDeliveries(emissions, { seed: 5, batchSize: 5, kinesisBatchSize: 3, kinesisBatchWindowMs: 3_600_000 }),
+    ].filter((d) => d.kind === 'kinesis');
+    for (const d of batches) expect(d.event.Records.length).toBeLessThanOrEqual(3);
+  });
+});

@@ -25,6 +25,8 @@ const chainFor = (t: GroundTruth): DecisionChain => {
     value === undefined
       ? { status: 'unknown' as const, why: 'test', evidence: [] }
       : { status: 'derived' as const, value, why: 'test', evidence: [] };
+  // The product has no mapping source for client certificates; the human-heavy samples have none.
+  if (t.mappingSource === 'certificate') throw new Error('no certificate users in the samples');
   const mappingValue: NonNullable<DecisionChain['mapping']['value']> = { source: t.mappingSource };
   if (t.mappingSource === 'access-entry' || (t.mappingSource === 'cluster-creator' && t.mappingKey !== t.canonicalArn))
     mappingValue.accessEntry = {

@@ -12,7 +12,7 @@ import {
 import { describeError, TransientIngestError } from '../lib/ingest/faults.js';
 import type { IngestLogger, MappingChangeHook } from '../lib/ingest/types.js';
 import { rawText } from '../lib/result.js';
-import type { TrailStore } from '../lib/store/trail-store.js';
+import type { IngestPort } from '../lib/store/trail-store.js';
 import { loadCloudTrailIngestConfig } from './config/cloudtrail-ingest-config.js';
 import { mappingChangeHookFor } from './shared/alert-wiring.js';
 import { publishCloudTrailSummary } from './shared/ingest-metrics.js';
@@ -31,7 +31,7 @@ import { createIngestRuntime } from './shared/ingest-runtime.js';
 export type CloudTrailIngestEvent = SQSEvent | EventBridgeEvent<string, unknown>;
 
 export interface CloudTrailIngestDeps {
-  store: TrailStore;
+  store: IngestPort;
   logger: IngestLogger;
   metrics: Pick<Metrics, 'addMetric' | 'singleMetric'>;
   now: () => number;

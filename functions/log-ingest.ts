@@ -15,7 +15,7 @@ import {
 } from '../lib/ingest/types.js';
 import { issue, rawText } from '../lib/result.js';
 import { decodeAwsLogsData, decodeKinesisData } from '../lib/sources/cloudwatch-logs.js';
-import type { TrailStore } from '../lib/store/trail-store.js';
+import type { IngestPort } from '../lib/store/trail-store.js';
 import { loadLogIngestConfig } from './config/log-ingest-config.js';
 import { mappingChangeHookFor, requestsStoredHookFor } from './shared/alert-wiring.js';
 import { publishLogSummary } from './shared/ingest-metrics.js';
@@ -39,7 +39,7 @@ import { createIngestRuntime } from './shared/ingest-runtime.js';
 export type LogIngestEvent = KinesisStreamEvent | CloudWatchLogsEvent;
 
 export interface LogIngestDeps {
-  store: TrailStore;
+  store: IngestPort;
   logger: IngestLogger;
   metrics: Pick<Metrics, 'addMetric' | 'singleMetric'>;
   now: () => number;

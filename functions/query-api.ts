@@ -5,9 +5,9 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { QueryNotFoundError, QueryParamError } from '../lib/query/errors.js';
 import { parseQuestionParams } from '../lib/query/params.js';
-import { type QuestionStore, runQuestion } from '../lib/query/run.js';
+import { runQuestion } from '../lib/query/run.js';
 import { DynamoDbTrailStore } from '../lib/store/dynamodb/dynamodb-trail-store.js';
-import { TrailStoreError } from '../lib/store/trail-store.js';
+import { type QuestionPort, TrailStoreError } from '../lib/store/trail-store.js';
 import { loadQueryApiConfig } from './config/query-api-config.js';
 
 /**
@@ -70,7 +70,7 @@ export const readRequest = (event: Partial<APIGatewayProxyEventV2>): Request => 
 };
 
 export interface QueryApiDeps {
-  store: QuestionStore;
+  store: QuestionPort;
   now?: () => number;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
 }

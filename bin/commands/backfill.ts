@@ -7,7 +7,7 @@ import { formatJson } from '../../lib/query/format.js';
 import { parseTimeRange } from '../../lib/query/time-range.js';
 import { type Command, str } from '../cli/command.js';
 import { UsageError } from '../cli/errors.js';
-import { openTarget } from '../cli/target.js';
+import { openTarget, parseRetentionFlag } from '../cli/target.js';
 
 export const backfill: Command = {
   name: 'backfill',
@@ -22,6 +22,7 @@ export const backfill: Command = {
     to: { type: 'string' },
     checkpoint: { type: 'string' },
     sources: { type: 'string' },
+    'retention-days': { type: 'string' },
   },
   help: [
     '--cluster <name>     EKS cluster to read (required)',
@@ -29,6 +30,7 @@ export const backfill: Command = {
     '--since <dur> | --from <iso> --to <iso>  window (default 7d; CloudTrail LookupEvents keeps 90 days)',
     '--checkpoint <file>  resume file (default .eks-trail-backfill-<cluster>.json)',
     `--sources <list>     subset of ${BACKFILL_SOURCES.join(', ')}`,
+    '--retention-days <c=d,…>  TTL per item class of what is written (request, bulkRequest, authenticator, credential, quarantine)',
   ],
   run: async ({ values, positionals, io }) => {
     if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
@@ -57,7 +59,15 @@ export const backfill: Command = {
         sources.push(s as BackfillSource);
       }
     }
-    const target = await openTarget({ dataDir: str(values['data-dir']), table: str(values.table), region }, io.env);
+    const target = await openTarget(
+      {
+        dataDir: str(values['data-dir']),
+        table: str(values.table),
+        region,
+        retentionDays: parseRetentionFlag(str(values['retention-days'])),
+      },
+      io.env,
+    );
     const clients = {
       logs: new CloudWatchLogsClient({ region }),
       cloudtrail: new CloudTrailClient({ region }),

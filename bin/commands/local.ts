@@ -13,7 +13,7 @@ import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-stor
 import { type Command, str } from '../cli/command.js';
 import { UsageError } from '../cli/errors.js';
 import { printAnswer } from '../cli/output.js';
-import { openTarget } from '../cli/target.js';
+import { openTarget, parseRetentionFlag } from '../cli/target.js';
 import { outputFormat } from './questions.js';
 
 const isoOrUndefined = (text: string | undefined, name: string): string | undefined => {
@@ -32,12 +32,14 @@ export const replay: Command = {
     account: { type: 'string' },
     cluster: { type: 'string' },
     at: { type: 'string' },
+    'retention-days': { type: 'string' },
   },
   help: [
     '--log-group <g>      log group of log exports (else from <cluster>.filter-log-events.json or /aws/eks/<cluster>/cluster in the path)',
     '--account <id>       workload account owning the clusters (12 digits)',
     '--cluster <name>     cluster of aws-auth files (else from <cluster>.yaml)',
     '--at <iso>           time of aws-auth snapshots (else metadata.creationTimestamp, else the file modification time)',
+    '--retention-days <c=d,…>  TTL per item class of what is written (request, bulkRequest, authenticator, credential, quarantine)',
   ],
   run: async ({ values, positionals, io }) => {
     if (positionals.length === 0) throw new UsageError(`nothing to replay (usage: eks-trail ${replay.usage})`);
@@ -53,7 +55,12 @@ export const replay: Command = {
     }
     const at = isoOrUndefined(str(values.at), 'at');
     const target = await openTarget(
-      { dataDir: str(values['data-dir']), table: str(values.table), region: str(values.region) },
+      {
+        dataDir: str(values['data-dir']),
+        table: str(values.table),
+        region: str(values.region),
+        retentionDays: parseRetentionFlag(str(values['retention-days'])),
+      },
       io.env,
     );
     try {

@@ -128,13 +128,17 @@ export const whoDid: Command = {
 export const explain: Command = {
   name: 'explain',
   summary: 'one request, link by link (observed / derived / unknown)',
-  usage: 'explain <auditID> [--cluster c]',
-  options: { ...CLUSTER },
-  help: [...CLUSTER_HELP],
+  usage: 'explain <auditID> [--cluster c] [--at time]',
+  options: { ...CLUSTER, at: { type: 'string' } },
+  help: [
+    ...CLUSTER_HELP,
+    "--at <time>          the request's requestReceivedTimestamp (who-did prints it): finds any request;",
+    '                     without it, requests of IAM callers, denials and identity or secret access are found',
+  ],
   run: ({ values, positionals, io }) =>
     ask(
       'explain',
-      { cluster: str(values.cluster), 'audit-id': oneArg(positionals, 'auditID', explain.usage) },
+      { cluster: str(values.cluster), 'audit-id': oneArg(positionals, 'auditID', explain.usage), at: str(values.at) },
       values,
       io,
     ),

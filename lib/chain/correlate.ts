@@ -239,7 +239,16 @@ const mappingFor = (
     case 'anonymous':
       return none('anonymous', 'no credentials: the API server maps the request to system:anonymous');
     case 'k8s-internal':
-      return none('eks-internal', 'a Kubernetes / EKS component identity, not admitted through any IAM mapping');
+      return {
+        link: {
+          status: 'derived',
+          value: { source: 'certificate' },
+          why: 'a control-plane component admitted by its client certificate, not through an IAM mapping',
+          evidence: [...principal.evidence],
+        },
+        pending: false,
+        historyUnknown: false,
+      };
     default:
       return mappingForIam(p, at, evidence, observed, authenticated);
   }

@@ -78,6 +78,7 @@ const SOURCE: Record<MappingLink['source'], string> = {
   'service-account': 'service-account token (no IAM mapping)',
   anonymous: 'anonymous (no mapping)',
   'static-file': 'authenticator static file',
+  certificate: 'client certificate (no IAM mapping)',
 };
 
 const mappingLines = (m: MappingLink): string[] => {

@@ -131,21 +131,33 @@ export const principalFromUser = (user: K8sUserInfo): Link<PrincipalLink> => {
   }
 
   if (!c && !accessKeyId && !uid && !principalIdKey) {
-    // No IAM trace at all: a control-plane component's client certificate, or a non-IAM authenticator.
-    const internal = username?.startsWith('system:') || username?.startsWith('eks:');
-    if (internal) {
+    // No IAM trace at all: neither user.extra nor the authenticator's uid. On EKS the controller
+    // manager and scheduler (and other `system:` / `eks:` components) present client certificates; a
+    // node, though, comes in through an IAM mapping, so a node without the IAM keys is an
+    // authenticator too old to write them, not a certificate (docs/formats.md §2.8).
+    const component =
+      username !== undefined &&
+      (username.startsWith('eks:') ||
+        (username.startsWith('system:') &&
+          !username.startsWith('system:node:') &&
+          !username.startsWith('system:serviceaccount:') &&
+          username !== 'system:anonymous'));
+    if (component) {
       return {
-        status: 'observed',
+        status: 'derived',
         value: { type: 'k8s-internal' },
-        why: `${username} has no IAM identity in user.extra: a Kubernetes/EKS component identity (client certificate or bootstrap token)`,
-        evidence: ['audit:user.username'],
+        why: `${username} carries no IAM identity (no user.extra, no authenticator uid): a control-plane component authenticated by its client certificate`,
+        evidence: ['audit:user.username', 'audit:user.extra (absent)'],
       };
     }
+    const node = username?.startsWith('system:node:');
     return {
       status: 'unknown',
       value: { type: 'unknown' },
       why: username
-        ? `user.extra carries no IAM identity for ${username} (OIDC provider, client certificate, a scrubbed account, or an authenticator older than v0.5.4)`
+        ? node
+          ? `${username} carries no IAM identity in user.extra: nodes come in through an IAM mapping, so the authenticator predates the keys that name it (v0.5.1), or the node used a bootstrap token`
+          : `user.extra carries no IAM identity for ${username}: an OIDC identity provider, a client certificate, or an authenticator older than v0.5.1 could have admitted it`
         : 'the request carries no user (authentication failed)',
       evidence: username ? ['audit:user.username'] : [],
     };

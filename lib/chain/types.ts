@@ -48,7 +48,7 @@ export interface HumanLink {
 }
 
 export interface MappingLink {
-  source: MappingSource | 'service-account' | 'anonymous' | 'static-file';
+  source: MappingSource | 'service-account' | 'anonymous' | 'static-file' | 'certificate';
   accessEntry?: {
     principalArn: string;
     type: AccessEntryType;

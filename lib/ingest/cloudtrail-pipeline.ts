@@ -7,7 +7,7 @@ import type { MappingChange } from '../identity/types.js';
 import { issue, type NonEmptyIssues, rawText } from '../result.js';
 import { parseCloudTrailRecord, parseEventBridgeEvent } from '../sources/cloudtrail.js';
 import type { CloudTrailEvent } from '../sources/types.js';
-import type { LateLinkWrite, QuarantineSource, StoredRequest, TrailStore } from '../store/trail-store.js';
+import type { IngestPort, LateLinkWrite, QuarantineSource, StoredRequest } from '../store/trail-store.js';
 import { classifyFault, describeError } from './faults.js';
 import { notifyMappingChanges, storeMappingChanges } from './mapping-change-stage.js';
 import { writeQuarantine } from './quarantine-writer.js';
@@ -96,7 +96,7 @@ export const parseCloudTrailItem = (body: unknown): Parsed => {
  */
 export const ingestCloudTrailEvents = async (
   items: readonly CloudTrailBatchItem[],
-  store: TrailStore,
+  store: IngestPort,
   opts: IngestOptions,
 ): Promise<CloudTrailIngestSummary> => {
   const log = opts.logger ?? silentLogger;
@@ -167,7 +167,7 @@ export const ingestCloudTrailEvents = async (
 /** Returns a fault that must fail the item, or undefined. */
 const applyEvent = async (
   event: CloudTrailEvent,
-  store: TrailStore,
+  store: IngestPort,
   opts: IngestOptions,
   summary: CloudTrailIngestSummary,
 ): Promise<unknown> => {
@@ -224,7 +224,7 @@ const KEY_LIFETIME_MS = 12 * 3_600_000 + 15 * 60_000;
  */
 const reenrich = async (
   credential: CredentialIssuance,
-  store: TrailStore,
+  store: IngestPort,
   summary: CloudTrailIngestSummary,
   log: typeof silentLogger,
   depth: number,

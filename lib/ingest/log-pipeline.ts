@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { correlateAuditEvent, correlateAuthnFailure } from '../chain/correlate.js';
 import { inMemoryEvidence } from '../chain/evidence.js';
 import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
@@ -18,10 +19,10 @@ import type {
   AuditRowWrite,
   AuthenticatorRowWrite,
   DeliveryUnit,
+  IngestPort,
   QuarantineRecord,
   QuarantineSource,
   StoredAuditFacts,
-  TrailStore,
 } from '../store/trail-store.js';
 import { classifyFault, describeError } from './faults.js';
 import { notifyMappingChanges, storeMappingChanges } from './mapping-change-stage.js';
@@ -66,6 +67,25 @@ export interface LogBatchItem {
    */
   receivedAt?: number;
 }
+
+/**
+ * Delivery units for payloads that no transport names (a replayed file, a backfilled page): a digest
+ * of every payload of the batch (log stream and event ids), and the position in it. The store keys a
+ * segment by the first unit that contributed to it (docs/data-model.md, "Writes"), so a unit id must
+ * never stand for other content: replaying the same batch again rewrites the same items, and a batch
+ * that differs in any event (another file with some of the same events, say) gets ids of its own and
+ * overwrites nothing.
+ */
+export const batchUnitIds = (payloads: readonly CloudWatchLogsPayload[]): string[] => {
+  const h = createHash('sha256');
+  for (const p of payloads) {
+    h.update(p.logGroup).update('\u0000').update(p.logStream);
+    for (const e of p.logEvents) h.update('\u0001').update(e.id);
+    h.update('\u0002');
+  }
+  const digest = h.digest('base64url').slice(0, 32);
+  return payloads.map((_, i) => `batch:${digest}:${i}`);
+};
 
 export interface LogIngestOptions extends IngestOptions {
   /**
@@ -142,7 +162,6 @@ const AUTHN_KINDS_KEPT = new Set<AuthenticatorLine['kind']>([
   'access-granted',
   'access-denied',
   'static-mapping',
-  'mapper-started',
 ]);
 
 const isPayload = (p: LogBatchItem['payload']): p is CloudWatchLogsPayload => !('ok' in p);
@@ -371,7 +390,7 @@ class LogBatch {
 /** aws-auth edits and principal-id observations, stored and handed to the alert hook before any evidence read. */
 const mappingChangeStage = async (
   batch: LogBatch,
-  store: TrailStore,
+  store: IngestPort,
   opts: LogIngestOptions,
   summary: LogIngestSummary,
 ): Promise<void> => {
@@ -414,7 +433,7 @@ const mappingChangeStage = async (
 /** Evidence once per cluster, with every access key the batch's requests used. */
 const evidenceStage = async (
   batch: LogBatch,
-  store: TrailStore,
+  store: IngestPort,
   log: IngestLogger,
   summary: LogIngestSummary,
 ): Promise<Map<string, CorrelationEvidence>> => {
@@ -520,13 +539,16 @@ const correlateStage = (batch: LogBatch, evidence: ReadonlyMap<string, Correlati
 const storeStage = async (
   batch: LogBatch,
   rows: Correlated,
-  store: TrailStore,
+  store: IngestPort,
   summary: LogIngestSummary,
-): Promise<DecisionChain[]> => {
-  const written = batch.activeIndexes();
-  const writtenSet = new Set(written);
-  const audit = rows.audit.filter((r) => writtenSet.has(r.unit.index));
-  const authenticator = rows.authenticator.filter((r) => writtenSet.has(r.unit.index));
+): Promise<{ chains: DecisionChain[]; written: number[] }> => {
+  const active = new Set(batch.activeIndexes());
+  const audit = rows.audit.filter((r) => active.has(r.unit.index));
+  const authenticator = rows.authenticator.filter((r) => active.has(r.unit.index));
+  // Only the items that hold rows are written (and failed with the write): an item of poison or
+  // control messages alone keeps its outcome, and its quarantine entries are written now.
+  const written = [...new Set([...audit, ...authenticator].map((r) => r.unit.index))].sort((a, b) => a - b);
+  if (written.length === 0) return { chains: [], written };
   const stored: { audit: typeof audit; authenticator: typeof authenticator } = { audit: [], authenticator: [] };
   try {
     const res = await store.putLogBatch({ audit, authenticator });
@@ -536,7 +558,7 @@ const storeStage = async (
   } catch (err) {
     if (classifyFault(err) === 'retry') {
       for (const i of written) batch.fail(i, err);
-      return [];
+      return { chains: [], written };
     }
     for (const i of written) {
       const mine = {
@@ -570,7 +592,11 @@ const storeStage = async (
   summary.stagesStored += stored.audit.length;
   summary.authenticatorRecords += stored.authenticator.length;
   summary.authnFailureChains += stored.authenticator.filter((r) => r.chain).length;
-  return [...stored.audit.map((r) => r.chain), ...stored.authenticator.flatMap((r) => (r.chain ? [r.chain] : []))];
+  const chains = [
+    ...stored.audit.map((r) => r.chain),
+    ...stored.authenticator.flatMap((r) => (r.chain ? [r.chain] : [])),
+  ];
+  return { chains, written };
 };
 
 // -------------------------------------------------------------------------------------------------
@@ -598,7 +624,7 @@ const storedHookStage = async (
 /** A failed item is redelivered whole: its quarantine entries are written on that delivery. */
 const quarantineStage = async (
   batch: LogBatch,
-  store: TrailStore,
+  store: IngestPort,
   summary: LogIngestSummary,
   log: IngestLogger,
 ): Promise<void> => {
@@ -614,21 +640,26 @@ const quarantineStage = async (
 
 export const ingestLogPayloads = async (
   items: readonly (LogBatchItem | CloudWatchLogsPayload)[],
-  store: TrailStore,
+  store: IngestPort,
   opts: LogIngestOptions,
 ): Promise<LogIngestSummary> => {
   const log = opts.logger ?? silentLogger;
   const now = opts.now();
   const summary = emptySummary(items.length);
+  // Bare payloads name no delivery unit: their unit ids come from their content (batchUnitIds), never
+  // from their position alone, or two calls would key their segments alike and the second overwrite the first.
+  const bareIds = batchUnitIds(items.filter((it): it is CloudWatchLogsPayload => 'logEvents' in it));
+  let bare = 0;
   const units: LogBatchItem[] = items.map((it, i) =>
-    'logEvents' in it ? { itemId: `payload-${i}`, source: 'cloudwatch-logs-subscription', payload: it } : it,
+    'logEvents' in it
+      ? { itemId: `payload-${i}`, unitId: bareIds[bare++], source: 'cloudwatch-logs-subscription', payload: it }
+      : it,
   );
   const batch = new LogBatch(parseStage(units, summary, now), log, opts.stopAtFirstFailure ?? false);
   await mappingChangeStage(batch, store, opts, summary);
   const evidence = await evidenceStage(batch, store, log, summary);
   const rows = correlateStage(batch, evidence);
-  const written = batch.activeIndexes();
-  const chains = await storeStage(batch, rows, store, summary);
+  const { chains, written } = await storeStage(batch, rows, store, summary);
   await storedHookStage(batch, chains, written, opts);
   await quarantineStage(batch, store, summary, log);
   batch.outcomes(summary);

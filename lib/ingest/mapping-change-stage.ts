@@ -1,5 +1,5 @@
 import type { MappingChange } from '../identity/types.js';
-import type { TrailStore } from '../store/trail-store.js';
+import type { IngestPort } from '../store/trail-store.js';
 import type { MappingChangeHook } from './types.js';
 
 /** Natural identity of a change, as the store dedupes it: (cluster, sourceEventId, op kind). */
@@ -7,7 +7,7 @@ export const changeKey = (c: MappingChange): string =>
   `${c.accountId ?? ''}\u0000${c.cluster}\u0000${c.sourceEventId}\u0000${c.op.kind}`;
 
 export const storeMappingChanges = async (
-  store: TrailStore,
+  store: IngestPort,
   changes: readonly MappingChange[],
 ): Promise<{ fresh: MappingChange[]; error?: unknown }> => {
   try {
@@ -24,7 +24,7 @@ export const storeMappingChanges = async (
  * Returns the hook's (or the history read's) error so the caller fails the item for redelivery.
  */
 export const notifyMappingChanges = async (
-  store: TrailStore,
+  store: IngestPort,
   all: readonly MappingChange[],
   fresh: readonly MappingChange[],
   hook: MappingChangeHook,

@@ -16,7 +16,7 @@ import {
 import { canonicalizeArn } from '../identity/arn.js';
 import type { MappingChange } from '../identity/types.js';
 import { ingestCloudTrailEvents } from '../ingest/cloudtrail-pipeline.js';
-import { ingestLogPayloads } from '../ingest/log-pipeline.js';
+import { batchUnitIds, ingestLogPayloads } from '../ingest/log-pipeline.js';
 import type { QuarantineCounts } from '../ingest/types.js';
 import type { IssueCode } from '../result.js';
 import type { AuthenticationMode, CloudWatchLogsPayload } from '../sources/types.js';
@@ -356,10 +356,12 @@ export const runBackfill = async (
         byStream.set(e.logStreamName, p);
       }
       const payloads = [...byStream.values()];
+      const units = batchUnitIds(payloads);
       if (payloads.length) {
         const s = await ingestLogPayloads(
           payloads.map((payload, i) => ({
             itemId: `${source}:${pageNo}:${i}`,
+            unitId: units[i] as string,
             source: 'cloudwatch-log-event',
             payload,
             receivedAt: 0,

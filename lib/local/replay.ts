@@ -6,12 +6,12 @@ import { parse as parseYaml } from 'yaml';
 import { awsAuthRawData, parseAwsAuth } from '../identity/aws-auth.js';
 import type { MappingChange } from '../identity/types.js';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../ingest/cloudtrail-pipeline.js';
-import { ingestLogPayloads, type LogBatchItem } from '../ingest/log-pipeline.js';
+import { batchUnitIds, ingestLogPayloads, type LogBatchItem } from '../ingest/log-pipeline.js';
 import type { QuarantineCounts } from '../ingest/types.js';
 import type { IssueCode } from '../result.js';
 import { parseLogExport } from '../sources/cloudwatch-logs.js';
 import type { CloudWatchLogsPayload } from '../sources/types.js';
-import type { TrailStore } from '../store/trail-store.js';
+import type { IngestPort } from '../store/trail-store.js';
 import { type Progress, silentProgress } from './progress.js';
 
 /**
@@ -318,7 +318,7 @@ export const awsAuthSnapshotChange = (
 
 export const replayFiles = async (
   paths: readonly string[],
-  store: TrailStore,
+  store: IngestPort,
   opts: ReplayOptions,
 ): Promise<ReplaySummary> => {
   const progress = opts.progress ?? silentProgress;
@@ -413,8 +413,11 @@ export const replayFiles = async (
       if (account) p.owner = account;
     }
     for (let i = 0; i < payloads.length; i += payloadsPerBatch) {
-      const items: LogBatchItem[] = payloads.slice(i, i + payloadsPerBatch).map((payload, j) => ({
-        itemId: `${basename(file.path)}:${i + j}`,
+      const batch = payloads.slice(i, i + payloadsPerBatch);
+      const units = batchUnitIds(batch);
+      const items: LogBatchItem[] = batch.map((payload, j) => ({
+        itemId: `${file.path}:${i + j}`,
+        unitId: units[j] as string,
         source: 'replay-file',
         payload,
         receivedAt: 0,
@@ -462,7 +465,7 @@ export const renderReplaySummary = (s: ReplaySummary): string => {
       ? [`events from ${new Date(s.firstEventAt).toISOString()} to ${new Date(s.lastEventAt).toISOString()}`]
       : []),
     `records: ${s.logEvents} log events, ${s.cloudTrailRecords} CloudTrail records`,
-    `requests: ${s.requestsStored} stored (${s.authnFailureChains} authentication failures)`,
+    `requests: ${s.requestsStored} stored; authentication failures: ${s.authnFailureChains}`,
     `mapping changes: ${s.mappingChanges} (${s.newMappingChanges} new); credentials: ${s.credentials} new`,
     `skipped: ${s.skipped}; duplicates: ${s.duplicates}`,
     `quarantined: ${qTotal}${q.length ? ` (${q.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`,

@@ -11,8 +11,9 @@ import type {
   MappingChange,
 } from '../identity/types.js';
 import type { AuthenticationMode } from '../sources/types.js';
+import type { StoredAuthenticatorRecord } from '../store/trail-store.js';
 import type { PrincipalFilter } from './params.js';
-import { inRange, type TimeRange } from './time-range.js';
+import { inRange, type QuestionWindow } from './time-range.js';
 
 /**
  * Pure answers over a cluster's mapping history: who could authenticate at T (access-at) and the
@@ -24,7 +25,8 @@ export type AccessAtSource =
   | 'cluster-creator'
   | 'aws-auth-role'
   | 'aws-auth-user'
-  | 'aws-auth-account';
+  | 'aws-auth-account'
+  | 'authenticator';
 
 export interface AccessAtRow {
   /** ARN as the mapping names it; for mapAccounts `arn:<p>:iam::<account>:*` (any principal of the account). */
@@ -190,6 +192,7 @@ export const accessAt = (
     'aws-auth-role': 2,
     'aws-auth-user': 3,
     'aws-auth-account': 4,
+    authenticator: 5,
   };
   rows.sort(
     (a, b) => order[a.source] - order[b.source] || (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0),
@@ -337,7 +340,7 @@ const awsAuthTouches = (before: FoldState, after: FoldState, f: PrincipalFilter)
 export const mappingHistory = (
   cluster: string,
   changes: readonly MappingChange[],
-  range: TimeRange,
+  range: QuestionWindow,
   principal?: PrincipalFilter,
 ): HistoryRow[] => {
   const timeline = new MappingTimeline(cluster, changes);
@@ -373,4 +376,65 @@ export const mappingHistory = (
     rows.push(row);
   }
   return rows;
+};
+
+/** How far before `at` access-at looks for the authenticator's own record of a mapping. */
+export const AUTHENTICATOR_EVIDENCE_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * What the authenticator itself logged about who it admitted (docs/formats.md §1.3): `access granted`
+ * lines map a principal to a username and groups at the moment of the line, and static-mapping lines
+ * list mappings from its own files. They are evidence where the mapping history is silent (history not
+ * backfilled, or a mapper the trail cannot see), so access-at shows them for principals no history row
+ * names, newest line per principal, labelled with its time: a grant seen then, not proof it still held.
+ */
+export const authenticatorAccessRows = (
+  records: readonly StoredAuthenticatorRecord[],
+  covered: readonly AccessAtRow[],
+  at: string,
+  principal?: PrincipalFilter,
+): AccessAtRow[] => {
+  const known = new Set(covered.map((r) => (principalMatchKey(r.principal) ?? r.principal).toLowerCase()));
+  const atMs = Date.parse(at);
+  const newest = new Map<string, { row: AccessAtRow; t: number }>();
+  for (const r of records) {
+    const t = r.origin.timestamp;
+    if (!Number.isFinite(t) || t > atMs) continue;
+    const line = r.line;
+    const when = new Date(t).toISOString();
+    let arn: string | undefined;
+    let row: AccessAtRow | undefined;
+    if (line.kind === 'access-granted' && line.canonicalArn) {
+      arn = line.canonicalArn;
+      row = {
+        principal: arn,
+        source: 'authenticator',
+        groups: [...line.groups],
+        policies: [],
+        since: when,
+        note: `observed: the authenticator granted it at ${when} (line ${r.origin.eventId}); no mapping history names it`,
+      };
+      if (line.username) row.username = line.username;
+    } else if (line.kind === 'static-mapping' && line.arn) {
+      arn = line.arn;
+      row = {
+        principal: arn,
+        source: 'authenticator',
+        groups: [...line.groups],
+        policies: [],
+        since: when,
+        note: `observed: the authenticator loaded a static ${line.mappingKind} mapping at ${when} (line ${r.origin.eventId})`,
+      };
+      if (line.username) row.username = line.username;
+    }
+    if (!arn || !row) continue;
+    const key = (principalMatchKey(arn) ?? arn).toLowerCase();
+    if (known.has(key)) continue;
+    if (principal && key !== principal.matchKey) continue;
+    const seen = newest.get(key);
+    if (!seen || t > seen.t) newest.set(key, { row, t });
+  }
+  return [...newest.values()]
+    .map((v) => v.row)
+    .sort((a, b) => (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0));
 };

@@ -1,3 +1,4 @@
+import type { StorePage } from '../store/trail-store.js';
 import { QueryParamError } from './errors.js';
 
 /**
@@ -7,11 +8,6 @@ import { QueryParamError } from './errors.js';
  * already consumed; resuming re-reads that page (DynamoDB pages are deterministic for a given start key)
  * and skips them.
  */
-
-export interface StorePage<T> {
-  items: T[];
-  cursor?: string;
-}
 
 export type FetchPage<T> = (cursor: string | undefined, limit: number) => Promise<StorePage<T>>;
 

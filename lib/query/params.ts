@@ -1,7 +1,7 @@
 import { canonicalizeArn } from '../identity/arn.js';
 import { fail, failWith, type Issue, isNonEmpty, issue, ok, type ParseResult } from '../result.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './paging.js';
-import { parseInstant, parseTimeRange, type TimeRange } from './time-range.js';
+import { parseInstant, parseTimeRange, type QuestionWindow } from './time-range.js';
 
 /**
  * The questions and their parameters, validated once for both consumers (CLI arguments and query API
@@ -60,7 +60,7 @@ export type QuestionParams =
   | ({
       question: 'who-did';
       cluster?: string;
-      range: TimeRange;
+      range: QuestionWindow;
       principal?: PrincipalFilter;
       human?: string;
       k8sUser?: string;
@@ -70,10 +70,22 @@ export type QuestionParams =
       outcome?: Outcome;
     } & Paging)
   | { question: 'explain'; cluster?: string; auditId: string; at?: string }
-  | ({ question: 'denied'; cluster?: string; range: TimeRange; stage?: string; principal?: PrincipalFilter } & Paging)
+  | ({
+      question: 'denied';
+      cluster?: string;
+      range: QuestionWindow;
+      stage?: string;
+      principal?: PrincipalFilter;
+    } & Paging)
   | ({ question: 'access-at'; cluster?: string; at: string; principal?: PrincipalFilter } & Paging)
-  | ({ question: 'mappings-history'; cluster?: string; range: TimeRange; principal?: PrincipalFilter } & Paging)
-  | ({ question: 'touched'; cluster?: string; range: TimeRange; target: TouchedTarget; access: AccessKind } & Paging);
+  | ({ question: 'mappings-history'; cluster?: string; range: QuestionWindow; principal?: PrincipalFilter } & Paging)
+  | ({
+      question: 'touched';
+      cluster?: string;
+      range: QuestionWindow;
+      target: TouchedTarget;
+      access: AccessKind;
+    } & Paging);
 
 const ALLOWED: Record<QuestionName, readonly string[]> = {
   'who-did': ['principal', 'human', 'k8s-user', 'verb', 'resource', 'namespace', 'outcome'],
@@ -219,7 +231,7 @@ export const parseQuestionParams = (
         ?.split(',')
         .map((v) => v.trim().toLowerCase())
         .filter(Boolean);
-      const q: QuestionParams = withCluster({ question, range: range as TimeRange, ...paging });
+      const q: QuestionParams = withCluster({ question, range: range as QuestionWindow, ...paging });
       if (principal) q.principal = principal;
       const human = p.get('human');
       if (human !== undefined) q.human = human;
@@ -254,7 +266,7 @@ export const parseQuestionParams = (
     case 'denied': {
       const stage = p.get('stage');
       if (stage !== undefined) take(oneOf('stage', stage, DENIAL_STAGES));
-      const q: QuestionParams = withCluster({ question, range: range as TimeRange, ...paging });
+      const q: QuestionParams = withCluster({ question, range: range as QuestionWindow, ...paging });
       if (stage !== undefined) q.stage = stage;
       if (principal) q.principal = principal;
       out = q;
@@ -273,7 +285,7 @@ export const parseQuestionParams = (
       break;
     }
     case 'mappings-history': {
-      const q: QuestionParams = withCluster({ question, range: range as TimeRange, ...paging });
+      const q: QuestionParams = withCluster({ question, range: range as QuestionWindow, ...paging });
       if (principal) q.principal = principal;
       out = q;
       break;
@@ -287,7 +299,7 @@ export const parseQuestionParams = (
       const access = take(oneOf('access', accessText, ACCESS_KINDS)) ?? 'any';
       out = withCluster({
         question,
-        range: range as TimeRange,
+        range: range as QuestionWindow,
         target: target ?? { kind: 'resource', resource: '' },
         access,
         ...paging,

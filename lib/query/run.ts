@@ -3,7 +3,9 @@ import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
 import type {
   ClusterRef,
   PageRequest,
+  QuestionPort,
   ResourceSelector,
+  StoredAuthenticatorRecord,
   StoredRequest,
   StorePage,
   TimeRange,
@@ -13,7 +15,7 @@ import { pageAuthenticatorContext } from './authn-join.js';
 import { CHAIN_COLUMNS, type ChainRow, chainRow, DENIED_COLUMNS, EXPLAIN_COLUMNS, explainRows } from './chain-rows.js';
 import { QueryNotFoundError, QueryParamError } from './errors.js';
 import type { Column } from './format.js';
-import { accessAt, mappingHistory } from './mappings.js';
+import { AUTHENTICATOR_EVIDENCE_WINDOW_MS, accessAt, authenticatorAccessRows, mappingHistory } from './mappings.js';
 import { type CursorBinding, collectPage, slicePage } from './paging.js';
 import { isWriteVerb, type QuestionParams } from './params.js';
 import { type PagedQuestion, resumeQuestion } from './resume.js';
@@ -24,22 +26,6 @@ import { type PagedQuestion, resumeQuestion } from './resume.js';
  * and gets this shape back. Every chain shown is derived from the stored facts with the evidence as it
  * stands now (lib/chain/rederive.ts).
  */
-
-/** What the questions read: the query half of the storage port. */
-export type QuestionStore = Pick<
-  TrailStore,
-  | 'clusters'
-  | 'mappingChanges'
-  | 'requestsByCluster'
-  | 'requestsByPrincipal'
-  | 'requestsByHuman'
-  | 'requestsByK8sUser'
-  | 'requestsByResource'
-  | 'denials'
-  | 'requestByAuditId'
-  | 'evidenceFor'
-  | 'authenticatorRecords'
->;
 
 export interface QueryAnswer {
   question: QuestionParams['question'];
@@ -99,7 +85,7 @@ export const resolveCluster = async (
  * denial, see authn-join.ts), then the evidence once, with the access keys the page's requests and
  * denied tokens name.
  */
-const derivePage = async (store: QuestionStore, records: readonly StoredRequest[]): Promise<DecisionChain[]> => {
+const derivePage = async (store: QuestionPort, records: readonly StoredRequest[]): Promise<DecisionChain[]> => {
   const byCluster = new Map<string, { ref: ClusterRef; records: StoredRequest[] }>();
   for (const r of records) {
     const slot = byCluster.get(refText(r.ref)) ?? { ref: r.ref, records: [] };
@@ -124,7 +110,7 @@ type Fetch = (cursor: string | undefined, limit: number) => Promise<StorePage<St
 
 /** Page through stored requests, derive each page, filter, and build rows. */
 const chainRows = async (
-  store: QuestionStore,
+  store: QuestionPort,
   fetch: Fetch,
   keep: (chain: DecisionChain) => boolean,
   page: PageRequest,
@@ -142,7 +128,7 @@ const chainRows = async (
 
 const eqi = (a: string | undefined, b: string): boolean => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
-export const runQuestion = async (store: QuestionStore, asked: QuestionParams): Promise<QueryAnswer> => {
+export const runQuestion = async (store: QuestionPort, asked: QuestionParams): Promise<QueryAnswer> => {
   if (asked.question === 'explain') return answerQuestion(store, asked, { q: 'explain' });
   const { q, binding, notes } = resumeQuestion(asked);
   const a = await answerQuestion(store, q, binding);
@@ -151,7 +137,7 @@ export const runQuestion = async (store: QuestionStore, asked: QuestionParams): 
 };
 
 const answerQuestion = async (
-  store: QuestionStore,
+  store: QuestionPort,
   q: PagedQuestion | Extract<QuestionParams, { question: 'explain' }>,
   binding: CursorBinding,
 ): Promise<QueryAnswer> => {
@@ -239,6 +225,12 @@ const answerQuestion = async (
       const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
       const changes = await store.mappingChanges(ref);
       const a = accessAt(ref.cluster, changes, q.at, q.principal);
+      const evidence = authenticatorAccessRows(
+        await authenticatorEvidence(store, ref, q.at),
+        a.rows,
+        q.at,
+        q.principal,
+      );
       const notes = [
         a.authModeKnown
           ? `authentication mode ${a.effectiveMode}`
@@ -246,7 +238,12 @@ const answerQuestion = async (
       ];
       if (a.clusterDeleted) notes.push('the cluster was deleted at that time');
       if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
-      const { rows, nextCursor } = slicePage(a.rows, q.limit, q.cursor, binding);
+      if (evidence.length > 0) {
+        notes.push(
+          `${evidence.length} principal(s) shown from the authenticator's own log of the 24 h before: granted then, not proof the mapping still held`,
+        );
+      }
+      const { rows, nextCursor } = slicePage([...a.rows, ...evidence], q.limit, q.cursor, binding);
       return answer(q.question, ref, { at: q.at, columns: ACCESS_AT_COLUMNS, rows, nextCursor, notes });
     }
     case 'mappings-history': {
@@ -287,6 +284,27 @@ const answerQuestion = async (
       return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
     }
   }
+};
+
+/** Lines read for access-at evidence: enough for every principal of a quiet day, bounded on a busy one. */
+const EVIDENCE_LINES = 5_000;
+
+/** The authenticator's lines of the day before `at`, newest first, bounded. */
+const authenticatorEvidence = async (
+  store: QuestionPort,
+  ref: ClusterRef,
+  at: string,
+): Promise<StoredAuthenticatorRecord[]> => {
+  const to = Date.parse(at);
+  const range = { from: new Date(to - AUTHENTICATOR_EVIDENCE_WINDOW_MS).toISOString(), to: new Date(to).toISOString() };
+  const out: StoredAuthenticatorRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.authenticatorRecords(ref, range, { limit: 1_000, ...(cursor ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined && out.length < EVIDENCE_LINES);
+  return out;
 };
 
 const withCursor = (limit: number, cursor: string | undefined): PageRequest =>

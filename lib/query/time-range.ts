@@ -1,7 +1,10 @@
 import { fail, issue, ok, type ParseResult } from '../result.js';
 
-/** Inclusive time window, ISO 8601 UTC with milliseconds on both ends. */
-export interface TimeRange {
+/**
+ * A question's window once resolved: both ends given, ISO 8601 UTC with milliseconds, inclusive. (The
+ * storage port's TimeRange may leave either end to the store's default.)
+ */
+export interface QuestionWindow {
   from: string;
   to: string;
 }
@@ -93,7 +96,7 @@ export const parseTimeRange = (
   input: TimeRangeInput,
   now: number,
   defaultSince: string = DEFAULT_SINCE,
-): ParseResult<TimeRange> => {
+): ParseResult<QuestionWindow> => {
   const raw = JSON.stringify(input);
   if (input.since !== undefined && input.from !== undefined) {
     return fail(raw, issue('QUERY_PARAM', 'since: give either since or from/to, not both', 'since'));
@@ -121,7 +124,7 @@ export const parseTimeRange = (
 };
 
 /** True when an ISO timestamp (any precision: audit µs, CloudTrail s) falls inside the window. */
-export const inRange = (at: string, range: TimeRange): boolean => {
+export const inRange = (at: string, range: QuestionWindow): boolean => {
   const t = Date.parse(at);
   if (Number.isNaN(t)) return false;
   return t >= Date.parse(range.from) && t <= Date.parse(range.to);

@@ -113,7 +113,11 @@ export type StoredRequest =
  * which is what makes a retried or bisected batch rewrite the same items (docs/data-model.md, "Writes").
  */
 export interface DeliveryUnit {
-  /** Stable across redeliveries (Kinesis eventID, payload digest, `file#chunk`). */
+  /**
+   * Stable across redeliveries, and never reused for other content: a Kinesis eventID (records are
+   * immutable), the digest of an awslogs payload, or for replayed and backfilled batches a digest of
+   * the whole batch and the position in it (lib/ingest/log-pipeline.ts batchUnitIds).
+   */
   id: string;
   /** Position in the delivery; rows of a unit with a smaller index come first. */
   index: number;
@@ -251,6 +255,37 @@ export interface TrailStore {
     page: PageRequest,
   ): Promise<StorePage<QuarantineRecord & { rawTruncated?: boolean; rawBytes?: number }>>;
 }
+
+/** The half of the port the ingest pipelines (and local replay) use. */
+export type IngestPort = Pick<
+  TrailStore,
+  | 'putLogBatch'
+  | 'putMappingChanges'
+  | 'mappingChanges'
+  | 'putCredentials'
+  | 'credential'
+  | 'credentialsIssuedTo'
+  | 'quarantine'
+  | 'evidenceFor'
+  | 'requestsByAccessKey'
+  | 'putLateLinks'
+>;
+
+/** The half of the port the questions (CLI, query API, console) read. */
+export type QuestionPort = Pick<
+  TrailStore,
+  | 'clusters'
+  | 'mappingChanges'
+  | 'requestsByCluster'
+  | 'requestsByPrincipal'
+  | 'requestsByHuman'
+  | 'requestsByK8sUser'
+  | 'requestsByResource'
+  | 'denials'
+  | 'requestByAuditId'
+  | 'evidenceFor'
+  | 'authenticatorRecords'
+>;
 
 /** Storage faults, mapped from SDK errors. `retryable` decides whether a batch item is retried or quarantined. */
 export class TrailStoreError extends Error {

@@ -57,7 +57,7 @@ describe('local mode end to end', () => {
   it('replays the fixture and answers questions from the data dir it created', () => {
     const replay = run('replay', FIXTURE, '--account', '211125685544', '--at', '2024-08-05T00:00:00Z');
     expect(replay.code).toBe(0);
-    expect(replay.out).toContain('chains: 4 written (1 authentication failures)');
+    expect(replay.out).toContain('requests: 3 stored; authentication failures: 1');
     expect(replay.out).toContain('quarantined: 0');
 
     const who = run(

@@ -28,7 +28,7 @@ describe('ingest handlers at cold start', () => {
     ['cloudtrail-ingest', () => import('../../functions/cloudtrail-ingest.js')],
   ])('%s refuses a malformed retention setting', async (_name, load) => {
     vi.stubEnv('TABLE_NAME', 'trail');
-    vi.stubEnv('RETENTION_DAYS', '{"chain":"forever"}');
+    vi.stubEnv('RETENTION_DAYS', '{"request":"forever"}');
     vi.stubEnv('ALERT_TOPIC_ARN', TOPIC);
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     vi.resetModules();

@@ -19,6 +19,8 @@ export interface RowLocation {
   anchor: string;
   part: string;
   chunks: number;
+  /** partDigest of the part version the row number belongs to (see PartRef.digest). */
+  digest?: string;
   row: number;
 }
 
@@ -44,6 +46,11 @@ export interface CellQuery {
   partFilter?: (part: string) => boolean;
   /** Optional Query FilterExpression on postings (e.g. the cluster of a fleet-wide posting). */
   filter?: { expression: string; names?: Record<string, string>; values: Record<string, unknown> };
+  /**
+   * Optional test on each row a posting names, for postings that cover more than the question (a kind
+   * posting names the rows of every namespace it lists).
+   */
+  rowFilter?: (row: ListedRow) => boolean;
 }
 
 export interface ListCursor {
@@ -194,13 +201,17 @@ export class PartCache {
       const k = this.key(loc);
       let e = byPart.get(k);
       if (!e) {
-        e = { loc, chunks: new Map(), n: Number(item['nc'] ?? 1) };
+        e = { loc, chunks: new Map(), n: 0 };
         byPart.set(k, e);
       }
+      // Chunk 0 says how many chunks the part has now: a part rewritten smaller (a bisected half)
+      // leaves the old version's later chunks behind, which are not part of it.
+      if (s.chunk === 0) e.n = Number(item['nc'] ?? 1);
       e.chunks.set(s.chunk, item['z'] as Uint8Array);
     }
     for (const [k, e] of byPart) {
-      if (this.parts.has(k) || e.chunks.size !== e.n) continue;
+      if (this.parts.has(k) || e.n === 0 || Array.from({ length: e.n }, (_, i) => i).some((i) => !e.chunks.has(i)))
+        continue;
       const ordered = Array.from({ length: e.n }, (_, i) => e.chunks.get(i) as Uint8Array);
       this.parts.set(
         k,
@@ -282,7 +293,8 @@ export async function* cellRows(
         const anchor = fleet ? sk[4] : sk[1];
         if (!ref || !anchor) continue;
         for (const r of decodeRefs(String(p['r']))) {
-          selections.push({ loc: { ref, cell, anchor, part: r.part, chunks: r.chunks }, rows: r.rows });
+          const loc = { ref, cell, anchor, part: r.part, chunks: r.chunks, ...(r.digest ? { digest: r.digest } : {}) };
+          selections.push({ loc, rows: r.rows });
         }
       }
       await cache.load(
@@ -293,12 +305,16 @@ export async function* cellRows(
     const rows: ListedRow[] = [];
     for (const s of selections) {
       const part = cache.get(s.loc);
-      if (!part) continue;
+      // A reference written for another version of the part names other rows: not followed.
+      if (!part || (s.loc.digest !== undefined && s.loc.digest !== part.digest)) continue;
       const indexes = s.rows ?? Array.from({ length: part.size }, (_, i) => i);
       for (const row of indexes) {
         const key = part.keys[row];
         if (!key || key[0] < opts.from || key[0] > opts.to) continue;
-        rows.push({ key, at: { ...s.loc, row }, value: <T>() => part.row<T>(row) });
+        const at: RowLocation = { ...s.loc, digest: part.digest, row };
+        const listed: ListedRow = { key, at, value: <T>() => part.row<T>(row) };
+        if (query.rowFilter && !query.rowFilter(listed)) continue;
+        rows.push(listed);
       }
     }
     rows.sort((a, b) => compareRowKeys(a.key, b.key));

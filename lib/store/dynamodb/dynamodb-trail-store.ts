@@ -2,10 +2,12 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { timelineEvidence } from '../../chain/evidence.js';
 import { withRoleChains } from '../../chain/role-chain-evidence.js';
+import { STAGE_RANK } from '../../chain/stage-merge.js';
 import type { CorrelationEvidence, CredentialIssuance } from '../../chain/types.js';
 import type { MappingChange } from '../../identity/types.js';
 import {
   type ClusterRef,
+  cellEndMs,
   cellOf,
   clusterRefKey,
   epochMsOf,
@@ -104,18 +106,23 @@ const DAY_MS = 86_400_000;
 /** Default look-back when a listing gives no `from`: a day for a cluster's own listing, 30 days otherwise. */
 const DEFAULT_WINDOW_MS = { cluster: DAY_MS, entity: 30 * DAY_MS } as const;
 
-/** How a handle names a row: `<cluster ref key>|<cell>|<anchor>|<part>|<chunks>|<row>`, several joined by `,`. */
+/**
+ * How a handle names a row: `<cluster ref key>|<cell>|<anchor>|<part>|<chunks>|<row>|<part digest>`,
+ * several joined by `,`.
+ */
 const encodeHandle = (locs: readonly RowLocation[]): string =>
-  locs.map((l) => [clusterRefKey(l.ref), l.cell, l.anchor, l.part, l.chunks, l.row].join('|')).join(',');
+  locs
+    .map((l) => [clusterRefKey(l.ref), l.cell, l.anchor, l.part, l.chunks, l.row, l.digest ?? ''].join('|'))
+    .join(',');
 
 const decodeHandle = (handle: string): RowLocation[] =>
   handle.split(',').map((piece) => {
-    const [refKey = '', cell = '', anchor = '', part = '', chunks = '', row = ''] = piece.split('|');
+    const [refKey = '', cell = '', anchor = '', part = '', chunks = '', row = '', digest = ''] = piece.split('|');
     const ref = parseClusterRefKey(refKey);
     if (!ref || !cell || !anchor || !part) {
       throw new TrailStoreError(`handle ${JSON.stringify(handle)} was not issued by this store`, 'VALIDATION', false);
     }
-    return { ref, cell, anchor, part, chunks: Number(chunks), row: Number(row) };
+    return { ref, cell, anchor, part, chunks: Number(chunks), row: Number(row), ...(digest ? { digest } : {}) };
   });
 
 /**
@@ -263,7 +270,7 @@ export class DynamoDbTrailStore implements TrailStore {
         }
         let r = e.refs.get(loc.part);
         if (!r) {
-          r = { part: loc.part, chunks: loc.chunks, rows: [] };
+          r = { part: loc.part, chunks: loc.chunks, ...(loc.digest ? { digest: loc.digest } : {}), rows: [] };
           e.refs.set(loc.part, r);
         }
         if (!r.rows.includes(loc.row)) r.rows.push(loc.row);
@@ -429,7 +436,11 @@ export class DynamoDbTrailStore implements TrailStore {
       ref,
     };
     if (sel.namespace !== undefined) {
-      query.filter = { expression: 'contains(#ns, :ns)', names: { '#ns': 'ns' }, values: { ':ns': sel.namespace } };
+      const namespace = sel.namespace;
+      query.filter = { expression: 'contains(#ns, :ns)', names: { '#ns': 'ns' }, values: { ':ns': namespace } };
+      // The posting names the kind's rows of every namespace it lists: keep the rows of this one.
+      query.rowFilter = (row) =>
+        row.key[3] === 'a' && (row.value<StoredAuditFacts>().event.objectRef?.namespace || '-') === namespace;
     }
     return this.listRequests(query, range, page, 'entity');
   }
@@ -454,7 +465,8 @@ export class DynamoDbTrailStore implements TrailStore {
       for (const p of pointers) {
         const [cell = '', anchor = ''] = String(p['sk']).split('#');
         for (const r of decodeRefs(String(p['r']))) {
-          selections.push({ loc: { ref, cell, anchor, part: r.part, chunks: r.chunks }, rows: r.rows });
+          const loc = { ref, cell, anchor, part: r.part, chunks: r.chunks, ...(r.digest ? { digest: r.digest } : {}) };
+          selections.push({ loc, rows: r.rows });
         }
       }
       await cache.load(
@@ -463,23 +475,28 @@ export class DynamoDbTrailStore implements TrailStore {
       );
       for (const s of selections) {
         const part = cache.get(s.loc);
-        if (!part) continue;
+        if (!part || (s.loc.digest !== undefined && s.loc.digest !== part.digest)) continue;
         for (const row of s.rows) {
           const key = part.keys[row];
-          if (key && key[1] === auditID) rows.push({ key, at: { ...s.loc, row }, value: <T>() => part.row<T>(row) });
+          const at = { ...s.loc, digest: part.digest, row };
+          if (key && key[1] === auditID) rows.push({ key, at, value: <T>() => part.row<T>(row) });
         }
       }
-    } else if (at !== undefined) {
-      // The whole minute of `at`: a time given to the second or the minute still finds its request.
-      const start = sortableTime(at);
-      if (!start) throw new TrailStoreError(`at ${JSON.stringify(at)} is not ISO 8601`, 'VALIDATION', false);
-      const cell = cellOf(start);
+    }
+    // A pointer names the notable part of each delivery that carried a stage; an earlier stage that
+    // came in another delivery, as bulk, sits elsewhere in the same cell. Read the cell when the
+    // final stage is missing, or when no pointer exists and `at` names the cell.
+    const hasFinal = rows.some((r) => r.key[2] >= STAGE_RANK['Panic']!);
+    const cell = rows[0] ? cellOf(rows[0].key[0]) : at !== undefined ? cellOfInstant(at) : undefined;
+    if (cell !== undefined && (rows.length === 0 || !hasFinal)) {
       for await (const c of cellRows({
         table: this.table,
         query: { pk: keys.segmentPk(ref), kind: 'segments', ref, fromCell: cell, toCell: cell, forward: true },
         partitionOf: this.partitionOf,
-        from: `${cell}`,
-        to: `${cell}~`,
+        // Row times are full sortable times: bound them by the cell's first and last microsecond
+        // (`${cell}~` would end the window after the cell's first minute).
+        from: `${cell}:00.000000Z`,
+        to: `${sortableFromEpochMs(cellEndMs(cell) - 1).slice(0, 23)}999Z`,
       })) {
         for (const r of c.rows) if (r.key[1] === auditID && r.key[3] === 'a') rows.push(r);
       }
@@ -537,6 +554,13 @@ export class DynamoDbTrailStore implements TrailStore {
 /** A fleet-wide posting narrowed to one cluster: the cluster is an attribute of the posting. */
 const clusterFilter = (ref: ClusterRef | undefined): Pick<CellQuery, 'filter'> =>
   ref ? { filter: { expression: '#cl = :cl', names: { '#cl': 'cl' }, values: { ':cl': clusterRefKey(ref) } } } : {};
+
+/** The cell of an instant given by a caller (`--at`): the whole cell, so a time to the second or minute finds it. */
+const cellOfInstant = (at: string): string => {
+  const start = sortableTime(at);
+  if (!start) throw new TrailStoreError(`at ${JSON.stringify(at)} is not ISO 8601`, 'VALIDATION', false);
+  return cellOf(start);
+};
 
 const dedupe = (rows: readonly ListedRow[]): ListedRow[] => {
   const out: ListedRow[] = [];

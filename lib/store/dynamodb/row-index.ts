@@ -28,6 +28,7 @@ export interface RowIndex {
   denied: boolean;
 }
 
+/** Identity and secret material: every change to it is notable, whoever makes it. */
 const SENSITIVE_RESOURCES = new Set([
   'secrets',
   'certificatesigningrequests',
@@ -35,27 +36,31 @@ const SENSITIVE_RESOURCES = new Set([
   'mutatingwebhookconfigurations',
   'validatingadmissionpolicies',
   'validatingadmissionpolicybindings',
-  'tokenreviews',
-  'subjectaccessreviews',
 ]);
 
-const SENSITIVE_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy', 'token', 'ephemeralcontainers']);
+/** Ways into a running container or through the API server to one: notable whoever uses them. */
+const SHELL_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'proxy', 'ephemeralcontainers']);
 
-/** Kubernetes and EKS components: their own users are not people (nodes, controllers, `eks:*`). */
-const isComponentUser = (username: string | undefined, groups: readonly string[]): boolean =>
-  username !== undefined &&
-  (username.startsWith('system:node:') ||
-    groups.includes('system:nodes') ||
-    username.startsWith('eks:') ||
-    (username.startsWith('system:') &&
-      !username.startsWith('system:serviceaccount:') &&
-      username !== 'system:anonymous'));
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+
+/** Kubernetes and EKS components: nodes, control-plane certificate users, `eks:*`. Not people. */
+const isComponentUser = (username: string, groups: readonly string[]): boolean =>
+  username.startsWith('system:node:') ||
+  groups.includes('system:nodes') ||
+  username.startsWith('eks:') ||
+  (username.startsWith('system:') && !username.startsWith('system:serviceaccount:') && username !== 'system:anonymous');
+
+const isWorkloadOrComponent = (username: string, groups: readonly string[]): boolean =>
+  username.startsWith('system:serviceaccount:') || isComponentUser(username, groups);
 
 /**
  * Notable: what an investigation asks about by auditID and what must stay cheap to read on its own.
- * IAM callers that can have a person behind them, every denial, impersonation, anonymous access, and
- * access to identity and secret material (RBAC, aws-auth, secrets, tokens, exec). Everything else
- * (kubelets, controllers, service-account polling: nearly all of a real cluster's volume) is bulk.
+ * Anything a person did (IAM callers other than nodes and `eks:*`, OIDC or certificate users), every
+ * denial, impersonation and anonymous access, every change to identity and secret material (RBAC,
+ * aws-auth, secrets, webhooks, certificate requests), and every way into a container (exec, attach,
+ * port-forward, proxy). Bulk: the routine traffic of kubelets, controllers and service accounts,
+ * reads of secrets and RBAC included (an operator that syncs secrets reads them all day; those reads
+ * stay indexed by object and kind, and `touched` finds them). Nearly all of a real cluster's volume is bulk.
  */
 export const isNotable = (chain: DecisionChain, facts?: StoredAuditFacts): boolean => {
   if (chain.kind === 'authn-failure') return true;
@@ -67,21 +72,24 @@ export const isNotable = (chain: DecisionChain, facts?: StoredAuditFacts): boole
   const k8s = chain.k8sIdentity.value;
   if (k8s?.impersonated) return true;
   const username = k8s?.username ?? event?.user.username;
-  if (username === 'system:anonymous' || username === undefined) return true;
-  const p = chain.principal.value;
-  if (p?.canonicalArn && !isComponentUser(username, k8s?.groups ?? event?.user.groups ?? [])) return true;
+  if (username === undefined || username === 'system:anonymous') return true;
+  const groups = k8s?.groups ?? event?.user.groups ?? [];
+  if (!isWorkloadOrComponent(username, groups)) return true;
   const req = chain.request.value;
   const ref = event?.objectRef;
   const resource = req?.resource ?? ref?.resource;
+  if (resource === undefined) return false;
+  const sub = req?.subresource ?? ref?.subresource;
+  if (sub !== undefined && SHELL_SUBRESOURCES.has(sub)) return true;
+  const verb = req?.verb ?? event?.verb ?? '';
+  if (READ_VERBS.has(verb)) return false;
   const group = req?.apiGroup ?? ref?.apiGroup;
-  if (resource !== undefined) {
-    if (SENSITIVE_RESOURCES.has(resource) || group === 'rbac.authorization.k8s.io') return true;
-    const sub = req?.subresource ?? ref?.subresource;
-    if (sub !== undefined && SENSITIVE_SUBRESOURCES.has(sub)) return true;
-    const namespace = req?.namespace ?? ref?.namespace;
-    const name = req?.name ?? ref?.name;
-    if (resource === 'configmaps' && namespace === 'kube-system' && name === 'aws-auth') return true;
-  }
+  const namespace = req?.namespace ?? ref?.namespace;
+  const name = req?.name ?? ref?.name;
+  if (SENSITIVE_RESOURCES.has(resource) || group === 'rbac.authorization.k8s.io') return true;
+  if (resource === 'configmaps' && namespace === 'kube-system' && name === 'aws-auth') return true;
+  // Kubelets mint their pods' service-account tokens all day; anyone else minting one is notable.
+  if (resource === 'serviceaccounts' && sub === 'token') return !isComponentUser(username, groups);
   return false;
 };
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import { TrailStoreError } from '../trail-store.js';
 
@@ -44,7 +45,9 @@ export interface PartRows {
 }
 
 export const encodePart = (part: PartRows): Buffer[] => {
-  const text = `${JSON.stringify({ v: CODEC_VERSION, k: part.keys })}\n${part.rows.join('\n')}`;
+  const header = JSON.stringify({ v: CODEC_VERSION, k: part.keys });
+  // No row, no row line: `header\n` would read back as one empty row.
+  const text = part.rows.length === 0 ? header : `${header}\n${part.rows.join('\n')}`;
   const input = Buffer.from(text, 'utf8');
   const packed = brotliCompressSync(input, {
     params: {
@@ -60,9 +63,22 @@ export const encodePart = (part: PartRows): Buffer[] => {
   return chunks;
 };
 
+/**
+ * Digest of a part's bytes (its chunks in order). References carry the digest of the part they were
+ * written for: a bisected half rewrites a segment with fewer rows under the same key, and a posting
+ * of the whole delivery that the half did not rewrite must then not be followed into the new rows.
+ */
+export const partDigest = (chunks: readonly Uint8Array[]): string => {
+  const h = createHash('sha256');
+  for (const c of chunks) h.update(c);
+  return h.digest('base64url').slice(0, 8);
+};
+
 /** A decoded part: keys at once, rows parsed on demand. */
 export class DecodedPart {
   readonly keys: RowKey[];
+  /** partDigest of the chunks it was decoded from. */
+  readonly digest: string;
   private readonly lines: string[];
   private readonly parsed = new Map<number, unknown>();
 
@@ -84,6 +100,7 @@ export class DecodedPart {
       throw new TrailStoreError(`${where}: segment part header does not match its rows`, 'VALIDATION', false);
     }
     this.keys = header.k as RowKey[];
+    this.digest = partDigest(chunks);
   }
 
   get size(): number {
@@ -108,31 +125,31 @@ export interface PartRef {
   part: string;
   /** Chunk items the part was cut into. */
   chunks: number;
+  /** partDigest of the part the rows were numbered in; rows of another version are not followed. */
+  digest?: string;
   rows: number[];
 }
 
 /**
- * `n2:0.5.1a;b1:3`: per part, its letter, its chunk count, and the row indexes in base 36, ascending.
- * Compact because a posting is written per value and segment: its bytes are most of what indexing costs.
+ * `n2~AbCd1234:0.5.1a;b1~XyZ_5678:3`: per part, its letter, its chunk count, its digest, and the row
+ * indexes in base 36, ascending. Compact because a posting is written per value and segment: its
+ * bytes are most of what indexing costs.
  */
 export const encodeRefs = (refs: readonly PartRef[]): string =>
-  refs.map((r) => `${r.part}${r.chunks}:${r.rows.map((i) => i.toString(36)).join('.')}`).join(';');
+  refs
+    .map((r) => `${r.part}${r.chunks}${r.digest ? `~${r.digest}` : ''}:${r.rows.map((i) => i.toString(36)).join('.')}`)
+    .join(';');
 
-export const decodeRefs = (text: string): PartRef[] => {
-  const out: PartRef[] = [];
-  for (const piece of text.split(';')) {
-    const colon = piece.indexOf(':');
-    const part = piece.slice(0, 1);
-    const chunks = Number.parseInt(piece.slice(1, colon), 10);
-    const rows = piece
-      .slice(colon + 1)
-      .split('.')
-      .filter((s) => s !== '')
-      .map((s) => Number.parseInt(s, 36));
-    if (colon < 2 || !Number.isInteger(chunks) || chunks < 1 || rows.some((r) => !Number.isInteger(r) || r < 0)) {
+/** One part's references, exactly as encodeRefs writes them: letter, chunk count >= 1, digest, base-36 rows. */
+const PART_REF = /^([nbl])([1-9][0-9]*)(?:~([A-Za-z0-9_-]+))?:((?:[0-9a-z]+)(?:\.[0-9a-z]+)*)?$/;
+
+export const decodeRefs = (text: string): PartRef[] =>
+  text.split(';').map((piece) => {
+    const m = PART_REF.exec(piece);
+    const chunks = Number(m?.[2]);
+    const rows = m?.[4] ? m[4].split('.').map((s) => Number.parseInt(s, 36)) : [];
+    if (!m || !Number.isSafeInteger(chunks) || rows.some((r) => !Number.isSafeInteger(r))) {
       throw new TrailStoreError(`row references ${JSON.stringify(text)} are malformed`, 'VALIDATION', false);
     }
-    out.push({ part, chunks, rows });
-  }
-  return out;
-};
+    return m[3] ? { part: m[1]!, chunks, digest: m[3], rows } : { part: m[1]!, chunks, rows };
+  });

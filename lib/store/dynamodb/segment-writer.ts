@@ -14,8 +14,8 @@ import {
   sortableTime,
 } from '../keys.js';
 import type { DeliveryUnit, StoredAuditFacts, StoredAuthenticatorRecord } from '../trail-store.js';
-import { isNotable, type RowIndex, rowIndexOf } from './row-index.js';
-import { compareRowKeys, encodePart, encodeRefs, type PartRef, type RowKey } from './segment-codec.js';
+import { type RowIndex, rowIndexOf } from './row-index.js';
+import { compareRowKeys, encodePart, encodeRefs, type PartRef, partDigest, type RowKey } from './segment-codec.js';
 import type { Item } from './table-client.js';
 
 /**
@@ -59,6 +59,8 @@ interface Row {
 interface Placed {
   part: PartKind | 'l';
   chunks: number;
+  /** partDigest of the part, so that a reference to an older version of it is not followed. */
+  digest: string;
   row: number;
 }
 
@@ -138,10 +140,13 @@ class PostingAccumulator {
       if (extra.cluster !== undefined) p.cluster = extra.cluster;
       this.postings.set(k, p);
     }
-    if (extra.namespace !== undefined) (p.ns ??= new Set()).add(extra.namespace);
+    if (extra.namespace !== undefined) {
+      p.ns ??= new Set();
+      p.ns.add(extra.namespace);
+    }
     let ref = p.refs.get(placed.part);
     if (!ref) {
-      ref = { part: placed.part, chunks: placed.chunks, rows: [] };
+      ref = { part: placed.part, chunks: placed.chunks, digest: placed.digest, rows: [] };
       p.refs.set(placed.part, ref);
     }
     if (ref.rows[ref.rows.length - 1] !== placed.row) ref.rows.push(placed.row);
@@ -189,9 +194,9 @@ export const buildLogBatchItems = (
     const anchor = anchorOf(g.anchorUnit.id);
     const refKey = clusterRefKey(g.ref);
     const byPart: Record<PartKind, Row[]> = { n: [], b: [] };
-    for (const r of g.rows) {
+    const rows: Row[] = g.rows.map((r) => {
       const index = rowIndexOf(r.chain, r.facts);
-      const row: Row = r.facts
+      return r.facts
         ? {
             key: [r.sortable, r.facts.event.auditID, STAGE_RANK[r.facts.event.stage] ?? 0, 'a'],
             json: canonicalJson(r.facts),
@@ -206,12 +211,19 @@ export const buildLogBatchItems = (
             position: r.position,
             index,
           };
-      byPart[index.notable || isNotable(r.chain, r.facts) ? 'n' : 'b'].push(row);
+    });
+    // A request is notable as a whole: a watch that ends in a 403 keeps its ResponseStarted stage beside
+    // the ResponseComplete one, so one part (and its pointer) holds every stage this delivery carried.
+    const notableRequests = new Set(rows.flatMap((r) => (r.index?.notable && r.key[3] === 'a' ? [r.key[1]] : [])));
+    for (const row of rows) {
+      const notable = row.index?.notable || (row.key[3] === 'a' && notableRequests.has(row.key[1]));
+      byPart[notable ? 'n' : 'b'].push(row);
     }
     for (const part of ['n', 'b'] as const) {
       const rows = orderRows(byPart[part]);
       if (rows.length === 0) continue;
       const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
+      const digest = partDigest(chunks);
       const expiresAt = partExpiry(g.cell, part, retention);
       chunks.forEach((z, i) => {
         const item: Item = {
@@ -228,7 +240,7 @@ export const buildLogBatchItems = (
       const fleet = `${g.cell}#${refKey}#${anchor}`;
       rows.forEach((r, row) => {
         const ix = r.index as RowIndex;
-        const placed: Placed = { part, chunks: chunks.length, row };
+        const placed: Placed = { part, chunks: chunks.length, digest, row };
         if (ix.principal)
           postings.add(postingPk.principal(ix.principal), fleet, placed, expiresAt, { cluster: refKey });
         if (ix.pendingAccessKey) {

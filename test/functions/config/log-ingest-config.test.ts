@@ -5,7 +5,7 @@ import { loadLogIngestConfig } from '../../../functions/config/log-ingest-config
 
 const valid = {
   TABLE_NAME: 'eks-access-trail-Trail-1ABC',
-  RETENTION_DAYS: '{"chain":400,"quarantine":30,"mappingChange":0}',
+  RETENTION_DAYS: '{"request":400,"bulkRequest":30,"quarantine":30,"mappingChange":0}',
   TRUSTED_ACCOUNT_IDS: '111111111111, 222222222222,111111111111',
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111111111111:eks-access-trail-alerts',
 };
@@ -35,7 +35,7 @@ describe.each([
       }),
     ).toEqual({
       tableName: 'eks-access-trail-Trail-1ABC',
-      retentionDays: { chain: 400, quarantine: 30, mappingChange: 0 },
+      retentionDays: { request: 400, bulkRequest: 30, quarantine: 30, mappingChange: 0 },
       alertTopicArn: 'arn:aws:sns:eu-west-1:111111111111:eks-access-trail-alerts',
       alerts: {
         trustedAccountIds: ['111111111111', '222222222222'],
@@ -57,8 +57,8 @@ describe.each([
   });
 
   it('takes the alert ledger retention out of RETENTION_DAYS (cdk/config.ts lets deployers set it)', () => {
-    const c = load({ ...valid, RETENTION_DAYS: '{"chain":400,"alert":30}' });
-    expect(c.retentionDays).toEqual({ chain: 400 });
+    const c = load({ ...valid, RETENTION_DAYS: '{"request":400,"alert":30}' });
+    expect(c.retentionDays).toEqual({ request: 400 });
     expect(c.alertRetentionDays).toBe(30);
   });
 
@@ -72,16 +72,22 @@ describe('log-ingest config errors', () => {
     ['missing table name', { TABLE_NAME: undefined }, 'TABLE_NAME', /required/],
     ['blank table name', { TABLE_NAME: '   ' }, 'TABLE_NAME', /required/],
     ['table name with a slash', { TABLE_NAME: 'arn:aws:dynamodb:x/table' }, 'TABLE_NAME', /valid DynamoDB table name/],
-    ['retention not JSON', { RETENTION_DAYS: '{chain:400}' }, 'RETENTION_DAYS', /not JSON/],
+    ['retention not JSON', { RETENTION_DAYS: '{request:400}' }, 'RETENTION_DAYS', /not JSON/],
     ['retention as an array', { RETENTION_DAYS: '[400]' }, 'RETENTION_DAYS', /JSON object/],
     [
       'retention of an unknown class',
-      { RETENTION_DAYS: '{"chains":400}' },
+      { RETENTION_DAYS: '{"requests":400}' },
       'RETENTION_DAYS',
-      /unknown item class "chains"/,
+      /unknown item class "requests"/,
     ],
-    ['negative retention', { RETENTION_DAYS: '{"chain":-1}' }, 'RETENTION_DAYS', /whole number/],
-    ['fractional retention', { RETENTION_DAYS: '{"chain":1.5}' }, 'RETENTION_DAYS', /whole number/],
+    [
+      'retention of the item class storage v1 had (chains are no longer stored)',
+      { RETENTION_DAYS: '{"chain":400}' },
+      'RETENTION_DAYS',
+      /unknown item class "chain"/,
+    ],
+    ['negative retention', { RETENTION_DAYS: '{"request":-1}' }, 'RETENTION_DAYS', /whole number/],
+    ['fractional retention', { RETENTION_DAYS: '{"bulkRequest":1.5}' }, 'RETENTION_DAYS', /whole number/],
     ['short account id', { TRUSTED_ACCOUNT_IDS: '1111' }, 'TRUSTED_ACCOUNT_IDS', /1111/],
     [
       'topic that is not an SNS ARN',

@@ -28,9 +28,12 @@ const logSummary: LogIngestSummary = {
   recordsIn: 120,
   auditEvents: 90,
   authenticatorLines: 25,
-  chainsWritten: 92,
+  // A watch logs two stages of one request: stages outnumber requests.
+  requestsStored: 88,
+  stagesStored: 90,
   authnFailureChains: 2,
   authenticatorRecords: 25,
+  segments: 4,
   mappingChanges: 4,
   newMappingChanges: 1,
   duplicates: 3,
@@ -46,7 +49,7 @@ const logSummary: LogIngestSummary = {
 };
 
 describe('ingest metrics', () => {
-  it('publishes records, chains, failures, lag, iterator age and one quarantine metric per code', () => {
+  it('publishes records, requests stored, failures, lag, iterator age and one quarantine metric per code', () => {
     const { calls, metrics } = recorder();
     publishLogSummary(metrics, logSummary, { iteratorAgeMs: 61_000 });
     const plain = Object.fromEntries(
@@ -54,7 +57,7 @@ describe('ingest metrics', () => {
     );
     expect(plain).toEqual({
       [METRIC.recordsIn]: 120,
-      [METRIC.chainsWritten]: 92,
+      [METRIC.requestsStored]: 88,
       [METRIC.failedItems]: 1,
       [METRIC.duplicates]: 3,
       [METRIC.mappingChanges]: 1,
@@ -85,7 +88,7 @@ describe('ingest metrics', () => {
       newMappingChanges: 2,
       credentials: 1,
       newCredentials: 1,
-      chainsReenriched: 5,
+      requestsReenriched: 5,
       failedCalls: 1,
       skippedUnsupported: 0,
       duplicates: 0,

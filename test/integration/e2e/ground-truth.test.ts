@@ -5,6 +5,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import type { KinesisStreamBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LOG_STREAM_BATCHING } from '../../../cdk/function-settings.js';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../../../lib/ingest/cloudtrail-pipeline.js';
 import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
 import { parseLogExport } from '../../../lib/sources/cloudwatch-logs.js';
@@ -14,6 +15,8 @@ import {
   buildFleet,
   type Emission,
   type GroundTruth,
+  REALISTIC_FLEET,
+  realisticDurationMs,
   renderAwsAuthYaml,
   simulate,
   toDeliveries,
@@ -186,5 +189,61 @@ describe('a simulated fleet delivered through the real Lambda handlers', () => {
     expect(report.agreement, describeReport(report)).toBe(1);
     // Sparse enough that every 401 joins its denial unambiguously: nothing needs the unknowable excuse.
     expect(report.excused).toEqual({});
+  });
+});
+
+describe('the realistic traffic mix delivered as the deployment batches it', () => {
+  // Kubelets, controllers, certificate users and service accounts nearly all of it, IAM humans 1.5 %,
+  // packed into Lambda invocations with the log function's own batch size and window.
+  const requests = engineName() === 'dynamodb-local' ? 1_200 : 4_000;
+  const start = '2025-06-02T08:00:00Z';
+
+  it(`agree with the ground truth on every field of ${requests} requests`, { timeout: 240_000 }, async () => {
+    const fleet = buildFleet({ seed: 5151, ...REALISTIC_FLEET });
+    const durationMs = realisticDurationMs(fleet, requests);
+    const emissions: Emission[] = [
+      ...simulate(fleet, { seed: 5151, requests, start, durationMs, mappingChanges: true, mix: 'realistic' }),
+    ];
+    const truths = emissions.flatMap((e) => (e.kind === 'truth' ? [e.truth] : []));
+    const sources = new Set(truths.map((t) => t.mappingSource));
+    for (const s of ['certificate', 'service-account', 'aws-auth-role'] as const) expect(sources).toContain(s);
+
+    const tableName = await createTestTable(engine.client, 'e2e-realistic');
+    stubHandlerEnv(engine, tableName);
+    vi.resetModules();
+    const logModule = await import('../../../functions/log-ingest.js');
+    const ctModule = await import('../../../functions/cloudtrail-ingest.js');
+    mockClient(logModule.snsClient).on(PublishCommand).resolves({ MessageId: 'm' });
+    mockClient(ctModule.snsClient).on(PublishCommand).resolves({ MessageId: 'm' });
+    const logIngest = logModule.handler as unknown as Handler<KinesisStreamBatchResponse | undefined>;
+    const ctIngest = ctModule.handler as unknown as Handler<SQSBatchResponse | undefined>;
+    const reader = new DynamoDbTrailStore(engine.newClient(), { tableName });
+    const backfillAt = new Date(fleet.startUs / US_PER_MS - 1).toISOString();
+    for (const c of fleet.clusters) {
+      if (!c.awsAuth) continue;
+      await reader.putMappingChanges([awsAuthBackfill(renderAwsAuthYaml(c.awsAuth), c.name, c.accountId, backfillAt)]);
+    }
+    const deliveries = toDeliveries(emissions, {
+      seed: 5151,
+      lateFraction: 0.05,
+      duplicateFraction: 0.02,
+      kinesisBatchSize: LOG_STREAM_BATCHING.batchSize,
+      kinesisBatchWindowMs: LOG_STREAM_BATCHING.maxBatchingWindowSeconds * 1000,
+    });
+    for (const d of deliveries) {
+      const res =
+        d.kind === 'kinesis'
+          ? await logIngest(d.event, lambdaContext('log-ingest'))
+          : await ctIngest(d.event, lambdaContext('cloudtrail-ingest'));
+      expect(res).toEqual({ batchItemFailures: [] });
+    }
+
+    const chains = await requestChainsByAuditId(reader, truths, {
+      from: start,
+      to: new Date(Date.parse(start) + durationMs + 3600_000).toISOString(),
+    });
+    const report = compareAll(truths, chains);
+    expect(report.requests).toBe(truths.length);
+    expect(report.agreement, describeReport(report)).toBe(1);
   });
 });

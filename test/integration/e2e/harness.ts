@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
+import { type DerivationSource, finalChains } from '../../../lib/chain/rederive.js';
 import type { DecisionChain } from '../../../lib/chain/types.js';
 import type { MappingChange } from '../../../lib/identity/types.js';
-import { type DerivationSource, finalChains } from '../../../lib/chain/rederive.js';
 import { awsAuthSnapshotChange } from '../../../lib/local/replay.js';
 import type { ClusterRef } from '../../../lib/store/keys.js';
 import type { GroundTruth } from '../../../sim/index.js';

@@ -7,6 +7,7 @@ import { DynamoDbMappingUsageStore } from '../../../lib/store/mapping-usage.js';
 import { createTestTable, type Engine, startEngine, stubHandlerEnv } from '../../support/engine.js';
 import {
   cloudTrailEvent,
+  cloudTrailEventOn,
   gzipBase64,
   KIEM,
   KIEM_TS,
@@ -142,17 +143,11 @@ describe('log-ingest publishes first-use alerts', () => {
   it('an SNS failure fails the Kinesis record; the retry sends the first-use alert exactly once', async () => {
     const cluster = 'kiem-retry';
     // Same access entry on a second cluster, created through CloudTrail.
-    const onCluster = (name: 'createAccessEntry' | 'associateAccessPolicy', suffix: string) => {
-      const e = cloudTrailEvent(name) as { id: string; detail: Record<string, unknown> };
-      const detail = structuredClone(e.detail) as Record<string, Record<string, unknown> | string>;
-      (detail['requestParameters'] as Record<string, unknown>)['name'] = cluster;
-      const resp = detail['responseElements'] as { accessEntry?: Record<string, unknown> } | null;
-      if (resp?.accessEntry) resp.accessEntry['clusterName'] = cluster;
-      detail['eventID'] = `${detail['eventID'] as string}-${suffix}`;
-      return JSON.stringify({ ...e, id: `${e.id}-${suffix}`, detail });
-    };
     await ctHandler(
-      sqsEvent([onCluster('createAccessEntry', 'r'), onCluster('associateAccessPolicy', 'r')]),
+      sqsEvent([
+        JSON.stringify(cloudTrailEventOn('createAccessEntry', cluster)),
+        JSON.stringify(cloudTrailEventOn('associateAccessPolicy', cluster)),
+      ]),
       lambdaContext('cloudtrail-ingest'),
     );
 

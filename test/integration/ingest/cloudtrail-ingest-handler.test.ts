@@ -9,6 +9,12 @@ import { injectFaults, throttle } from '../../support/ddb-faults.js';
 import { createTestTable, type Engine, startEngine, stubHandlerEnv } from '../../support/engine.js';
 import { dumpTable } from '../../support/table-dump.js';
 import {
+  ALICE,
+  CHAIN_AUDIT_ID,
+  chainedRequestLine,
+  chainHop1,
+  chainHop2,
+  chainOf,
   cloudTrailEvent,
   KIEM,
   KIEM_ACCESS_KEY,
@@ -29,6 +35,8 @@ let handlerClient: DynamoDBClient;
 let reader: DynamoDbTrailStore;
 const context = lambdaContext('cloudtrail-ingest');
 const body = (name: Parameters<typeof cloudTrailEvent>[0]) => JSON.stringify(cloudTrailEvent(name));
+const day = { from: '2024-08-24T00:00:00Z', to: '2024-08-24T23:59:59Z' };
+const GOMYERS = 'arn:aws:iam::211125685544:user/gomyers';
 
 beforeAll(async () => {
   engine = await startEngine();
@@ -49,14 +57,15 @@ afterAll(async () => {
 });
 
 describe('cloudtrail-ingest handler, SQS delivery', () => {
-  it('stores mapping changes and issuances, re-enriches earlier chains, and quarantines poison without failing it', async () => {
+  it('stores mapping changes and issuances, re-derives the human of earlier requests, and quarantines poison without failing it', async () => {
     // The request arrives first (CloudTrail lags minutes): its human is unknown at write time.
     await ingestLogPayloads(
       [payload({ ...KIEM, kind: 'audit' }, [{ message: kiemLine(), timestamp: KIEM_TS }])],
       reader,
       { now: () => KIEM_TS },
     );
-    expect((await reader.chainByAuditId(KIEM, KIEM_AUDIT_ID))?.chain.human.status).toBe('unknown');
+    expect((await chainOf(reader, KIEM, KIEM_AUDIT_ID))?.human.status).toBe('unknown');
+    expect((await reader.requestsByHuman(GOMYERS, day)).items).toEqual([]);
 
     const event = sqsEvent([
       body('createAccessEntry'),
@@ -74,7 +83,7 @@ describe('cloudtrail-ingest handler, SQS delivery', () => {
     const res = await handler(event, context);
     expect(res).toEqual({ batchItemFailures: [] });
 
-    const changes = await reader.mappingChanges(KIEM.cluster, KIEM.accountId);
+    const changes = await reader.mappingChanges(KIEM);
     const fromCloudTrail = changes.filter((c) => c.source === 'cloudtrail');
     expect(fromCloudTrail.map((c) => c.op.kind).sort()).toEqual(['access-entry-put', 'access-policy-associate']);
     expect(fromCloudTrail.every((c) => c.actor.aws?.arn === 'arn:aws:iam::211125685544:user/platform-admin')).toBe(
@@ -85,12 +94,14 @@ describe('cloudtrail-ingest handler, SQS delivery', () => {
     expect(cred).toMatchObject({ roleArn: 'arn:aws:iam::211125685544:role/sso_admin', api: 'AssumeRole' });
     expect(cred?.caller.arn).toBe('arn:aws:iam::211125685544:user/gomyers');
 
-    const chain = (await reader.chainByAuditId(KIEM, KIEM_AUDIT_ID))?.chain;
+    const chain = await chainOf(reader, KIEM, KIEM_AUDIT_ID);
     expect(chain?.human.status).not.toBe('unknown');
     expect(chain?.human.value?.credentialEventId).toBe('c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3e03');
+    // The late issuance indexed the human of the request stored before it (putLateLinks).
+    const byHuman = await reader.requestsByHuman(GOMYERS, day);
+    expect(byHuman.items.map((r) => r.kind === 'request' && r.auditID)).toEqual([KIEM_AUDIT_ID]);
 
-    const range = { from: '2024-08-24T00:00:00Z', to: '2024-08-25T00:00:00Z' };
-    const q = await reader.quarantined(undefined, range, { limit: 50 });
+    const q = await reader.quarantined(undefined, day, { limit: 50 });
     const poison = q.items.filter((r) => r.source === 'sqs-message');
     expect(poison.map((r) => [r.sourceId, r.code]).sort()).toEqual(
       [
@@ -99,6 +110,20 @@ describe('cloudtrail-ingest handler, SQS delivery', () => {
       ].sort(),
     );
     expect(poison.find((r) => r.code === 'ENVELOPE_NOT_JSON')?.raw).toBe('this body is not JSON');
+  });
+
+  it('follows a role chain: the first hop arriving last still indexes the human of a request made with the second key', async () => {
+    await ingestLogPayloads(
+      [payload({ ...KIEM, kind: 'audit' }, [{ message: chainedRequestLine(), timestamp: KIEM_TS }])],
+      reader,
+      { now: () => KIEM_TS },
+    );
+    expect(await handler(sqsEvent([JSON.stringify(chainHop2())]), context)).toEqual({ batchItemFailures: [] });
+    expect((await reader.requestsByHuman(ALICE, day)).items).toEqual([]);
+    expect(await handler(sqsEvent([JSON.stringify(chainHop1())]), context)).toEqual({ batchItemFailures: [] });
+    const byHuman = await reader.requestsByHuman(ALICE, day);
+    expect(byHuman.items.map((r) => r.kind === 'request' && r.auditID)).toEqual([CHAIN_AUDIT_ID]);
+    expect((await chainOf(reader, KIEM, CHAIN_AUDIT_ID))?.human.value).toMatchObject({ identity: ALICE });
   });
 
   it('leaves the table byte-identical when the same messages are delivered again', async () => {
@@ -141,7 +166,7 @@ describe('cloudtrail-ingest handler, SQS delivery', () => {
 describe('cloudtrail-ingest handler, direct EventBridge invocation', () => {
   it('ingests one EventBridge event', async () => {
     await expect(handler(cloudTrailEvent('createAccessEntry'), context)).resolves.toBeUndefined();
-    const changes = await reader.mappingChanges(KIEM.cluster, KIEM.accountId);
+    const changes = await reader.mappingChanges(KIEM);
     expect(changes.some((c) => c.sourceEventId === 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3e01')).toBe(true);
   });
 

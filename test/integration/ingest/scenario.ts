@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { CloudWatchLogsEvent, KinesisStreamEvent, SQSEvent } from 'aws-lambda';
+import { accessKeysOf, rederive } from '../../../lib/chain/rederive.js';
+import type { DecisionChain } from '../../../lib/chain/types.js';
 import type { CloudWatchLogsPayload } from '../../../lib/sources/types.js';
+import type { ClusterRef, StoredRequest, TrailStore } from '../../../lib/store/trail-store.js';
 
 /**
  * Inputs for the ingestion tests, built from REAL corpus samples (test/fixtures/ingest, attribution in
@@ -66,6 +69,160 @@ export type ScenarioEvent =
 
 export const cloudTrailEvent = (name: ScenarioEvent): Record<string, unknown> =>
   (JSON.parse(read('cloudtrail-scenario.json')) as Record<string, Record<string, unknown>>)[name]!;
+
+/**
+ * A scenario CloudTrail event moved to another cluster of the same account (and given its own event
+ * ids): the same access entry or association, on `cluster`.
+ */
+export const cloudTrailEventOn = (name: ScenarioEvent, cluster: string): Record<string, unknown> => {
+  const e = cloudTrailEvent(name) as { id: string; detail: Record<string, unknown> };
+  const detail = structuredClone(e.detail) as Record<string, unknown>;
+  const req = detail['requestParameters'] as Record<string, unknown> | null;
+  if (req) req['name'] = cluster;
+  const resp = detail['responseElements'] as { accessEntry?: Record<string, unknown> } | null;
+  if (resp?.accessEntry) resp.accessEntry['clusterName'] = cluster;
+  detail['eventID'] = `${String(detail['eventID'])}-${cluster}`;
+  return { ...e, id: `${e.id}-${cluster}`, detail };
+};
+
+// --- role chaining ---------------------------------------------------------------------------------
+
+/**
+ * A two-hop role chain built from the scenario's AssumeRole (same account, same shape): the IAM user
+ * alice assumes `deployer` (key CHAIN_KEY_1), and that session assumes `sso_admin` (key CHAIN_KEY_2),
+ * with which the request below is made. Only the first hop names a person.
+ */
+export const ALICE = 'arn:aws:iam::211125685544:user/alice';
+export const CHAIN_KEY_1 = 'ASIATCKASJUUCHAIN001';
+export const CHAIN_KEY_2 = 'ASIATCKASJUUCHAIN002';
+export const CHAIN_AUDIT_ID = '3c0f6a52-9d1e-4b7a-8e21-c4a1b5d0e9f7';
+
+const assumeRoleWith = (o: {
+  eventId: string;
+  at: string;
+  issuedKey: string;
+  roleArn: string;
+  sessionName: string;
+  caller: Record<string, unknown>;
+}): Record<string, unknown> => {
+  const e = structuredClone(cloudTrailEvent('assumeRole')) as Record<string, unknown> & {
+    detail: Record<string, unknown>;
+  };
+  const roleName = o.roleArn.slice(o.roleArn.lastIndexOf('/') + 1);
+  e['id'] = `${String(e['id']).slice(0, 24)}${o.eventId.slice(-12)}`;
+  e['time'] = o.at;
+  e.detail = {
+    ...e.detail,
+    eventID: o.eventId,
+    eventTime: o.at,
+    userIdentity: o.caller,
+    requestParameters: { roleArn: o.roleArn, roleSessionName: o.sessionName, durationSeconds: 3600 },
+    responseElements: {
+      credentials: {
+        accessKeyId: o.issuedKey,
+        sessionToken: 'redacted',
+        expiration: new Date(Date.parse(o.at) + 3_600_000).toISOString(),
+      },
+      assumedRoleUser: {
+        assumedRoleId: `AROATCKASJUU${roleName
+          .toUpperCase()
+          .replace(/[^A-Z]/g, '')
+          .padEnd(9, 'X')}:${o.sessionName}`,
+        arn: `arn:aws:sts::211125685544:assumed-role/${roleName}/${o.sessionName}`,
+      },
+    },
+  };
+  return e;
+};
+
+/** alice (IAM user) -> role deployer: issues CHAIN_KEY_1. */
+export const chainHop1 = (): Record<string, unknown> =>
+  assumeRoleWith({
+    eventId: 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3c01',
+    at: '2024-08-24T14:05:00Z',
+    issuedKey: CHAIN_KEY_1,
+    roleArn: 'arn:aws:iam::211125685544:role/deployer',
+    sessionName: 'alice-deploy',
+    caller: {
+      type: 'IAMUser',
+      principalId: 'AIDATCKASJUUALICE0001',
+      arn: ALICE,
+      accountId: '211125685544',
+      accessKeyId: 'AKIATCKASJUUALICE001',
+      userName: 'alice',
+    },
+  });
+
+/** The deployer session (CHAIN_KEY_1) -> role sso_admin: issues CHAIN_KEY_2. */
+export const chainHop2 = (): Record<string, unknown> =>
+  assumeRoleWith({
+    eventId: 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3c02',
+    at: '2024-08-24T14:10:00Z',
+    issuedKey: CHAIN_KEY_2,
+    roleArn: 'arn:aws:iam::211125685544:role/sso_admin',
+    sessionName: 'deploy-run-7',
+    caller: {
+      type: 'AssumedRole',
+      principalId: 'AROATCKASJUUDEPLOYER:alice-deploy',
+      arn: 'arn:aws:sts::211125685544:assumed-role/deployer/alice-deploy',
+      accountId: '211125685544',
+      accessKeyId: CHAIN_KEY_1,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROATCKASJUUDEPLOYER',
+          arn: 'arn:aws:iam::211125685544:role/deployer',
+          accountId: '211125685544',
+          userName: 'deployer',
+        },
+        attributes: { creationDate: '2024-08-24T14:05:00Z', mfaAuthenticated: 'false' },
+      },
+    },
+  });
+
+/** The kiem request, made with the chained key CHAIN_KEY_2 (a session of sso_admin). */
+export const chainedRequestLine = (): string => {
+  const e = kiemEvent() as Record<string, unknown> & { user: { username: string; extra: Record<string, string[]> } };
+  e['auditID'] = CHAIN_AUDIT_ID;
+  e.user.extra['accessKeyId'] = [CHAIN_KEY_2];
+  e.user.extra['arn'] = ['arn:aws:sts::211125685544:assumed-role/sso_admin/deploy-run-7'];
+  e.user.extra['sessionName'] = ['deploy-run-7'];
+  e.user.username = 'arn:aws:sts::211125685544:assumed-role/sso_admin/deploy-run-7';
+  return JSON.stringify(e);
+};
+
+// --- reading back ----------------------------------------------------------------------------------
+
+type Reader = Pick<TrailStore, 'evidenceFor'>;
+
+/** Stored requests as a question shows them: each derived again with the evidence as it stands now. */
+export const derived = async (store: Reader, requests: readonly StoredRequest[]): Promise<DecisionChain[]> => {
+  const out: DecisionChain[] = [];
+  for (const r of requests) out.push(rederive(r, await store.evidenceFor(r.ref, accessKeysOf([r]))));
+  return out;
+};
+
+/** One request by auditID (notable ones by id alone; any with `at`), derived now; undefined when not stored. */
+export const chainOf = async (
+  store: Reader & Pick<TrailStore, 'requestByAuditId'>,
+  ref: ClusterRef,
+  auditID: string,
+  at?: string,
+): Promise<DecisionChain | undefined> => {
+  const r = await store.requestByAuditId(ref, auditID, at);
+  return r ? (await derived(store, [r]))[0] : undefined;
+};
+
+/** The audit stages stored for a request (empty when it is not stored). */
+export const stagesOf = async (
+  store: Pick<TrailStore, 'requestByAuditId'>,
+  ref: ClusterRef,
+  auditID: string,
+  at?: string,
+): Promise<string[]> => {
+  const r = await store.requestByAuditId(ref, auditID, at);
+  return r?.kind === 'request' ? r.stages.map((s) => s.event.stage) : [];
+};
 
 // --- transport wrappers ---------------------------------------------------------------------------
 

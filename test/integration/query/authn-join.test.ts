@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finalChains } from '../../../lib/chain/rederive.js';
 import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
-import { finalChains } from '../../../lib/ingest/recorrelate.js';
 import { parseQuestionParams } from '../../../lib/query/params.js';
 import { type QueryAnswer, runQuestion } from '../../../lib/query/run.js';
-import { queryStoreOf, storeRunOptions } from '../../../lib/query/store-adapter.js';
-import type { QueryStore } from '../../../lib/query/store-port.js';
 import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
 import { authenticatorLines, KIEM, kiemEvent, payload } from '../ingest/scenario.js';
@@ -53,14 +51,14 @@ const request = (auditID: string, at: number) => ({ message: unauthenticatedLine
 
 let engine: Engine;
 let ddb: DynamoDbTrailStore;
-let store: QueryStore;
+let store: DynamoDbTrailStore;
 
 type Answer = Omit<QueryAnswer, 'rows'> & { rows: Record<string, unknown>[] };
 
 const ask = async (question: string, params: Record<string, string>): Promise<Answer> => {
   const p = parseQuestionParams(question, params, NOW);
   if (!p.ok) throw new Error(JSON.stringify(p.issues));
-  const a = await runQuestion(store, p.value, storeRunOptions);
+  const a = await runQuestion(store, p.value);
   return { ...a, rows: a.rows as Record<string, unknown>[] };
 };
 
@@ -104,7 +102,7 @@ beforeAll(async () => {
   );
   expect(summary.failedItemIds).toEqual([]);
   expect(summary.quarantined).toEqual({});
-  store = queryStoreOf(ddb);
+  store = ddb;
 });
 
 afterAll(async () => {

@@ -20,7 +20,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { runBackfill } from '../../../lib/local/backfill.js';
 import { parseQuestionParams } from '../../../lib/query/params.js';
 import { runQuestion } from '../../../lib/query/run.js';
-import { queryStoreOf, storeRunOptions } from '../../../lib/query/store-adapter.js';
 import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { createTestTable, startEngine } from '../../support/engine.js';
 
@@ -148,11 +147,10 @@ describe('backfill', () => {
       expect(eks).toHaveReceivedCommandTimes(ListAccessEntriesCommand, 1);
 
       // The backfilled trail answers like a replayed one.
-      const qs = queryStoreOf(store);
       const ask = async (q: string, params: Record<string, string>) => {
         const p = parseQuestionParams(q, params, NOW);
         if (!p.ok) throw new Error(JSON.stringify(p.issues));
-        const a = await runQuestion(qs, p.value, storeRunOptions);
+        const a = await runQuestion(store, p.value);
         return a.rows as Record<string, unknown>[];
       };
       const at = await ask('access-at', { cluster: 'kiem', at: '2024-09-01T00:00:00Z' });

@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueryHandler } from '../../../functions/query-api.js';
 import { replayFiles } from '../../../lib/local/replay.js';
-import { queryStoreOf, storeRunOptions } from '../../../lib/query/store-adapter.js';
 import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
 
@@ -20,7 +19,7 @@ beforeAll(async () => {
     accountId: '211125685544',
     at: '2024-08-05T00:00:00.000Z',
   });
-  handle = createQueryHandler({ store: queryStoreOf(store), runOptions: storeRunOptions, now: () => NOW });
+  handle = createQueryHandler({ store, now: () => NOW });
 });
 
 afterAll(async () => engine?.stop());

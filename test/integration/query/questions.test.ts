@@ -4,8 +4,6 @@ import { replayFiles } from '../../../lib/local/replay.js';
 import { QueryNotFoundError, QueryParamError } from '../../../lib/query/errors.js';
 import { parseQuestionParams } from '../../../lib/query/params.js';
 import { type QueryAnswer, runQuestion } from '../../../lib/query/run.js';
-import { queryStoreOf, storeRunOptions } from '../../../lib/query/store-adapter.js';
-import type { QueryStore } from '../../../lib/query/store-port.js';
 import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
 
@@ -20,14 +18,14 @@ const NOW = Date.parse('2024-09-01T00:00:00Z');
 const WINDOW = { from: '2024-08-24T14:00:00Z', to: '2024-08-24T14:59:59Z' };
 
 let engine: Engine;
-let store: QueryStore;
+let store: DynamoDbTrailStore;
 
 type Answer = Omit<QueryAnswer, 'rows'> & { rows: Record<string, unknown>[] };
 
 const ask = async (question: string, params: Record<string, string>, now = NOW): Promise<Answer> => {
   const p = parseQuestionParams(question, params, now);
   if (!p.ok) throw new Error(JSON.stringify(p.issues));
-  const a = await runQuestion(store, p.value, storeRunOptions);
+  const a = await runQuestion(store, p.value);
   return { ...a, rows: a.rows as Record<string, unknown>[] };
 };
 
@@ -36,7 +34,7 @@ beforeAll(async () => {
   const table = await createTestTable(engine.client, 'query');
   const ddb = new DynamoDbTrailStore(engine.client, { tableName: table });
   await replayFiles([FIXTURE], ddb, { now: () => NOW, accountId: ACCOUNT, at: '2024-08-05T00:00:00.000Z' });
-  store = queryStoreOf(ddb);
+  store = ddb;
 });
 
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   InternalServerError,
   PutItemCommand,
@@ -5,7 +6,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countCommands } from '../../../lib/store/command-counter.js';
+import { type CommandCounter, countCommands, FULL_TABLE_READS } from '../../../lib/store/command-counter.js';
 import { toTrailStoreError } from '../../../lib/store/errors.js';
 import type { ClusterRef } from '../../../lib/store/keys.js';
 import { TrailStoreError } from '../../../lib/store/trail-store.js';
@@ -16,70 +17,113 @@ import {
   awsAuthChange,
   chainFromEvent,
   kiempossibleEvent,
+  logBatchOf,
   quarantineRecord,
   variant,
 } from '../../support/factories.js';
 import { type StoreHarness, startStoreHarness } from '../../support/store-harness.js';
 
+/**
+ * Storage faults on a real engine: throttling and UnprocessedItems retried within bounds, SDK errors
+ * mapped to TrailStoreError, and rows of any size stored whole.
+ */
 let h: StoreHarness;
+/** Counters never reset, on every client of the file, so the last test can prove no Scan was sent. */
+const watched: CommandCounter[] = [];
 const prodA: ClusterRef = { accountId: ACCOUNT_A, cluster: 'prod' };
+const DAY = { from: '2024-08-24T00:00:00Z', to: '2024-08-24T23:59:59Z' };
 const base = kiempossibleEvent();
-const chains = (n: number, prefix: string) =>
-  Array.from({ length: n }, (_, i) =>
-    chainFromEvent(variant(base, { auditID: `${prefix}-${i}` }), { cluster: 'prod', accountId: ACCOUNT_A }),
+/** A delivery of `n` requests of the SSO human, one record each (all notable: found by auditID alone). */
+const delivery = (n: number, prefix: string) =>
+  logBatchOf(
+    Array.from({ length: n }, (_, i) =>
+      chainFromEvent(variant(base, { auditID: `${prefix}-${i}` }), { cluster: 'prod', accountId: ACCOUNT_A }),
+    ),
+    Array.from({ length: n }, (_, i) => `${prefix}-unit-${i}`),
   );
 
 beforeAll(async () => {
   h = await startStoreHarness();
+  watched.push(countCommands(h.client));
 });
 afterAll(async () => h.engine.stop());
 
+/** A client of its own on the engine, watched for Scans. */
+const newClient = (config?: { maxAttempts?: number }) => {
+  const client = h.engine.newClient(config);
+  watched.push(countCommands(client));
+  return client;
+};
+
 describe('throttling on a real client', () => {
   it('retries UnprocessedItems until every item is written', async () => {
-    const client = h.engine.newClient();
+    // The same delivery without faults, on a table of its own: how many BatchWriteItems it takes.
+    const clean = await startStoreHarness(h.engine);
+    watched.push(countCommands(clean.client));
+    await clean.store.putLogBatch(delivery(20, 'unproc'));
+    const calls = clean.counter.count('BatchWriteItemCommand');
+
+    const client = newClient();
     const store = h.storeWith(client);
     const counter = countCommands(client);
     const faults = injectFaults(client, {
       BatchWriteItemCommand: [
-        { kind: 'unprocessed', keep: 5 },
+        { kind: 'unprocessed', keep: 1 },
         { kind: 'unprocessed', keep: 0 },
       ],
     });
-    await store.putChains(chains(20, 'unproc'));
+    await store.putLogBatch(delivery(20, 'unproc'));
     expect(faults.fired).toEqual(['BatchWriteItemCommand:unprocessed', 'BatchWriteItemCommand:unprocessed']);
-    expect(counter.count('BatchWriteItemCommand')).toBe(3);
-    for (let i = 0; i < 20; i++) expect(await h.store.chainByAuditId(prodA, `unproc-${i}`)).toBeDefined();
+    expect(counter.count('BatchWriteItemCommand')).toBe(calls + 2);
+    for (let i = 0; i < 20; i++) expect(await h.store.requestByAuditId(prodA, `unproc-${i}`)).toBeDefined();
+    // Every item the clean write made is there, byte for byte.
+    const all = await h.dump();
+    for (const item of await clean.dump()) expect(all).toContain(item);
   });
 
   it('retries a BatchWriteItem that threw ProvisionedThroughputExceededException', async () => {
-    const client = h.engine.newClient();
+    const client = newClient();
     const store = h.storeWith(client);
     const faults = injectFaults(client, { BatchWriteItemCommand: [{ kind: 'throw', error: throttle }] });
-    await store.putChains(chains(3, 'thrown'));
+    await store.putLogBatch(delivery(3, 'thrown'));
     expect(faults.fired).toEqual(['BatchWriteItemCommand:throw']);
-    expect(await h.store.chainByAuditId(prodA, 'thrown-2')).toBeDefined();
+    expect(await h.store.requestByAuditId(prodA, 'thrown-2')).toBeDefined();
   });
 
   it('retries a throttled conditional PutItem', async () => {
-    const client = h.engine.newClient();
+    const client = newClient();
     const store = h.storeWith(client);
     injectFaults(client, { PutItemCommand: [{ kind: 'throw', error: throttle }] });
     expect(await store.putMappingChanges([awsAuthChange({ sourceEventId: 'throttled-put' })])).toHaveLength(1);
   });
 
   it('gives up after the bounded attempts with a retryable THROTTLED error', async () => {
-    const client = h.engine.newClient();
+    const client = newClient();
     const store = h.storeWith(client, { retry: { maxAttempts: 3, sleep: async () => {} } });
     injectFaults(client, {
       BatchWriteItemCommand: Array.from({ length: 3 }, () => ({ kind: 'unprocessed' as const, keep: 0 })),
     });
-    const err = await store.putChains(chains(2, 'giveup')).catch((e: unknown) => e);
+    const err = await store.putLogBatch(delivery(2, 'giveup')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrailStoreError);
     expect(err).toMatchObject({ code: 'THROTTLED', retryable: true });
   });
 
+  it('writes no posting when the parts could not be written (parts first, then the index)', async () => {
+    const client = newClient({ maxAttempts: 1 });
+    const store = h.storeWith(client, { retry: { maxAttempts: 1, sleep: async () => {} } });
+    const invalid = () =>
+      Object.assign(new Error('One or more parameter values were invalid'), { name: 'ValidationException' });
+    injectFaults(client, { BatchWriteItemCommand: [{ kind: 'throw', error: invalid }] });
+    await expect(store.putLogBatch(delivery(2, 'refused'))).rejects.toMatchObject({
+      code: 'VALIDATION',
+      retryable: false,
+    });
+    expect((await h.dump()).filter((r) => r.includes('refused'))).toEqual([]);
+    expect(await h.store.requestByAuditId(prodA, 'refused-0')).toBeUndefined();
+  });
+
   it('waits with growing, jittered, capped delays between attempts', async () => {
-    const client = h.engine.newClient();
+    const client = newClient();
     const delays: number[] = [];
     const store = h.storeWith(client, {
       retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 400, sleep: async (ms) => void delays.push(ms) },
@@ -87,7 +131,7 @@ describe('throttling on a real client', () => {
     injectFaults(client, {
       BatchWriteItemCommand: Array.from({ length: 5 }, () => ({ kind: 'unprocessed' as const, keep: 0 })),
     });
-    await store.putChains(chains(1, 'delays'));
+    await store.putLogBatch(delivery(1, 'delays'));
     expect(delays).toHaveLength(5);
     delays.forEach((d, i) => {
       expect(d).toBeGreaterThanOrEqual(0);
@@ -137,7 +181,7 @@ describe('SDK errors map to TrailStoreError', () => {
     ],
     ['anything else', 'UNKNOWN', false, () => new Error('weird')],
   ] as const)('%s -> %s (injected through a real client)', async (_label, code, retryable, error) => {
-    const client = h.engine.newClient({ maxAttempts: 1 });
+    const client = newClient({ maxAttempts: 1 });
     const store = h.storeWith(client, { retry: { maxAttempts: 1, sleep: async () => {} } });
     injectFaults(client, { GetItemCommand: [{ kind: 'throw', error }] });
     const err = await store.credential('ASIAFAULT').catch((e: unknown) => e);
@@ -192,35 +236,78 @@ describe('SDK errors map to TrailStoreError', () => {
   });
 });
 
-describe('oversized items', () => {
-  it('drops request/response bodies from a chain over 400 KB, flags it, and still writes it', async () => {
-    const huge = { kind: 'ConfigMap', data: { blob: 'y'.repeat(500 * 1024) } };
-    const event = { ...variant(base, { auditID: 'oversize-1', requestObject: huge }), responseObject: huge };
-    await h.store.putChains([chainFromEvent(event, { cluster: 'prod', accountId: ACCOUNT_A })]);
-    const got = await h.store.chainByAuditId(prodA, 'oversize-1');
-    expect(got?.trimmed).toEqual(['requestObject', 'responseObject']);
-    expect(got?.facts?.event.requestObject).toBeUndefined();
-    expect(got?.facts?.event.annotations).toEqual(base.annotations);
+describe('large rows', () => {
+  const chunkItems = async (auditID: string) => {
+    const rows = (await h.dump()).map((r) => JSON.parse(r) as Record<string, { S?: string; N?: string }>);
+    const pointer = rows.find((r) => r['pk']?.S === `R#C#${ACCOUNT_A}#prod#${auditID}`);
+    const [cell, anchor] = (pointer?.['sk']?.S ?? '').split('#');
+    return rows.filter((r) => r['pk']?.S === `S#${ACCOUNT_A}#prod` && r['sk']?.S?.startsWith(`${cell}#${anchor}#n`));
+  };
+
+  it.each([
+    [
+      'request and response bodies of 600 KB',
+      'large-bodies',
+      (id: string) => {
+        const huge = { kind: 'ConfigMap', data: { blob: randomBytes(450 * 1024).toString('base64') } };
+        return { ...variant(base, { auditID: id, requestObject: huge }), responseObject: huge };
+      },
+    ],
+    [
+      'annotations of 560 KB',
+      'large-annotations',
+      (id: string) => ({
+        ...variant(base, { auditID: id }),
+        annotations: { big: randomBytes(420 * 1024).toString('base64') },
+      }),
+    ],
+  ])('a row with %s is split into chunk items and reads back whole', async (_label, id, make) => {
+    const event = make(id);
+    await h.store.putLogBatch(
+      logBatchOf([chainFromEvent(event, { cluster: 'prod', accountId: ACCOUNT_A })], `${id}-u`),
+    );
+    const chunks = await chunkItems(id);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const c of chunks) expect(Number(c['nc']?.N)).toBe(chunks.length);
+    const got = await h.store.requestByAuditId(prodA, id);
+    expect(got?.kind === 'request' && got.stages[0]?.event).toEqual(event);
+    // Through a listing of the cluster and through a posting too.
+    const listed = (await h.store.requestsByCluster(prodA, DAY, { limit: 1000 })).items.find(
+      (r) => r.kind === 'request' && r.auditID === id,
+    );
+    expect(listed?.kind === 'request' && listed.stages[0]?.event).toEqual(event);
+    const byUser = (await h.store.requestsByK8sUser(prodA, String(event.user.username), DAY, { limit: 1000 })).items;
+    expect(byUser.some((r) => r.kind === 'request' && r.auditID === id)).toBe(true);
   });
 
-  it('then drops annotations, then facts, never failing the record', async () => {
-    const event = {
-      ...variant(base, { auditID: 'oversize-2' }),
-      annotations: { big: 'z'.repeat(450 * 1024) },
-    };
-    await h.store.putChains([chainFromEvent(event, { cluster: 'prod', accountId: ACCOUNT_A })]);
-    const got = await h.store.chainByAuditId(prodA, 'oversize-2');
-    expect(got?.trimmed).toEqual(['annotations']);
-    expect(got?.facts?.event.auditID).toBe('oversize-2');
+  it('a delivery of many rows that compress past one item is split too, and every row reads back', async () => {
+    const n = 60;
+    const batch = logBatchOf(
+      Array.from({ length: n }, (_, i) =>
+        chainFromEvent(
+          {
+            ...variant(base, { auditID: `many-${i}` }),
+            annotations: { note: randomBytes(12 * 1024).toString('base64') },
+          },
+          { cluster: 'prod', accountId: ACCOUNT_A },
+        ),
+      ),
+      'many-unit',
+    );
+    await h.store.putLogBatch(batch);
+    expect((await chunkItems('many-0')).length).toBeGreaterThan(1);
+    for (const i of [0, 29, 59]) {
+      const got = await h.store.requestByAuditId(prodA, `many-${i}`);
+      expect(got?.kind === 'request' && got.stages[0]?.event.annotations).toEqual(
+        batch.audit[i]?.facts.event.annotations,
+      );
+    }
   });
 
   it('truncates a quarantined raw text over 350 KB and records its size', async () => {
     const raw = `{"broken": "${'q'.repeat(600 * 1024)}`;
     await h.store.quarantine([quarantineRecord({ sourceId: 'huge-raw', raw })]);
-    const page = await h.store.quarantined('AUDIT_NOT_JSON', {
-      from: '2024-08-24T00:00:00Z',
-      to: '2024-08-24T23:59:59Z',
-    });
+    const page = await h.store.quarantined('AUDIT_NOT_JSON', DAY);
     const rec = page.items.find((q) => q.sourceId === 'huge-raw');
     expect(rec?.rawTruncated).toBe(true);
     expect(rec?.rawBytes).toBe(Buffer.byteLength(raw));
@@ -233,8 +320,17 @@ describe('oversized items', () => {
     const change = awsAuthChange({ sourceEventId: 'huge-aws-auth', roles });
     if (change.op.kind === 'aws-auth-put') change.op.rawData = { mapRoles: 'x'.repeat(300 * 1024) };
     expect(await h.store.putMappingChanges([change])).toHaveLength(1);
-    const stored = (await h.store.mappingChanges('prod', ACCOUNT_A)).find((c) => c.sourceEventId === 'huge-aws-auth');
+    const stored = (await h.store.mappingChanges(prodA)).find((c) => c.sourceEventId === 'huge-aws-auth');
     expect(stored?.op.kind === 'aws-auth-put' && stored.op.config.roles.length).toBe(2500);
     expect(stored?.op.kind === 'aws-auth-put' && stored.op.rawData).toBeUndefined();
+  });
+});
+
+describe('reads', () => {
+  it('never sent a Scan or PartiQL statement', () => {
+    for (const counter of watched) {
+      for (const name of FULL_TABLE_READS) expect(counter.count(name)).toBe(0);
+    }
+    expect(watched.reduce((n, c) => n + c.count('QueryCommand'), 0)).toBeGreaterThan(0);
   });
 });

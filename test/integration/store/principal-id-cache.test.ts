@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MappingChange } from '../../../lib/identity/types.js';
-import { countCommands } from '../../../lib/store/command-counter.js';
+import { type CommandCounter, countCommands, FULL_TABLE_READS } from '../../../lib/store/command-counter.js';
 import type { DynamoDbTrailStoreOptions } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { ACCOUNT_A, accessEntryChange } from '../../support/factories.js';
 import { type StoreHarness, startStoreHarness } from '../../support/store-harness.js';
@@ -11,9 +11,12 @@ import { type StoreHarness, startStoreHarness } from '../../support/store-harnes
  * stored, while the table still keeps the earliest observation and only the first arrival is new.
  */
 let h: StoreHarness;
+/** Counters never reset, on every client of the file, so the last test can prove no Scan was sent. */
+const watched: CommandCounter[] = [];
 
 beforeAll(async () => {
   h = await startStoreHarness();
+  watched.push(countCommands(h.client));
 });
 afterAll(async () => h.engine.stop());
 
@@ -29,14 +32,18 @@ const obs = (sourceEventId: string, at: string, principalId = 'AROATCKASJUUBCXRR
   op: { kind: 'principal-id-observed', matchKey: ADMIN, principalId },
 });
 
-const fresh = async (options: Partial<DynamoDbTrailStoreOptions> = {}) => startStoreHarness(h.engine, options);
+const fresh = async (options: Partial<DynamoDbTrailStoreOptions> = {}) => {
+  const local = await startStoreHarness(h.engine, options);
+  watched.push(countCommands(local.client));
+  return local;
+};
 
-/** Mapping items of a table, comparable across tables. */
+/** Mapping history items (`MC#` partitions) of a table, comparable across tables. */
 const mappingItems = async (local: StoreHarness) =>
-  (await local.dump()).filter((row) => (JSON.parse(row) as { t?: { S?: string } }).t?.S === 'mapping');
+  (await local.dump()).filter((row) => (JSON.parse(row) as { pk?: { S?: string } }).pk?.S?.startsWith('MC#'));
 
 const storedIds = async (local: StoreHarness) =>
-  (await local.store.mappingChanges('prod', ACCOUNT_A)).map((c) => c.sourceEventId);
+  (await local.store.mappingChanges({ accountId: ACCOUNT_A, cluster: 'prod' })).map((c) => c.sourceEventId);
 
 const puts = async (local: StoreHarness, run: () => Promise<unknown>) => {
   local.counter.reset();
@@ -139,6 +146,7 @@ describe('two containers on one table', () => {
     const a = local.store;
     const clientB = local.engine.newClient();
     const counterB = countCommands(clientB);
+    watched.push(countCommands(clientB));
     const b = local.storeWith(clientB);
     const putsB = async (c: MappingChange) => {
       counterB.reset();
@@ -195,5 +203,14 @@ describe('cache bound', () => {
     const local = await fresh({ retentionDays: { mappingChange: 30 } });
     expect(await local.store.putMappingChanges([obs('audit-1', '2024-08-24T09:00:00Z')])).toHaveLength(1);
     expect(await puts(local, () => local.store.putMappingChanges([obs('audit-2', '2024-08-24T10:00:00Z')]))).toBe(2);
+  });
+});
+
+describe('reads', () => {
+  it('never sent a Scan or PartiQL statement: history reads are Queries', () => {
+    for (const counter of watched) {
+      for (const name of FULL_TABLE_READS) expect(counter.count(name)).toBe(0);
+    }
+    expect(watched.reduce((n, c) => n + c.count('QueryCommand'), 0)).toBeGreaterThan(0);
   });
 });

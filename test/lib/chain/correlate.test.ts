@@ -397,6 +397,7 @@ describe('correlateAuditEvent: 403 with an empty reason', () => {
       none(),
     );
     expect(chain.principal.value).toEqual({ type: 'k8s-internal' });
+    expect(chain.mapping).toMatchObject({ status: 'derived', value: { source: 'certificate' } });
     expect(chain.decision).toMatchObject({
       status: 'observed',
       value: {

@@ -67,7 +67,7 @@ describe('renderChain', () => {
       '     missing: system:kube-scheduler cannot list poddisruptionbudgets.policy at cluster scope',
     );
     expect(out).toContain('     explanation (derived): no RBAC binding grants list on poddisruptionbudgets');
-    expect(out).toContain('1. principal [observed] Kubernetes / EKS component (no IAM principal)');
+    expect(out).toContain('1. principal [derived] Kubernetes / EKS component (no IAM principal)');
   });
 
   it('renders an authenticator denial with its failed stage', () => {

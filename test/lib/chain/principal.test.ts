@@ -85,10 +85,27 @@ describe('principalFromUser', () => {
   it.each([
     ['anonymous', { username: 'system:anonymous', groups: ['system:unauthenticated'], extra: {} }, 'anonymous'],
     ['control-plane component', { username: 'system:kube-controller-manager', groups: [], extra: {} }, 'k8s-internal'],
+    [
+      'EKS component without IAM keys',
+      { username: 'eks:cloud-controller-manager', groups: [], extra: {} },
+      'k8s-internal',
+    ],
+    // Nodes come in through an IAM mapping: without the keys, the authenticator predates them.
+    [
+      'node without IAM keys',
+      { username: 'system:node:ip-10-0-1-5.ec2.internal', groups: ['system:nodes'], extra: {} },
+      'unknown',
+    ],
     ['OIDC user', { username: 'admin@example.com', groups: [], extra: {} }, 'unknown'],
     ['no user at all (401)', { groups: [], extra: {} }, 'unknown'],
   ])('classifies %s', (_name, user, type) => {
     expect(principalFromUser(user).value?.type).toBe(type);
+  });
+
+  it('derives a certificate, never observes one: the record only shows that IAM keys are absent', () => {
+    const link = principalFromUser({ username: 'system:kube-scheduler', groups: [], extra: {} });
+    expect(link.status).toBe('derived');
+    expect(link.why).toContain('client certificate');
   });
 });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { correlateAuditEvent } from '../../../lib/chain/correlate.js';
 import { inMemoryEvidence } from '../../../lib/chain/evidence.js';
-import type { CredentialIssuance } from '../../../lib/chain/types.js';
 import { withRoleChains } from '../../../lib/chain/role-chain-evidence.js';
+import type { CredentialIssuance } from '../../../lib/chain/types.js';
 import { parseAuditEvent } from '../../../lib/sources/audit-event.js';
 import { KIEM, KIEM_TS, kiemLine } from '../ingest/fixtures.js';
 

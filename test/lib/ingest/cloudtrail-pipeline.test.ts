@@ -3,11 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { ingestCloudTrailEvents, parseCloudTrailItem } from '../../../lib/ingest/cloudtrail-pipeline.js';
 import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
 import { parseEventBridgeEvent } from '../../../lib/sources/cloudtrail.js';
-import { cloudTrail, KIEM, KIEM_AUDIT_ID, kiemLine, logPayload } from './fixtures.js';
+import { TrailStoreError } from '../../../lib/store/trail-store.js';
+import { ALICE, CHAIN_AUDIT_ID, chainedRequestLine, chainHop1, chainHop2 } from '../../integration/ingest/scenario.js';
+import { cloudTrail, KIEM_AUDIT_ID, kiemLine, logPayload } from './fixtures.js';
 import { MemoryTrailStore } from './memory-store.js';
 
 const opts = { now: () => Date.parse('2024-08-24T15:00:00Z') };
 const createEntry = cloudTrail('createAccessEntry');
+const day = { from: '2024-08-24T00:00:00Z', to: '2024-08-24T23:59:59Z' };
+const KIEM_KEY = 'ASIATCKASJUUD7MPDOZN';
+const GOMYERS = 'arn:aws:iam::211125685544:user/gomyers';
 
 describe('parseCloudTrailItem', () => {
   const parsed = parseEventBridgeEvent(createEntry);
@@ -78,20 +83,95 @@ describe('ingestCloudTrailEvents (pipeline logic over an in-memory port)', () =>
     expect(store.changes.size).toBe(1);
   });
 
-  it('re-correlates chains stored before the AssumeRole event that issued their key', async () => {
+  it('derives the human of requests stored before the AssumeRole event that issued their key, and indexes it', async () => {
     const store = new MemoryTrailStore();
     await ingestLogPayloads([logPayload('audit', [kiemLine()])], store, opts);
-    const chainId = `${KIEM.cluster}#${KIEM_AUDIT_ID}`;
-    expect(store.chains.get(chainId)?.chain.human.status).toBe('unknown');
+    // Stored while the human was pending: found by its access key, not by a human.
+    expect((await store.requestsByAccessKey(KIEM_KEY, day, {})).items).toHaveLength(1);
+    expect((await store.requestsByHuman(GOMYERS, day, {})).items).toEqual([]);
     const s = await ingestCloudTrailEvents(
       [{ itemId: 'a', source: 'sqs-message', body: cloudTrail('assumeRole') }],
       store,
       opts,
     );
-    expect(s).toMatchObject({ credentials: 1, newCredentials: 1, chainsReenriched: 1 });
-    expect(store.chains.get(chainId)?.chain.human.value?.credentialEventId).toBe(
+    expect(s).toMatchObject({ credentials: 1, newCredentials: 1, requestsReenriched: 1, failedItemIds: [] });
+    expect(store.lateLinks.map((l) => l.chain.human.value?.credentialEventId)).toEqual([
       'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3e03',
+    ]);
+    const byHuman = await store.requestsByHuman(GOMYERS, day, {});
+    expect(byHuman.items.map((r) => r.kind === 'request' && r.auditID)).toEqual([KIEM_AUDIT_ID]);
+  });
+
+  it('names the human at write time when the issuance came first: nothing left to re-derive', async () => {
+    const store = new MemoryTrailStore();
+    await ingestCloudTrailEvents([{ itemId: 'a', source: 'sqs-message', body: cloudTrail('assumeRole') }], store, opts);
+    await ingestLogPayloads([logPayload('audit', [kiemLine()])], store, opts);
+    expect((await store.requestsByAccessKey(KIEM_KEY, day, {})).items).toEqual([]);
+    expect((await store.requestsByHuman(GOMYERS, day, {})).items).toHaveLength(1);
+    // A redelivered issuance re-derives nothing, and fails nothing.
+    const again = await ingestCloudTrailEvents(
+      [{ itemId: 'a', source: 'sqs-message', body: cloudTrail('assumeRole') }],
+      store,
+      opts,
     );
+    expect(again).toMatchObject({ newCredentials: 0, requestsReenriched: 0, failedItemIds: [] });
+  });
+
+  it.each([
+    ['the first hop, then the second', [chainHop1, chainHop2]],
+    ['the second hop, then the first', [chainHop2, chainHop1]],
+  ])('follows a role chain down credentialsIssuedTo when both issuances arrive late: %s', async (_order, hops) => {
+    const store = new MemoryTrailStore();
+    await ingestLogPayloads([logPayload('audit', [chainedRequestLine()])], store, opts);
+    for (const [i, hop] of hops.entries()) {
+      const s = await ingestCloudTrailEvents([{ itemId: `hop-${i}`, source: 'sqs-message', body: hop() }], store, opts);
+      expect(s.failedItemIds).toEqual([]);
+    }
+    const byHuman = await store.requestsByHuman(ALICE, day, {});
+    expect(byHuman.items.map((r) => r.kind === 'request' && r.auditID)).toEqual([CHAIN_AUDIT_ID]);
+    const last = store.lateLinks[store.lateLinks.length - 1]!.chain;
+    expect(last.human.value).toMatchObject({
+      identity: ALICE,
+      via: 'iam-user',
+      chain: ['arn:aws:sts::211125685544:assumed-role/deployer/alice-deploy'],
+    });
+  });
+
+  it('does not look for requests of a key issued to an AWS service (no person behind it)', async () => {
+    const store = new MemoryTrailStore();
+    const e = structuredClone(cloudTrail('assumeRole')) as { detail: Record<string, unknown> };
+    e.detail['userIdentity'] = { type: 'AWSService', invokedBy: 'ec2.amazonaws.com' };
+    const s = await ingestCloudTrailEvents([{ itemId: 'svc', source: 'sqs-message', body: e }], store, opts);
+    expect(s).toMatchObject({ newCredentials: 1, failedItemIds: [] });
+    expect(store.calls).not.toContain('requestsByAccessKey');
+  });
+
+  const throttled = () => new TrailStoreError('throttled', 'THROTTLED', true);
+  const invalid = () => new TrailStoreError('bad request', 'VALIDATION', false);
+
+  it.each([
+    ['requestsByAccessKey', 'a transient fault', throttled, true],
+    ['evidenceFor', 'a transient fault', throttled, true],
+    ['putLateLinks', 'a transient fault', throttled, true],
+    ['credentialsIssuedTo', 'a transient fault', throttled, true],
+    ['putCredentials', 'a transient fault', throttled, true],
+    ['requestsByAccessKey', 'a refusal for good', invalid, false],
+    ['evidenceFor', 'a refusal for good', invalid, false],
+    ['putLateLinks', 'a refusal for good', invalid, false],
+    ['credentialsIssuedTo', 'a refusal for good', invalid, false],
+  ] as const)('late issuance: %s meeting %s fails the item: %s', async (op, _what, error, fails) => {
+    const store = new MemoryTrailStore();
+    await ingestLogPayloads([logPayload('audit', [kiemLine()])], store, opts);
+    store.failures[op] = error;
+    const item = { itemId: 'a', source: 'sqs-message' as const, body: cloudTrail('assumeRole') };
+    const s = await ingestCloudTrailEvents([item], store, opts);
+    expect(s.failedItemIds).toEqual(fails ? ['a'] : []);
+    if (!fails) return;
+    // The redelivery (the issuance is no longer new) still derives and indexes the human.
+    store.failures = {};
+    const retried = await ingestCloudTrailEvents([item], store, opts);
+    expect(retried).toMatchObject({ failedItemIds: [], requestsReenriched: 1 });
+    expect((await store.requestsByHuman(GOMYERS, day, {})).items).toHaveLength(1);
   });
 
   it('quarantines poison under the item id and leaves its neighbours alone', async () => {
@@ -105,7 +185,7 @@ describe('ingestCloudTrailEvents (pipeline logic over an in-memory port)', () =>
       opts,
     );
     expect(s.quarantined).toEqual({ ENVELOPE_NOT_JSON: 1 });
-    expect(store.quarantined.get('sqs-message#poison')).toMatchObject({
+    expect(store.quarantineEntries.get('sqs-message#poison')).toMatchObject({
       raw: '{"detail-type":',
       at: 1_724_509_800_000,
     });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { QueryParamError } from '../../../lib/query/errors.js';
-import { collectPage, decodeCursor, type StorePage, slicePage } from '../../../lib/query/paging.js';
+import { collectPage, decodeCursor, slicePage } from '../../../lib/query/paging.js';
+import type { StorePage } from '../../../lib/store/trail-store.js';
 
 /** A deterministic store of 0..n-1 in pages, as DynamoDB pages are for one start key. */
 const pages =

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Link, MappingLink } from '../../../lib/chain/types.js';
+import { canonicalJson } from '../../../lib/canonical-json.js';
 import {
   type ChainRecord,
   fromRecord,
   joinChains,
   type MergedChain,
   stageRank,
-} from '../../../lib/store/chain-merge.js';
-import { canonicalJson } from '../../../lib/store/item-codec.js';
+} from '../../../lib/chain/stage-merge.js';
+import type { Link, MappingLink } from '../../../lib/chain/types.js';
 import { chainFromEvent, pantherEvents, variant } from '../../support/factories.js';
 
 const [started] = pantherEvents();

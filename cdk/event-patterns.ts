@@ -9,7 +9,7 @@ import {
 /**
  * EventBridge patterns for the CloudTrail management events the product consumes. Events of the
  * type "AWS API Call via CloudTrail" reach the default bus only when a trail records management
- * events in that account and region (FORMATS.md §3.3); the same patterns serve the member rules on
+ * events in that account and region (docs/formats.md §3.3); the same patterns serve the member rules on
  * the default bus and the central rules on the custom bus (forwarding keeps source and detail).
  */
 

@@ -76,7 +76,7 @@ export const ingestKinesisEvent = async (
     unitId: r.eventID,
     source: 'kinesis-record',
     payload: decodeKinesisData(r.kinesis.data),
-    // approximateArrivalTimestamp is epoch SECONDS with a fraction (FORMATS §4.2).
+    // approximateArrivalTimestamp is epoch SECONDS with a fraction (docs/formats.md §4.2).
     receivedAt: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
   }));
   const now = deps.now();

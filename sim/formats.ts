@@ -1,5 +1,5 @@
 /**
- * Writers for the raw formats the simulator emits (FORMATS.md). Written from the format description,
+ * Writers for the raw formats the simulator emits (docs/formats.md). Written from the format description,
  * independently of the parsers in lib/sources, so the simulator can act as an oracle for them.
  * Times are integer microseconds since the epoch throughout the simulator; each writer rounds to the
  * precision its real source uses.

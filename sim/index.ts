@@ -1,6 +1,6 @@
 /**
  * The realistic scenario simulator: an independent oracle for the parsers and the correlator. It
- * imports only the shared types and writes every format from FORMATS.md itself.
+ * imports only the shared types and writes every format itself, from docs/formats.md.
  */
 export * from './delivery.js';
 export * from './fleet.js';

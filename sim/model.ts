@@ -1,6 +1,6 @@
 /**
  * The simulator's own model of EKS authentication and Kubernetes authorization: the mapper chain and
- * precedence (FORMATS §1.5), template expansion (§1.6), the authorizer order and reason grammar
+ * precedence (docs/formats.md §1.5), template expansion (§1.6), the authorizer order and reason grammar
  * (§2.3), the 403 message grammar, and the EKS audit policy levels (§2.6). It is written from the
  * format description and does not share code with lib/identity or lib/authz, so that disagreements
  * between the two show up in tests.
@@ -113,7 +113,7 @@ export const defaultEntryUsername = (entry: SimAccessEntry, id: VerifiedIdentity
   return `arn:aws:sts::${id.accountId}:assumed-role/${id.roleName ?? ''}/{{SessionName}}`;
 };
 
-/** The "not mapped" wording of the authenticator release in use at a given time (FORMATS §1.8). */
+/** The "not mapped" wording of the authenticator release in use at a given time (docs/formats.md §1.8). */
 export const notMappedError = (atUs: number): string => {
   if (atUs < Date.parse('2023-12-01T00:00:00Z') * 1000) return 'ARN is not mapped';
   if (atUs < Date.parse('2025-09-09T00:00:00Z') * 1000) return 'Identity is not mapped';
@@ -307,7 +307,7 @@ const policyAllow = (ctx: PolicyContext, req: K8sRequest): string | undefined =>
       return `EKS Access Policy: allowed by ClusterRoleBinding ${goQuote(binding)} of ClusterRole ${goQuote(assoc.policyArn)} to User ${goQuote(ctx.principalId)}`;
     }
     if (req.namespace && assoc.scope.namespaces.includes(req.namespace)) {
-      // The namespace-scoped wording has no public sample (FORMATS §2.3 [?]); modelled on the RBAC RoleBinding form.
+      // The namespace-scoped wording has no public sample (docs/formats.md §2.3 [?]); modelled on the RBAC RoleBinding form.
       return `EKS Access Policy: allowed by RoleBinding ${goQuote(`${binding}/${req.namespace}`)} of Role ${goQuote(assoc.policyArn)} to User ${goQuote(ctx.principalId)}`;
     }
   }

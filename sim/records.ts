@@ -1,7 +1,7 @@
 /**
  * Builders for raw records: CloudTrail (EKS access management and STS AssumeRole*), the EventBridge
  * envelope, audit.k8s.io/v1 events and authenticator lines. Field names and order follow real
- * records (FORMATS §1-3); values come from the caller.
+ * records (docs/formats.md §1-3); values come from the caller.
  */
 
 import {
@@ -123,7 +123,7 @@ const record = (
   return r as CloudTrailRecord;
 };
 
-/** URI labels (principalArn, policyArn) are percent-encoded in requestParameters (FORMATS §3.2). */
+/** URI labels (principalArn, policyArn) are percent-encoded in requestParameters (docs/formats.md §3.2). */
 const uriLabel = (s: string): string => encodeURIComponent(s);
 
 export interface AccessEntryShape {
@@ -386,7 +386,7 @@ export const assumeRoleWithWebIdentityRecord = (
     { readOnly: true, resources: roleResource(p.roleArn, p.roleAccountId), eventVersion: '1.08' },
   );
 
-/** The CloudTrail record as EventBridge delivers it (FORMATS §3.3). */
+/** The CloudTrail record as EventBridge delivers it (docs/formats.md §3.3). */
 export const eventBridgeEnvelope = (rng: Rng, r: CloudTrailRecord): Record<string, unknown> => ({
   version: '0',
   id: rng.uuid(),

@@ -1161,7 +1161,7 @@ class Simulation {
     }
     const id = v as VerifiedIdentity;
     const extra: Record<string, string[]> = { accessKeyId: [id.accessKeyId] };
-    // user.extra keys arrived release by release (FORMATS §1.7): emit what that era's authenticator wrote.
+    // user.extra keys arrived release by release (docs/formats.md §1.7): emit what that era's authenticator wrote.
     if (this.startUs >= ARN_EXTRA_SINCE_US) {
       extra['arn'] = [id.stsArn];
       extra['canonicalArn'] = [id.canonicalArn];

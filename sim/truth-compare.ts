@@ -65,7 +65,7 @@ export const UNKNOWABLE: readonly UnknowableRule[] = [
       chain.decision.value?.outcome === 'authn-failed' &&
       chain.decision.value.denial?.stage === 'authentication',
     reason:
-      'A 401 audit event carries no user (FORMATS §2.4): who was denied and why is only on the authenticator ' +
+      'A 401 audit event carries no user (docs/formats.md §2.4): who was denied and why is only on the authenticator ' +
       '`access denied` line, which shares no id with the request and can be joined by time alone. When several ' +
       '401s and denials of one cluster overlap in time, no input says which denial belongs to which request ' +
       '(the authenticator `client` is the API server, not the user), so the product rightly leaves these links ' +
@@ -130,7 +130,7 @@ export const productFields = (chain: DecisionChain | undefined): Record<TruthFie
 /**
  * A token rejected before STS answered (failed stage `token` or `sts`) never reached a mapper: the
  * truth records that as `unmapped` (no mapping applied), the product as no mapping link at all, because
- * `unmapped` there means "verified, and no mapping matched" (FORMATS §1.3: the denial line names no ARN).
+ * `unmapped` there means "verified, and no mapping matched" (docs/formats.md §1.3: the denial line names no ARN).
  */
 const NO_MAPPER_RAN = new Set(['token', 'sts']);
 

@@ -14,7 +14,7 @@ import type { AlertActor, AlertSuppression } from './types.js';
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Roles EKS uses to run the cluster (FORMATS §1.3 hosted-EKS observations): the AWS-owned
+ * Roles EKS uses to run the cluster (docs/formats.md §1.3 hosted-EKS observations): the AWS-owned
  * `AWSWesleyClusterManagerLambda-*` roles behind eks:addon-manager / node-manager / fargate-manager,
  * and the EKS service-linked roles (`AWSServiceRoleForAmazonEKS`, `…Nodegroup`, `…ForFargate`, …).
  */

@@ -171,7 +171,7 @@ const mastersDraft = (via: string, arn: string, subKey: string, lines: string[])
   ruleId: 'system-masters-mapping',
   severity: 'critical',
   title: `${via} maps ${arn} to system:masters`,
-  // system:masters is authorised before RBAC and webhooks and cannot be restricted (FORMATS §2.3).
+  // system:masters is authorised before RBAC and webhooks and cannot be restricted (docs/formats.md §2.3).
   lines: [...lines, '  system:masters bypasses RBAC and access policies entirely and cannot be revoked by them'],
   subKey,
   principalArn: arn,
@@ -480,7 +480,7 @@ const awsAuthPut = (ctx: Ctx): Draft[] => {
       ruleId: 'aws-auth-map-accounts',
       severity: untrusted ? 'critical' : 'high',
       title: `aws-auth mapAccounts admits every principal of account ${account}`,
-      // mapAccounts auto-maps any unmapped identity of the account to its own ARN (FORMATS §1.5).
+      // mapAccounts auto-maps any unmapped identity of the account to its own ARN (docs/formats.md §1.5).
       lines: [
         `+ mapAccounts: ${account}`,
         '  every IAM principal of this account authenticates (username = its ARN), with no review per principal',
@@ -575,7 +575,7 @@ const clusterCreated = (ctx: Ctx): Draft[] => {
   const creator = op.creator.canonicalArn ?? op.creator.actor.arn ?? 'an unknown principal';
   if (isEksManagedPrincipal(op.creator.canonicalArn)) return [];
   // In CONFIG_MAP mode the creator's admin lives in the authenticator's static file, never in
-  // aws-auth: invisible and irremovable from inside the cluster (FORMATS §1.3).
+  // aws-auth: invisible and irremovable from inside the cluster (docs/formats.md §1.3).
   const invisible = op.mode === 'CONFIG_MAP';
   if (!invisible && !op.creator.bootstrapAdmin) return [];
   const missingLogs = WATCHED_LOG_TYPES.filter((t) => !op.enabledLogTypes.includes(t));

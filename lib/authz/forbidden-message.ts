@@ -3,7 +3,7 @@ import { readGoQuoted as readQuoted } from '../sources/go-quote.js';
 import type { MissingPermission } from './types.js';
 
 /**
- * The 403 `responseStatus.message` written by the authorization filter (FORMATS §2.3):
+ * The 403 `responseStatus.message` written by the authorization filter (docs/formats.md §2.3):
  *
  *   <resource>[.<group>] [Q(name)] is forbidden: User Q(u) cannot <verb> resource Q(res[/sub])
  *       in API group Q(g) (in the namespace Q(ns) | at the cluster scope)[: <reason>]

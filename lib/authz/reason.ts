@@ -3,7 +3,7 @@ import { readGoQuoted as readQuoted } from '../sources/go-quote.js';
 import type { AuthorizationReason, RbacSubjectRef, SubjectKind } from './types.js';
 
 /**
- * The `authorization.k8s.io/decision` + `authorization.k8s.io/reason` annotation pair (FORMATS §2.3).
+ * The `authorization.k8s.io/decision` + `authorization.k8s.io/reason` annotation pair (docs/formats.md §2.3).
  *
  * Grammar (kube-apiserver RBAC describer, EKS access-policy webhook):
  *   RBAC: allowed by ClusterRoleBinding Q(name) of (ClusterRole|Role) Q(role) to SUBJECT
@@ -265,7 +265,7 @@ const parseAllowText = (reason: string): AuthorizationReason | undefined => {
 /**
  * Parse the decision/reason annotations. Never throws.
  *  - decision "allow" + empty reason: the privileged-group authorizer (system:masters) or an
- *    always-allow path (FORMATS §5.8), not a bug;
+ *    always-allow path (docs/formats.md §5.8), not a bug;
  *  - decision "forbid": "" (RBAC NoOpinion), `\n`-joined reasons, or `RBAC: [errors]`;
  *  - only `reason: "internal error"` (no decision) when an authorizer errored;
  *  - anything unrecognised: kind 'other' with the text.

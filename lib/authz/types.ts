@@ -1,4 +1,4 @@
-/** Parsed `authorization.k8s.io/reason` annotations and 403 messages (FORMATS §2.3). */
+/** Parsed `authorization.k8s.io/reason` annotations and 403 messages (docs/formats.md §2.3). */
 
 export type SubjectKind = 'User' | 'Group' | 'ServiceAccount';
 

@@ -874,7 +874,7 @@ export const stsLineFor = <R extends { line: { kind: string }; origin: LogEventO
 };
 
 /**
- * A 401 audit event carries no user (FORMATS §2.4): who was denied and why is only on the
+ * A 401 audit event carries no user (docs/formats.md §2.4): who was denied and why is only on the
  * authenticator's `access denied` line, which can be joined to the request by time alone. Given the
  * denial matched to this request (see matchUnauthenticatedRequests), the request chain takes the
  * denial's principal, human, mapping and failure stage; its request link stays the audit event's.

@@ -6,7 +6,7 @@ import type { CorrelationEvidence, CredentialIssuance } from './types.js';
 
 /**
  * The STS issuance an AssumeRole* CloudTrail record describes: which caller received which temporary
- * access key (FORMATS §5.12). Only successful calls issue credentials; every other event -> undefined.
+ * access key (docs/formats.md §5.12). Only successful calls issue credentials; every other event -> undefined.
  */
 export const credentialFromCloudTrail = (event: CloudTrailEvent): CredentialIssuance | undefined => {
   if (!event.succeeded || event.errorCode) return undefined;
@@ -17,7 +17,7 @@ export const credentialFromCloudTrail = (event: CloudTrailEvent): CredentialIssu
     issuedAt: event.eventTime,
     api: a.api,
     roleArn: a.roleArn,
-    // Role ARNs in requestParameters may carry a path; matching is path-less (FORMATS §5.1).
+    // Role ARNs in requestParameters may carry a path; matching is path-less (docs/formats.md §5.1).
     roleMatchKey: principalMatchKey(a.roleArn) ?? a.roleArn.toLowerCase(),
     caller: event.actor,
     sourceEventId: event.eventId,

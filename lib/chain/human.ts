@@ -3,7 +3,7 @@ import type { AwsActor } from '../sources/types.js';
 import type { CorrelationEvidence, CredentialIssuance, HumanLink, Link, PrincipalLink } from './types.js';
 
 /**
- * Who is behind an IAM principal (DESIGN principle 4: attribute by what the caller cannot choose).
+ * Who is behind an IAM principal (docs/design.md, principle 4: attribute by what the caller cannot choose).
  *  - IAM Identity Center roles (`AWSReservedSSO_*`): AWS sets the session name to the user, so it
  *    is trusted;
  *  - IAM users and root are the person (or at least the credential owner) themselves;

@@ -5,7 +5,7 @@ import type { Link, PrincipalLink } from './types.js';
 
 /**
  * The IAM principal behind a Kubernetes user, read from what the authenticator put in `user.extra`
- * and `user.uid` (FORMATS §1.7, §2.2). Every extra key is optional: 2022 events lack principalId,
+ * and `user.uid` (docs/formats.md §1.7, §2.2). Every extra key is optional: 2022 events lack principalId,
  * the `sigs.k8s.io/…` key appears only in newer builds, scrubbed accounts have no extra at all.
  */
 
@@ -222,7 +222,7 @@ export const principalFromCanonicalArn = (arn: string | undefined, evidence: str
 };
 
 /**
- * The principal of an authenticator `STS response` line (FORMATS §1.3): the raw STS ARN, the access
+ * The principal of an authenticator `STS response` line (docs/formats.md §1.3): the raw STS ARN, the access
  * key that signed the token, the unique id and the session. Undefined when the line names no usable ARN.
  */
 export const principalFromStsResponse = (line: StsResponseLine, evidence: string): Link<PrincipalLink> | undefined => {

@@ -3,7 +3,7 @@ import type { StoredAuditFacts } from '../store/trail-store.js';
 import type { DecisionChain, Link } from './types.js';
 
 /**
- * Stage ranks: one request's audit stages carry more as they go (FORMATS §2: ResponseStarted for
+ * Stage ranks: one request's audit stages carry more as they go (docs/formats.md §2: ResponseStarted for
  * watches and 401s, ResponseComplete with the final status). Panic ends a request instead of
  * ResponseComplete. Chains not built from an audit stage (authenticator denials) rank as final.
  */

@@ -31,7 +31,7 @@ export interface PrincipalLink {
   principalId?: string;
   accountId?: string;
   accessKeyId?: string;
-  /** Chosen by the caller: shown, never trusted (DESIGN principle 4) unless AWS enforces it (SSO). */
+  /** Chosen by the caller: shown, never trusted (docs/design.md, principle 4) unless AWS enforces it (SSO). */
   sessionName?: string;
   /** Kubernetes service accounts (`system:serviceaccount:<ns>:<name>`), with the pod bound to the token. */
   serviceAccount?: { namespace: string; name: string; podName?: string; podUid?: string; nodeName?: string };

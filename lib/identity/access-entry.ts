@@ -6,7 +6,7 @@ import type { AccessEntryType, AccessScope, AuthenticationMode } from '../source
 import { canonicalizeArn, splitArn } from './arn.js';
 import type { AccessEntry, ClusterCreator } from './types.js';
 
-/** Prefixes the access-entry (DynamicFile) mapper refuses in a username (FORMATS §1.5). */
+/** Prefixes the access-entry (DynamicFile) mapper refuses in a username (docs/formats.md §1.5). */
 export const RESERVED_USERNAME_PREFIXES = ['aws:', 'iam:', 'amazon:', 'system:', 'eks:'] as const;
 
 /** The reserved prefix a username starts with, if any. */
@@ -19,7 +19,7 @@ const NODE_TYPES = new Set<AccessEntryType>(['EC2_LINUX', 'EC2_WINDOWS', 'FARGAT
 export const isNodeEntryType = (type: AccessEntryType): boolean => NODE_TYPES.has(type);
 
 /**
- * The username EKS generates when none is given (grant-k8s-access table, FORMATS §1.6):
+ * The username EKS generates when none is given (grant-k8s-access table, docs/formats.md §1.6):
  *  - STANDARD user -> the user ARN as given;
  *  - STANDARD role -> `arn:<p>:sts::<A>:assumed-role/<role name without path>/{{SessionName}}`;
  *  - EC2_LINUX / EC2_WINDOWS -> `system:node:{{EC2PrivateDNSName}}`;

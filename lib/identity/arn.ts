@@ -38,7 +38,7 @@ export const splitArn = (arn: string): ArnParts | undefined => {
 };
 
 /**
- * Canonicalise an IAM/STS ARN exactly as aws-iam-authenticator does (FORMATS §1.4):
+ * Canonicalise an IAM/STS ARN exactly as aws-iam-authenticator does (docs/formats.md §1.4):
  *  - sts assumed-role/<role>/<session> -> iam role/<role> (STS never carries the IAM path);
  *  - iam role/<path>/<name> -> iam role/<name>: the authenticator only ever sees roles through STS,
  *    which drops the path, while access entries and CloudTrail sessionIssuer carry it; stripping it
@@ -111,7 +111,7 @@ const canonicalizeArnUncached = (input: string): ParseResult<CanonicalPrincipal>
 const canonicalizeArnCached = memoizeByString(canonicalizeArnUncached);
 
 /**
- * Canonicalise an IAM/STS ARN exactly as aws-iam-authenticator does (FORMATS §1.4); see
+ * Canonicalise an IAM/STS ARN exactly as aws-iam-authenticator does (docs/formats.md §1.4); see
  * canonicalizeArnUncached for the rules. The result is shared and frozen: read it, do not change it.
  */
 export const canonicalizeArn = (input: string): ParseResult<CanonicalPrincipal> =>

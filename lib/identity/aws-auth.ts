@@ -1,5 +1,5 @@
 /**
- * The aws-auth ConfigMap as the authenticator's EKSConfigMap mapper reads it (FORMATS §1.5, §2.6).
+ * The aws-auth ConfigMap as the authenticator's EKSConfigMap mapper reads it (docs/formats.md §1.5, §2.6).
  * mapRoles / mapUsers / mapAccounts are YAML documents stored as strings inside `data`; each key is
  * parsed on its own and a key that fails is dropped while the others are kept, exactly the
  * authenticator's "Only saving data that was good" behaviour, which can lock people out.
@@ -156,7 +156,7 @@ const arnFlags = (arn: string): AwsAuthRowFlag[] => {
     flags.push('invalid-arn');
   }
   if (parts?.service === 'sts' && parts.resource.startsWith('assumed-role/')) flags.push('sts-arn-never-matches');
-  // Mapping ARNs are compared as written against a path-less canonical role ARN (FORMATS §1.5).
+  // Mapping ARNs are compared as written against a path-less canonical role ARN (docs/formats.md §1.5).
   if (roleArnHasPath(arn)) flags.push('path-never-matches');
   return flags;
 };

@@ -53,7 +53,7 @@ const isoInSameMinute = (at: string, ms: number): string | undefined => {
   return ms === lastMinuteMs + offset ? `${at.slice(0, 23)}Z` : undefined;
 };
 
-/** requestParameters ARNs come percent-encoded from URI labels (FORMATS §3.2). */
+/** requestParameters ARNs come percent-encoded from URI labels (docs/formats.md §3.2). */
 const decodeArn = (arn: string): string => {
   if (!arn.includes('%')) return arn.trim();
   try {
@@ -206,7 +206,7 @@ const ACTOR_TYPE = {
   'federated-user': 'FederatedUser',
 } as const;
 
-/** The IAM principal behind an audit user, from user.extra (every key optional: FORMATS §1.7). */
+/** The IAM principal behind an audit user, from user.extra (every key optional: docs/formats.md §1.7). */
 const auditActor = (event: AuditEvent): MappingActor => {
   const actor: MappingActor = {};
   if (event.user.username) actor.k8sUsername = event.user.username;
@@ -255,7 +255,7 @@ const succeeded = (event: AuditEvent): boolean => {
  *  - `aws-auth-put` for a successful update/patch of kube-system/aws-auth at ResponseComplete, from
  *    responseObject (the stored result; for update the requestObject is the full object too);
  *  - `aws-auth-delete` for a successful delete.
- * A `create` of aws-auth is logged at Metadata level by the EKS audit policy (FORMATS §2.6), so its
+ * A `create` of aws-auth is logged at Metadata level by the EKS audit policy (docs/formats.md §2.6), so its
  * content is unknown: it yields nothing unless a body happens to be present (custom audit policy).
  * Truncated events have no usable body and yield only what the user block gives.
  */

@@ -1,5 +1,5 @@
 /**
- * Versioned identity-mapping state of one cluster (DESIGN principle 2): MappingChanges folded in time
+ * Versioned identity-mapping state of one cluster (docs/design.md, principle 2): MappingChanges folded in time
  * order, so "which mappings were in force at T" is a lookup and arrival order never changes an answer.
  */
 

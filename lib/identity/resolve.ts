@@ -1,6 +1,6 @@
 /**
  * Which identity mapping admitted a principal at a given state, replaying the authenticator's mapper
- * chain and precedence (FORMATS §1.5; grant-k8s-access): the log never says which mapper matched.
+ * chain and precedence (docs/formats.md §1.5; grant-k8s-access): the log never says which mapper matched.
  */
 import type { AuthenticationMode } from '../sources/types.js';
 import {

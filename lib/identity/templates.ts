@@ -1,5 +1,5 @@
 /**
- * Username / group template expansion as the authenticator's `renderTemplate` does it (FORMATS §1.6).
+ * Username / group template expansion as the authenticator's `renderTemplate` does it (docs/formats.md §1.6).
  * The same templates appear in aws-auth rows and in access-entry usernames.
  */
 

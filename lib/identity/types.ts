@@ -7,7 +7,7 @@ import type {
 } from '../sources/types.js';
 
 // ---------------------------------------------------------------------------------------------
-// Principals (FORMATS §1.4)
+// Principals (docs/formats.md §1.4)
 // ---------------------------------------------------------------------------------------------
 
 export type PrincipalType = 'assumed-role' | 'role' | 'user' | 'root' | 'federated-user';
@@ -26,7 +26,7 @@ export interface CanonicalPrincipal {
 }
 
 // ---------------------------------------------------------------------------------------------
-// aws-auth ConfigMap (FORMATS §1.5 EKSConfigMap row)
+// aws-auth ConfigMap (docs/formats.md §1.5 EKSConfigMap row)
 // ---------------------------------------------------------------------------------------------
 
 /** Why an aws-auth row can never take effect, or takes effect surprisingly. */
@@ -65,7 +65,7 @@ export interface AwsAuthConfig {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Versioned mapping model (DESIGN principle 2)
+// Versioned mapping model (docs/design.md, principle 2)
 // ---------------------------------------------------------------------------------------------
 
 export interface AccessPolicyAssociation {
@@ -164,7 +164,7 @@ export interface ClusterMappingState {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Resolution at time T (FORMATS §1.5 precedence)
+// Resolution at time T (docs/formats.md §1.5 precedence)
 // ---------------------------------------------------------------------------------------------
 
 export type MappingSource =

@@ -146,7 +146,7 @@ export const ingestCloudTrailEvents = async (
       continue;
     }
     const event = parsed.event;
-    // EventBridge delivery is at least once (FORMATS §3.3): dedupe on the CloudTrail eventID.
+    // EventBridge delivery is at least once (docs/formats.md §3.3): dedupe on the CloudTrail eventID.
     if (seen.has(event.eventId)) {
       summary.duplicates++;
       continue;

@@ -1,7 +1,7 @@
 import { TrailStoreError } from '../store/trail-store.js';
 
 /**
- * Partial-failure policy (DESIGN principle 3): a record that cannot be parsed is quarantined; a
+ * Partial-failure policy (docs/design.md, principle 3): a record that cannot be parsed is quarantined; a
  * storage fault that may heal (throttling, 5xx, network) fails its batch item so the transport
  * redelivers it; a storage fault that will not heal (validation, item too large after trimming) is
  * quarantined too, because retrying it would only stall the shard until the record expires.

@@ -13,7 +13,7 @@ import { createTableInput } from '../store/table-schema.js';
 
 /**
  * Local mode: the embedded DynamoDB engine (dynalite, LevelDB on disk) that the CLI runs the product
- * against. Same table schema, same store and ingest code as the Lambdas (DESIGN principle 5): only
+ * against. Same table schema, same store and ingest code as the Lambdas (docs/design.md, principle 5): only
  * the endpoint differs.
  */
 

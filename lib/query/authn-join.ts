@@ -16,7 +16,7 @@ import type {
 } from '../store/trail-store.js';
 
 /**
- * A 401 audit event names nobody (FORMATS §2.4): who was refused and why is only on the
+ * A 401 audit event names nobody (docs/formats.md §2.4): who was refused and why is only on the
  * authenticator's `access denied` line, joined by time alone (lib/chain/rederive.ts
  * matchUnauthenticatedRequests). The query layer shows a page of chains at a time, so the records the
  * join needs are loaded per page: the authenticator lines of the page's time span, and the other 401s

@@ -146,7 +146,7 @@ export const accessAt = (
     const creator = state.creator;
     if (mode === 'CONFIG_MAP' && creator) {
       // The creator's grant lives in the authenticator's static MountedFile, not in aws-auth: nobody
-      // with kubectl can see or remove it (FORMATS §1.3 hosted-EKS observations).
+      // with kubectl can see or remove it (docs/formats.md §1.3 hosted-EKS observations).
       const arn = creatorPrincipalArn(creator) ?? creator.actor.arn ?? 'unknown creator';
       const row: AccessAtRow = {
         principal: arn,

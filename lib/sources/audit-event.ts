@@ -1,7 +1,7 @@
 /**
- * Kubernetes audit events from `kube-apiserver-audit-*` streams (FORMATS §2): one audit.k8s.io/v1
+ * Kubernetes audit events from `kube-apiserver-audit-*` streams (docs/formats.md §2): one audit.k8s.io/v1
  * `Event` per CloudWatch event. Oversized events are cut by CloudWatch and end in `[Truncated...]`
- * (FORMATS §0); what a regex can still read from them is kept, flagged `truncated`.
+ * (docs/formats.md §0); what a regex can still read from them is kept, flagged `truncated`.
  */
 
 import { setOwn } from '../own-property.js';
@@ -12,7 +12,7 @@ import type { AuditEvent, AuditObjectRef, AuditResponseStatus, K8sUserInfo } fro
 
 export const TRUNCATION_SUFFIX = '[Truncated...]';
 
-/** Natural idempotency key of an audit record: the auditID repeats across stages (FORMATS §2.7). */
+/** Natural idempotency key of an audit record: the auditID repeats across stages (docs/formats.md §2.7). */
 export const auditStageKey = (e: Pick<AuditEvent, 'auditID' | 'stage'>): string => `${e.auditID}#${e.stage}`;
 
 // Validators append to `issues` and return the value read (undefined when absent or bad). They run
@@ -71,7 +71,7 @@ const extraMap = (v: unknown, path: string, issues: Issues): Record<string, stri
 };
 
 const userInfo = (v: unknown, path: string, issues: Issues): K8sUserInfo => {
-  // 401 events carry an empty user object (FORMATS §2.4); a missing one is read the same way.
+  // 401 events carry an empty user object (docs/formats.md §2.4); a missing one is read the same way.
   if (v === undefined || v === null) return { groups: [], extra: {} };
   if (!isRecord(v)) {
     bad(issues, path, `${path} is not an object`);

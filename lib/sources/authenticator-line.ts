@@ -1,5 +1,5 @@
 /**
- * aws-iam-authenticator log lines (FORMATS §1): logrus TextFormatter output, one line per CloudWatch
+ * aws-iam-authenticator log lines (docs/formats.md §1): logrus TextFormatter output, one line per CloudWatch
  * event. Hosted EKS runs a fork whose strings lag OSS, so everything is matched on `msg`, every key
  * is optional, and error texts are matched case-insensitively by substring.
  */
@@ -118,7 +118,7 @@ const FAILURE_CLASSES: ReadonlyArray<readonly [AuthnFailureClass, RegExp]> = [
   ['identity-not-mapped', /is not mapped/i],
 ];
 
-/** Classify an `access denied` error text per the FORMATS §1.3 catalogue. */
+/** Classify an `access denied` error text per the docs/formats.md §1.3 catalogue. */
 export const classifyAuthnError = (error: string): AuthnFailureClass => {
   for (const [cls, re] of FAILURE_CLASSES) if (re.test(error)) return cls;
   return 'unknown';
@@ -140,7 +140,7 @@ const stripWrappers = (message: string): string => {
   return s;
 };
 
-/** `--log-format=json` lines (no EKS sample seen, FORMATS §1.1): flatten to the same string fields. */
+/** `--log-format=json` lines (no EKS sample seen, docs/formats.md §1.1): flatten to the same string fields. */
 const jsonFields = (s: string): Record<string, string> | undefined => {
   if (!s.startsWith('{')) return undefined;
   const parsed = tryParseJson(s);

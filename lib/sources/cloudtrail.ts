@@ -1,5 +1,5 @@
 /**
- * CloudTrail records for EKS access management and STS AssumeRole* (FORMATS §3), raw, wrapped by
+ * CloudTrail records for EKS access management and STS AssumeRole* (docs/formats.md §3), raw, wrapped by
  * EventBridge, in CloudTrail log files and in `aws cloudtrail lookup-events` output.
  *
  * Failed calls (errorCode set) are parsed with `succeeded: false`: they never change state, consumers
@@ -209,7 +209,7 @@ const buildEks = (name: string, c: Ctx): CloudTrailAction | undefined => {
         cluster,
         principalArn,
       };
-      // Absent = unchanged; a present list replaces the groups wholesale (FORMATS §3.2).
+      // Absent = unchanged; a present list replaces the groups wholesale (docs/formats.md §3.2).
       const username = str(req.username);
       if (username !== undefined) action.username = username;
       const groups = stringList(req.kubernetesGroups);

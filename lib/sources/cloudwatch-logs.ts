@@ -1,5 +1,5 @@
 /**
- * CloudWatch Logs subscription payloads (FORMATS §4) in every delivery, plus the CLI export formats
+ * CloudWatch Logs subscription payloads (docs/formats.md §4) in every delivery, plus the CLI export formats
  * the local `replay` reads. One payload = one log group + one log stream, like AWS delivers them.
  */
 import { createHash } from 'node:crypto';
@@ -197,7 +197,7 @@ export const clusterFromLogGroup = (logGroup: string): ParseResult<string> => {
 };
 
 /**
- * Stream kind by name (FORMATS §0): `kube-apiserver-audit-<hex>` is audit, `authenticator-<hex>` is
+ * Stream kind by name (docs/formats.md §0): `kube-apiserver-audit-<hex>` is audit, `authenticator-<hex>` is
  * the authenticator; `kube-apiserver-<hex>` (no `-audit`) and the other components are 'other'.
  */
 export const streamKind = (logStream: string): LogStreamKind => {

@@ -1,7 +1,7 @@
 /**
  * Go string-literal unquoting, as `strconv.Unquote` does it for the `%q` / `strconv.Quote` output that
- * logrus (authenticator lines, FORMATS §1.1) and the Kubernetes authorizers (reasons, 403 messages,
- * FORMATS §2.3 and §5.7) write.
+ * logrus (authenticator lines, docs/formats.md §1.1) and the Kubernetes authorizers (reasons, 403 messages,
+ * docs/formats.md §2.3 and §5.7) write.
  *
  * `\xNN` and octal `\NNN` escapes are single BYTES: Go quotes bytes of invalid UTF-8 that way, so
  * consecutive byte escapes are collected and decoded as UTF-8 together (invalid sequences become

@@ -1,6 +1,6 @@
 /**
  * Splitting text that holds several JSON values back to back: JSON lines, `{…}{…}` with no delimiter
- * (Firehose S3 objects of CloudWatch Logs payloads, FORMATS §4.2), or pretty-printed documents
+ * (Firehose S3 objects of CloudWatch Logs payloads, docs/formats.md §4.2), or pretty-printed documents
  * appended one after another (paginated CLI output redirected into one file).
  */
 

@@ -1,5 +1,5 @@
 /**
- * Timestamp normalisation shared by the parsers (FORMATS §5.9: every source has its own precision).
+ * Timestamp normalisation shared by the parsers (docs/formats.md §5.9: every source has its own precision).
  */
 
 /** Whether the character at `i` is an ASCII digit; for the hand-read timestamps of the per-event hot paths. */
@@ -56,7 +56,7 @@ export const timestampMs = (v: unknown): number | undefined => {
 /**
  * A leading CloudWatch event timestamp as console / Insights / `aws logs tail` exports write it
  * (`2023-03-23T15:00:41.719Z `, `2023-05-20T04:14:53.798000+00:00 `). It is not part of the message
- * (FORMATS §0).
+ * (docs/formats.md §0).
  */
 export const CLOUDWATCH_PREFIX = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))[ \t]+/;
 

@@ -1,10 +1,10 @@
 /**
- * Parsed shapes of every input (see ../shared/FORMATS.md). Every optional field is optional because
+ * Parsed shapes of every input (docs/formats.md). Every optional field is optional because
  * real samples omit it somewhere; nothing here is inferred from a single fixture.
  */
 
 // ---------------------------------------------------------------------------------------------
-// CloudWatch Logs subscription payloads (FORMATS §4)
+// CloudWatch Logs subscription payloads (docs/formats.md §4)
 // ---------------------------------------------------------------------------------------------
 
 export interface CloudWatchLogEvent {
@@ -42,10 +42,10 @@ export interface LogEventOrigin {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Authenticator lines (FORMATS §1)
+// Authenticator lines (docs/formats.md §1)
 // ---------------------------------------------------------------------------------------------
 
-/** Why an `access denied` happened, classified from the `error=` text (FORMATS §1.3 catalogue). */
+/** Why an `access denied` happened, classified from the `error=` text (docs/formats.md §1.3 catalogue). */
 export type AuthnFailureClass =
   | 'token-malformed'
   | 'token-expired'
@@ -129,7 +129,7 @@ export type AuthenticatorLine =
   | UnrecognisedAuthenticatorLine;
 
 // ---------------------------------------------------------------------------------------------
-// Kubernetes audit events (FORMATS §2)
+// Kubernetes audit events (docs/formats.md §2)
 // ---------------------------------------------------------------------------------------------
 
 export type AuditStage = 'RequestReceived' | 'ResponseStarted' | 'ResponseComplete' | 'Panic';
@@ -189,7 +189,7 @@ export interface AuditEvent {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CloudTrail (FORMATS §3)
+// CloudTrail (docs/formats.md §3)
 // ---------------------------------------------------------------------------------------------
 
 export type AuthenticationMode = 'CONFIG_MAP' | 'API_AND_CONFIG_MAP' | 'API';

@@ -2,7 +2,7 @@ import { fail, issue, ok, type ParseResult } from '../result.js';
 
 /**
  * Offline decoding of an EKS bearer token: `k8s-aws-v1.` + base64url(presigned STS GetCallerIdentity URL),
- * as `aws eks get-token` and aws-iam-authenticator produce it (FORMATS §1.3 token format errors, §1.4).
+ * as `aws eks get-token` and aws-iam-authenticator produce it (docs/formats.md §1.3 token format errors, §1.4).
  * Nothing is verified against AWS: the signature cannot be checked without the secret key, and who the
  * key belongs to comes from the trail (see `attributeToken`), not from the token.
  */

@@ -39,7 +39,7 @@ const rulesFor = (source: string) => {
   return found;
 };
 
-/** An STS AssumeRole* event. No real sample is in the corpus: built from the documented CloudTrail keys (FORMATS.md §3). */
+/** An STS AssumeRole* event. No real sample is in the corpus: built from the documented CloudTrail keys (docs/formats.md §3). */
 const stsEvent = (eventName: string) => ({
   version: '0',
   id: '7bf73129-1428-4cd3-a780-95db273d1602',
@@ -123,7 +123,7 @@ describe('subscription filter pattern against real control-plane log lines', () 
   it('passes an audit event as CloudWatch delivers it (one JSON line), also when truncated', () => {
     const event = JSON.stringify(JSON.parse(readFileSync(fixture('eks-audit-access-policy-allow.json'), 'utf8')));
     expect(matchesTermPattern(CLUSTER_LOG_FILTER_PATTERN, event)).toBe(true);
-    // Oversized events are cut and suffixed (FORMATS.md §0); apiVersion comes before the bulky fields.
+    // Oversized events are cut and suffixed (docs/formats.md §0); apiVersion comes before the bulky fields.
     expect(matchesTermPattern(CLUSTER_LOG_FILTER_PATTERN, `${event.slice(0, 120)}[Truncated...]`)).toBe(true);
   });
 

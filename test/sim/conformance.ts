@@ -1,5 +1,5 @@
 /**
- * Format checks written from FORMATS.md alone, independent of both the simulator's writers and the
+ * Format checks written from docs/formats.md alone, independent of both the simulator's writers and the
  * product's parsers. Each returns a list of problems (empty = conforms).
  */
 
@@ -7,7 +7,7 @@ const LEVELS = new Set(['debug', 'info', 'warning', 'error', 'fatal', 'panic']);
 const PAIR = /([A-Za-z_][A-Za-z0-9_.]*)=("(?:[^"\\]|\\.)*"|[^ "]*)/y;
 const BARE = /^[A-Za-z0-9\-._/@^+]*$/;
 
-/** Checks an authenticator line against the logrus TextFormatter grammar (FORMATS §1.1). */
+/** Checks an authenticator line against the logrus TextFormatter grammar (docs/formats.md §1.1). */
 export const logrusProblems = (line: string): string[] => {
   const problems: string[] = [];
   const pairs: [string, string][] = [];
@@ -64,12 +64,12 @@ export const logrusFields = (line: string): Record<string, string> => {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MICROS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 const SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
-/** FORMATS §2.3 403 message grammar (resource and non-resource forms). */
+/** docs/formats.md §2.3 403 message grammar (resource and non-resource forms). */
 const FORBID_RESOURCE =
   /^[a-z0-9.-]+( "[^"]+")? is forbidden: User "[^"]+" cannot [a-z]+ resource "[a-z0-9/-]+" in API group "[a-z0-9.-]*" (in the namespace "[a-z0-9-]+"|at the cluster scope)(: .+)?$/;
 const FORBID_PATH = /^forbidden: User "[^"]+" cannot [a-z]+ path "[^"]+"(: .+)?$/;
 
-/** Checks one audit event line (FORMATS §2). */
+/** Checks one audit event line (docs/formats.md §2). */
 export const auditProblems = (line: string): string[] => {
   const problems: string[] = [];
   let ev: Record<string, unknown>;
@@ -121,7 +121,7 @@ export const auditProblems = (line: string): string[] => {
 
 const SOURCES = new Set(['eks.amazonaws.com', 'sts.amazonaws.com']);
 
-/** Checks one CloudTrail record (FORMATS §3.1). */
+/** Checks one CloudTrail record (docs/formats.md §3.1). */
 export const cloudTrailProblems = (r: Record<string, unknown>): string[] => {
   const problems: string[] = [];
   if (!UUID.test(r['eventID'] as string)) problems.push('eventID not a UUID');

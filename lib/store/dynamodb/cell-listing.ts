@@ -213,12 +213,21 @@ export class PartCache {
       if (this.parts.has(k) || e.n === 0 || Array.from({ length: e.n }, (_, i) => i).some((i) => !e.chunks.has(i)))
         continue;
       const ordered = Array.from({ length: e.n }, (_, i) => e.chunks.get(i) as Uint8Array);
-      this.parts.set(
-        k,
-        new DecodedPart(ordered, `${this.partitionOf(ref, e.loc.part)} ${e.loc.cell}#${e.loc.anchor}#${e.loc.part}`),
-      );
+      const where = `${this.partitionOf(ref, e.loc.part)} ${e.loc.cell}#${e.loc.anchor}#${e.loc.part}`;
+      try {
+        this.parts.set(k, new DecodedPart(ordered, where));
+      } catch (err) {
+        // A write that failed between two chunks of a part leaves old and new chunks together until
+        // the delivery is retried; that, or damaged bytes, must not take the whole answer down. The
+        // part is left out and named, so a caller can say the answer may be incomplete.
+        if (!(err instanceof TrailStoreError)) throw err;
+        this.unreadable.push(where);
+      }
     }
   }
+
+  /** Parts that could not be decoded during this read (left out of the answer). */
+  readonly unreadable: string[] = [];
 
   /** Fetches (BatchGetItem) and decodes the parts these locations need that are not decoded yet. */
   async load(table: TableClient, locs: readonly Omit<RowLocation, 'row'>[]): Promise<void> {

@@ -18,7 +18,7 @@ import {
 } from './scenario.js';
 
 /**
- * DESIGN principle 1: arrival order never changes an answer. The same scenario (access entry and
+ * docs/design.md, principle 1: arrival order never changes an answer. The same scenario (access entry and
  * policy association, the AssumeRole that issued the key, authenticator lines, two audit stages of
  * one request and a duplicate) is ingested in every order; the chains read back through the
  * derivation the query layer uses must be identical each time, and who-did by the human finds the

@@ -38,7 +38,7 @@ export const kiemStartedLine = (): string => {
   return JSON.stringify(e);
 };
 
-/** A cut like the one CloudWatch applies to oversized audit events (FORMATS §0). */
+/** A cut like the one CloudWatch applies to oversized audit events (docs/formats.md §0). */
 export const kiemTruncatedLine = (): string => `${kiemLine().slice(0, 420)}[Truncated...]`;
 
 // --- Panther-normalised audit events of example-cluster -------------------------------------------

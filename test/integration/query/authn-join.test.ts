@@ -8,9 +8,9 @@ import { createTestTable, type Engine, startEngine } from '../../support/engine.
 import { authenticatorLines, KIEM, kiemEvent, payload } from '../ingest/scenario.js';
 
 /**
- * 401s shown by the questions joined to their authenticator `access denied` line (FORMATS §2.4), the
+ * 401s shown by the questions joined to their authenticator `access denied` line (docs/formats.md §2.4), the
  * join finalChains makes, seeded through the real log pipeline into a real engine. The audit events
- * are the real KIEMPossible event turned into a 401 the way FORMATS §2.4 describes it (empty user,
+ * are the real KIEMPossible event turned into a 401 the way docs/formats.md §2.4 describes it (empty user,
  * no authorization annotations); the denial is the re:Post Knowledge Center `ARN is not mapped` line
  * with the scenario's account in place of the redacted one (test/fixtures/SOURCES.md).
  */

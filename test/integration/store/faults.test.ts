@@ -326,6 +326,34 @@ describe('large rows', () => {
   });
 });
 
+describe('damaged parts', () => {
+  it('leave the rest of the answer standing: a part that does not decode is left out, not thrown', async () => {
+    await h.store.putLogBatch(delivery(3, 'damaged'));
+    const raw = h.engine.newClient();
+    watched.push(countCommands(raw));
+    const rows = (await h.dump()).map((r) => JSON.parse(r) as Record<string, { S?: string; N?: string; B?: string }>);
+    const pointer = rows.find((r) => r['pk']?.S === `R#C#${ACCOUNT_A}#prod#damaged-0`);
+    const [cell, anchor] = (pointer?.['sk']?.S ?? '').split('#');
+    // A write that failed between chunks, or damaged bytes: the part's only chunk no longer decodes.
+    await raw.send(
+      new PutItemCommand({
+        TableName: h.tableName,
+        Item: {
+          pk: { S: `S#${ACCOUNT_A}#prod` },
+          sk: { S: `${cell}#${anchor}#n` },
+          z: { B: randomBytes(64) },
+          nc: { N: '1' },
+          nr: { N: '3' },
+        },
+      }),
+    );
+    const before = (await h.store.requestsByCluster(prodA, DAY, { limit: 1000 })).items;
+    expect(before.some((r) => r.kind === 'request' && r.auditID.startsWith('damaged-'))).toBe(false);
+    expect(before.length).toBeGreaterThan(0);
+    await expect(h.store.requestByAuditId(prodA, 'damaged-1')).resolves.toBeUndefined();
+  });
+});
+
 describe('reads', () => {
   it('never sent a Scan or PartiQL statement', () => {
     for (const counter of watched) {

@@ -18,7 +18,7 @@ import {
 import { type StoreHarness, startStoreHarness } from '../../support/store-harness.js';
 
 /**
- * Nothing lost, nothing doubled (DESIGN principle 3): every write is idempotent on its natural key,
+ * Nothing lost, nothing doubled (docs/design.md, principle 3): every write is idempotent on its natural key,
  * redelivering a batch leaves the table byte-for-byte the same, and the stages of one request come
  * out as one request whatever order they arrive in.
  */

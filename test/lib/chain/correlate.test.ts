@@ -520,7 +520,7 @@ describe('correlateAuthnFailure on real authenticator denials', () => {
   });
 
   it('the matching audit 401 has no user and fails at authentication', () => {
-    // FORMATS §2.4: empty user object, ResponseStarted, code 401, no authorization annotations.
+    // docs/formats.md §2.4: empty user object, ResponseStarted, code 401, no authorization annotations.
     const event: AuditEvent = auditFrom({
       kind: 'Event',
       apiVersion: 'audit.k8s.io/v1',
@@ -887,7 +887,7 @@ describe('401 requests and authenticator denials: who was denied, and why', () =
     line: deniedLine(kcLines.find((l) => l.includes('ARN is not mapped')) as string),
     origin: logOrigin('denied-1', deniedAt),
   };
-  // Same grammar as the rotel `STS response` line (FORMATS §1.3), for the KC sample's role.
+  // Same grammar as the rotel `STS response` line (docs/formats.md §1.3), for the KC sample's role.
   const stsText = `time="2022-12-28T15:37:19Z" level=info msg="STS response" accesskeyid=${KEY} accountid=XXXXXXXXXX arn="arn:aws:sts::XXXXXXXXXX:assumed-role/admin-test-role/alice" client="127.0.0.1:33384" method=POST path=/authenticate session=alice userid=AROAXXXXXXXXKCROLE01`;
   const stsParsed = parseAuthenticatorLine(stsText);
   if (!stsParsed.ok || stsParsed.value.kind !== 'sts-response') throw new Error('not an STS response line');

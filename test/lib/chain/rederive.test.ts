@@ -134,7 +134,7 @@ describe('accessKeysOf', () => {
   });
 });
 
-describe('401 requests joined to authenticator denials by time (FORMATS §2.4)', () => {
+describe('401 requests joined to authenticator denials by time (docs/formats.md §2.4)', () => {
   const stream = 'authenticator-1111222272c52cc05e3177863bdcc12d';
   const at = Date.parse('2024-08-24T14:27:07.461Z');
   const denied = (() => {

@@ -264,7 +264,7 @@ describe('grammar details', () => {
   });
 });
 
-describe('error classification (FORMATS §1.3 catalogue)', () => {
+describe('error classification (docs/formats.md §1.3 catalogue)', () => {
   it.each<[string, AuthnFailureClass]>([
     ['input token was not properly formatted: token is too large', 'token-malformed'],
     ['input token was not properly formatted: token is missing expected "k8s-aws-v1." prefix', 'token-malformed'],

@@ -5,7 +5,7 @@ import { decodeToken, tokenLiveAt } from '../../../lib/token/decode-token.js';
 /**
  * Tokens built by hand the way `aws eks get-token` builds them: `k8s-aws-v1.` + unpadded base64url of
  * a presigned STS GetCallerIdentity URL (shape per the aws-iam-authenticator token format rules in
- * FORMATS §1.3; the key id and signature are made up).
+ * docs/formats.md §1.3; the key id and signature are made up).
  */
 const QS = [
   'Action=GetCallerIdentity',

@@ -10,9 +10,10 @@ import {
   ingestCloudTrailEvents,
 } from '../lib/ingest/cloudtrail-pipeline.js';
 import { describeError, TransientIngestError } from '../lib/ingest/faults.js';
-import type { IngestLogger, MappingChangeHook } from '../lib/ingest/types.js';
+import type { MappingChangeHook } from '../lib/ingest/types.js';
 import { rawText } from '../lib/result.js';
 import type { IngestPort } from '../lib/store/trail-store.js';
+import type { StructuredLogger } from '../lib/structured-logger.js';
 import { loadCloudTrailIngestConfig } from './config/cloudtrail-ingest-config.js';
 import { mappingChangeHookFor } from './shared/alert-wiring.js';
 import { publishCloudTrailSummary } from './shared/ingest-metrics.js';
@@ -32,7 +33,7 @@ export type CloudTrailIngestEvent = SQSEvent | EventBridgeEvent<string, unknown>
 
 export interface CloudTrailIngestDeps {
   store: IngestPort;
-  logger: IngestLogger;
+  logger: StructuredLogger;
   metrics: Pick<Metrics, 'addMetric' | 'singleMetric'>;
   now: () => number;
   /** Alert publishing plugs in here (lib/alerts); ingestion never calls SNS itself. */

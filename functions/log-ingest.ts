@@ -7,15 +7,11 @@ import type { CloudWatchLogsEvent, Context, KinesisStreamBatchResponse, KinesisS
 import { describeError, TransientIngestError } from '../lib/ingest/faults.js';
 import { ingestLogPayloads, type LogBatchItem, type LogIngestSummary } from '../lib/ingest/log-pipeline.js';
 import { writeQuarantine } from '../lib/ingest/quarantine-writer.js';
-import {
-  type IngestLogger,
-  type MappingChangeHook,
-  quarantineEntry,
-  type RequestsStoredHook,
-} from '../lib/ingest/types.js';
+import { type MappingChangeHook, quarantineEntry, type RequestsStoredHook } from '../lib/ingest/types.js';
 import { issue, rawText } from '../lib/result.js';
 import { decodeAwsLogsData, decodeKinesisData } from '../lib/sources/cloudwatch-logs.js';
 import type { IngestPort } from '../lib/store/trail-store.js';
+import type { StructuredLogger } from '../lib/structured-logger.js';
 import { loadLogIngestConfig } from './config/log-ingest-config.js';
 import { mappingChangeHookFor, requestsStoredHookFor } from './shared/alert-wiring.js';
 import { publishLogSummary } from './shared/ingest-metrics.js';
@@ -40,7 +36,7 @@ export type LogIngestEvent = KinesisStreamEvent | CloudWatchLogsEvent;
 
 export interface LogIngestDeps {
   store: IngestPort;
-  logger: IngestLogger;
+  logger: StructuredLogger;
   metrics: Pick<Metrics, 'addMetric' | 'singleMetric'>;
   now: () => number;
   /** Alert publishing plugs in here (lib/alerts); ingestion never calls SNS itself. */

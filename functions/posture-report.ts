@@ -5,15 +5,13 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { postureFindings } from '../lib/alerts/posture.js';
+import { buildPostureInput, type PostureSources } from '../lib/alerts/posture-input.js';
 import { countBySeverity, renderFindingsSummary } from '../lib/alerts/render.js';
-import type { AlertConfig, Finding, MappingUsage, Severity } from '../lib/alerts/types.js';
+import type { AlertConfig, Finding, Severity } from '../lib/alerts/types.js';
 import { SEVERITIES } from '../lib/alerts/types.js';
-import { MappingTimeline } from '../lib/identity/mapping-timeline.js';
-import type { ClusterMappingState, MappingChange } from '../lib/identity/types.js';
-import type { IngestLogger } from '../lib/ingest/types.js';
 import { DynamoDbTrailStore } from '../lib/store/dynamodb/dynamodb-trail-store.js';
-import type { ClusterRef } from '../lib/store/keys.js';
 import { DynamoDbMappingUsageStore } from '../lib/store/mapping-usage.js';
+import type { StructuredLogger } from '../lib/structured-logger.js';
 import { loadPostureReportConfig } from './config/posture-report-config.js';
 import { SnsAlertSink } from './shared/sns-alert-sink.js';
 
@@ -23,14 +21,11 @@ import { SnsAlertSink } from './shared/sns-alert-sink.js';
  */
 
 export interface PostureReportDeps {
-  store: {
-    clusters(): Promise<ClusterRef[]>;
-    mappingChanges(cluster: string, accountId?: string): Promise<MappingChange[]>;
-  };
-  usage: { list(cluster: string, accountId?: string): Promise<MappingUsage[]> };
+  store: PostureSources['trail'];
+  usage: PostureSources['usage'];
   sink: Pick<SnsAlertSink, 'publishText'>;
   config: AlertConfig;
-  logger: IngestLogger;
+  logger: StructuredLogger;
   now: () => number;
 }
 
@@ -43,15 +38,9 @@ export interface PostureReportSummary {
 
 export const runPostureReport = async (deps: PostureReportDeps): Promise<PostureReportSummary> => {
   const now = new Date(deps.now()).toISOString();
-  const refs = await deps.store.clusters();
-  const states: (ClusterMappingState & { accountId?: string })[] = [];
-  const usage: MappingUsage[] = [];
-  for (const ref of refs) {
-    const changes = await deps.store.mappingChanges(ref.cluster, ref.accountId);
-    states.push({ ...new MappingTimeline(ref.cluster, changes).stateAt(now), accountId: ref.accountId });
-    for (const u of await deps.usage.list(ref.cluster, ref.accountId)) usage.push({ ...u, accountId: ref.accountId });
-  }
-  const findings: Finding[] = postureFindings({ states, usage, now, config: deps.config });
+  const input = await buildPostureInput({ trail: deps.store, usage: deps.usage }, now, deps.config);
+  const refs = input.clusters;
+  const findings: Finding[] = postureFindings(input);
   const bySeverity = countBySeverity(findings);
   const summary: PostureReportSummary = {
     clusters: refs.length,

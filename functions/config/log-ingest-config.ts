@@ -1,10 +1,10 @@
 import type { AlertConfig } from '../../lib/alerts/types.js';
 import { ENV } from '../../lib/runtime-env.js';
 import { DEFAULT_RETENTION_DAYS, type RetentionDays } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
-import { type Env, EnvReader } from './config-error.js';
+import { type Env, EnvReader } from './env-reader.js';
 import { readAlertConfig } from './posture-report-config.js';
 
-export { ConfigError } from './config-error.js';
+export { ConfigError } from './env-reader.js';
 
 export interface LogIngestConfig {
   tableName: string;

@@ -1,8 +1,8 @@
 import { type AlertConfig, type AlertSuppression, DEFAULT_ALERT_CONFIG } from '../../lib/alerts/types.js';
 import { ENV } from '../../lib/runtime-env.js';
-import { type Env, EnvReader } from './config-error.js';
+import { type Env, EnvReader } from './env-reader.js';
 
-export { ConfigError } from './config-error.js';
+export { ConfigError } from './env-reader.js';
 
 const SUPPRESSION_KEYS = ['ruleId', 'principal', 'cluster'] as const;
 

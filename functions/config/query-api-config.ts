@@ -1,7 +1,7 @@
 import { ENV } from '../../lib/runtime-env.js';
-import { type Env, EnvReader } from './config-error.js';
+import { type Env, EnvReader } from './env-reader.js';
 
-export { ConfigError } from './config-error.js';
+export { ConfigError } from './env-reader.js';
 
 export interface QueryApiConfig {
   tableName: string;

@@ -3,15 +3,11 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import { mappingChangeAlertHook, mappingUseAlertHook } from '../../lib/alerts/dispatch.js';
 import type { AlertConfig, AlertLedger, AlertSink, MappingUsagePort } from '../../lib/alerts/types.js';
 import { describeError } from '../../lib/ingest/faults.js';
-import {
-  type IngestLogger,
-  type MappingChangeHook,
-  type RequestsStoredHook,
-  silentLogger,
-} from '../../lib/ingest/types.js';
+import type { MappingChangeHook, RequestsStoredHook } from '../../lib/ingest/types.js';
 import { DynamoDbAlertLedger } from '../../lib/store/alert-ledger.js';
 import { RedeliveryAwareUsage } from '../../lib/store/mapping-usage.js';
 import type { TrailStore } from '../../lib/store/trail-store.js';
+import { type StructuredLogger, silentLogger } from '../../lib/structured-logger.js';
 import { SnsAlertSink } from './sns-alert-sink.js';
 
 /**
@@ -59,7 +55,10 @@ export const mappingChangeHookFor = (wiring: AlertWiring, store: Pick<TrailStore
  * again (the stored items are rewritten identically, the ledger sends each alert once). A permanent
  * refusal of the usage item is logged and dropped: failing the delivery would not heal it.
  */
-export const requestsStoredHookFor = (wiring: AlertWiring, logger: IngestLogger = silentLogger): RequestsStoredHook =>
+export const requestsStoredHookFor = (
+  wiring: AlertWiring,
+  logger: StructuredLogger = silentLogger,
+): RequestsStoredHook =>
   mappingUseAlertHook({ usage: wiring.usage, config: wiring.config, ledger: wiring.ledger, sink: wiring.sink }, (err) =>
     logger.error('mapping use not recorded (store refused it)', { error: describeError(err) }),
   );

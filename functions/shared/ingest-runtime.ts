@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { AlertConfig } from '../../lib/alerts/types.js';
 import { DynamoDbTrailStore, type RetentionDays } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
-import type { Env } from '../config/config-error.js';
+import type { Env } from '../config/env-reader.js';
 import { type AlertWiring, dynamoDbAlertWiring } from './alert-wiring.js';
 import { METRICS_NAMESPACE } from './ingest-metrics.js';
 

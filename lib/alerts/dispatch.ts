@@ -9,7 +9,7 @@ import { instantMicros } from '../identity/mapping-timeline.js';
 import type { ClusterMappingState } from '../identity/types.js';
 import { classifyFault } from '../ingest/faults.js';
 import type { MappingChangeHook, MappingChangeNotice, RequestsStoredHook } from '../ingest/types.js';
-import { mappingKeyOfChain, mappingOrigin } from './common.js';
+import { mappingKeyOfChain, mappingOrigin } from './mapping-keys.js';
 import { evaluateMappingChanges, firstUseAlert } from './mapping-rules.js';
 import type { Alert, AlertConfig, AlertLedger, AlertSink, MappingUsagePort } from './types.js';
 

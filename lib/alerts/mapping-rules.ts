@@ -15,18 +15,10 @@ import { diffAwsAuth, rowCanMatch } from '../identity/aws-auth.js';
 import { applyChange, instantMicros, MappingTimeline } from '../identity/mapping-timeline.js';
 import type { AccessEntry, AwsAuthConfig, AwsAuthRow, MappingActor, MappingChange } from '../identity/types.js';
 import type { ControlPlaneLogType } from '../sources/types.js';
-import {
-  accountOfArn,
-  alertActorOf,
-  describeActor,
-  humanBehind,
-  isAwsServiceActor,
-  isEksManagedPrincipal,
-  isEksManagedRow,
-  isEksManagedUsername,
-  isSuppressed,
-  mappingKeyOfChain,
-} from './common.js';
+import { accountOfArn, alertActorOf, describeActor, humanBehind } from './alert-actors.js';
+import { isAwsServiceActor, isEksManagedPrincipal, isEksManagedRow, isEksManagedUsername } from './eks-managed.js';
+import { mappingKeyOfChain } from './mapping-keys.js';
+import { isSuppressed } from './suppressions.js';
 import {
   type Alert,
   type AlertConfig,

@@ -15,15 +15,9 @@ import { rowCanMatch } from '../identity/aws-auth.js';
 import { instantMicros } from '../identity/mapping-timeline.js';
 import type { AwsAuthRow, ClusterMappingState } from '../identity/types.js';
 import type { AuthenticationMode } from '../sources/types.js';
-import {
-  accessEntryMappingKey,
-  awsAuthAccountMappingKey,
-  awsAuthRowMappingKey,
-  isEksManagedPrincipal,
-  isEksManagedRow,
-  isEksManagedUsername,
-  isSuppressed,
-} from './common.js';
+import { isEksManagedPrincipal, isEksManagedRow, isEksManagedUsername } from './eks-managed.js';
+import { accessEntryMappingKey, awsAuthAccountMappingKey, awsAuthRowMappingKey } from './mapping-keys.js';
+import { isSuppressed } from './suppressions.js';
 import type { AlertConfig, Finding, MappingUsage, PostureRuleId, Severity } from './types.js';
 import { severityRank } from './types.js';
 

@@ -2,7 +2,7 @@
  * Text and JSON forms of alerts and findings: the text form is what people read in e-mail and chat
  * (SNS e-mail subscriptions show Subject and Message verbatim), the JSON form is for machines.
  */
-import { describeActor } from './common.js';
+import { describeActor } from './alert-actors.js';
 import type { Alert, Finding, Severity } from './types.js';
 import { SEVERITIES, severityRank } from './types.js';
 

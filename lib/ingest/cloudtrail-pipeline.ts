@@ -8,10 +8,11 @@ import { issue, type NonEmptyIssues, rawText } from '../result.js';
 import { parseCloudTrailRecord, parseEventBridgeEvent } from '../sources/cloudtrail.js';
 import type { CloudTrailEvent } from '../sources/types.js';
 import type { IngestPort, LateLinkWrite, QuarantineSource, StoredRequest } from '../store/trail-store.js';
+import { silentLogger } from '../structured-logger.js';
 import { classifyFault, describeError } from './faults.js';
 import { notifyMappingChanges, storeMappingChanges } from './mapping-change-stage.js';
 import { writeQuarantine } from './quarantine-writer.js';
-import { type IngestOptions, type ItemOutcome, type QuarantineCounts, quarantineEntry, silentLogger } from './types.js';
+import { type IngestOptions, type ItemOutcome, type QuarantineCounts, quarantineEntry } from './types.js';
 
 /** One redeliverable unit: an SQS message body, a direct EventBridge invocation, a record of a file. */
 export interface CloudTrailBatchItem {

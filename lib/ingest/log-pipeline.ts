@@ -24,17 +24,11 @@ import type {
   QuarantineSource,
   StoredAuditFacts,
 } from '../store/trail-store.js';
+import { type StructuredLogger, silentLogger } from '../structured-logger.js';
 import { classifyFault, describeError } from './faults.js';
 import { notifyMappingChanges, storeMappingChanges } from './mapping-change-stage.js';
 import { writeQuarantine } from './quarantine-writer.js';
-import {
-  type IngestLogger,
-  type IngestOptions,
-  type ItemOutcome,
-  type QuarantineCounts,
-  quarantineEntry,
-  silentLogger,
-} from './types.js';
+import { type IngestOptions, type ItemOutcome, type QuarantineCounts, quarantineEntry } from './types.js';
 
 /**
  * The log side of ingestion: CloudWatch Logs subscription payloads of the EKS authenticator and audit
@@ -347,7 +341,7 @@ class LogBatch {
 
   constructor(
     readonly works: ItemWork[],
-    private readonly log: IngestLogger,
+    private readonly log: StructuredLogger,
     private readonly stopAtFirstFailure: boolean,
   ) {
     this.stop = works.length;
@@ -434,7 +428,7 @@ const mappingChangeStage = async (
 const evidenceStage = async (
   batch: LogBatch,
   store: IngestPort,
-  log: IngestLogger,
+  log: StructuredLogger,
   summary: LogIngestSummary,
 ): Promise<Map<string, CorrelationEvidence>> => {
   const needs = new Map<string, { cluster: string; accountId?: string; keys: Set<string>; items: Set<number> }>();
@@ -626,7 +620,7 @@ const quarantineStage = async (
   batch: LogBatch,
   store: IngestPort,
   summary: LogIngestSummary,
-  log: IngestLogger,
+  log: StructuredLogger,
 ): Promise<void> => {
   for (const i of batch.activeIndexes()) {
     const err = await writeQuarantine(store, batch.works[i]!.quarantine, summary, log);

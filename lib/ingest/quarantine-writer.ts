@@ -1,6 +1,7 @@
 import type { QuarantineRecord, TrailStore } from '../store/trail-store.js';
+import type { StructuredLogger } from '../structured-logger.js';
 import { describeError } from './faults.js';
-import { countCodes, type IngestLogger, type QuarantineCounts } from './types.js';
+import { countCodes, type QuarantineCounts } from './types.js';
 import { writeWithFallback } from './write.js';
 
 /**
@@ -12,7 +13,7 @@ export const writeQuarantine = async (
   store: Pick<TrailStore, 'quarantine'>,
   records: readonly QuarantineRecord[],
   summary: { quarantined: QuarantineCounts; quarantineRejected: number },
-  log: Pick<IngestLogger, 'error'>,
+  log: Pick<StructuredLogger, 'error'>,
 ): Promise<unknown> => {
   if (records.length === 0) return undefined;
   const res = await writeWithFallback(records, (batch) => store.quarantine([...batch]));

@@ -2,20 +2,12 @@ import type { DecisionChain } from '../chain/types.js';
 import type { MappingChange } from '../identity/types.js';
 import type { IssueCode, NonEmptyIssues } from '../result.js';
 import type { QuarantineRecord, QuarantineSource } from '../store/trail-store.js';
+import type { StructuredLogger } from '../structured-logger.js';
 
 /**
  * Shared vocabulary of the two ingestion pipelines. Everything here is plain data: the Lambda
  * handlers, the CLI's local mode and the tests drive the same code.
  */
-
-/** Minimal structured logger; the Powertools Logger satisfies it, tests pass a recorder or nothing. */
-export interface IngestLogger {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
-
-export const silentLogger: IngestLogger = { info() {}, warn() {}, error() {} };
 
 /**
  * What the alert layer gets after mapping changes were stored. `newChanges` were stored for the first
@@ -50,7 +42,7 @@ export interface IngestOptions {
   now: () => number;
   onNewMappingChanges?: MappingChangeHook;
   onRequestsStored?: RequestsStoredHook;
-  logger?: IngestLogger;
+  logger?: StructuredLogger;
 }
 
 export type QuarantineCounts = Partial<Record<IssueCode, number>>;

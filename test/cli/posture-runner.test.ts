@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postureInput, runPosture } from '../../bin/commands/posture-runner.js';
-import { accessEntryMappingKey } from '../../lib/alerts/common.js';
+import { runPosture } from '../../bin/commands/posture-runner.js';
+import { accessEntryMappingKey } from '../../lib/alerts/mapping-keys.js';
 import { postureFindings } from '../../lib/alerts/posture.js';
+import { buildPostureInput } from '../../lib/alerts/posture-input.js';
 import type { Finding } from '../../lib/alerts/types.js';
 import { ingestCloudTrailEvents } from '../../lib/ingest/cloudtrail-pipeline.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
@@ -97,7 +98,7 @@ describe('posture input against the real engine', () => {
   });
 
   it('carries the account on each state and the usage of that account only', async () => {
-    const input = await postureInput(sources, new Date(NOW).toISOString());
+    const input = await buildPostureInput(sources, new Date(NOW).toISOString(), {});
     expect(input.states.map((s) => [s.accountId, s.cluster])).toEqual([[ACCOUNT, CLUSTER]]);
     expect(input.usage.map((u) => [u.accountId, u.cluster, u.mappingKey])).toEqual([
       [ACCOUNT, CLUSTER, accessEntryMappingKey(USED)],
@@ -106,14 +107,14 @@ describe('posture input against the real engine', () => {
 
   it('reports the old unused mapping and not the one used two days ago', async () => {
     const now = new Date(NOW).toISOString();
-    const findings = postureFindings({ ...(await postureInput(sources, now)), now, config: {} });
+    const findings = postureFindings(await buildPostureInput(sources, now, {}));
     expect(unusedArns(findings)).toEqual([UNUSED]);
   });
 
   it('keeps only the cluster asked for', async () => {
     const now = new Date(NOW).toISOString();
-    expect((await postureInput(sources, now, `${ACCOUNT}/${CLUSTER}`)).states).toHaveLength(1);
-    expect(await postureInput(sources, now, 'other')).toEqual({ states: [], usage: [] });
+    expect((await buildPostureInput(sources, now, {}, `${ACCOUNT}/${CLUSTER}`)).states).toHaveLength(1);
+    expect(await buildPostureInput(sources, now, {}, 'other')).toMatchObject({ states: [], usage: [], clusters: [] });
   });
 });
 

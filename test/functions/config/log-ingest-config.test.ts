@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadCloudTrailIngestConfig } from '../../../functions/config/cloudtrail-ingest-config.js';
-import { ConfigError } from '../../../functions/config/config-error.js';
+import { ConfigError } from '../../../functions/config/env-reader.js';
 import { loadLogIngestConfig } from '../../../functions/config/log-ingest-config.js';
 
 const valid = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mappingKeyOfChain } from '../../../lib/alerts/common.js';
 import { trackMappingUse } from '../../../lib/alerts/dispatch.js';
+import { mappingKeyOfChain } from '../../../lib/alerts/mapping-keys.js';
 import { firstUseAlert } from '../../../lib/alerts/mapping-rules.js';
 import type { MappingUsage, MappingUsagePort, RecordUseResult } from '../../../lib/alerts/types.js';
 import { correlateAuditEvent } from '../../../lib/chain/correlate.js';

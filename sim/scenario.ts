@@ -362,6 +362,17 @@ const ARN_EXTRA_SINCE_US = Date.parse('2022-02-04T00:00:00Z') * 1000;
 // Simulation
 // -----------------------------------------------------------------------------------------------
 
+/** What every part of the scenario's plan reads: the fleet, the admin actor, and the window's knobs. */
+interface PlanContext {
+  f: Fleet;
+  admin: Actor;
+  sso: (permissionSet: string) => Actor | undefined;
+  changes: boolean;
+  scripted: boolean;
+  window: number;
+  short: number;
+}
+
 class Simulation {
   private readonly rng: Rng;
   // Pending emissions by time, then insertion order (deterministic).
@@ -1808,384 +1819,397 @@ class Simulation {
     const window = this.endUs - this.startUs;
     const short = Math.min(40 * MINUTE_US, Math.floor(window * 0.15));
 
-    if (cm) {
-      const creator = this.actorByKey(`creator:${cm.name}@`);
-      const dev = sso('Developer');
-      const user0 = this.actorByKey('iam-user:');
-      const operator = this.actorByKey('platform-operator@');
-      const partner = this.actorByKey('partner:');
-      const breakGlass = this.actorByKey('break-glass@');
-      if (scripted) {
-        if (creator)
-          this.script({
-            atUs: this.at(0.05),
-            actor: creator,
-            cluster: cm,
-            activity: act.listNodes(),
-            cases: ['config-map-creator'],
-          });
-        if (dev) {
-          this.script({
-            atUs: this.at(0.07),
-            actor: dev,
-            cluster: cm,
-            activity: act.podLogs('payments'),
-            cases: ['aws-auth-session-template', 'rbac-rolebinding'],
-          });
-        }
-        if (operator)
-          this.script({
-            atUs: this.at(0.09),
-            actor: operator,
-            cluster: cm,
-            activity: act.listPods('monitoring'),
-            cases: ['unmapped-path-row', 'authn-401'],
-          });
-        if (partner)
-          this.script({
-            atUs: this.at(0.11),
-            actor: partner,
-            cluster: cm,
-            activity: act.listDeploy('payments'),
-            cases: ['map-accounts'],
-          });
-        if (user0 && dev?.sso) {
-          this.script({
-            atUs: this.at(0.13),
-            actor: user0,
-            cluster: cm,
-            activity: act.listPods('payments'),
-            cases: ['impersonation'],
-            impersonate: { username: `dev:${dev.sso.email.replaceAll('@', '-')}`, groups: ['dev:team'] },
-          });
-        }
-      }
-      if (changes) {
-        // One-way auth-mode change, then an access entry for the SSO admins (API_AND_CONFIG_MAP from then on).
-        const modeAt = this.at(0.3);
-        this.schedule(modeAt, () => {
-          const cs = this.states.get(cm.name) as ClusterState;
-          cs.mode = 'API_AND_CONFIG_MAP';
-          this.emitTrail(
-            updateClusterConfigRecord(
-              this.recordBase(admin, cm, modeAt, 'update-cluster-config'),
-              cm.name,
-              'API_AND_CONFIG_MAP',
-            ),
-            modeAt,
-          );
-        });
-        const adminRole = this.role(`sso:AdministratorAccess:${cm.accountId}`);
-        const entryAt = this.at(0.32);
-        this.schedule(entryAt, () => {
-          const cs = this.states.get(cm.name) as ClusterState;
-          const e: SimAccessEntry = {
-            principalArn: adminRole.arn,
-            principalKey: adminRole.key,
-            type: 'STANDARD',
-            kubernetesGroups: [],
-            policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } }],
-            boundPrincipalId: this.currentRoleId(adminRole.key),
-            createdAtUs: entryAt,
-            accessEntryArn: `arn:aws:eks:${cm.region}:${cm.accountId}:access-entry/${cm.name}/role/${cm.accountId}/${adminRole.name}/${this.rng.uuid()}`,
-          };
-          cs.entries.push(e);
-          this.emitCreateEntry(admin, cm, e, entryAt);
-        });
-        const ssoAdmin = sso('AdministratorAccess');
-        if (scripted && ssoAdmin) {
-          this.script({
-            atUs: this.at(0.25),
-            actor: ssoAdmin,
-            cluster: cm,
-            activity: act.listNamespaces(),
-            cases: ['before-access-entry', 'authn-401'],
-          });
-          this.script({
-            atUs: this.at(0.35),
-            actor: ssoAdmin,
-            cluster: cm,
-            activity: act.listNamespaces(),
-            cases: ['after-auth-mode-change', 'sso-access-entry-cluster-admin'],
-          });
-        }
-        // aws-auth edit granting system:masters to the break-glass role (kubectl edit -> patch).
-        if (user0 && breakGlass) {
-          const bg = this.role(`break-glass:${cm.accountId}`);
-          const editAt = this.at(0.6);
-          this.script({
-            atUs: this.at(0.55),
-            actor: breakGlass,
-            cluster: cm,
-            activity: act.listPods('kube-system'),
-            cases: ['break-glass-before-edit', 'authn-401'],
-          });
-          this.script({
-            atUs: editAt,
-            actor: user0,
-            cluster: cm,
-            activity: {
-              verb: 'patch',
-              resource: 'configmaps',
-              ns: 'kube-system',
-              fixedName: 'aws-auth',
-              fieldManager: 'kubectl-edit',
-            },
-            cases: ['aws-auth-add-masters'],
-            awsAuthEdit: (spec) => ({
-              ...spec,
-              resourceVersion: spec.resourceVersion + this.rng.range(1000, 90000),
-              mapRoles: [...spec.mapRoles, { rolearn: bg.arn, username: 'break-glass', groups: ['system:masters'] }],
-            }),
-          });
-          this.script({
-            atUs: this.at(0.62),
-            actor: breakGlass,
-            cluster: cm,
-            activity: act.getSecret('payments'),
-            cases: ['break-glass-masters', 'privileged-allow'],
-          });
-        }
-      }
-    }
-
-    if (both) {
-      const node = this.actors.find((a) => a.kind === 'node' && a.clusters[0] === both);
-      const ci = this.actorByKey('ci:');
-      const ro = sso('ReadOnly');
-      const ssoAdmin = sso('AdministratorAccess');
-      const team = this.actorByKey('team:0@');
-      const contractor = this.actorByKey('contractor@');
-      if (scripted) {
-        if (ssoAdmin)
-          this.script({
-            atUs: this.at(0.04),
-            actor: ssoAdmin,
-            cluster: both,
-            activity: act.listPods(),
-            cases: ['sso-access-entry-cluster-admin'],
-          });
-        if (node) {
-          this.script({
-            atUs: this.at(0.06),
-            actor: node,
-            cluster: both,
-            activity: { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
-            cases: ['node-ec2-linux-entry'],
-          });
-        }
-        if (ci)
-          this.script({
-            atUs: this.at(0.08),
-            actor: ci,
-            cluster: both,
-            activity: act.patchDeploy('payments'),
-            cases: ['precedence-entry-over-aws-auth', 'role-chaining'],
-          });
-        if (ro)
-          this.script({
-            atUs: this.at(0.1),
-            actor: ro,
-            cluster: both,
-            activity: act.getSecret('payments'),
-            cases: ['forbid-empty-reason'],
-          });
-        if (team)
-          this.script({
-            atUs: this.at(0.12),
-            actor: team,
-            cluster: both,
-            activity: act.patchDeploy('checkout'),
-            cases: ['access-policy-namespace-scope'],
-          });
-      }
-      if (changes) {
-        const deployerRole = this.role(`deployer:${both.accountId}`);
-        const updAt = this.at(0.4);
-        this.schedule(updAt, () => {
-          const cs = this.states.get(both.name) as ClusterState;
-          const e = cs.entries.find((x) => x.principalKey === deployerRole.key);
-          if (!e) return;
-          e.kubernetesGroups = ['ci:deployers', 'ci:releasers'];
-          this.emitTrail(
-            updateAccessEntryRecord(
-              this.recordBase(admin, both, updAt, 'update-access-entry'),
-              this.entryShape(both, e, updAt),
-              {
-                kubernetesGroups: e.kubernetesGroups,
-              },
-            ),
-            updAt,
-          );
-        });
-        // An access entry that lives for well under an hour.
-        const contractorRole = this.role(`contractor:${both.accountId}`);
-        const createAt = this.at(0.45);
-        const deleteAt = createAt + short;
-        this.schedule(createAt, () => {
-          const cs = this.states.get(both.name) as ClusterState;
-          const e: SimAccessEntry = {
-            principalArn: contractorRole.arn,
-            principalKey: contractorRole.key,
-            type: 'STANDARD',
-            kubernetesGroups: [],
-            policies: [{ policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } }],
-            boundPrincipalId: this.currentRoleId(contractorRole.key),
-            createdAtUs: createAt,
-            accessEntryArn: `arn:aws:eks:${both.region}:${both.accountId}:access-entry/${both.name}/role/${both.accountId}/${contractorRole.name}/${this.rng.uuid()}`,
-          };
-          cs.entries.push(e);
-          this.emitCreateEntry(admin, both, e, createAt);
-        });
-        this.schedule(deleteAt - 30 * US_PER_S, () => {
-          const cs = this.states.get(both.name) as ClusterState;
-          const e = cs.entries.find((x) => x.principalKey === contractorRole.key);
-          if (!e) return;
-          e.policies = [];
-          const at = deleteAt - 30 * US_PER_S;
-          this.emitTrail(
-            disassociateAccessPolicyRecord(
-              this.recordBase(admin, both, at, 'disassociate-access-policy'),
-              both.name,
-              e.principalArn,
-              VIEW_POLICY,
-            ),
-            at,
-          );
-        });
-        this.schedule(deleteAt, () => {
-          const cs = this.states.get(both.name) as ClusterState;
-          cs.entries = cs.entries.filter((x) => x.principalKey !== contractorRole.key);
-          this.emitTrail(
-            deleteAccessEntryRecord(
-              this.recordBase(admin, both, deleteAt, 'delete-access-entry'),
-              both.name,
-              contractorRole.arn,
-            ),
-            deleteAt,
-          );
-        });
-        if (scripted && contractor) {
-          this.script({
-            atUs: createAt + Math.floor(short / 3),
-            actor: contractor,
-            cluster: both,
-            activity: act.listPods('checkout'),
-            cases: ['access-entry-short-lived'],
-          });
-          this.script({
-            atUs: deleteAt + Math.floor(short / 4),
-            actor: contractor,
-            cluster: both,
-            activity: act.listPods('checkout'),
-            cases: ['access-entry-deleted', 'authn-401'],
-          });
-        }
-        // A role deleted and recreated under the same name: new AROA, the access entry is stale.
-        const teamRole = this.role(`team:0:${both.accountId}`);
-        const recreateAt = this.at(0.7);
-        this.schedule(recreateAt, () => {
-          this.roleIds.set(
-            teamRole.key,
-            `AROA${teamRole.roleId.slice(4, 12)}${this.rng.fromAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 9)}`,
-          );
-          for (const k of [...this.sessions.keys()]) if (k.endsWith(`|${teamRole.key}`)) this.sessions.delete(k);
-        });
-        if (scripted && team) {
-          this.script({
-            atUs: this.at(0.66),
-            actor: team,
-            cluster: both,
-            activity: act.listPods('payments'),
-            cases: ['recreated-role-before'],
-          });
-          this.script({
-            atUs: this.at(0.74),
-            actor: team,
-            cluster: both,
-            activity: act.listPods('payments'),
-            cases: ['recreated-role-stale-entry', 'authn-401'],
-          });
-        }
-      }
-    }
-
-    if (api && changes) {
-      const op = this.role(`platform-operator:${api.accountId}`);
-      const at = this.at(0.5);
-      this.schedule(at, () => {
-        const cs = this.states.get(api.name) as ClusterState;
-        const e: SimAccessEntry = {
-          principalArn: op.arn,
-          principalKey: op.key,
-          type: 'STANDARD',
-          kubernetesGroups: [],
-          policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['monitoring'] } }],
-          boundPrincipalId: this.currentRoleId(op.key),
-          createdAtUs: at,
-          accessEntryArn: `arn:aws:eks:${api.region}:${api.accountId}:access-entry/${api.name}/role/${api.accountId}/${op.name}/${this.rng.uuid()}`,
-        };
-        cs.entries.push(e);
-        this.emitCreateEntry(admin, api, e, at);
-      });
-      const operator = this.actorByKey('platform-operator@');
-      if ((this.opts.scripted ?? true) && operator) {
-        this.script({
-          atUs: this.at(0.56),
-          actor: operator,
-          cluster: api,
-          activity: act.listPods('monitoring'),
-          cases: ['access-entry-path-arn'],
-        });
-      }
-    }
-
-    if (scripted) {
-      const coredns = this.actors.find((a) => a.sa?.name === 'coredns');
-      if (coredns) {
-        this.script({
-          atUs: this.at(0.15),
-          actor: coredns,
-          cluster: coredns.clusters[0] as SimCluster,
-          activity: { verb: 'watch', resource: 'endpoints', watch: true },
-          cases: ['watch-service-account'],
-        });
-      }
-      const addon = this.actorByKey('eks-internal:eks:addon-manager');
-      const first = f.clusters[0];
-      if (addon && first) {
-        this.script({
-          atUs: this.at(0.17),
-          actor: addon,
-          cluster: first,
-          activity: { verb: 'patch', resource: 'daemonsets', group: 'apps', ns: 'kube-system', name: 'daemonset' },
-          cases: ['eks-internal'],
-        });
-      }
-      const anon = this.actorByKey('anonymous');
-      if (anon && first)
-        this.script({
-          atUs: this.at(0.19),
-          actor: anon,
-          cluster: first,
-          activity: act.listPods('default'),
-          cases: ['anonymous'],
-        });
-      const somebody = sso('Developer') ?? this.adminActor();
-      if (somebody && first) {
-        this.script({
-          atUs: this.at(0.21),
-          actor: somebody,
-          cluster: first,
-          activity: act.listPods('payments'),
-          cases: ['token-expired', 'authn-401'],
-          badToken: true,
-        });
-      }
-    }
-
+    const ctx: PlanContext = { f, admin, sso, changes, scripted, window, short };
+    if (cm) this.planConfigMapCluster(cm, ctx);
+    if (both) this.planMixedModeCluster(both, ctx);
+    if (api && changes) this.planApiCluster(api, ctx);
+    if (scripted) this.planFleetWide(ctx);
     this.changes.sort((a, b) => a.atUs - b.atUs);
     this.scripted.sort((a, b) => a.atUs - b.atUs);
+  }
+
+  /** Set pieces of the CONFIG_MAP cluster: aws-auth edits, the invisible creator grant, mapUsers and mapAccounts. */
+  private planConfigMapCluster(cm: SimCluster, ctx: PlanContext): void {
+    const { admin, sso, changes, scripted } = ctx;
+    const creator = this.actorByKey(`creator:${cm.name}@`);
+    const dev = sso('Developer');
+    const user0 = this.actorByKey('iam-user:');
+    const operator = this.actorByKey('platform-operator@');
+    const partner = this.actorByKey('partner:');
+    const breakGlass = this.actorByKey('break-glass@');
+    if (scripted) {
+      if (creator)
+        this.script({
+          atUs: this.at(0.05),
+          actor: creator,
+          cluster: cm,
+          activity: act.listNodes(),
+          cases: ['config-map-creator'],
+        });
+      if (dev) {
+        this.script({
+          atUs: this.at(0.07),
+          actor: dev,
+          cluster: cm,
+          activity: act.podLogs('payments'),
+          cases: ['aws-auth-session-template', 'rbac-rolebinding'],
+        });
+      }
+      if (operator)
+        this.script({
+          atUs: this.at(0.09),
+          actor: operator,
+          cluster: cm,
+          activity: act.listPods('monitoring'),
+          cases: ['unmapped-path-row', 'authn-401'],
+        });
+      if (partner)
+        this.script({
+          atUs: this.at(0.11),
+          actor: partner,
+          cluster: cm,
+          activity: act.listDeploy('payments'),
+          cases: ['map-accounts'],
+        });
+      if (user0 && dev?.sso) {
+        this.script({
+          atUs: this.at(0.13),
+          actor: user0,
+          cluster: cm,
+          activity: act.listPods('payments'),
+          cases: ['impersonation'],
+          impersonate: { username: `dev:${dev.sso.email.replaceAll('@', '-')}`, groups: ['dev:team'] },
+        });
+      }
+    }
+    if (changes) {
+      // One-way auth-mode change, then an access entry for the SSO admins (API_AND_CONFIG_MAP from then on).
+      const modeAt = this.at(0.3);
+      this.schedule(modeAt, () => {
+        const cs = this.states.get(cm.name) as ClusterState;
+        cs.mode = 'API_AND_CONFIG_MAP';
+        this.emitTrail(
+          updateClusterConfigRecord(
+            this.recordBase(admin, cm, modeAt, 'update-cluster-config'),
+            cm.name,
+            'API_AND_CONFIG_MAP',
+          ),
+          modeAt,
+        );
+      });
+      const adminRole = this.role(`sso:AdministratorAccess:${cm.accountId}`);
+      const entryAt = this.at(0.32);
+      this.schedule(entryAt, () => {
+        const cs = this.states.get(cm.name) as ClusterState;
+        const e: SimAccessEntry = {
+          principalArn: adminRole.arn,
+          principalKey: adminRole.key,
+          type: 'STANDARD',
+          kubernetesGroups: [],
+          policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } }],
+          boundPrincipalId: this.currentRoleId(adminRole.key),
+          createdAtUs: entryAt,
+          accessEntryArn: `arn:aws:eks:${cm.region}:${cm.accountId}:access-entry/${cm.name}/role/${cm.accountId}/${adminRole.name}/${this.rng.uuid()}`,
+        };
+        cs.entries.push(e);
+        this.emitCreateEntry(admin, cm, e, entryAt);
+      });
+      const ssoAdmin = sso('AdministratorAccess');
+      if (scripted && ssoAdmin) {
+        this.script({
+          atUs: this.at(0.25),
+          actor: ssoAdmin,
+          cluster: cm,
+          activity: act.listNamespaces(),
+          cases: ['before-access-entry', 'authn-401'],
+        });
+        this.script({
+          atUs: this.at(0.35),
+          actor: ssoAdmin,
+          cluster: cm,
+          activity: act.listNamespaces(),
+          cases: ['after-auth-mode-change', 'sso-access-entry-cluster-admin'],
+        });
+      }
+      // aws-auth edit granting system:masters to the break-glass role (kubectl edit -> patch).
+      if (user0 && breakGlass) {
+        const bg = this.role(`break-glass:${cm.accountId}`);
+        const editAt = this.at(0.6);
+        this.script({
+          atUs: this.at(0.55),
+          actor: breakGlass,
+          cluster: cm,
+          activity: act.listPods('kube-system'),
+          cases: ['break-glass-before-edit', 'authn-401'],
+        });
+        this.script({
+          atUs: editAt,
+          actor: user0,
+          cluster: cm,
+          activity: {
+            verb: 'patch',
+            resource: 'configmaps',
+            ns: 'kube-system',
+            fixedName: 'aws-auth',
+            fieldManager: 'kubectl-edit',
+          },
+          cases: ['aws-auth-add-masters'],
+          awsAuthEdit: (spec) => ({
+            ...spec,
+            resourceVersion: spec.resourceVersion + this.rng.range(1000, 90000),
+            mapRoles: [...spec.mapRoles, { rolearn: bg.arn, username: 'break-glass', groups: ['system:masters'] }],
+          }),
+        });
+        this.script({
+          atUs: this.at(0.62),
+          actor: breakGlass,
+          cluster: cm,
+          activity: act.getSecret('payments'),
+          cases: ['break-glass-masters', 'privileged-allow'],
+        });
+      }
+    }
+  }
+
+  /** Set pieces of the API_AND_CONFIG_MAP cluster: access entries beside aws-auth, precedence and policy changes. */
+  private planMixedModeCluster(both: SimCluster, ctx: PlanContext): void {
+    const { admin, sso, changes, scripted, short } = ctx;
+    const node = this.actors.find((a) => a.kind === 'node' && a.clusters[0] === both);
+    const ci = this.actorByKey('ci:');
+    const ro = sso('ReadOnly');
+    const ssoAdmin = sso('AdministratorAccess');
+    const team = this.actorByKey('team:0@');
+    const contractor = this.actorByKey('contractor@');
+    if (scripted) {
+      if (ssoAdmin)
+        this.script({
+          atUs: this.at(0.04),
+          actor: ssoAdmin,
+          cluster: both,
+          activity: act.listPods(),
+          cases: ['sso-access-entry-cluster-admin'],
+        });
+      if (node) {
+        this.script({
+          atUs: this.at(0.06),
+          actor: node,
+          cluster: both,
+          activity: { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
+          cases: ['node-ec2-linux-entry'],
+        });
+      }
+      if (ci)
+        this.script({
+          atUs: this.at(0.08),
+          actor: ci,
+          cluster: both,
+          activity: act.patchDeploy('payments'),
+          cases: ['precedence-entry-over-aws-auth', 'role-chaining'],
+        });
+      if (ro)
+        this.script({
+          atUs: this.at(0.1),
+          actor: ro,
+          cluster: both,
+          activity: act.getSecret('payments'),
+          cases: ['forbid-empty-reason'],
+        });
+      if (team)
+        this.script({
+          atUs: this.at(0.12),
+          actor: team,
+          cluster: both,
+          activity: act.patchDeploy('checkout'),
+          cases: ['access-policy-namespace-scope'],
+        });
+    }
+    if (changes) {
+      const deployerRole = this.role(`deployer:${both.accountId}`);
+      const updAt = this.at(0.4);
+      this.schedule(updAt, () => {
+        const cs = this.states.get(both.name) as ClusterState;
+        const e = cs.entries.find((x) => x.principalKey === deployerRole.key);
+        if (!e) return;
+        e.kubernetesGroups = ['ci:deployers', 'ci:releasers'];
+        this.emitTrail(
+          updateAccessEntryRecord(
+            this.recordBase(admin, both, updAt, 'update-access-entry'),
+            this.entryShape(both, e, updAt),
+            {
+              kubernetesGroups: e.kubernetesGroups,
+            },
+          ),
+          updAt,
+        );
+      });
+      // An access entry that lives for well under an hour.
+      const contractorRole = this.role(`contractor:${both.accountId}`);
+      const createAt = this.at(0.45);
+      const deleteAt = createAt + short;
+      this.schedule(createAt, () => {
+        const cs = this.states.get(both.name) as ClusterState;
+        const e: SimAccessEntry = {
+          principalArn: contractorRole.arn,
+          principalKey: contractorRole.key,
+          type: 'STANDARD',
+          kubernetesGroups: [],
+          policies: [{ policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } }],
+          boundPrincipalId: this.currentRoleId(contractorRole.key),
+          createdAtUs: createAt,
+          accessEntryArn: `arn:aws:eks:${both.region}:${both.accountId}:access-entry/${both.name}/role/${both.accountId}/${contractorRole.name}/${this.rng.uuid()}`,
+        };
+        cs.entries.push(e);
+        this.emitCreateEntry(admin, both, e, createAt);
+      });
+      this.schedule(deleteAt - 30 * US_PER_S, () => {
+        const cs = this.states.get(both.name) as ClusterState;
+        const e = cs.entries.find((x) => x.principalKey === contractorRole.key);
+        if (!e) return;
+        e.policies = [];
+        const at = deleteAt - 30 * US_PER_S;
+        this.emitTrail(
+          disassociateAccessPolicyRecord(
+            this.recordBase(admin, both, at, 'disassociate-access-policy'),
+            both.name,
+            e.principalArn,
+            VIEW_POLICY,
+          ),
+          at,
+        );
+      });
+      this.schedule(deleteAt, () => {
+        const cs = this.states.get(both.name) as ClusterState;
+        cs.entries = cs.entries.filter((x) => x.principalKey !== contractorRole.key);
+        this.emitTrail(
+          deleteAccessEntryRecord(
+            this.recordBase(admin, both, deleteAt, 'delete-access-entry'),
+            both.name,
+            contractorRole.arn,
+          ),
+          deleteAt,
+        );
+      });
+      if (scripted && contractor) {
+        this.script({
+          atUs: createAt + Math.floor(short / 3),
+          actor: contractor,
+          cluster: both,
+          activity: act.listPods('checkout'),
+          cases: ['access-entry-short-lived'],
+        });
+        this.script({
+          atUs: deleteAt + Math.floor(short / 4),
+          actor: contractor,
+          cluster: both,
+          activity: act.listPods('checkout'),
+          cases: ['access-entry-deleted', 'authn-401'],
+        });
+      }
+      // A role deleted and recreated under the same name: new AROA, the access entry is stale.
+      const teamRole = this.role(`team:0:${both.accountId}`);
+      const recreateAt = this.at(0.7);
+      this.schedule(recreateAt, () => {
+        this.roleIds.set(
+          teamRole.key,
+          `AROA${teamRole.roleId.slice(4, 12)}${this.rng.fromAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 9)}`,
+        );
+        for (const k of [...this.sessions.keys()]) if (k.endsWith(`|${teamRole.key}`)) this.sessions.delete(k);
+      });
+      if (scripted && team) {
+        this.script({
+          atUs: this.at(0.66),
+          actor: team,
+          cluster: both,
+          activity: act.listPods('payments'),
+          cases: ['recreated-role-before'],
+        });
+        this.script({
+          atUs: this.at(0.74),
+          actor: team,
+          cluster: both,
+          activity: act.listPods('payments'),
+          cases: ['recreated-role-stale-entry', 'authn-401'],
+        });
+      }
+    }
+  }
+
+  /** Mapping changes of the API cluster: access entries and policy associations only. */
+  private planApiCluster(api: SimCluster, ctx: PlanContext): void {
+    const { admin } = ctx;
+    const op = this.role(`platform-operator:${api.accountId}`);
+    const at = this.at(0.5);
+    this.schedule(at, () => {
+      const cs = this.states.get(api.name) as ClusterState;
+      const e: SimAccessEntry = {
+        principalArn: op.arn,
+        principalKey: op.key,
+        type: 'STANDARD',
+        kubernetesGroups: [],
+        policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['monitoring'] } }],
+        boundPrincipalId: this.currentRoleId(op.key),
+        createdAtUs: at,
+        accessEntryArn: `arn:aws:eks:${api.region}:${api.accountId}:access-entry/${api.name}/role/${api.accountId}/${op.name}/${this.rng.uuid()}`,
+      };
+      cs.entries.push(e);
+      this.emitCreateEntry(admin, api, e, at);
+    });
+    const operator = this.actorByKey('platform-operator@');
+    if ((this.opts.scripted ?? true) && operator) {
+      this.script({
+        atUs: this.at(0.56),
+        actor: operator,
+        cluster: api,
+        activity: act.listPods('monitoring'),
+        cases: ['access-entry-path-arn'],
+      });
+    }
+  }
+
+  /** Set pieces that span the fleet: bad tokens, impersonation, role chains. */
+  private planFleetWide(ctx: PlanContext): void {
+    const { f, sso } = ctx;
+    const coredns = this.actors.find((a) => a.sa?.name === 'coredns');
+    if (coredns) {
+      this.script({
+        atUs: this.at(0.15),
+        actor: coredns,
+        cluster: coredns.clusters[0] as SimCluster,
+        activity: { verb: 'watch', resource: 'endpoints', watch: true },
+        cases: ['watch-service-account'],
+      });
+    }
+    const addon = this.actorByKey('eks-internal:eks:addon-manager');
+    const first = f.clusters[0];
+    if (addon && first) {
+      this.script({
+        atUs: this.at(0.17),
+        actor: addon,
+        cluster: first,
+        activity: { verb: 'patch', resource: 'daemonsets', group: 'apps', ns: 'kube-system', name: 'daemonset' },
+        cases: ['eks-internal'],
+      });
+    }
+    const anon = this.actorByKey('anonymous');
+    if (anon && first)
+      this.script({
+        atUs: this.at(0.19),
+        actor: anon,
+        cluster: first,
+        activity: act.listPods('default'),
+        cases: ['anonymous'],
+      });
+    const somebody = sso('Developer') ?? this.adminActor();
+    if (somebody && first) {
+      this.script({
+        atUs: this.at(0.21),
+        actor: somebody,
+        cluster: first,
+        activity: act.listPods('payments'),
+        cases: ['token-expired', 'authn-401'],
+        badToken: true,
+      });
+    }
   }
 
   private applyChange(change: ScheduledChange): void {

@@ -5,7 +5,7 @@
  */
 
 import { setOwn } from '../own-property.js';
-import { fail, failWith, type Issue, isNonEmpty, issue, mapIssues, ok, type ParseResult, rawText } from '../result.js';
+import { fail, failWith, type Issue, isNonEmpty, issue, ok, type ParseResult, rawText } from '../result.js';
 import { isRecord, tryParseJson } from './json-stream.js';
 import { normaliseTimestamp, splitCloudWatchPrefix } from './timestamps.js';
 import type { AuditEvent, AuditObjectRef, AuditResponseStatus, K8sUserInfo } from './types.js';

@@ -54,7 +54,11 @@ export interface ReplayOptions {
   at?: string;
   /** Log events per ingested payload chunk. */
   eventsPerPayload?: number;
-  /** Payload chunks per pipeline call. */
+  /**
+   * Payload chunks per pipeline call (default 20: 10,000 events). A call is one delivery: its rows are
+   * stored per cluster and five-minute cell, so fuller calls write fewer, fuller segments, as the
+   * deployed function's batching does (docs/data-model.md, "Writes").
+   */
   payloadsPerBatch?: number;
   /** CloudTrail records per pipeline call. */
   recordsPerBatch?: number;
@@ -332,7 +336,7 @@ export const replayFiles = async (
 
   const summary = emptySummary();
   const eventsPerPayload = opts.eventsPerPayload ?? 500;
-  const payloadsPerBatch = opts.payloadsPerBatch ?? 4;
+  const payloadsPerBatch = opts.payloadsPerBatch ?? 20;
   const recordsPerBatch = opts.recordsPerBatch ?? 200;
 
   const accountOf = async (cluster: string | undefined): Promise<string | undefined> => {

@@ -10,7 +10,6 @@ import { countBySeverity, renderFindingsSummary } from '../lib/alerts/render.js'
 import type { AlertConfig, Finding, Severity } from '../lib/alerts/types.js';
 import { SEVERITIES } from '../lib/alerts/types.js';
 import { DynamoDbTrailStore } from '../lib/store/dynamodb/dynamodb-trail-store.js';
-import { DynamoDbMappingUsageStore } from '../lib/store/mapping-usage.js';
 import type { StructuredLogger } from '../lib/structured-logger.js';
 import { loadPostureReportConfig } from './config/posture-report-config.js';
 import { SnsAlertSink } from './shared/sns-alert-sink.js';
@@ -77,9 +76,10 @@ const config = (() => {
 export const dynamoDbClient = new DynamoDBClient({});
 export const snsClient = new SNSClient({});
 
+const trail = new DynamoDbTrailStore(dynamoDbClient, { tableName: config.tableName });
 const deps: PostureReportDeps = {
-  store: new DynamoDbTrailStore(dynamoDbClient, { tableName: config.tableName }),
-  usage: new DynamoDbMappingUsageStore(dynamoDbClient, { tableName: config.tableName }),
+  store: trail,
+  usage: trail.usage,
   sink: new SnsAlertSink(snsClient, config.alertTopicArn),
   config: config.alerts,
   logger,

@@ -6,7 +6,6 @@ import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/types.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
 import { formatJson, type OutputFormat } from '../../lib/query/format.js';
 import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
-import { DynamoDbMappingUsageStore } from '../../lib/store/mapping-usage.js';
 import { str, type Values } from '../cli/command.js';
 import { UsageError } from '../cli/errors.js';
 import type { CliIo } from '../cli/io.js';
@@ -31,18 +30,12 @@ const openSources = async (
     const region = str(values.region) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     if (!region) throw new UsageError('--region: required with --table (or set AWS_REGION)');
     const client = new DynamoDBClient({ region });
-    return {
-      trail: new DynamoDbTrailStore(client, { tableName: table }),
-      usage: new DynamoDbMappingUsageStore(client, { tableName: table }),
-      close: async () => client.destroy(),
-    };
+    const trail = new DynamoDbTrailStore(client, { tableName: table });
+    return { trail, usage: trail.usage, close: async () => client.destroy() };
   }
   const engine = await startLocalEngine(dataDir ? { dataDir } : {});
-  return {
-    trail: new DynamoDbTrailStore(engine.client, { tableName: engine.tableName }),
-    usage: new DynamoDbMappingUsageStore(engine.client, { tableName: engine.tableName }),
-    close: () => engine.stop(),
-  };
+  const trail = new DynamoDbTrailStore(engine.client, { tableName: engine.tableName });
+  return { trail, usage: trail.usage, close: () => engine.stop() };
 };
 
 export const runPosture = async (ctx: { values: Values; io: CliIo; format: OutputFormat }): Promise<number> => {

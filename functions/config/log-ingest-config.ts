@@ -13,21 +13,14 @@ export interface LogIngestConfig {
   /** Mapping-change and first-use alerts go here. */
   alertTopicArn: string;
   alerts: AlertConfig;
-  /** Days the alert ledger remembers an alert id (RETENTION_DAYS `alert`; the ledger defaults to 400). */
-  alertRetentionDays?: number;
 }
 
-/** The store's item classes plus `alert` (the ledger's items, which cdk/config.ts also lets deployers set). */
-export const RETENTION_CLASSES = [
-  ...(Object.keys(DEFAULT_RETENTION_DAYS) as (keyof RetentionDays)[]),
-  'alert',
-] as const;
+/** The store's item classes (the alert ledger's included), as cdk/config.ts lets deployers set them. */
+export const RETENTION_CLASSES = Object.keys(DEFAULT_RETENTION_DAYS) as (keyof RetentionDays)[];
 
-/** Splits the ledger's retention from the trail store's. */
-export const readRetention = (r: EnvReader): { retentionDays: RetentionDays; alertRetentionDays?: number } => {
-  const { alert, ...retentionDays } = r.retentionDays(ENV.retentionDays, RETENTION_CLASSES);
-  return alert !== undefined ? { retentionDays, alertRetentionDays: alert } : { retentionDays };
-};
+export const readRetention = (r: EnvReader): { retentionDays: RetentionDays } => ({
+  retentionDays: r.retentionDays(ENV.retentionDays, RETENTION_CLASSES),
+});
 
 /**
  * ALERT_TOPIC_ARN is required: an ingest function that cannot publish would store aws-auth and access

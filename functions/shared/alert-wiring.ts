@@ -1,11 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { mappingChangeAlertHook, mappingUseAlertHook } from '../../lib/alerts/dispatch.js';
 import type { AlertConfig, AlertLedger, AlertSink, MappingUsagePort } from '../../lib/alerts/types.js';
 import { describeError } from '../../lib/ingest/faults.js';
 import type { MappingChangeHook, RequestsStoredHook } from '../../lib/ingest/types.js';
-import { DynamoDbAlertLedger } from '../../lib/store/alert-ledger.js';
-import { RedeliveryAwareUsage } from '../../lib/store/mapping-usage.js';
 import type { TrailStore } from '../../lib/store/trail-store.js';
 import { type StructuredLogger, silentLogger } from '../../lib/structured-logger.js';
 import { SnsAlertSink } from './sns-alert-sink.js';
@@ -25,18 +22,15 @@ export interface AlertWiring {
   config: AlertConfig;
 }
 
-/** The DynamoDB ledger and usage store (same table as the trail) and the SNS sink of a function. */
-export const dynamoDbAlertWiring = (
-  dynamoDb: DynamoDBClient,
+/** The trail's alert ledger and mapping usage (parts of the storage port) and the SNS sink of a function. */
+export const alertWiringFor = (
+  store: Pick<TrailStore, 'alerts' | 'usage'>,
   sns: Pick<SNSClient, 'send'>,
-  opts: { tableName: string; alertTopicArn: string; config: AlertConfig; alertRetentionDays?: number },
+  opts: { alertTopicArn: string; config: AlertConfig },
 ): AlertWiring => ({
-  ledger: new DynamoDbAlertLedger(dynamoDb, {
-    tableName: opts.tableName,
-    ...(opts.alertRetentionDays !== undefined ? { retentionDays: opts.alertRetentionDays } : {}),
-  }),
+  ledger: store.alerts,
   sink: new SnsAlertSink(sns, opts.alertTopicArn),
-  usage: new RedeliveryAwareUsage(dynamoDb, opts.tableName),
+  usage: store.usage,
   config: opts.config,
 });
 

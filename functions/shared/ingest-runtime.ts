@@ -5,7 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { AlertConfig } from '../../lib/alerts/types.js';
 import { DynamoDbTrailStore, type RetentionDays } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import type { Env } from '../config/env-reader.js';
-import { type AlertWiring, dynamoDbAlertWiring } from './alert-wiring.js';
+import { type AlertWiring, alertWiringFor } from './alert-wiring.js';
 import { METRICS_NAMESPACE } from './ingest-metrics.js';
 
 /** What both ingest functions' config loaders yield (each may add more). */
@@ -14,7 +14,6 @@ export interface IngestRuntimeConfig {
   retentionDays: RetentionDays;
   alertTopicArn: string;
   alerts: AlertConfig;
-  alertRetentionDays?: number;
 }
 
 export interface IngestRuntime<C extends IngestRuntimeConfig> {
@@ -54,11 +53,6 @@ export const createIngestRuntime = <C extends IngestRuntimeConfig>(
     tableName: config.tableName,
     retentionDays: config.retentionDays,
   });
-  const alerts = dynamoDbAlertWiring(dynamoDbClient, snsClient, {
-    tableName: config.tableName,
-    alertTopicArn: config.alertTopicArn,
-    config: config.alerts,
-    ...(config.alertRetentionDays !== undefined ? { alertRetentionDays: config.alertRetentionDays } : {}),
-  });
+  const alerts = alertWiringFor(store, snsClient, { alertTopicArn: config.alertTopicArn, config: config.alerts });
   return { logger, metrics, config, dynamoDbClient, snsClient, store, alerts };
 };

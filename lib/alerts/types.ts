@@ -125,15 +125,6 @@ export const DEFAULT_ALERT_CONFIG: AlertConfig = {
 };
 
 /** When a mapping (see mappingKey) was first and last used on a cluster. Times ISO, µs, UTC. */
-export interface MappingUsage {
-  cluster: string;
-  accountId?: string;
-  mappingKey: string;
-  firstUsedAt: string;
-  lastUsedAt: string;
-  firstChainId?: string;
-  lastChainId?: string;
-}
 
 export type PostureRuleId =
   | 'iam-user-mapped'
@@ -165,35 +156,11 @@ export interface Finding {
   sourceEventId?: string;
 }
 
-/** Dedupe port: true when the alert id was not recorded yet (the caller then sends it). */
-export interface AlertLedger {
-  recordIfNew(alert: Alert): Promise<boolean>;
-  /**
-   * Give an alert id back after its publication failed, so a redelivery sends it. Optional: a ledger
-   * without it may lose an alert whose publication failed.
-   */
-  release?(alert: Alert): Promise<void>;
-}
 
 /** Delivery port (SNS in Lambda, stdout in the CLI, an array in tests). */
 export interface AlertSink {
   publish(alert: Alert): Promise<void>;
 }
 
-/** Usage port: lib/store/mapping-usage.ts implements it over DynamoDB. */
-export interface RecordUseResult {
-  /** No earlier use was recorded, or this use is earlier than every recorded one. */
-  firstUse: boolean;
-  /** The last use recorded before this call, when this call moved it forward. */
-  lastUsedBefore?: string;
-}
-
-export interface MappingUsagePort {
-  recordUse(
-    cluster: string,
-    mappingKey: string,
-    at: string,
-    opts?: { accountId?: string; chainId?: string },
-  ): Promise<RecordUseResult>;
-  list(cluster: string, accountId?: string): Promise<MappingUsage[]>;
-}
+// The alert ledger and mapping usage are parts of the storage port (lib/store/trail-store.ts).
+export type { AlertLedger, MappingUsage, MappingUsagePort, RecordUseResult } from '../store/trail-store.js';

@@ -1,3 +1,4 @@
+import type { Alert } from '../alerts/types.js';
 import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../chain/types.js';
 import type { MappingChange } from '../identity/types.js';
 import type { Issue, NonEmptyIssues } from '../result.js';
@@ -157,6 +158,65 @@ export interface LateLinkWrite {
 }
 
 // -------------------------------------------------------------------------------------------------
+// Alert ledger and mapping usage
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * The alert ledger: an alert id is claimed once, so a change seen again (redelivery, retry, a concurrent
+ * invocation) is alerted once. `recordIfNew` is true when this call claimed it (the caller then sends it).
+ */
+export interface AlertLedger {
+  recordIfNew(alert: Alert): Promise<boolean>;
+  /**
+   * Give an alert id back after its publication failed, so a redelivery sends it. Optional: a ledger
+   * without it may lose an alert whose publication failed.
+   */
+  release?(alert: Alert): Promise<void>;
+}
+
+/** An alert as the ledger recorded it. */
+export interface AlertLedgerEntry {
+  alertId: string;
+  ruleId: string;
+  severity: string;
+  cluster: string;
+  accountId?: string;
+  at: string;
+  state: string;
+  alert?: Alert;
+}
+
+/** What recording one use of a mapping found. */
+export interface RecordUseResult {
+  /** No earlier use was recorded, or this use is earlier than every recorded one. */
+  firstUse: boolean;
+  /** The last use recorded before this call, when this call moved it forward. */
+  lastUsedBefore?: string;
+}
+
+/** When a mapping was first and last used (first-use alerts, the unused-mapping posture finding). */
+export interface MappingUsage {
+  cluster: string;
+  accountId?: string;
+  mappingKey: string;
+  firstUsedAt: string;
+  lastUsedAt: string;
+  firstChainId?: string;
+  lastChainId?: string;
+}
+
+/** When each identity mapping was first and last used: recorded by the alert stage, read by the posture report. */
+export interface MappingUsagePort {
+  recordUse(
+    cluster: string,
+    mappingKey: string,
+    at: string,
+    opts?: { accountId?: string; chainId?: string },
+  ): Promise<RecordUseResult>;
+  list(cluster: string, accountId?: string): Promise<MappingUsage[]>;
+}
+
+// -------------------------------------------------------------------------------------------------
 // The port
 // -------------------------------------------------------------------------------------------------
 
@@ -169,6 +229,11 @@ export interface ResourceSelector {
 }
 
 export interface TrailStore {
+  /** Claims each alert id once (the alert stage), and lists a cluster's alerts. */
+  readonly alerts: AlertLedger & { alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> };
+  /** First and last use of each mapping (the alert stage writes it, the posture report reads it). */
+  readonly usage: MappingUsagePort;
+
   // --- ingest -------------------------------------------------------------------------------------
 
   /**

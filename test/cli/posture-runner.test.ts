@@ -11,7 +11,7 @@ import type { Finding } from '../../lib/alerts/types.js';
 import { ingestCloudTrailEvents } from '../../lib/ingest/cloudtrail-pipeline.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
 import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
-import { DynamoDbMappingUsageStore } from '../../lib/store/mapping-usage.js';
+import { DynamoDbMappingUsageStore } from '../../lib/store/dynamodb/mapping-usage.js';
 import { createTestTable, type Engine, startEngine } from '../support/engine.js';
 
 /**

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
-import { DynamoDbMappingUsageStore } from '../../lib/store/mapping-usage.js';
+import { DynamoDbMappingUsageStore } from '../../lib/store/dynamodb/mapping-usage.js';
 import { authenticatorAwsAuth, mk, stratusChanges } from '../lib/alerts/helpers.js';
 import { createTestTable, type Engine, startEngine } from '../support/engine.js';
 

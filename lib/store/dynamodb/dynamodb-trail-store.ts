@@ -2,21 +2,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { timelineEvidence } from '../../chain/evidence.js';
 import { withRoleChains } from '../../chain/role-chain-evidence.js';
-import { STAGE_RANK } from '../../chain/stage-merge.js';
 import type { CorrelationEvidence, CredentialIssuance } from '../../chain/types.js';
 import type { MappingChange } from '../../identity/types.js';
-import {
-  type ClusterRef,
-  cellEndMs,
-  cellOf,
-  clusterRefKey,
-  epochMsOf,
-  keys,
-  parseClusterRefKey,
-  postingPk,
-  sortableFromEpochMs,
-  sortableTime,
-} from '../keys.js';
+import { type ClusterRef, epochMsOf, sortableFromEpochMs, sortableTime } from '../keys.js';
 import {
   type LateLinkWrite,
   type LogBatchWrite,
@@ -24,7 +12,6 @@ import {
   type PageRequest,
   type QuarantineRecord,
   type ResourceSelector,
-  type StoredAuditFacts,
   type StoredAuthenticatorRecord,
   type StoredRequest,
   type StorePage,
@@ -32,30 +19,14 @@ import {
   type TrailStore,
   TrailStoreError,
 } from '../trail-store.js';
-import {
-  type CellQuery,
-  cellRange,
-  cellRows,
-  decodeListCursor,
-  encodeListCursor,
-  type ListCursor,
-  type ListedRow,
-  PartCache,
-  type RowLocation,
-} from './cell-listing.js';
+import { DynamoDbAlertLedger } from './alert-ledger.js';
 import { ClusterRegistry } from './cluster-registry.js';
 import { CredentialStore } from './credentials.js';
 import { DEFAULT_PRINCIPAL_ID_CACHE_SIZE, MappingHistory } from './mapping-history.js';
+import { DynamoDbMappingUsageStore } from './mapping-usage.js';
 import { QuarantineStore } from './quarantine.js';
-import { compareRowKeys, decodeRefs, type PartRef, type RowKey } from './segment-codec.js';
-import {
-  buildLogBatchItems,
-  humanPostingItem,
-  type PreparedAuditRow,
-  type PreparedAuthnRow,
-  partExpiry,
-} from './segment-writer.js';
-import { type Item, type RetryOptions, TableClient } from './table-client.js';
+import { RequestSegments } from './request-segments.js';
+import { type RetryOptions, TableClient } from './table-client.js';
 
 /** Item classes with their own retention (days; 0 = kept until deleted). */
 export interface RetentionDays {
@@ -67,6 +38,8 @@ export interface RetentionDays {
   credential?: number;
   authenticator?: number;
   quarantine?: number;
+  /** Alert ledger entries, from the alert's own time. */
+  alert?: number;
 }
 
 export const DEFAULT_RETENTION_DAYS: Required<RetentionDays> = {
@@ -78,6 +51,7 @@ export const DEFAULT_RETENTION_DAYS: Required<RetentionDays> = {
   credential: 400,
   authenticator: 90,
   quarantine: 30,
+  alert: 400,
 };
 
 export type { RetryOptions };
@@ -107,25 +81,6 @@ const DAY_MS = 86_400_000;
 const DEFAULT_WINDOW_MS = { cluster: DAY_MS, entity: 30 * DAY_MS } as const;
 
 /**
- * How a handle names a row: `<cluster ref key>|<cell>|<anchor>|<part>|<chunks>|<row>|<part digest>`,
- * several joined by `,`.
- */
-const encodeHandle = (locs: readonly RowLocation[]): string =>
-  locs
-    .map((l) => [clusterRefKey(l.ref), l.cell, l.anchor, l.part, l.chunks, l.row, l.digest ?? ''].join('|'))
-    .join(',');
-
-const decodeHandle = (handle: string): RowLocation[] =>
-  handle.split(',').map((piece) => {
-    const [refKey = '', cell = '', anchor = '', part = '', chunks = '', row = '', digest = ''] = piece.split('|');
-    const ref = parseClusterRefKey(refKey);
-    if (!ref || !cell || !anchor || !part) {
-      throw new TrailStoreError(`handle ${JSON.stringify(handle)} was not issued by this store`, 'VALIDATION', false);
-    }
-    return { ref, cell, anchor, part, chunks: Number(chunks), row: Number(row), ...(digest ? { digest } : {}) };
-  });
-
-/**
  * TrailStore over one DynamoDB table (docs/data-model.md): a thin facade over one module per item
  * class. Requests are stored as segments of rows with postings (segment-writer, cell-listing); mapping
  * history, issuances, quarantine and the cluster registry are items of their own. Writes are
@@ -135,9 +90,12 @@ const decodeHandle = (handle: string): RowLocation[] =>
 export class DynamoDbTrailStore implements TrailStore {
   readonly table: TableClient;
   readonly registry: ClusterRegistry;
+  readonly alerts: DynamoDbAlertLedger;
+  readonly usage: DynamoDbMappingUsageStore;
   private readonly history: MappingHistory;
   private readonly issuances: CredentialStore;
   private readonly quarantineStore: QuarantineStore;
+  private readonly requests: RequestSegments;
   private readonly retention: Required<RetentionDays>;
   private readonly now: () => number;
 
@@ -156,6 +114,14 @@ export class DynamoDbTrailStore implements TrailStore {
     });
     this.issuances = new CredentialStore(this.table, this.retention.credential);
     this.quarantineStore = new QuarantineStore(this.table, this.retention.quarantine);
+    this.alerts = new DynamoDbAlertLedger(this.table.doc, {
+      tableName: options.tableName,
+      retentionDays: this.retention.alert,
+    });
+    this.usage = new DynamoDbMappingUsageStore(this.table.doc, { tableName: options.tableName });
+    this.requests = new RequestSegments(this.table, this.registry, this.retention, (range, kind) =>
+      this.window(range, kind),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -177,36 +143,6 @@ export class DynamoDbTrailStore implements TrailStore {
   // -------------------------------------------------------------------------------------------
   // Ingest
   // -------------------------------------------------------------------------------------------
-
-  async putLogBatch(batch: LogBatchWrite): Promise<LogBatchWriteResult> {
-    const refs = new Map<string, Promise<ClusterRef>>();
-    const refFor = (cluster: string, accountId: string | undefined) => {
-      const k = `${accountId ?? ''}\u0000${cluster}`;
-      let r = refs.get(k);
-      if (!r) {
-        r = this.registry.refFor(cluster, accountId);
-        refs.set(k, r);
-      }
-      return r;
-    };
-    const audit: PreparedAuditRow[] = [];
-    for (const row of batch.audit) {
-      const ref = await refFor(row.facts.origin.cluster, row.chain.accountId ?? row.facts.origin.accountId);
-      audit.push({ ref, unit: row.unit, facts: row.facts, chain: row.chain });
-    }
-    const authn: PreparedAuthnRow[] = [];
-    for (const row of batch.authenticator) {
-      const ref = await refFor(row.record.origin.cluster, row.record.origin.accountId);
-      authn.push({ ref, unit: row.unit, record: row.record });
-      if (row.chain) audit.push({ ref, unit: row.unit, denial: row.record, chain: row.chain });
-    }
-    const built = buildLogBatchItems(audit, authn, this.retention);
-    const allRefs = await Promise.all(refs.values());
-    // Parts before the index: a posting never points at a part that is not written yet.
-    await this.table.batchPut([...this.registry.newItems(allRefs), ...built.parts]);
-    await this.table.batchPut(built.index);
-    return { segments: built.segments, items: built.parts.length + built.index.length };
-  }
 
   putMappingChanges(changes: MappingChange[]): Promise<MappingChange[]> {
     return this.history.put(changes);
@@ -232,6 +168,82 @@ export class DynamoDbTrailStore implements TrailStore {
     return this.quarantineStore.put(items);
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Requests (request-segments.ts)
+  // -------------------------------------------------------------------------------------------
+
+  putLogBatch(batch: LogBatchWrite): Promise<LogBatchWriteResult> {
+    return this.requests.putLogBatch(batch);
+  }
+
+  putLateLinks(items: LateLinkWrite[]): Promise<void> {
+    return this.requests.putLateLinks(items);
+  }
+
+  requestsByCluster(ref: ClusterRef, range: TimeRange = {}, page: PageRequest = {}): Promise<StorePage<StoredRequest>> {
+    return this.requests.requestsByCluster(ref, range, page);
+  }
+
+  requestsByPrincipal(
+    matchKey: string,
+    range: TimeRange = {},
+    page: PageRequest = {},
+    ref?: ClusterRef,
+  ): Promise<StorePage<StoredRequest>> {
+    return this.requests.requestsByPrincipal(matchKey, range, page, ref);
+  }
+
+  requestsByHuman(
+    identity: string,
+    range: TimeRange = {},
+    page: PageRequest = {},
+    ref?: ClusterRef,
+  ): Promise<StorePage<StoredRequest>> {
+    return this.requests.requestsByHuman(identity, range, page, ref);
+  }
+
+  requestsByAccessKey(
+    accessKeyId: string,
+    range: TimeRange = {},
+    page: PageRequest = {},
+  ): Promise<StorePage<StoredRequest>> {
+    return this.requests.requestsByAccessKey(accessKeyId, range, page);
+  }
+
+  requestsByK8sUser(
+    ref: ClusterRef,
+    username: string,
+    range: TimeRange = {},
+    page: PageRequest = {},
+  ): Promise<StorePage<StoredRequest>> {
+    return this.requests.requestsByK8sUser(ref, username, range, page);
+  }
+
+  requestsByResource(
+    ref: ClusterRef,
+    sel: ResourceSelector,
+    range: TimeRange = {},
+    page: PageRequest = {},
+  ): Promise<StorePage<StoredRequest>> {
+    return this.requests.requestsByResource(ref, sel, range, page);
+  }
+
+  denials(ref: ClusterRef, range: TimeRange = {}, page: PageRequest = {}): Promise<StorePage<StoredRequest>> {
+    return this.requests.denials(ref, range, page);
+  }
+
+  requestByAuditId(ref: ClusterRef, auditID: string, at?: string): Promise<StoredRequest | undefined> {
+    return this.requests.requestByAuditId(ref, auditID, at);
+  }
+
+  authenticatorRecords(
+    ref: ClusterRef,
+    range: TimeRange = {},
+    page: PageRequest = {},
+  ): Promise<StorePage<StoredAuthenticatorRecord>> {
+    return this.requests.authenticatorRecords(ref, range, page);
+  }
+
   /**
    * Evidence for one cluster: its whole mapping history folded by MappingTimeline (reused while the
    * history is unchanged), the issuances of `accessKeys` fetched up front (CorrelationEvidence is
@@ -245,50 +257,6 @@ export class DynamoDbTrailStore implements TrailStore {
     ]);
     const evidence = timelineEvidence(timeline, (accessKeyId) => creds.get(accessKeyId));
     return withRoleChains(evidence, accessKeys, { credential: (k) => this.issuances.get(k) });
-  }
-
-  /**
-   * Writes the human posting of each late-derived human (the same item the ingest would have written
-   * had the issuance been there first): one per (human, segment, access key), over every row given.
-   */
-  async putLateLinks(items: LateLinkWrite[]): Promise<void> {
-    const groups = new Map<
-      string,
-      { ref: ClusterRef; cell: string; anchor: string; human: string; key?: string; refs: Map<string, PartRef> }
-    >();
-    for (const { handle, chain } of items) {
-      const human = chain.human.status !== 'unknown' ? chain.human.value?.identity?.toLowerCase() : undefined;
-      if (!human) continue;
-      const key = chain.principal.value?.accessKeyId;
-      for (const loc of decodeHandle(handle)) {
-        const g = `${human}\u0000${clusterRefKey(loc.ref)}\u0000${loc.cell}\u0000${loc.anchor}\u0000${key ?? '-'}`;
-        let e = groups.get(g);
-        if (!e) {
-          e = { ref: loc.ref, cell: loc.cell, anchor: loc.anchor, human, refs: new Map() };
-          if (key) e.key = key;
-          groups.set(g, e);
-        }
-        let r = e.refs.get(loc.part);
-        if (!r) {
-          r = { part: loc.part, chunks: loc.chunks, ...(loc.digest ? { digest: loc.digest } : {}), rows: [] };
-          e.refs.set(loc.part, r);
-        }
-        if (!r.rows.includes(loc.row)) r.rows.push(loc.row);
-      }
-    }
-    const out: Item[] = [];
-    for (const g of groups.values()) {
-      const refs = [...g.refs.values()].map((r) => ({ ...r, rows: [...r.rows].sort((a, b) => a - b) }));
-      let forever = false;
-      let latest = 0;
-      for (const r of refs) {
-        const e = partExpiry(g.cell, r.part === 'n' ? 'n' : 'b', this.retention);
-        if (e === undefined) forever = true;
-        else latest = Math.max(latest, e);
-      }
-      out.push(humanPostingItem(g.ref, g.cell, g.anchor, g.human, g.key, refs, forever ? undefined : latest));
-    }
-    await this.table.batchPut(out);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -310,233 +278,6 @@ export class DynamoDbTrailStore implements TrailStore {
     return { from, to };
   }
 
-  private partitionOf = (ref: ClusterRef, part: string): string =>
-    part === 'l' ? keys.authnPk(ref) : keys.segmentPk(ref);
-
-  /** Reads rows in cell order and groups them into requests, `limit` at a time. */
-  private async listRequests(
-    query: Omit<CellQuery, 'fromCell' | 'toCell' | 'forward'>,
-    range: TimeRange,
-    page: PageRequest,
-    windowKind: keyof typeof DEFAULT_WINDOW_MS,
-  ): Promise<StorePage<StoredRequest>> {
-    const w = this.window(range, windowKind);
-    const forward = page.order === 'oldest-first';
-    const limit = Math.min(Math.max(1, page.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
-    const start = decodeListCursor(page.cursor);
-    const items: StoredRequest[] = [];
-    const rows = cellRows(
-      {
-        table: this.table,
-        query: { ...query, ...cellRange(w.from, w.to), forward },
-        partitionOf: this.partitionOf,
-        from: w.from,
-        to: w.to,
-      },
-      start,
-    );
-    for await (const { cell, rows: cellRowList } of rows) {
-      const requests = groupRequests(cellRowList);
-      for (let i = 0; i < requests.length; i++) {
-        const r = requests[i]!;
-        items.push(r.request);
-        if (items.length >= limit) {
-          const more = i + 1 < requests.length;
-          const cursor: ListCursor = more ? { c: cell, k: r.lastKey } : { c: cell };
-          return { items, cursor: encodeListCursor(cursor) };
-        }
-      }
-    }
-    return { items };
-  }
-
-  requestsByCluster(ref: ClusterRef, range: TimeRange = {}, page: PageRequest = {}): Promise<StorePage<StoredRequest>> {
-    return this.listRequests({ pk: keys.segmentPk(ref), kind: 'segments', ref }, range, page, 'cluster');
-  }
-
-  requestsByPrincipal(
-    matchKey: string,
-    range: TimeRange = {},
-    page: PageRequest = {},
-    ref?: ClusterRef,
-  ): Promise<StorePage<StoredRequest>> {
-    return this.listRequests(
-      { pk: postingPk.principal(matchKey), kind: 'postings', ...clusterFilter(ref) },
-      range,
-      page,
-      'entity',
-    );
-  }
-
-  requestsByHuman(
-    identity: string,
-    range: TimeRange = {},
-    page: PageRequest = {},
-    ref?: ClusterRef,
-  ): Promise<StorePage<StoredRequest>> {
-    return this.listRequests(
-      { pk: postingPk.human(identity), kind: 'postings', ...clusterFilter(ref) },
-      range,
-      page,
-      'entity',
-    );
-  }
-
-  requestsByAccessKey(
-    accessKeyId: string,
-    range: TimeRange = {},
-    page: PageRequest = {},
-  ): Promise<StorePage<StoredRequest>> {
-    return this.listRequests({ pk: postingPk.accessKey(accessKeyId), kind: 'postings' }, range, page, 'entity');
-  }
-
-  requestsByK8sUser(
-    ref: ClusterRef,
-    username: string,
-    range: TimeRange = {},
-    page: PageRequest = {},
-  ): Promise<StorePage<StoredRequest>> {
-    return this.listRequests({ pk: postingPk.k8sUser(ref, username), kind: 'postings', ref }, range, page, 'entity');
-  }
-
-  /**
-   * Requests touching a resource on one cluster: one object (its own posting), a kind (narrowed to a
-   * namespace by the namespaces the posting lists), or everything in a namespace.
-   */
-  requestsByResource(
-    ref: ClusterRef,
-    sel: ResourceSelector,
-    range: TimeRange = {},
-    page: PageRequest = {},
-  ): Promise<StorePage<StoredRequest>> {
-    if (!sel.resource) {
-      if (!sel.namespace) {
-        return Promise.reject(
-          new TrailStoreError('requestsByResource needs a resource or a namespace', 'VALIDATION', false),
-        );
-      }
-      return this.listRequests(
-        { pk: postingPk.namespace(ref, sel.namespace), kind: 'postings', ref },
-        range,
-        page,
-        'entity',
-      );
-    }
-    if (sel.name) {
-      return this.listRequests(
-        { pk: postingPk.object(ref, sel.resource, sel.namespace, sel.name), kind: 'postings', ref },
-        range,
-        page,
-        'entity',
-      );
-    }
-    const query: Omit<CellQuery, 'fromCell' | 'toCell' | 'forward'> = {
-      pk: postingPk.resource(ref, sel.resource),
-      kind: 'postings',
-      ref,
-    };
-    if (sel.namespace !== undefined) {
-      const namespace = sel.namespace;
-      query.filter = { expression: 'contains(#ns, :ns)', names: { '#ns': 'ns' }, values: { ':ns': namespace } };
-      // The posting names the kind's rows of every namespace it lists: keep the rows of this one.
-      query.rowFilter = (row) =>
-        row.key[3] === 'a' && (row.value<StoredAuditFacts>().event.objectRef?.namespace || '-') === namespace;
-    }
-    return this.listRequests(query, range, page, 'entity');
-  }
-
-  denials(ref: ClusterRef, range: TimeRange = {}, page: PageRequest = {}): Promise<StorePage<StoredRequest>> {
-    return this.listRequests({ pk: postingPk.denials(ref), kind: 'postings', ref }, range, page, 'entity');
-  }
-
-  /**
-   * One request by auditID: a notable request through its pointer; any request through the cell of
-   * its requestReceivedTimestamp when `at` is given.
-   */
-  async requestByAuditId(ref: ClusterRef, auditID: string, at?: string): Promise<StoredRequest | undefined> {
-    const pointers = await this.table.queryAll(
-      { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.requestPk(ref, auditID) } },
-      'Query(request pointer)',
-    );
-    const rows: ListedRow[] = [];
-    if (pointers.length > 0) {
-      const cache = new PartCache(this.partitionOf);
-      const selections: { loc: Omit<RowLocation, 'row'>; rows: number[] }[] = [];
-      for (const p of pointers) {
-        const [cell = '', anchor = ''] = String(p['sk']).split('#');
-        for (const r of decodeRefs(String(p['r']))) {
-          const loc = { ref, cell, anchor, part: r.part, chunks: r.chunks, ...(r.digest ? { digest: r.digest } : {}) };
-          selections.push({ loc, rows: r.rows });
-        }
-      }
-      await cache.load(
-        this.table,
-        selections.map((s) => s.loc),
-      );
-      for (const s of selections) {
-        const part = cache.get(s.loc);
-        if (!part || (s.loc.digest !== undefined && s.loc.digest !== part.digest)) continue;
-        for (const row of s.rows) {
-          const key = part.keys[row];
-          const at = { ...s.loc, digest: part.digest, row };
-          if (key && key[1] === auditID) rows.push({ key, at, value: <T>() => part.row<T>(row) });
-        }
-      }
-    }
-    // A pointer names the notable part of each delivery that carried a stage; an earlier stage that
-    // came in another delivery, as bulk, sits elsewhere in the same cell. Read the cell when the
-    // final stage is missing, or when no pointer exists and `at` names the cell.
-    const hasFinal = rows.some((r) => r.key[2] >= STAGE_RANK['Panic']!);
-    const cell = rows[0] ? cellOf(rows[0].key[0]) : at !== undefined ? cellOfInstant(at) : undefined;
-    if (cell !== undefined && (rows.length === 0 || !hasFinal)) {
-      for await (const c of cellRows({
-        table: this.table,
-        query: { pk: keys.segmentPk(ref), kind: 'segments', ref, fromCell: cell, toCell: cell, forward: true },
-        partitionOf: this.partitionOf,
-        // Row times are full sortable times: bound them by the cell's first and last microsecond
-        // (`${cell}~` would end the window after the cell's first minute).
-        from: `${cell}:00.000000Z`,
-        to: `${sortableFromEpochMs(cellEndMs(cell) - 1).slice(0, 23)}999Z`,
-      })) {
-        for (const r of c.rows) if (r.key[1] === auditID && r.key[3] === 'a') rows.push(r);
-      }
-    }
-    if (rows.length === 0) return undefined;
-    rows.sort((a, b) => compareRowKeys(a.key, b.key));
-    return groupRequests(dedupe(rows))[0]?.request;
-  }
-
-  async authenticatorRecords(
-    ref: ClusterRef,
-    range: TimeRange = {},
-    page: PageRequest = {},
-  ): Promise<StorePage<StoredAuthenticatorRecord>> {
-    const w = this.window(range, 'cluster');
-    const forward = page.order === 'oldest-first';
-    const limit = Math.min(Math.max(1, page.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
-    const items: StoredAuthenticatorRecord[] = [];
-    for await (const { cell, rows } of cellRows(
-      {
-        table: this.table,
-        query: { pk: keys.authnPk(ref), kind: 'authenticator', ref, ...cellRange(w.from, w.to), forward },
-        partitionOf: this.partitionOf,
-        from: w.from,
-        to: w.to,
-      },
-      decodeListCursor(page.cursor),
-    )) {
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        items.push(r.value<StoredAuthenticatorRecord>());
-        if (items.length >= limit) {
-          const cursor: ListCursor = i + 1 < rows.length ? { c: cell, k: r.key } : { c: cell };
-          return { items, cursor: encodeListCursor(cursor) };
-        }
-      }
-    }
-    return { items };
-  }
-
   quarantined(
     code: QuarantineRecord['code'] | undefined,
     range: TimeRange = {},
@@ -550,73 +291,3 @@ export class DynamoDbTrailStore implements TrailStore {
     );
   }
 }
-
-/** A fleet-wide posting narrowed to one cluster: the cluster is an attribute of the posting. */
-const clusterFilter = (ref: ClusterRef | undefined): Pick<CellQuery, 'filter'> =>
-  ref ? { filter: { expression: '#cl = :cl', names: { '#cl': 'cl' }, values: { ':cl': clusterRefKey(ref) } } } : {};
-
-/** The cell of an instant given by a caller (`--at`): the whole cell, so a time to the second or minute finds it. */
-const cellOfInstant = (at: string): string => {
-  const start = sortableTime(at);
-  if (!start) throw new TrailStoreError(`at ${JSON.stringify(at)} is not ISO 8601`, 'VALIDATION', false);
-  return cellOf(start);
-};
-
-const dedupe = (rows: readonly ListedRow[]): ListedRow[] => {
-  const out: ListedRow[] = [];
-  for (const r of rows) {
-    const prev = out[out.length - 1];
-    if (prev && compareRowKeys(prev.key, r.key) === 0) continue;
-    out.push(r);
-  }
-  return out;
-};
-
-/**
- * Rows of one cell, in listing order, into requests: consecutive audit rows with the same time and
- * auditID are the stages of one request (they share requestReceivedTimestamp, so they are neighbours
- * in any order); an authenticator denial stands alone.
- */
-const groupRequests = (rows: readonly ListedRow[]): { request: StoredRequest; lastKey: RowKey }[] => {
-  const out: { request: StoredRequest; lastKey: RowKey }[] = [];
-  let i = 0;
-  while (i < rows.length) {
-    const first = rows[i]!;
-    if (first.key[3] !== 'a') {
-      const denial = first.value<StoredAuthenticatorRecord>();
-      const request: StoredRequest = {
-        kind: 'authn-failure',
-        ref: first.at.ref,
-        at: first.key[0],
-        denial,
-        handle: encodeHandle([first.at]),
-      };
-      out.push({ request, lastKey: first.key });
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    while (
-      j < rows.length &&
-      rows[j]!.key[3] === 'a' &&
-      rows[j]!.key[0] === first.key[0] &&
-      rows[j]!.key[1] === first.key[1]
-    )
-      j++;
-    const group = rows.slice(i, j);
-    const byRank = [...group].sort((a, b) => a.key[2] - b.key[2]);
-    out.push({
-      request: {
-        kind: 'request',
-        ref: first.at.ref,
-        at: first.key[0],
-        auditID: first.key[1],
-        stages: byRank.map((r) => r.value<StoredAuditFacts>()),
-        handle: encodeHandle(byRank.map((r) => r.at)),
-      },
-      lastKey: group[group.length - 1]!.key,
-    });
-    i = j;
-  }
-  return out;
-};

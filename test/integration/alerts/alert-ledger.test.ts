@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishAlerts } from '../../../lib/alerts/dispatch.js';
 import { evaluateMappingChanges } from '../../../lib/alerts/mapping-rules.js';
 import type { Alert, AlertSink } from '../../../lib/alerts/types.js';
-import { DynamoDbAlertLedger } from '../../../lib/store/alert-ledger.js';
+import { DynamoDbAlertLedger } from '../../../lib/store/dynamodb/alert-ledger.js';
 import { mk, stratusBackdoorAwsAuth, stratusBaselineAwsAuth, stratusChanges } from '../../lib/alerts/helpers.js';
 import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
 import { dumpTable } from '../../support/table-dump.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countCommands } from '../../../lib/store/command-counter.js';
-import { DynamoDbMappingUsageStore } from '../../../lib/store/mapping-usage.js';
+import { DynamoDbMappingUsageStore } from '../../../lib/store/dynamodb/mapping-usage.js';
 import { createTestTable, type Engine, startEngine } from '../../support/engine.js';
 import { dumpTable } from '../../support/table-dump.js';
 
@@ -57,14 +57,16 @@ describe('DynamoDbMappingUsageStore', () => {
     expect(results['reversed']).toEqual(['true', 'false', 'false', 'false']);
   });
 
-  it('writes nothing when a use is redelivered', async () => {
+  it('writes nothing when a use is redelivered, and reports the stored first use as first again', async () => {
     const store = new DynamoDbMappingUsageStore(engine.client, { tableName: table });
     for (const u of uses)
       await store.recordUse('prod-redelivery', KEY, u.at, { accountId: ACCOUNT, chainId: u.chainId });
     const before = await dumpTable(engine.client, table);
     for (const u of uses) {
       const r = await store.recordUse('prod-redelivery', KEY, u.at, { accountId: ACCOUNT, chainId: u.chainId });
-      expect(r.firstUse).toBe(false);
+      // The delivery that first recorded it may have failed before its alert went out: the retry
+      // raises it again, and the alert ledger sends it at most once.
+      expect(r.firstUse).toBe(u.chainId === 'prod#a');
     }
     expect(await dumpTable(engine.client, table)).toEqual(before);
   });

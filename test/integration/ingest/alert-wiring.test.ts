@@ -2,8 +2,8 @@ import { PublishCommand, type PublishCommandInput, type SNSClient } from '@aws-s
 import type { KinesisStreamBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DynamoDbAlertLedger } from '../../../lib/store/alert-ledger.js';
-import { DynamoDbMappingUsageStore } from '../../../lib/store/mapping-usage.js';
+import { DynamoDbAlertLedger } from '../../../lib/store/dynamodb/alert-ledger.js';
+import { DynamoDbMappingUsageStore } from '../../../lib/store/dynamodb/mapping-usage.js';
 import { createTestTable, type Engine, startEngine, stubHandlerEnv } from '../../support/engine.js';
 import {
   cloudTrailEvent,

@@ -9,8 +9,8 @@ import type { MappingChangeNotice } from '../../../lib/ingest/types.js';
 import { parseQuestionParams } from '../../../lib/query/params.js';
 import { runQuestion } from '../../../lib/query/run.js';
 import { decodeKinesisData } from '../../../lib/sources/cloudwatch-logs.js';
-import { DynamoDbAlertLedger } from '../../../lib/store/alert-ledger.js';
-import { RedeliveryAwareUsage } from '../../../lib/store/mapping-usage.js';
+import { DynamoDbAlertLedger } from '../../../lib/store/dynamodb/alert-ledger.js';
+import { DynamoDbMappingUsageStore } from '../../../lib/store/dynamodb/mapping-usage.js';
 import { injectFaults, throttle } from '../../support/ddb-faults.js';
 import type { Engine } from '../../support/engine.js';
 import { startEngine } from '../../support/engine.js';
@@ -489,7 +489,7 @@ describe('the stored hook over a real engine: first-use alerts once through a fa
     let failNext = 1;
     const wiring = {
       ledger: new DynamoDbAlertLedger(engine.client, { tableName: h.tableName }),
-      usage: new RedeliveryAwareUsage(engine.client, h.tableName),
+      usage: new DynamoDbMappingUsageStore(engine.client, { tableName: h.tableName }),
       config: DEFAULT_ALERT_CONFIG,
       sink: {
         // The second publication of the first delivery fails (SNS throttled it).
@@ -551,7 +551,7 @@ describe('the stored hook over a real engine: a usage write that meets a throttl
     const published: Alert[] = [];
     const hook = requestsStoredHookFor({
       ledger: new DynamoDbAlertLedger(engine.client, { tableName: h.tableName }),
-      usage: new RedeliveryAwareUsage(usageClient, h.tableName),
+      usage: new DynamoDbMappingUsageStore(usageClient, { tableName: h.tableName }),
       config: DEFAULT_ALERT_CONFIG,
       sink: { publish: async (a: Alert) => void published.push(a) },
     });

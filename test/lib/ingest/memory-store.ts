@@ -1,3 +1,4 @@
+import type { Alert } from '../../../lib/alerts/types.js';
 import { canonicalJson } from '../../../lib/canonical-json.js';
 import { inMemoryEvidence } from '../../../lib/chain/evidence.js';
 import { withRoleChains } from '../../../lib/chain/role-chain-evidence.js';
@@ -8,12 +9,15 @@ import type { MappingChange } from '../../../lib/identity/types.js';
 import { isNotable, type RowIndex, rowIndexOf } from '../../../lib/store/dynamodb/row-index.js';
 import { cellOf, clusterRefKey, sortableFromEpochMs, sortableTime, UNKNOWN_ACCOUNT } from '../../../lib/store/keys.js';
 import {
+  type AlertLedgerEntry,
   type ClusterRef,
   type LateLinkWrite,
   type LogBatchWrite,
   type LogBatchWriteResult,
+  type MappingUsage,
   type PageRequest,
   type QuarantineRecord,
+  type RecordUseResult,
   type ResourceSelector,
   type StoredAuditFacts,
   type StoredAuthenticatorRecord,
@@ -131,7 +135,73 @@ const changeOrd = (c: MappingChange) => `${sortableTime(c.at) ?? ''}#${c.sourceE
 
 const roundTrip = <T>(value: T): T => JSON.parse(canonicalJson(value)) as T;
 
+/** The alert ledger as the port describes it: an alert id claimed once, released when its send failed. */
+class MemoryAlertLedger {
+  readonly claimed = new Map<string, { alert: Alert; state: 'claimed' | 'released' }>();
+  async recordIfNew(alert: Alert): Promise<boolean> {
+    const seen = this.claimed.get(alert.alertId);
+    if (seen && seen.state === 'claimed') return false;
+    this.claimed.set(alert.alertId, { alert, state: 'claimed' });
+    return true;
+  }
+  async release(alert: Alert): Promise<void> {
+    const seen = this.claimed.get(alert.alertId);
+    if (seen?.state === 'claimed') seen.state = 'released';
+  }
+  async alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> {
+    return [...this.claimed.values()]
+      .filter((e) => e.alert.cluster === ref.cluster)
+      .map((e) => ({
+        alertId: e.alert.alertId,
+        ruleId: e.alert.ruleId,
+        severity: e.alert.severity,
+        cluster: e.alert.cluster,
+        at: e.alert.at,
+        state: e.state,
+        alert: e.alert,
+      }));
+  }
+}
+
+/** First and last use per (cluster, mapping), min and max as the table keeps them. */
+class MemoryMappingUsage {
+  readonly uses = new Map<string, MappingUsage>();
+  async recordUse(
+    cluster: string,
+    mappingKey: string,
+    at: string,
+    opts: { accountId?: string; chainId?: string } = {},
+  ): Promise<RecordUseResult> {
+    const k = `${opts.accountId ?? ''}\u0000${cluster}\u0000${mappingKey}`;
+    const u = this.uses.get(k);
+    if (!u) {
+      this.uses.set(k, {
+        cluster,
+        mappingKey,
+        firstUsedAt: at,
+        lastUsedAt: at,
+        ...(opts.accountId ? { accountId: opts.accountId } : {}),
+      });
+      return { firstUse: true };
+    }
+    const result: RecordUseResult = { firstUse: at < u.firstUsedAt };
+    if (at < u.firstUsedAt) u.firstUsedAt = at;
+    if (at > u.lastUsedAt) {
+      result.lastUsedBefore = u.lastUsedAt;
+      u.lastUsedAt = at;
+    }
+    return result;
+  }
+  async list(cluster: string, accountId?: string): Promise<MappingUsage[]> {
+    return [...this.uses.values()].filter(
+      (u) => u.cluster === cluster && (accountId === undefined || u.accountId === accountId),
+    );
+  }
+}
+
 export class MemoryTrailStore implements TrailStore {
+  readonly alerts = new MemoryAlertLedger();
+  readonly usage = new MemoryMappingUsage();
   /** Stored rows by `<cluster ref key>\0<row key>`. */
   readonly rows = new Map<string, RowEntry>();
   /** Authenticator lines by `<cluster ref key>\0<event id>`. */

@@ -7,10 +7,10 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { MappingUsage, MappingUsagePort, RecordUseResult } from '../alerts/types.js';
-import { toTrailStoreError } from './errors.js';
-import { type ClusterRef, clusterRefKey, sortableTime, UNKNOWN_ACCOUNT } from './keys.js';
-import { INDEX } from './table-schema.js';
+import { toTrailStoreError } from '../errors.js';
+import { type ClusterRef, clusterRefKey, sortableTime, UNKNOWN_ACCOUNT } from '../keys.js';
+import { INDEX } from '../table-schema.js';
+import type { MappingUsage, MappingUsagePort, RecordUseResult } from '../trail-store.js';
 
 /**
  * When each identity mapping was first and last used (docs/data-model.md, `USAGE#` items), for
@@ -44,6 +44,34 @@ const isConditionFailure = (err: unknown) =>
   (err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 
 export class DynamoDbMappingUsageStore implements MappingUsagePort {
+  /**
+   * Records one use. The writes are idempotent by design, so a redelivered use reads back as "not
+   * first". If the delivery that recorded a first use then failed to publish its alert, the retry
+   * would never raise it again: so when the writes say "not first", one consistent read tells whether
+   * the stored first use IS this very use (same instant, same chain id); it is then reported as first
+   * again, and the alert ledger drops the alert if it already went out.
+   */
+  async recordUse(
+    cluster: string,
+    mappingKey: string,
+    at: string,
+    opts: { accountId?: string; chainId?: string } = {},
+  ): Promise<RecordUseResult> {
+    const result = await this.recordUseOnce(cluster, mappingKey, at, opts);
+    if (result.firstUse || opts.chainId === undefined) return result;
+    const t = sortableTime(at);
+    if (!t) return result;
+    const key = mappingUsageKey({ accountId: opts.accountId ?? UNKNOWN_ACCOUNT, cluster }, mappingKey);
+    const res = await this.doc
+      .send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))
+      .catch((err: unknown) => {
+        throw toTrailStoreError(err, 'GetItem(mapping usage)');
+      });
+    const item = res.Item;
+    if (item?.['firstUsedAt'] === t && item['firstChainId'] === opts.chainId) return { ...result, firstUse: true };
+    return result;
+  }
+
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
 
@@ -65,7 +93,7 @@ export class DynamoDbMappingUsageStore implements MappingUsagePort {
     }
   }
 
-  async recordUse(
+  private async recordUseOnce(
     cluster: string,
     mappingKey: string,
     at: string,
@@ -182,44 +210,3 @@ const usageOf = (item: Item): MappingUsage => {
   if (typeof item['lastChainId'] === 'string' && item['lastChainId'] !== '') u.lastChainId = item['lastChainId'];
   return u;
 };
-
-/**
- * The usage store reports a redelivered use as "not first" (its writes are idempotent by design). If
- * the delivery that recorded a first use then failed to publish its alert, the retry would never
- * raise it again. So when the store says "not first", one consistent read tells whether the stored
- * first use IS this very use (same instant, same chain id): then it is reported as first again and
- * the ledger drops the alert if it already went out.
- */
-export class RedeliveryAwareUsage implements MappingUsagePort {
-  private readonly inner: DynamoDbMappingUsageStore;
-  private readonly doc: DynamoDBDocumentClient;
-
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-    this.inner = new DynamoDbMappingUsageStore(this.doc, { tableName });
-  }
-
-  async recordUse(
-    cluster: string,
-    mappingKey: string,
-    at: string,
-    opts: { accountId?: string; chainId?: string } = {},
-  ): Promise<RecordUseResult> {
-    const result = await this.inner.recordUse(cluster, mappingKey, at, opts);
-    if (result.firstUse || opts.chainId === undefined) return result;
-    const t = sortableTime(at);
-    if (!t) return result;
-    const key = mappingUsageKey({ accountId: opts.accountId ?? UNKNOWN_ACCOUNT, cluster }, mappingKey);
-    const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
-    const item = res.Item;
-    if (item?.['firstUsedAt'] === t && item['firstChainId'] === opts.chainId) return { ...result, firstUse: true };
-    return result;
-  }
-
-  list(cluster: string, accountId?: string) {
-    return this.inner.list(cluster, accountId);
-  }
-}

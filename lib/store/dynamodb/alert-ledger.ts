@@ -1,10 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Alert, AlertLedger } from '../alerts/types.js';
-import { toTrailStoreError } from './errors.js';
-import { canonicalJson, ITEM_BUDGET, itemSize } from './item-codec.js';
-import { type ClusterRef, clusterRefKey, epochMsOf, sortableTime, UNKNOWN_ACCOUNT } from './keys.js';
-import { INDEX } from './table-schema.js';
+import type { Alert } from '../../alerts/types.js';
+import { toTrailStoreError } from '../errors.js';
+import { canonicalJson, ITEM_BUDGET, itemSize } from '../item-codec.js';
+import { type ClusterRef, clusterRefKey, epochMsOf, sortableTime, UNKNOWN_ACCOUNT } from '../keys.js';
+import { INDEX } from '../table-schema.js';
+import type { AlertLedger, AlertLedgerEntry } from '../trail-store.js';
 
 /**
  * The alert ledger (docs/data-model.md, `ALERT#` items): one item per alert id, claimed with a
@@ -30,17 +31,6 @@ export interface DynamoDbAlertLedgerOptions {
   tableName: string;
   /** Days the ledger remembers an alert id (0 = forever). Default 400, as chains. */
   retentionDays?: number;
-}
-
-export interface LedgerEntry {
-  alertId: string;
-  ruleId: string;
-  severity: string;
-  cluster: string;
-  accountId?: string;
-  at: string;
-  state: string;
-  alert?: Alert;
 }
 
 type Item = Record<string, unknown>;
@@ -125,7 +115,7 @@ export class DynamoDbAlertLedger implements AlertLedger {
   }
 
   /** Alerts recorded for a cluster, oldest first (keys from the KEYS_ONLY gsi1, then GetItem each). */
-  async alertsByCluster(ref: ClusterRef): Promise<LedgerEntry[]> {
+  async alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> {
     const keys: Item[] = [];
     let start: Record<string, unknown> | undefined;
     try {
@@ -145,7 +135,7 @@ export class DynamoDbAlertLedger implements AlertLedger {
     } catch (err) {
       throw toTrailStoreError(err, 'Query(alerts by cluster)');
     }
-    const out: LedgerEntry[] = [];
+    const out: AlertLedgerEntry[] = [];
     for (const k of keys) {
       const res = await this.doc
         .send(new GetCommand({ TableName: this.table, Key: { pk: k['pk'], sk: k['sk'] } }))
@@ -159,8 +149,8 @@ export class DynamoDbAlertLedger implements AlertLedger {
   }
 }
 
-const entryOf = (item: Item): LedgerEntry => {
-  const entry: LedgerEntry = {
+const entryOf = (item: Item): AlertLedgerEntry => {
+  const entry: AlertLedgerEntry = {
     alertId: String(item['alertId']),
     ruleId: String(item['ruleId']),
     severity: String(item['severity']),

@@ -103,7 +103,18 @@ export const ChainGraph = ({
     };
   });
   return (
-    <figure className="chain-graph" aria-label="Chain graph (the table below holds the same chain)">
+    <figure
+      className="chain-graph"
+      aria-label="Chain graph (the table below holds the same chain)"
+      // A focused node is selected with Enter or Space, as a button would be.
+      onKeyDown={(e) => {
+        const node = (e.target as HTMLElement).closest<HTMLElement>('.react-flow__node');
+        if (node?.dataset.id && (e.key === 'Enter' || e.key === ' ')) {
+          e.preventDefault();
+          onSelect(node.dataset.id);
+        }
+      }}
+    >
       <ReactFlow
         nodes={nodes}
         edges={edges}

@@ -7,7 +7,7 @@ import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-stor
 import { DynamoDbMappingUsageStore } from '../../lib/store/mapping-usage.js';
 
 /** The bundled sample scenario (samples/README.md), replayed as `eks-trail console --demo` does. */
-export const SAMPLES = resolve(__dirname, '../../samples');
+export const SAMPLES = resolve(import.meta.dirname, '../../samples');
 
 export interface ReplayedSamples {
   engine: LocalEngine;

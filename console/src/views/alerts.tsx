@@ -7,7 +7,6 @@ import {
   ErrorBox,
   ExportButtons,
   Loading,
-  LongText,
   Pivot,
   SeverityBadge,
   type TableColumn,
@@ -26,9 +25,7 @@ const findingColumns: TableColumn<Finding>[] = [
     header: 'finding',
     cell: (f) => (
       <details>
-        <summary>
-          <LongText text={f.title} max={80} />
-        </summary>
+        <summary className="wrap">{f.title}</summary>
         <p className="wrap">{f.detail}</p>
         {f.commands && f.commands.length > 0 && <pre className="commands">{f.commands.join('\n')}</pre>}
       </details>
@@ -46,7 +43,7 @@ const findingColumns: TableColumn<Finding>[] = [
             ? searchHref('who-did', clusterOf(f), windowAround(f.since), { principal: f.principalArn })
             : undefined
         }
-        max={50}
+        max={36}
       />
     ),
   },
@@ -84,9 +81,7 @@ const alertColumns: TableColumn<Alert>[] = [
     header: 'alert',
     cell: (a) => (
       <details>
-        <summary>
-          <LongText text={a.title} max={80} />
-        </summary>
+        <summary className="wrap">{a.title}</summary>
         <pre className="diff-text">{a.diff.lines.join('\n')}</pre>
         {a.related?.notes?.map((n) => (
           <p key={n}>{n}</p>

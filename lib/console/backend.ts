@@ -1,0 +1,88 @@
+import { evaluateMappingChanges } from '../alerts/mapping-rules.js';
+import { postureFindings } from '../alerts/posture.js';
+import type { Alert, Finding, MappingUsage, MappingUsagePort } from '../alerts/types.js';
+import { DEFAULT_ALERT_CONFIG } from '../alerts/types.js';
+import { MappingTimeline } from '../identity/mapping-timeline.js';
+import type { QuestionParams } from '../query/params.js';
+import { type QueryAnswer, refText, resolveCluster, runQuestion } from '../query/run.js';
+import type { QuestionPort, StoredRequest, TimeRange } from '../store/trail-store.js';
+
+/**
+ * What the console reads. Every target answers the questions; a trail table (local mode or `--table`)
+ * also lists clusters, the stored audit stages of a request, posture and alerts. The deployed query API
+ * answers questions only, so those views say what is missing instead of guessing.
+ */
+export interface ConsoleBackend {
+  mode: 'local' | 'table' | 'api';
+  /** Where the answers come from, shown in the header (data dir, table name, API URL). */
+  source: string;
+  ask(q: QuestionParams, raw: Record<string, string>): Promise<QueryAnswer>;
+  clusters?(): Promise<string[]>;
+  /** The stored audit stages (or authenticator line) of one request, as the trail keeps them. */
+  storedRequest?(cluster: string, auditId: string, at?: string): Promise<StoredRequest | undefined>;
+  posture?(cluster: string | undefined, now: string): Promise<Finding[]>;
+  alerts?(cluster: string | undefined): Promise<AlertListing>;
+  /** Window the search views start with when the URL names none (the span of replayed data). */
+  defaultWindow?: Required<TimeRange>;
+}
+
+export interface AlertListing {
+  alerts: Alert[];
+  /** How the list was obtained, shown above it (claim only what the evidence shows). */
+  source: string;
+}
+
+/** Posture as the `posture` command and the daily report run it (bin/commands/posture-runner.ts). */
+export const POSTURE_CONFIG = { trustedAccountIds: [], suppressions: [], recentMappingDays: 7, unusedMappingDays: 90 };
+
+export const ALERTS_SOURCE =
+  'derived: the mapping-change alert rules (lib/alerts/mapping-rules.ts) run over the stored mapping history; ' +
+  'first-use alerts and the ledger of alerts actually sent are not listed by the storage port';
+
+export interface StoreBackendOptions {
+  mode: 'local' | 'table';
+  source: string;
+  store: QuestionPort;
+  /** The mapping-usage items the alert pipeline keeps; without them posture cannot tell unused mappings. */
+  usage?: Pick<MappingUsagePort, 'list'>;
+  defaultWindow?: Required<TimeRange>;
+}
+
+export const storeBackend = (o: StoreBackendOptions): ConsoleBackend => {
+  const { store } = o;
+  const refsOf = async (cluster: string | undefined) =>
+    cluster === undefined ? await store.clusters() : [(await resolveCluster(store, cluster, true))!];
+  const backend: ConsoleBackend = {
+    mode: o.mode,
+    source: o.source,
+    ask: (q) => runQuestion(store, q),
+    clusters: async () => (await store.clusters()).map(refText).sort(),
+    storedRequest: async (cluster, auditId, at) => {
+      const ref = (await resolveCluster(store, cluster, true))!;
+      return store.requestByAuditId(ref, auditId, at);
+    },
+    posture: async (cluster, now) => {
+      const states = [];
+      const usage: MappingUsage[] = [];
+      for (const ref of await refsOf(cluster)) {
+        const changes = await store.mappingChanges(ref);
+        states.push({ ...new MappingTimeline(ref.cluster, changes).stateAt(now), accountId: ref.accountId });
+        for (const u of (await o.usage?.list(ref.cluster, ref.accountId)) ?? [])
+          usage.push({ ...u, accountId: ref.accountId });
+      }
+      return postureFindings({ states, usage, now, config: POSTURE_CONFIG });
+    },
+    alerts: async (cluster) => {
+      const alerts: Alert[] = [];
+      for (const ref of await refsOf(cluster)) {
+        const changes = await store.mappingChanges(ref);
+        alerts.push(
+          ...evaluateMappingChanges({ newChanges: changes, allChanges: changes, config: DEFAULT_ALERT_CONFIG }),
+        );
+      }
+      return { alerts, source: ALERTS_SOURCE };
+    },
+  };
+  if (o.defaultWindow) backend.defaultWindow = o.defaultWindow;
+  return backend;
+};

@@ -6,7 +6,6 @@ import { startConsoleServer } from '../lib/console/server.js';
 import { startLocalEngine } from '../lib/local/engine.js';
 import { replayFiles } from '../lib/local/replay.js';
 import { DynamoDbTrailStore } from '../lib/store/dynamodb/dynamodb-trail-store.js';
-import { DynamoDbMappingUsageStore } from '../lib/store/mapping-usage.js';
 import { buildConsoleAssets } from './build.js';
 import { CHROMIUM, launchChromium } from './chromium.js';
 
@@ -55,7 +54,7 @@ const server = await startConsoleServer({
     mode: 'local',
     source: 'samples',
     store,
-    usage: new DynamoDbMappingUsageStore(engine.client, { tableName: engine.tableName }),
+    usage: store.usage,
     defaultWindow: window,
   }),
   assets,

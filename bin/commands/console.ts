@@ -9,7 +9,6 @@ import { startLocalEngine } from '../../lib/local/engine.js';
 import { createProgress } from '../../lib/local/progress.js';
 import { replayFiles } from '../../lib/local/replay.js';
 import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
-import { DynamoDbMappingUsageStore } from '../../lib/store/mapping-usage.js';
 import { type Command, str, type Values } from '../cli/command.js';
 import { UsageError } from '../cli/errors.js';
 import type { CliIo } from '../cli/io.js';
@@ -44,12 +43,13 @@ const openBackend = async (values: Values, io: CliIo): Promise<Opened> => {
     const region = str(values.region) ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
     if (!region) throw new UsageError('--region: required with --table (or set AWS_REGION)');
     const client = new DynamoDBClient({ region });
+    const tableStore = new DynamoDbTrailStore(client, { tableName: table });
     return {
       backend: storeBackend({
         mode: 'table',
         source: `table ${table} (${region})`,
-        store: new DynamoDbTrailStore(client, { tableName: table }),
-        usage: new DynamoDbMappingUsageStore(client, { tableName: table }),
+        store: tableStore,
+        usage: tableStore.usage,
       }),
       close: async () => client.destroy(),
     };
@@ -77,7 +77,7 @@ const openBackend = async (values: Values, io: CliIo): Promise<Opened> => {
       mode: 'local',
       source: demo ? 'sample scenario (temporary data dir)' : `data dir ${engine.dataDir ?? dir ?? '.eks-trail'}`,
       store,
-      usage: new DynamoDbMappingUsageStore(engine.client, { tableName: engine.tableName }),
+      usage: store.usage,
       ...(defaultWindow ? { defaultWindow } : {}),
     }),
     close: async () => {

@@ -1,8 +1,8 @@
 import { evaluateMappingChanges } from '../alerts/mapping-rules.js';
 import { postureFindings } from '../alerts/posture.js';
-import type { Alert, Finding, MappingUsage, MappingUsagePort } from '../alerts/types.js';
+import { buildPostureInput } from '../alerts/posture-input.js';
+import type { Alert, Finding, MappingUsagePort } from '../alerts/types.js';
 import { DEFAULT_ALERT_CONFIG } from '../alerts/types.js';
-import { MappingTimeline } from '../identity/mapping-timeline.js';
 import type { QuestionParams } from '../query/params.js';
 import { type QueryAnswer, refText, resolveCluster, runQuestion } from '../query/run.js';
 import type { QuestionPort, StoredRequest, TimeRange } from '../store/trail-store.js';
@@ -32,9 +32,6 @@ export interface AlertListing {
   source: string;
 }
 
-/** Posture as the `posture` command and the daily report run it (bin/commands/posture-runner.ts). */
-export const POSTURE_CONFIG = { trustedAccountIds: [], suppressions: [], recentMappingDays: 7, unusedMappingDays: 90 };
-
 export const ALERTS_SOURCE =
   'derived: the mapping-change alert rules (lib/alerts/mapping-rules.ts) run over the stored mapping history; ' +
   'first-use alerts and the ledger of alerts actually sent are not listed by the storage port';
@@ -62,15 +59,9 @@ export const storeBackend = (o: StoreBackendOptions): ConsoleBackend => {
       return store.requestByAuditId(ref, auditId, at);
     },
     posture: async (cluster, now) => {
-      const states = [];
-      const usage: MappingUsage[] = [];
-      for (const ref of await refsOf(cluster)) {
-        const changes = await store.mappingChanges(ref);
-        states.push({ ...new MappingTimeline(ref.cluster, changes).stateAt(now), accountId: ref.accountId });
-        for (const u of (await o.usage?.list(ref.cluster, ref.accountId)) ?? [])
-          usage.push({ ...u, accountId: ref.accountId });
-      }
-      return postureFindings({ states, usage, now, config: POSTURE_CONFIG });
+      const wanted = cluster === undefined ? undefined : refText(await refsOf(cluster).then((r) => r[0]!));
+      const usage = o.usage ?? { list: async () => [] };
+      return postureFindings(await buildPostureInput({ trail: store, usage }, now, DEFAULT_ALERT_CONFIG, wanted));
     },
     alerts: async (cluster) => {
       const alerts: Alert[] = [];

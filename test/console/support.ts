@@ -4,7 +4,6 @@ import { CHROMIUM } from '../../console/chromium.js';
 import { type LocalEngine, startLocalEngine } from '../../lib/local/engine.js';
 import { replayFiles } from '../../lib/local/replay.js';
 import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
-import { DynamoDbMappingUsageStore } from '../../lib/store/mapping-usage.js';
 
 /** The bundled sample scenario (samples/README.md), replayed as `eks-trail console --demo` does. */
 export const SAMPLES = resolve(import.meta.dirname, '../../samples');
@@ -12,7 +11,7 @@ export const SAMPLES = resolve(import.meta.dirname, '../../samples');
 export interface ReplayedSamples {
   engine: LocalEngine;
   store: DynamoDbTrailStore;
-  usage: DynamoDbMappingUsageStore;
+  usage: DynamoDbTrailStore['usage'];
   window: { from: string; to: string };
   close(): Promise<void>;
 }
@@ -27,7 +26,7 @@ export const replaySamples = async (): Promise<ReplayedSamples> => {
   return {
     engine,
     store,
-    usage: new DynamoDbMappingUsageStore(engine.client, { tableName: engine.tableName }),
+    usage: store.usage,
     window: {
       from: new Date(summary.firstEventAt as number).toISOString(),
       to: new Date((summary.lastEventAt as number) + 1).toISOString(),

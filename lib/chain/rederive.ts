@@ -7,6 +7,7 @@ import type {
   StorePage,
   TimeRange,
 } from '../store/trail-store.js';
+import { UNKNOWN_ACCOUNT } from '../store/trail-store.js';
 import { attachAuthnDenial, correlateAuditEvent, correlateAuthnFailure, stsLineFor } from './correlate.js';
 import { fromRecord, joinChains } from './stage-merge.js';
 import type { CorrelationEvidence, DecisionChain } from './types.js';
@@ -144,10 +145,13 @@ const stsOf = (ctx: AuthenticatorContext, denial: StoredAuthenticatorRecord) => 
   return r?.line.kind === 'sts-response' ? { line: r.line, origin: r.origin } : undefined;
 };
 
-const withAccount = (facts: Extract<StoredRequest, { kind: 'request' }>['stages'][number], ref: ClusterRef) =>
-  facts.origin.accountId === undefined && ref.accountId !== '_'
-    ? { ...facts.origin, accountId: ref.accountId }
-    : facts.origin;
+/**
+ * A log export names no account (its origin's account is empty): the request is answered under the
+ * cluster it was read as, which is the account the registry joined its placeholder to
+ * (docs/data-model.md, cluster registry), unless that is still the placeholder itself.
+ */
+const withAccount = <O extends { accountId?: string }>(origin: O, ref: ClusterRef): O =>
+  !origin.accountId && ref.accountId !== UNKNOWN_ACCOUNT ? { ...origin, accountId: ref.accountId } : origin;
 
 /**
  * The chain of one stored request with `evidence`. Each stage is correlated, and the stages are joined
@@ -160,11 +164,16 @@ export const rederive = (
 ): DecisionChain => {
   if (request.kind === 'authn-failure') {
     const d = request.denial;
-    return correlateAuthnFailure(d.line as AccessDeniedLine, d.origin, evidence, stsOf(ctx, d));
+    return correlateAuthnFailure(
+      d.line as AccessDeniedLine,
+      withAccount(d.origin, request.ref),
+      evidence,
+      stsOf(ctx, d),
+    );
   }
   let merged: ReturnType<typeof fromRecord> | undefined;
   for (const facts of request.stages) {
-    const chain = correlateAuditEvent(facts.event, withAccount(facts, request.ref), evidence);
+    const chain = correlateAuditEvent(facts.event, withAccount(facts.origin, request.ref), evidence);
     const rec = fromRecord({ chain, facts });
     merged = merged ? joinChains(merged, rec) : rec;
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ClusterRef } from './trail-store.js';
+import { type ClusterRef, UNKNOWN_ACCOUNT } from './trail-store.js';
 
 /**
  * Key design of the trail table. docs/data-model.md is the reference; keep both in step. Every key
@@ -8,8 +8,7 @@ import type { ClusterRef } from './trail-store.js';
 
 export type { ClusterRef };
 
-/** Placeholder account when a source did not say which account owns the cluster and the registry could not tell. */
-export const UNKNOWN_ACCOUNT = '_';
+export { UNKNOWN_ACCOUNT };
 
 export const clusterRefKey = (ref: ClusterRef): string => `C#${ref.accountId}#${ref.cluster}`;
 

@@ -25,6 +25,12 @@ export interface ClusterRef {
   cluster: string;
 }
 
+/**
+ * The account of a cluster whose account no source has named yet (a log export replayed without
+ * `--account`). Answers show such a cluster as `_/<name>` until an account claims the name.
+ */
+export const UNKNOWN_ACCOUNT = '_';
+
 /** Inclusive ISO 8601 bounds; either may be absent (the store then applies its default window). */
 export interface TimeRange {
   from?: string;

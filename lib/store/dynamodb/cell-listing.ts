@@ -51,6 +51,12 @@ export interface CellQuery {
    * posting names the rows of every namespace it lists).
    */
   rowFilter?: (row: ListedRow) => boolean;
+  /**
+   * More partitions read as if they were this one, merged cell by cell: the partition of the same
+   * cluster name written before its account was known (docs/data-model.md, "Clusters without an
+   * account"). `ref` is the cluster that partition's items belong to.
+   */
+  also?: { pk: string; ref?: ClusterRef }[];
 }
 
 export interface ListCursor {
@@ -129,6 +135,44 @@ class CellReader {
       if (this.exhausted) return { cell, items: this.buffer.splice(0) };
       await this.fill();
     }
+  }
+}
+
+/** Several partitions read as one, cell by cell: each cell's items come with the cluster they belong to. */
+class MergedCellReader {
+  private readonly readers: { reader: CellReader; ref?: ClusterRef }[];
+  private readonly pending: ({ cell: string; items: Item[] } | null | undefined)[];
+
+  constructor(
+    table: TableClient,
+    private readonly q: CellQuery,
+  ) {
+    const parts = [{ pk: q.pk, ...(q.ref ? { ref: q.ref } : {}) }, ...(q.also ?? [])];
+    this.readers = parts.map((p) => ({
+      reader: new CellReader(table, { ...q, pk: p.pk }),
+      ...(p.ref ? { ref: p.ref } : {}),
+    }));
+    this.pending = this.readers.map(() => undefined);
+  }
+
+  async nextCell(): Promise<{ cell: string; groups: { items: Item[]; ref?: ClusterRef }[] } | undefined> {
+    for (let i = 0; i < this.readers.length; i++) {
+      if (this.pending[i] === undefined) this.pending[i] = (await this.readers[i]!.reader.nextCell()) ?? null;
+    }
+    let best: string | undefined;
+    for (const p of this.pending) {
+      if (!p) continue;
+      if (best === undefined || (this.q.forward ? p.cell < best : p.cell > best)) best = p.cell;
+    }
+    if (best === undefined) return undefined;
+    const groups: { items: Item[]; ref?: ClusterRef }[] = [];
+    this.pending.forEach((p, i) => {
+      if (!p || p.cell !== best) return;
+      const ref = this.readers[i]!.ref;
+      groups.push(ref ? { items: p.items, ref } : { items: p.items });
+      this.pending[i] = undefined;
+    });
+    return { cell: best, groups };
   }
 }
 
@@ -272,38 +316,49 @@ export async function* cellRows(
     else q.toCell = startAfter.c < q.toCell ? startAfter.c : q.toCell;
   }
   if (q.fromCell > q.toCell) return;
-  const reader = new CellReader(table, q);
+  const reader = new MergedCellReader(table, q);
   const cache = new PartCache(opts.partitionOf);
   for (;;) {
     const next = await reader.nextCell();
     if (!next) return;
-    const { cell, items } = next;
+    const { cell, groups } = next;
     if (startAfter && startAfter.k === undefined && cell === startAfter.c) continue;
     const selections: { loc: Omit<RowLocation, 'row'>; rows?: number[] }[] = [];
     if (query.kind !== 'postings') {
-      const ref = query.ref as ClusterRef;
       const parse = query.kind === 'authenticator' ? parseAuthnSk : parseSegmentSk;
-      const kept = items.filter((i) => query.partFilter?.(parse(String(i['sk'])).part) ?? true);
-      cache.addItems(ref, kept, parse);
-      const seen = new Set<string>();
-      for (const i of kept) {
-        const s = parse(String(i['sk']));
-        const k = `${s.anchor}#${s.part}`;
-        if (seen.has(k)) continue;
-        seen.add(k);
-        selections.push({ loc: { ref, cell, anchor: s.anchor, part: s.part, chunks: Number(i['nc'] ?? 1) } });
+      for (const g of groups) {
+        const ref = g.ref as ClusterRef;
+        const kept = g.items.filter((i) => query.partFilter?.(parse(String(i['sk'])).part) ?? true);
+        cache.addItems(ref, kept, parse);
+        const seen = new Set<string>();
+        for (const i of kept) {
+          const s = parse(String(i['sk']));
+          const k = `${s.anchor}#${s.part}`;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          selections.push({ loc: { ref, cell, anchor: s.anchor, part: s.part, chunks: Number(i['nc'] ?? 1) } });
+        }
       }
     } else {
-      for (const p of items) {
-        const sk = String(p['sk']).split('#');
-        // Cluster-scoped postings: `<cell>#<anchor>`; fleet-wide: `<cell>#C#<acct>#<cluster>#<anchor>[#<session>]`.
-        const fleet = sk[1] === 'C';
-        const ref = fleet ? parseClusterRefKey(`C#${sk[2]}#${sk[3]}`) : query.ref;
-        const anchor = fleet ? sk[4] : sk[1];
-        if (!ref || !anchor) continue;
-        for (const r of decodeRefs(String(p['r']))) {
-          const loc = { ref, cell, anchor, part: r.part, chunks: r.chunks, ...(r.digest ? { digest: r.digest } : {}) };
-          selections.push({ loc, rows: r.rows });
+      for (const g of groups) {
+        for (const p of g.items) {
+          const sk = String(p['sk']).split('#');
+          // Cluster-scoped postings: `<cell>#<anchor>`; fleet-wide: `<cell>#C#<acct>#<cluster>#<anchor>[#<session>]`.
+          const fleet = sk[1] === 'C';
+          const ref = fleet ? parseClusterRefKey(`C#${sk[2]}#${sk[3]}`) : g.ref;
+          const anchor = fleet ? sk[4] : sk[1];
+          if (!ref || !anchor) continue;
+          for (const r of decodeRefs(String(p['r']))) {
+            const loc = {
+              ref,
+              cell,
+              anchor,
+              part: r.part,
+              chunks: r.chunks,
+              ...(r.digest ? { digest: r.digest } : {}),
+            };
+            selections.push({ loc, rows: r.rows });
+          }
         }
       }
       await cache.load(

@@ -7,7 +7,10 @@ import type { Item, TableClient } from './table-client.js';
  * The cluster registry (docs/data-model.md, `CL#` items listed on gsi1 under `REG`): which accounts
  * have a cluster of a given name. Sources that do not name the account (a log export replayed
  * without `--account`) resolve the name through it; a name no account claims yet is kept under the
- * placeholder account `_`.
+ * placeholder account `_`, registered too, so it is listed and reachable. Once exactly one account
+ * claims the name, the placeholder's data is read as that cluster's (`joined`): the answers are then
+ * the same as if the account had been known from the start. With two accounts claiming the name, the
+ * placeholder stays on its own (`_/<name>`): which account it belongs to cannot be told.
  */
 export class ClusterRegistry {
   /** Clusters whose registry item this instance already wrote (one write per cluster per container). */
@@ -30,7 +33,6 @@ export class ClusterRegistry {
   newItems(refs: readonly ClusterRef[]): Item[] {
     const out: Item[] = [];
     for (const ref of refs) {
-      if (ref.accountId === UNKNOWN_ACCOUNT) continue;
       const k = clusterRefKey(ref);
       if (this.registered.has(k)) continue;
       this.registered.add(k);
@@ -54,8 +56,49 @@ export class ClusterRegistry {
     return items.map((i) => ({ cluster: name, accountId: String(i['gsi1sk']).slice(name.length + 1) }));
   }
 
-  /** All registered clusters, by name then account. */
+  /** The accounts that claim this name, the placeholder left out. */
+  private async realAccounts(name: string): Promise<ClusterRef[]> {
+    let found = this.nameCache.get(name);
+    if (!found) {
+      found = await this.named(name);
+      this.nameCache.set(name, found);
+    }
+    return found.filter((r) => r.accountId !== UNKNOWN_ACCOUNT);
+  }
+
+  /**
+   * The refs whose data is this cluster's: itself, and the placeholder `_/<name>` when data was
+   * stored under it and exactly one account claims the name.
+   */
+  async joined(ref: ClusterRef): Promise<ClusterRef[]> {
+    if (ref.accountId === UNKNOWN_ACCOUNT) return [ref];
+    const all = await this.named(ref.cluster);
+    const real = all.filter((r) => r.accountId !== UNKNOWN_ACCOUNT);
+    const orphan = all.some((r) => r.accountId === UNKNOWN_ACCOUNT);
+    return orphan && real.length === 1 && real[0]!.accountId === ref.accountId
+      ? [ref, { accountId: UNKNOWN_ACCOUNT, cluster: ref.cluster }]
+      : [ref];
+  }
+
+  /** The cluster a name's placeholder data is answered as: the one account that claims it, else the placeholder. */
+  async canonicalOf(name: string): Promise<ClusterRef> {
+    const real = (await this.named(name)).filter((r) => r.accountId !== UNKNOWN_ACCOUNT);
+    return real.length === 1 ? real[0]! : { accountId: UNKNOWN_ACCOUNT, cluster: name };
+  }
+
+  /**
+   * The clusters the trail answers for, by name then account: a placeholder `_/<name>` is listed only
+   * while it is not joined to the one account that claims the name.
+   */
   async all(): Promise<ClusterRef[]> {
+    const refs = await this.allRegistered();
+    const realCount = new Map<string, number>();
+    for (const r of refs)
+      if (r.accountId !== UNKNOWN_ACCOUNT) realCount.set(r.cluster, (realCount.get(r.cluster) ?? 0) + 1);
+    return refs.filter((r) => r.accountId !== UNKNOWN_ACCOUNT || realCount.get(r.cluster) !== 1);
+  }
+
+  private async allRegistered(): Promise<ClusterRef[]> {
     const items = await this.table.queryAll(
       {
         IndexName: INDEX.gsi1,
@@ -84,7 +127,10 @@ export class ClusterRegistry {
       };
       return (await this.named(ref.cluster)).find((r) => r.accountId === ref.accountId);
     }
-    const found = await this.named(nameOrAccountSlashName);
+    const all = await this.named(nameOrAccountSlashName);
+    // The placeholder answers for a name only while no account claims it (then it is joined to it).
+    const real = all.filter((r) => r.accountId !== UNKNOWN_ACCOUNT);
+    const found = real.length > 0 ? real : all;
     if (found.length > 1) {
       throw new TrailStoreError(
         `cluster name '${nameOrAccountSlashName}' exists in several accounts: ${found.map((r) => `${r.accountId}/${r.cluster}`).join(', ')}`,
@@ -98,11 +144,7 @@ export class ClusterRegistry {
   /** The ref a write or read uses: the account when given, else the only registered one, else UNKNOWN_ACCOUNT. */
   async refFor(cluster: string, accountId?: string): Promise<ClusterRef> {
     if (accountId) return { cluster, accountId };
-    let found = this.nameCache.get(cluster);
-    if (!found) {
-      found = await this.named(cluster);
-      this.nameCache.set(cluster, found);
-    }
-    return found.length === 1 ? found[0]! : { cluster, accountId: UNKNOWN_ACCOUNT };
+    const real = await this.realAccounts(cluster);
+    return real.length === 1 ? real[0]! : { cluster, accountId: UNKNOWN_ACCOUNT };
   }
 }

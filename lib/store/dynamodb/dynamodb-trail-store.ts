@@ -149,7 +149,7 @@ export class DynamoDbTrailStore implements TrailStore {
   }
 
   async mappingChanges(ref: ClusterRef | string): Promise<MappingChange[]> {
-    return this.history.changes(await this.refOf(ref));
+    return this.history.changes(await this.registry.joined(await this.refOf(ref)));
   }
 
   putCredentials(items: CredentialIssuance[]): Promise<CredentialIssuance[]> {
@@ -252,7 +252,7 @@ export class DynamoDbTrailStore implements TrailStore {
   async evidenceFor(refOrName: ClusterRef | string, accessKeys: string[] = []): Promise<CorrelationEvidence> {
     const ref = await this.refOf(refOrName);
     const [timeline, creds] = await Promise.all([
-      this.history.timeline(ref),
+      this.history.timeline(await this.registry.joined(ref)),
       accessKeys.length > 0 ? this.issuances.many(accessKeys) : Promise.resolve(new Map<string, CredentialIssuance>()),
     ]);
     const evidence = timelineEvidence(timeline, (accessKeyId) => creds.get(accessKeyId));

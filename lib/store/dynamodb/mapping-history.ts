@@ -179,16 +179,22 @@ export class MappingHistory {
     setMostRecent(this.storedObservations, key, bound, this.cacheSize);
   }
 
-  private items(ref: ClusterRef): Promise<Item[]> {
-    return this.table.queryAll(
-      { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.mappingChangesPk(ref) } },
-      'Query(mapping changes)',
+  /** The history items of a cluster: of each ref it is read as (ClusterRegistry.joined), in that order. */
+  private async items(refs: readonly ClusterRef[]): Promise<Item[]> {
+    const all = await Promise.all(
+      refs.map((ref) =>
+        this.table.queryAll(
+          { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.mappingChangesPk(ref) } },
+          'Query(mapping changes)',
+        ),
+      ),
     );
+    return all.flat();
   }
 
   /** Every change of a cluster, oldest first. */
-  async changes(ref: ClusterRef): Promise<MappingChange[]> {
-    return sortChanges((await this.items(ref)).map((i) => this.read(i)));
+  async changes(refs: readonly ClusterRef[]): Promise<MappingChange[]> {
+    return sortChanges((await this.items(refs)).map((i) => this.read(i)));
   }
 
   /**
@@ -197,10 +203,11 @@ export class MappingHistory {
    * Mapping items never change in place except a principal-id observation moving to an earlier
    * `ord`, so (sk, ord) of every item identifies the history; same fingerprint, same fold.
    */
-  async timeline(ref: ClusterRef): Promise<MappingTimeline> {
-    const items = await this.items(ref);
+  async timeline(refs: readonly ClusterRef[]): Promise<MappingTimeline> {
+    const ref = refs[0] as ClusterRef;
+    const items = await this.items(refs);
     let fingerprint = `${items.length}`;
-    for (const i of items) fingerprint += `\u0000${String(i['sk'])}\u0001${String(i['ord'])}`;
+    for (const i of items) fingerprint += `\u0000${String(i['pk'])}\u0001${String(i['sk'])}\u0001${String(i['ord'])}`;
     const key = clusterRefKey(ref);
     const cached = this.timelines.get(key);
     if (cached && cached.fingerprint === fingerprint && cached.timeline.cluster === ref.cluster) return cached.timeline;

@@ -9,6 +9,7 @@ import {
   postingPk,
   sortableFromEpochMs,
   sortableTime,
+  UNKNOWN_ACCOUNT,
 } from '../keys.js';
 import {
   type LateLinkWrite,
@@ -53,6 +54,31 @@ import type { Item, TableClient } from './table-client.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1000;
+
+/**
+ * Requests stored under the placeholder account, answered as the cluster their name now belongs to
+ * (ClusterRegistry.joined): the same answer as if the account had been known when they were stored.
+ */
+class Canonical {
+  private readonly byName = new Map<string, Promise<ClusterRef>>();
+
+  constructor(private readonly registry: ClusterRegistry) {}
+
+  async of(request: StoredRequest): Promise<StoredRequest> {
+    if (request.ref.accountId !== UNKNOWN_ACCOUNT) return request;
+    let ref = this.byName.get(request.ref.cluster);
+    if (!ref) {
+      ref = this.registry.canonicalOf(request.ref.cluster);
+      this.byName.set(request.ref.cluster, ref);
+    }
+    const resolved = await ref;
+    return resolved.accountId === UNKNOWN_ACCOUNT ? request : { ...request, ref: resolved };
+  }
+}
+
+/** The placeholder partitions a cluster's reads take in too (ClusterRegistry.joined lists them after the cluster). */
+const alsoOf = (refs: readonly ClusterRef[], pkOf: (ref: ClusterRef) => string): Pick<CellQuery, 'also'> =>
+  refs.length > 1 ? { also: refs.slice(1).map((r) => ({ pk: pkOf(r), ref: r })) } : {};
 
 /** Resolves a listing's window (the facade applies its default look-back and validates ISO input). */
 export type WindowOf = (range: TimeRange, kind: 'cluster' | 'entity') => { from: string; to: string };
@@ -158,12 +184,28 @@ export class RequestSegments {
     await this.table.batchPut(out);
   }
 
+  /** A fleet-wide posting narrowed to one cluster (and the partition of its name kept before its account was known). */
+  private async clusterFilter(ref: ClusterRef | undefined): Promise<Pick<CellQuery, 'filter'>> {
+    if (!ref) return {};
+    const refs = await this.registry.joined(ref);
+    const values = Object.fromEntries(refs.map((r, i) => [`:cl${i}`, clusterRefKey(r)]));
+    return {
+      filter: { expression: `#cl IN (${Object.keys(values).join(', ')})`, names: { '#cl': 'cl' }, values },
+    };
+  }
+
   private partitionOf = (ref: ClusterRef, part: string): string =>
     part === 'l' ? keys.authnPk(ref) : keys.segmentPk(ref);
 
   /** Reads rows in cell order and groups them into requests, `limit` at a time. */
+  /**
+   * What a listing reads: a fixed partition (`pk`, fleet-wide postings), or a cluster's partition
+   * (`pkOf`), which also reads the partition of that cluster name written before its account was known
+   * when the registry joins them (ClusterRegistry.joined).
+   */
   private async listRequests(
-    query: Omit<CellQuery, 'fromCell' | 'toCell' | 'forward'>,
+    spec: Omit<CellQuery, 'fromCell' | 'toCell' | 'forward' | 'pk' | 'also'> &
+      ({ pk: string } | { pkOf: (ref: ClusterRef) => string; ref: ClusterRef }),
     range: TimeRange,
     page: PageRequest,
     windowKind: 'cluster' | 'entity',
@@ -172,6 +214,16 @@ export class RequestSegments {
     const forward = page.order === 'oldest-first';
     const limit = Math.min(Math.max(1, page.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
     const start = decodeListCursor(page.cursor);
+    const { pk: _pk, pkOf: _pkOf, ...rest } = spec as typeof spec & { pk?: string; pkOf?: unknown };
+    let query: Omit<CellQuery, 'fromCell' | 'toCell' | 'forward'>;
+    if ('pkOf' in spec) {
+      const [own, ...others] = await this.registry.joined(spec.ref);
+      query = { ...rest, pk: spec.pkOf(own as ClusterRef), ref: own as ClusterRef };
+      if (others.length > 0) query.also = others.map((r) => ({ pk: spec.pkOf(r), ref: r }));
+    } else {
+      query = { ...rest, pk: spec.pk };
+    }
+    const canonical = new Canonical(this.registry);
     const items: StoredRequest[] = [];
     const rows = cellRows(
       {
@@ -187,7 +239,7 @@ export class RequestSegments {
       const requests = groupRequests(cellRowList);
       for (let i = 0; i < requests.length; i++) {
         const r = requests[i]!;
-        items.push(r.request);
+        items.push(await canonical.of(r.request));
         if (items.length >= limit) {
           const more = i + 1 < requests.length;
           const cursor: ListCursor = more ? { c: cell, k: r.lastKey } : { c: cell };
@@ -199,31 +251,31 @@ export class RequestSegments {
   }
 
   requestsByCluster(ref: ClusterRef, range: TimeRange = {}, page: PageRequest = {}): Promise<StorePage<StoredRequest>> {
-    return this.listRequests({ pk: keys.segmentPk(ref), kind: 'segments', ref }, range, page, 'cluster');
+    return this.listRequests({ pkOf: keys.segmentPk, kind: 'segments', ref }, range, page, 'cluster');
   }
 
-  requestsByPrincipal(
+  async requestsByPrincipal(
     matchKey: string,
     range: TimeRange = {},
     page: PageRequest = {},
     ref?: ClusterRef,
   ): Promise<StorePage<StoredRequest>> {
     return this.listRequests(
-      { pk: postingPk.principal(matchKey), kind: 'postings', ...clusterFilter(ref) },
+      { pk: postingPk.principal(matchKey), kind: 'postings', ...(await this.clusterFilter(ref)) },
       range,
       page,
       'entity',
     );
   }
 
-  requestsByHuman(
+  async requestsByHuman(
     identity: string,
     range: TimeRange = {},
     page: PageRequest = {},
     ref?: ClusterRef,
   ): Promise<StorePage<StoredRequest>> {
     return this.listRequests(
-      { pk: postingPk.human(identity), kind: 'postings', ...clusterFilter(ref) },
+      { pk: postingPk.human(identity), kind: 'postings', ...(await this.clusterFilter(ref)) },
       range,
       page,
       'entity',
@@ -244,7 +296,12 @@ export class RequestSegments {
     range: TimeRange = {},
     page: PageRequest = {},
   ): Promise<StorePage<StoredRequest>> {
-    return this.listRequests({ pk: postingPk.k8sUser(ref, username), kind: 'postings', ref }, range, page, 'entity');
+    return this.listRequests(
+      { pkOf: (r) => postingPk.k8sUser(r, username), kind: 'postings', ref },
+      range,
+      page,
+      'entity',
+    );
   }
 
   /**
@@ -257,34 +314,34 @@ export class RequestSegments {
     range: TimeRange = {},
     page: PageRequest = {},
   ): Promise<StorePage<StoredRequest>> {
-    if (!sel.resource) {
-      if (!sel.namespace) {
+    const { resource, namespace, name } = sel;
+    if (!resource) {
+      if (!namespace) {
         return Promise.reject(
           new TrailStoreError('requestsByResource needs a resource or a namespace', 'VALIDATION', false),
         );
       }
       return this.listRequests(
-        { pk: postingPk.namespace(ref, sel.namespace), kind: 'postings', ref },
+        { pkOf: (r) => postingPk.namespace(r, namespace), kind: 'postings', ref },
         range,
         page,
         'entity',
       );
     }
-    if (sel.name) {
+    if (name) {
       return this.listRequests(
-        { pk: postingPk.object(ref, sel.resource, sel.namespace, sel.name), kind: 'postings', ref },
+        { pkOf: (r) => postingPk.object(r, resource, sel.namespace, name), kind: 'postings', ref },
         range,
         page,
         'entity',
       );
     }
-    const query: Omit<CellQuery, 'fromCell' | 'toCell' | 'forward'> = {
-      pk: postingPk.resource(ref, sel.resource),
+    const query: Parameters<RequestSegments['listRequests']>[0] = {
+      pkOf: (r) => postingPk.resource(r, resource),
       kind: 'postings',
       ref,
     };
-    if (sel.namespace !== undefined) {
-      const namespace = sel.namespace;
+    if (namespace !== undefined) {
       query.filter = { expression: 'contains(#ns, :ns)', names: { '#ns': 'ns' }, values: { ':ns': namespace } };
       // The posting names the kind's rows of every namespace it lists: keep the rows of this one.
       query.rowFilter = (row) =>
@@ -294,7 +351,7 @@ export class RequestSegments {
   }
 
   denials(ref: ClusterRef, range: TimeRange = {}, page: PageRequest = {}): Promise<StorePage<StoredRequest>> {
-    return this.listRequests({ pk: postingPk.denials(ref), kind: 'postings', ref }, range, page, 'entity');
+    return this.listRequests({ pkOf: postingPk.denials, kind: 'postings', ref }, range, page, 'entity');
   }
 
   /**
@@ -302,18 +359,34 @@ export class RequestSegments {
    * its requestReceivedTimestamp when `at` is given.
    */
   async requestByAuditId(ref: ClusterRef, auditID: string, at?: string): Promise<StoredRequest | undefined> {
-    const pointers = await this.table.queryAll(
-      { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.requestPk(ref, auditID) } },
-      'Query(request pointer)',
-    );
+    const refs = await this.registry.joined(ref);
+    const pointers = (
+      await Promise.all(
+        refs.map(async (r) =>
+          (
+            await this.table.queryAll(
+              { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.requestPk(r, auditID) } },
+              'Query(request pointer)',
+            )
+          ).map((item) => ({ item, ref: r })),
+        ),
+      )
+    ).flat();
     const rows: ListedRow[] = [];
     if (pointers.length > 0) {
       const cache = new PartCache(this.partitionOf);
       const selections: { loc: Omit<RowLocation, 'row'>; rows: number[] }[] = [];
-      for (const p of pointers) {
+      for (const { item: p, ref: owner } of pointers) {
         const [cell = '', anchor = ''] = String(p['sk']).split('#');
         for (const r of decodeRefs(String(p['r']))) {
-          const loc = { ref, cell, anchor, part: r.part, chunks: r.chunks, ...(r.digest ? { digest: r.digest } : {}) };
+          const loc = {
+            ref: owner,
+            cell,
+            anchor,
+            part: r.part,
+            chunks: r.chunks,
+            ...(r.digest ? { digest: r.digest } : {}),
+          };
           selections.push({ loc, rows: r.rows });
         }
       }
@@ -339,7 +412,15 @@ export class RequestSegments {
     if (cell !== undefined && (rows.length === 0 || !hasFinal)) {
       for await (const c of cellRows({
         table: this.table,
-        query: { pk: keys.segmentPk(ref), kind: 'segments', ref, fromCell: cell, toCell: cell, forward: true },
+        query: {
+          pk: keys.segmentPk(ref),
+          kind: 'segments',
+          ref,
+          fromCell: cell,
+          toCell: cell,
+          forward: true,
+          ...alsoOf(refs, keys.segmentPk),
+        },
         partitionOf: this.partitionOf,
         // Row times are full sortable times: bound them by the cell's first and last microsecond
         // (`${cell}~` would end the window after the cell's first minute).
@@ -351,7 +432,8 @@ export class RequestSegments {
     }
     if (rows.length === 0) return undefined;
     rows.sort((a, b) => compareRowKeys(a.key, b.key));
-    return groupRequests(dedupe(rows))[0]?.request;
+    const found = groupRequests(dedupe(rows))[0]?.request;
+    return found ? { ...found, ref } : undefined;
   }
 
   async authenticatorRecords(
@@ -363,10 +445,18 @@ export class RequestSegments {
     const forward = page.order === 'oldest-first';
     const limit = Math.min(Math.max(1, page.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
     const items: StoredAuthenticatorRecord[] = [];
+    const refs = await this.registry.joined(ref);
     for await (const { cell, rows } of cellRows(
       {
         table: this.table,
-        query: { pk: keys.authnPk(ref), kind: 'authenticator', ref, ...cellRange(w.from, w.to), forward },
+        query: {
+          pk: keys.authnPk(ref),
+          kind: 'authenticator',
+          ref,
+          ...cellRange(w.from, w.to),
+          forward,
+          ...alsoOf(refs, keys.authnPk),
+        },
         partitionOf: this.partitionOf,
         from: w.from,
         to: w.to,
@@ -385,10 +475,6 @@ export class RequestSegments {
     return { items };
   }
 }
-
-/** A fleet-wide posting narrowed to one cluster: the cluster is an attribute of the posting. */
-const clusterFilter = (ref: ClusterRef | undefined): Pick<CellQuery, 'filter'> =>
-  ref ? { filter: { expression: '#cl = :cl', names: { '#cl': 'cl' }, values: { ':cl': clusterRefKey(ref) } } } : {};
 
 /** The cell of an instant given by a caller (`--at`): the whole cell, so a time to the second or minute finds it. */
 const cellOfInstant = (at: string): string => {

@@ -3,6 +3,7 @@ import { LocalEngineError } from '../../lib/local/engine.js';
 import { QueryNotFoundError, QueryParamError } from '../../lib/query/errors.js';
 import { TrailStoreError } from '../../lib/store/trail-store.js';
 import { backfill } from '../commands/backfill.js';
+import { exportCommand } from '../commands/export.js';
 import { demo, replay } from '../commands/local.js';
 import { accessAt, denied, explain, mappingsHistory, touched, whoDid } from '../commands/questions.js';
 import { decodeTokenCommand, postureCommand } from '../commands/tools.js';
@@ -17,6 +18,7 @@ export const COMMANDS: Command[] = [
   accessAt,
   mappingsHistory,
   touched,
+  exportCommand,
   replay,
   demo,
   backfill,

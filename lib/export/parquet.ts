@@ -397,7 +397,7 @@ export class PartitionedParquetWriter {
   async close(): Promise<Map<string, number>> {
     for (const slot of this.open.values()) {
       await this.flush(slot);
-      slot.pq.finish();
+      await slot.pq.finish();
       await slot.sink.close();
     }
     this.open.clear();

@@ -34,8 +34,10 @@ describe('cdk-nag AwsSolutions', () => {
         ocsfExport: {
           securityLake: {
             apiActivityLocation: 's3://aws-security-data-lake-eu-west-1-abc123/ext/eks-trail-api-activity/1.0/',
-            entityManagementLocation: 's3://aws-security-data-lake-eu-west-1-abc123/ext/eks-trail-entity-management/1.0/',
-            providerRoleArn: 'arn:aws:iam::111111111111:role/AmazonSecurityLake-Provider-eks-trail-api-activity-eu-west-1',
+            entityManagementLocation:
+              's3://aws-security-data-lake-eu-west-1-abc123/ext/eks-trail-entity-management/1.0/',
+            providerRoleArn:
+              'arn:aws:iam::111111111111:role/AmazonSecurityLake-Provider-eks-trail-api-activity-eu-west-1',
             externalId: 'eks-trail-external-id',
           },
         },

@@ -88,6 +88,7 @@ const forbidChain = correlateAuditEvent(
   evidence([]),
 );
 
+// biome-ignore lint/suspicious/noExplicitAny: assertions walk nested template and record fields
 type Rec = Record<string, any>;
 
 describe('API Activity (6003) from real requests', () => {

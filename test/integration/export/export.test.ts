@@ -113,6 +113,36 @@ describe('OCSF JSON-lines export of the sample scenario', () => {
   });
 });
 
+describe('against OCSF 1.1.0, the version Security Lake cites for custom sources', () => {
+  it('differs only in the attributes docs/ocsf.md lists as added after 1.1', async () => {
+    const found = new Set<string>();
+    for (const ref of refs) {
+      const { requests, changes } = await collect(ref, true);
+      const lines = [
+        ...requests.flatMap((r) => ocsfErrors('1.1.0', 'api_activity', r).split('\n')),
+        ...changes.flatMap((r) => ocsfErrors('1.1.0', 'entity_management', r).split('\n')),
+      ];
+      for (const l of lines.filter(Boolean)) {
+        const m = /^(\S+) .*"(?:additionalProperty)":"([^"]+)"/.exec(l);
+        const path = m ? `${m[1] === '/' ? '' : m[1]}/${m[2]}` : l.split(' ')[0];
+        found.add((path ?? l).replace(/\/\d+\//g, '/[]/'));
+      }
+    }
+    expect([...found].sort()).toEqual(
+      [
+        '/actor',
+        '/actor/authorizations/[]/policy/data',
+        '/actor/authorizations/[]/policy/is_applied',
+        '/actor/authorizations/[]/policy/type',
+        '/actor/idp/protocol_name',
+        '/actor/user/type_id',
+        '/entity/policy',
+        '/entity/type_id',
+      ].sort(),
+    );
+  });
+});
+
 describe('plain JSON-lines export', () => {
   it('writes one flat record per request with the structured fields', async () => {
     const ref = refs[0] as ClusterRef;

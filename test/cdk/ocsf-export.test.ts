@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { validateTrailConfig } from '../../cdk/config.js';
+import { FUNCTION_MEMORY_MB } from '../../cdk/function-settings.js';
 import { ENV } from '../../lib/runtime-env.js';
 import { CENTRAL, multiAccountInput, synthApp } from './support/trail-apps.js';
 
@@ -58,6 +59,7 @@ describe('central stack: OCSF export', () => {
       expect(vars).toHaveProperty(ENV.tableName);
       expect(vars).not.toHaveProperty(ENV.ocsfWriterRoleArn);
       expect(fn?.Properties.ReservedConcurrentExecutions).toBe(1);
+      expect(fn?.Properties.MemorySize).toBe(FUNCTION_MEMORY_MB['ocsf-export']);
       t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
     });
 

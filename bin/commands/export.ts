@@ -137,10 +137,10 @@ export const exportCommand: Command = {
           shape,
           region: region as string,
           createdBy: `${PRODUCT_NAME} ${ctx.productVersion} (OCSF ${OCSF_VERSION})`,
-          open: (key) => {
+          open: (key, part) => {
             const folder = join(dir, source, partitionPath(key));
             mkdirSync(folder, { recursive: true });
-            const writer = fileWriter(join(folder, file));
+            const writer = fileWriter(join(folder, part === 0 ? file : file.replace(/\.parquet$/, `-${part}.parquet`)));
             return { writer, close: async () => {} };
           },
         });
@@ -161,7 +161,7 @@ export const exportCommand: Command = {
         [apiSource, await api.close()],
         [mapSource, await changes.close()],
       ] as const) {
-        for (const [path, n] of written) io.stdout.write(`${join(out as string, source, path, file)}: ${n} records\n`);
+        for (const [path, n] of written) io.stdout.write(`${join(out as string, source, path)}/: ${n} records\n`);
       }
       return 0;
     } finally {

@@ -339,19 +339,29 @@ export interface ParquetSink {
 export interface PartitionedWriterOptions {
   shape: Shape;
   region: string;
-  /** Opens the object for one partition (a file, or a buffer uploaded on close). */
-  open(key: PartitionKey): ParquetSink;
+  /**
+   * Opens the object for one partition (a file, or a buffer uploaded on close). `part` is 0, or the
+   * count of objects of that partition already finished, when a record reopens one (see below).
+   */
+  open(key: PartitionKey, part: number): ParquetSink;
   /** Rows held before a row group is written: the memory bound per open partition. */
   rowGroupSize?: number;
   createdBy: string;
 }
 
+type Slot = { sink: ParquetSink; pq: ParquetWriter; rows: Record<string, unknown>[]; day: string };
+
 /**
- * Writes OCSF records of one class into one Parquet object per partition. Rows are held until a row
- * group is full, so memory is bounded by rowGroupSize per open partition whatever the window's length.
+ * Writes OCSF records of one class into Parquet objects per partition. Rows are held until a row
+ * group is full, and the export hands records over in time order, so when a record of a later day
+ * arrives every object of an earlier day is finished: memory is bounded by one day's open objects
+ * (one per account) and rowGroupSize rows each, whatever the window's length. A record that still
+ * comes for a finished day (out of order) goes to a new object of that partition, never over the
+ * finished one.
  */
 export class PartitionedParquetWriter {
-  private readonly open = new Map<string, { sink: ParquetSink; pq: ParquetWriter; rows: Record<string, unknown>[] }>();
+  private readonly open = new Map<string, Slot>();
+  private readonly finished = new Map<string, number>();
   private readonly schema: SchemaElement[];
   private readonly columns: string[];
   readonly written = new Map<string, number>();
@@ -373,9 +383,12 @@ export class PartitionedParquetWriter {
     const path = partitionPath(key);
     let slot = this.open.get(path);
     if (!slot) {
-      const sink = this.o.open(key);
+      for (const [p, s] of this.open) {
+        if (s.day < key.eventDay) await this.finish(p, s);
+      }
+      const sink = this.o.open(key, this.finished.get(path) ?? 0);
       const pq = new ParquetWriter({ writer: sink.writer, schema: this.schema as never, createdBy: this.o.createdBy });
-      slot = { sink, pq, rows: [] };
+      slot = { sink, pq, rows: [], day: key.eventDay };
       this.open.set(path, slot);
     }
     slot.rows.push(row);
@@ -383,7 +396,7 @@ export class PartitionedParquetWriter {
     if (slot.rows.length >= (this.o.rowGroupSize ?? 5_000)) await this.flush(slot);
   }
 
-  private async flush(slot: { pq: ParquetWriter; rows: Record<string, unknown>[] }): Promise<void> {
+  private async flush(slot: Slot): Promise<void> {
     if (slot.rows.length === 0) return;
     const rows = slot.rows;
     slot.rows = [];
@@ -393,14 +406,17 @@ export class PartitionedParquetWriter {
     });
   }
 
+  private async finish(path: string, slot: Slot): Promise<void> {
+    await this.flush(slot);
+    await slot.pq.finish();
+    await slot.sink.close();
+    this.open.delete(path);
+    this.finished.set(path, (this.finished.get(path) ?? 0) + 1);
+  }
+
   /** Finishes every open object; returns the partitions written with their record counts. */
   async close(): Promise<Map<string, number>> {
-    for (const slot of this.open.values()) {
-      await this.flush(slot);
-      await slot.pq.finish();
-      await slot.sink.close();
-    }
-    this.open.clear();
+    for (const [path, slot] of [...this.open]) await this.finish(path, slot);
     return this.written;
   }
 }

@@ -98,12 +98,12 @@ const bufferWriter = (
     shape,
     region,
     createdBy: `${PRODUCT_NAME} ${req.productVersion} (OCSF ${OCSF_VERSION})`,
-    open: (pk) => {
+    open: (pk, part) => {
       const writer = new ByteWriter();
       return {
         writer,
         close: async () => {
-          const key = objectKey(loc, pk, file);
+          const key = objectKey(loc, pk, part === 0 ? file : file.replace(/\.parquet$/, `-${part}.parquet`));
           await req.put(loc, key, new Uint8Array(writer.getBuffer()));
           objects.push(`s3://${loc.bucket}/${key}`);
         },

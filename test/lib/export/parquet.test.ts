@@ -117,6 +117,32 @@ describe('partitioned writer', () => {
     expect(first[1]).toMatchObject({ ips: ['10.0.0.1', '10.0.0.2'], ok: true });
   });
 
+  it('finishes a day when the next begins, and puts a late record of a finished day in a new object', async () => {
+    const events: string[] = [];
+    const w = new PartitionedParquetWriter({
+      shape: { time: 'long', cloud: { account: { uid: 'string' } } },
+      region: 'eu-west-1',
+      createdBy: 'test',
+      open: (key, part) => {
+        events.push(`open ${key.eventDay}#${part}`);
+        return { writer: new ByteWriter(), close: async () => void events.push(`close ${key.eventDay}#${part}`) };
+      },
+    });
+    const at = (iso: string) => ({ time: Date.parse(iso), cloud: { account: { uid: '111111111111' } } });
+    await w.write(at('2025-06-01T10:00:00Z'));
+    await w.write(at('2025-06-02T10:00:00Z'));
+    await w.write(at('2025-06-01T23:00:00Z'));
+    await w.close();
+    expect(events).toEqual([
+      'open 20250601#0',
+      'close 20250601#0',
+      'open 20250602#0',
+      'open 20250601#1',
+      'close 20250602#0',
+      'close 20250601#1',
+    ]);
+  });
+
   it('files a record by the UTC day of its time', () => {
     expect(eventDay(Date.parse('2025-01-31T23:59:59.999Z'))).toBe('20250131');
     expect(eventDay(Date.parse('2025-02-01T00:00:00.000Z'))).toBe('20250201');

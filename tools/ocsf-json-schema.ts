@@ -1,7 +1,7 @@
 /**
- * Builds the JSON Schema of OCSF event classes from a checkout of the OCSF schema sources (the
- * ocsf-schema repository at a release tag), the way the OCSF schema server exports a class as JSON
- * Schema: draft-07, every object closed (`additionalProperties: false`) unless it declares no
+ * Builds the JSON Schema of OCSF event classes from a checkout of the OCSF schema sources at a release
+ * tag (test/fixtures/SOURCES.md names the repository and commit), with the rules OCSF's schema server
+ * applies when it exports a class as JSON Schema: draft-07, every object closed (`additionalProperties: false`) unless it declares no
  * attribute, `required` from the attributes whose requirement is `required`, `just_one` and
  * `at_least_one` constraints as `oneOf` / `anyOf`, enum ids as `enum` (or `const` when single), arrays
  * as `items`, and every object the class reaches under `$defs`. The output is vendored under

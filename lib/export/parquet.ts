@@ -244,7 +244,7 @@ const LEAF_ELEMENT: Record<Leaf, Omit<SchemaElement, 'name'>> = {
 const elementsOf = (name: string, shape: Shape): SchemaElement[] => {
   if (isLeaf(shape)) return [{ name, repetition_type: 'OPTIONAL', ...LEAF_ELEMENT[shape] }];
   if (isList(shape)) {
-    // The three-level list Parquet's format spec prescribes (and Athena reads as array<…>).
+    // The three-level list (optional group, repeated `list`, `element`) that Athena reads as array<…>.
     return [
       { name, repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
       { name: 'list', repetition_type: 'REPEATED', num_children: 1 },

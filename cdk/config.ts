@@ -73,6 +73,32 @@ export interface TrailConfig {
   recentMappingDays: number;
   /** Alert suppression rules (ALERT_SUPPRESSIONS); every field given must match. */
   alertSuppressions: AlertSuppressionConfig[];
+  /** Continuous OCSF export as Security Lake custom sources (docs/ocsf.md); absent = off. */
+  ocsfExport?: OcsfExportConfig;
+}
+
+/**
+ * The scheduled OCSF export. Without `securityLake` the stack creates its own bucket laid out as
+ * custom sources (plus a Glue database and crawler over it); with it, the function writes into the
+ * locations Security Lake assigned, through the provider role Security Lake created.
+ */
+export interface OcsfExportConfig {
+  /** Minutes per exported window = the schedule's rate (5-1440; Security Lake wants objects 5 min to 1 day apart). */
+  intervalMinutes: number;
+  /** Minutes a window waits after it closes, for late records (0-1440). */
+  lagMinutes: number;
+  /** Names of the two custom sources (API Activity, Entity Management). */
+  apiActivitySourceName: string;
+  entityManagementSourceName: string;
+  securityLake?: {
+    /** s3://… location CreateCustomLogSource returned for the API Activity source. */
+    apiActivityLocation: string;
+    /** Same, for the Entity Management source (mapping changes); absent = not exported. */
+    entityManagementLocation?: string;
+    /** The provider role Security Lake created for the source, and its external id. */
+    providerRoleArn: string;
+    externalId: string;
+  };
 }
 
 /** Same shape as lib/alerts AlertSuppression: principal and cluster are globs (`*`, `?`). */
@@ -138,7 +164,26 @@ const KNOWN_KEYS = new Set([
   'unusedMappingDays',
   'recentMappingDays',
   'alertSuppressions',
+  'ocsfExport',
 ]);
+
+const OCSF_EXPORT_KEYS = new Set([
+  'intervalMinutes',
+  'lagMinutes',
+  'apiActivitySourceName',
+  'entityManagementSourceName',
+  'securityLake',
+]);
+const SECURITY_LAKE_KEYS = new Set([
+  'apiActivityLocation',
+  'entityManagementLocation',
+  'providerRoleArn',
+  'externalId',
+]);
+// Security Lake custom source names: 1-64 of letters, digits, hyphen, underscore.
+const SOURCE_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const S3_LOCATION_RE = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
+const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -402,6 +447,8 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
     }
   }
 
+  const ocsfExport = validateOcsfExport(input.ocsfExport, bad);
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -423,8 +470,91 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
       unusedMappingDays: unusedMappingDays as number,
       recentMappingDays: recentMappingDays as number,
       alertSuppressions,
+      ...(ocsfExport ? { ocsfExport } : {}),
     },
   };
+}
+
+const wholeIn = (v: unknown, lo: number, hi: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+
+function validateOcsfExport(
+  input: unknown,
+  bad: (path: string, message: string) => void,
+): OcsfExportConfig | undefined {
+  if (input === undefined) return undefined;
+  if (!isRecord(input)) {
+    bad('ocsfExport', 'must be an object (see docs/ocsf.md, "Deployed export")');
+    return undefined;
+  }
+  for (const k of Object.keys(input)) if (!OCSF_EXPORT_KEYS.has(k)) bad(`ocsfExport.${k}`, 'unknown key');
+  const intervalMinutes = input.intervalMinutes ?? 60;
+  if (!wholeIn(intervalMinutes, 5, 1440)) {
+    bad(
+      'ocsfExport.intervalMinutes',
+      `must be a whole number of minutes 5-1440, got ${JSON.stringify(intervalMinutes)}`,
+    );
+  }
+  const lagMinutes = input.lagMinutes ?? 15;
+  if (!wholeIn(lagMinutes, 0, 1440)) {
+    bad('ocsfExport.lagMinutes', `must be a whole number of minutes 0-1440, got ${JSON.stringify(lagMinutes)}`);
+  }
+  const name = (k: 'apiActivitySourceName' | 'entityManagementSourceName', dflt: string): string => {
+    const v = input[k] ?? dflt;
+    if (typeof v !== 'string' || !SOURCE_NAME_RE.test(v)) {
+      bad(`ocsfExport.${k}`, `must be 1-64 letters, digits, - or _, got ${JSON.stringify(v)}`);
+      return dflt;
+    }
+    return v;
+  };
+  const out: OcsfExportConfig = {
+    intervalMinutes: intervalMinutes as number,
+    lagMinutes: lagMinutes as number,
+    apiActivitySourceName: name('apiActivitySourceName', 'eks-trail-api-activity'),
+    entityManagementSourceName: name('entityManagementSourceName', 'eks-trail-entity-management'),
+  };
+  const lake = input.securityLake;
+  if (lake !== undefined) {
+    if (!isRecord(lake)) {
+      bad('ocsfExport.securityLake', 'must be an object');
+      return out;
+    }
+    for (const k of Object.keys(lake))
+      if (!SECURITY_LAKE_KEYS.has(k)) bad(`ocsfExport.securityLake.${k}`, 'unknown key');
+    const loc = (k: 'apiActivityLocation' | 'entityManagementLocation', required: boolean): string | undefined => {
+      const v = lake[k];
+      if (v === undefined && !required) return undefined;
+      if (typeof v !== 'string' || !S3_LOCATION_RE.test(v)) {
+        bad(
+          `ocsfExport.securityLake.${k}`,
+          `must be the s3://bucket/prefix location Security Lake assigned, got ${JSON.stringify(v)}`,
+        );
+        return undefined;
+      }
+      return v;
+    };
+    const api = loc('apiActivityLocation', true);
+    const em = loc('entityManagementLocation', false);
+    if (typeof lake.providerRoleArn !== 'string' || !ROLE_ARN_RE.test(lake.providerRoleArn)) {
+      bad(
+        'ocsfExport.securityLake.providerRoleArn',
+        `must be an IAM role ARN, got ${JSON.stringify(lake.providerRoleArn)}`,
+      );
+    }
+    // Security Lake's provider role trusts the source only with this id (docs/ocsf.md).
+    if (typeof lake.externalId !== 'string' || lake.externalId.trim() === '') {
+      bad('ocsfExport.securityLake.externalId', 'must be the external id given to CreateCustomLogSource');
+    }
+    if (api && typeof lake.providerRoleArn === 'string' && typeof lake.externalId === 'string') {
+      out.securityLake = {
+        apiActivityLocation: api,
+        ...(em ? { entityManagementLocation: em } : {}),
+        providerRoleArn: lake.providerRoleArn,
+        externalId: lake.externalId.trim(),
+      };
+    }
+  }
+  return out;
 }
 
 /**

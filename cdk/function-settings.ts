@@ -5,7 +5,7 @@
  */
 
 /** The four handler entries under functions/, bundled by path. */
-export type TrailFunctionEntry = 'log-ingest' | 'cloudtrail-ingest' | 'query-api' | 'posture-report';
+export type TrailFunctionEntry = 'log-ingest' | 'cloudtrail-ingest' | 'query-api' | 'posture-report' | 'ocsf-export';
 
 /**
  * Memory per function, MB. Lambda scales CPU with memory, and the managed Node.js runtime sizes the V8
@@ -17,6 +17,8 @@ export const FUNCTION_MEMORY_MB: Readonly<Record<TrailFunctionEntry, number>> = 
   'cloudtrail-ingest': 512,
   'query-api': 512,
   'posture-report': 512,
+  // Holds one cluster's window of Parquet in memory before the upload (lib/export/security-lake.ts).
+  'ocsf-export': 1024,
 };
 
 /** Stack traces of the minified bundle point at the TypeScript sources (the bundle ships its map). */

@@ -20,6 +20,24 @@ export const ENV = {
   unusedMappingDays: 'UNUSED_MAPPING_DAYS',
   /** Days after its creation during which a mapping's first use raises an alert. */
   recentMappingDays: 'RECENT_MAPPING_DAYS',
+  /** OCSF export: s3://bucket/prefix of the API Activity custom source. */
+  ocsfApiActivityLocation: 'OCSF_API_ACTIVITY_LOCATION',
+  /** OCSF export: s3://bucket/prefix of the Entity Management (mapping changes) custom source; optional. */
+  ocsfEntityManagementLocation: 'OCSF_ENTITY_MANAGEMENT_LOCATION',
+  /** OCSF export: role to assume for writing (Security Lake's provider role); optional. */
+  ocsfWriterRoleArn: 'OCSF_WRITER_ROLE_ARN',
+  /** OCSF export: external id Security Lake set on its provider role; with OCSF_WRITER_ROLE_ARN. */
+  ocsfWriterExternalId: 'OCSF_WRITER_EXTERNAL_ID',
+  /** OCSF export: the region label of records of clusters the deployment does not list. */
+  ocsfRegion: 'OCSF_REGION',
+  /** OCSF export: JSON object "<account>/<cluster>" -> region, from the deployment's cluster list. */
+  ocsfClusterRegions: 'OCSF_CLUSTER_REGIONS',
+  /** OCSF export: minutes per exported window (the schedule's rate). */
+  ocsfIntervalMinutes: 'OCSF_INTERVAL_MINUTES',
+  /** OCSF export: minutes a window waits after it closes, for late records. */
+  ocsfLagMinutes: 'OCSF_LAG_MINUTES',
+  /** metadata.product.version of exported records. */
+  productVersion: 'PRODUCT_VERSION',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

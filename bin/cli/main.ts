@@ -4,6 +4,7 @@ import { QueryNotFoundError, QueryParamError } from '../../lib/query/errors.js';
 import { TrailStoreError } from '../../lib/store/trail-store.js';
 import { backfill } from '../commands/backfill.js';
 import { consoleCommand } from '../commands/console.js';
+import { exportCommand } from '../commands/export.js';
 import { demo, replay } from '../commands/local.js';
 import { accessAt, denied, explain, mappingsHistory, touched, whoDid } from '../commands/questions.js';
 import { decodeTokenCommand, postureCommand } from '../commands/tools.js';
@@ -18,6 +19,7 @@ export const COMMANDS: Command[] = [
   accessAt,
   mappingsHistory,
   touched,
+  exportCommand,
   replay,
   demo,
   backfill,

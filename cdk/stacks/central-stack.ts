@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -16,6 +17,7 @@ import type { TrailConfig } from '../config.js';
 import { AlertTopic } from '../constructs/alert-topic.js';
 import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
 import { LogDestination } from '../constructs/log-destination.js';
+import { OcsfExport } from '../constructs/ocsf-export.js';
 import { TrailFunction } from '../constructs/trail-function.js';
 import { TrailTable } from '../constructs/trail-table.js';
 import { eksAccessEventPattern, stsAssumeRoleEventPattern } from '../event-patterns.js';
@@ -23,6 +25,11 @@ import { LOG_STREAM_BATCHING } from '../function-settings.js';
 import { acknowledge } from '../nag.js';
 import { CENTRAL_BUS_NAME, destinationRoleName, STREAM_NAME } from '../names.js';
 import { type Admission, admissionOf, admissionStatement } from '../policies.js';
+
+/** metadata.product.version of the exported OCSF records: the version of this package. */
+const PRODUCT_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export interface CentralStackProps extends StackProps {
   config: TrailConfig;
@@ -60,6 +67,7 @@ export class CentralStack extends Stack {
   readonly queryApiInvokePolicy: iam.ManagedPolicy;
   readonly destinationRole: iam.Role;
   readonly destination?: LogDestination;
+  readonly ocsfExport?: OcsfExport;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     super(scope, id, props);
@@ -299,6 +307,17 @@ export class CentralStack extends Stack {
       });
     }
 
+    // ---- OCSF export (optional)
+    if (config.ocsfExport) {
+      this.ocsfExport = new OcsfExport(this, 'OcsfExport', {
+        config: config.ocsfExport,
+        table: this.trailTable,
+        clusters: config.clusters,
+        logRetention,
+        productVersion: PRODUCT_VERSION,
+      });
+    }
+
     this.addAlarms();
 
     new CfnOutput(this, 'QueryApiUrl', { value: this.queryApiUrl.url, description: 'SigV4-signed requests only' });
@@ -342,6 +361,14 @@ export class CentralStack extends Stack {
       'the daily posture report failed',
       1,
     );
+    if (this.ocsfExport) {
+      alarm(
+        'OcsfExportErrors',
+        this.ocsfExport.fn.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        'the OCSF export failed (the window is retried twice by EventBridge, then missing from the lake)',
+        1,
+      );
+    }
     alarm(
       'LogIngestIteratorAge',
       this.logIngest.fn.metric('IteratorAge', { period: fiveMinutes, statistic: 'Maximum' }),

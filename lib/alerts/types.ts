@@ -156,7 +156,6 @@ export interface Finding {
   sourceEventId?: string;
 }
 
-
 /** Delivery port (SNS in Lambda, stdout in the CLI, an array in tests). */
 export interface AlertSink {
   publish(alert: Alert): Promise<void>;

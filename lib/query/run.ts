@@ -83,9 +83,13 @@ export const resolveCluster = async (
 /**
  * Derives one page. Per cluster of the page: the authenticator context once (401s joined to their
  * denial, see authn-join.ts), then the evidence once, with the access keys the page's requests and
- * denied tokens name.
+ * denied tokens name. Each chain comes with the evidence it was derived with, for callers that show
+ * more of it than the chain holds (the OCSF export shows an access key's issuance times).
  */
-const derivePage = async (store: QuestionPort, records: readonly StoredRequest[]): Promise<DecisionChain[]> => {
+export const deriveWithEvidence = async (
+  store: QuestionPort,
+  records: readonly StoredRequest[],
+): Promise<{ chain: DecisionChain; evidence: CorrelationEvidence }[]> => {
   const byCluster = new Map<string, { ref: ClusterRef; records: StoredRequest[] }>();
   for (const r of records) {
     const slot = byCluster.get(refText(r.ref)) ?? { ref: r.ref, records: [] };
@@ -102,9 +106,12 @@ const derivePage = async (store: QuestionPort, records: readonly StoredRequest[]
   }
   return records.map((r) => {
     const l = loaded.get(refText(r.ref)) as { evidence: CorrelationEvidence; authn?: AuthenticatorContext };
-    return rederive(r, l.evidence, l.authn);
+    return { chain: rederive(r, l.evidence, l.authn), evidence: l.evidence };
   });
 };
+
+const derivePage = async (store: QuestionPort, records: readonly StoredRequest[]): Promise<DecisionChain[]> =>
+  (await deriveWithEvidence(store, records)).map((d) => d.chain);
 
 type Fetch = (cursor: string | undefined, limit: number) => Promise<StorePage<StoredRequest>>;
 

@@ -26,6 +26,23 @@ describe('cdk-nag AwsSolutions', () => {
       { ...multiAccountInput, memberAccountIds: undefined, organizationId: 'o-a1b2c3d4e5' },
     ],
     ['single-account', { mode: 'single-account', clusters: [{ name: 'prod', enableControlPlaneLogging: true }] }],
+    ['multi-account with the OCSF export to its own bucket', { ...multiAccountInput, ocsfExport: {} }],
+    [
+      'multi-account with the OCSF export into Security Lake',
+      {
+        ...multiAccountInput,
+        ocsfExport: {
+          securityLake: {
+            apiActivityLocation: 's3://aws-security-data-lake-eu-west-1-abc123/ext/eks-trail-api-activity/1.0/',
+            entityManagementLocation:
+              's3://aws-security-data-lake-eu-west-1-abc123/ext/eks-trail-entity-management/1.0/',
+            providerRoleArn:
+              'arn:aws:iam::111111111111:role/AmazonSecurityLake-Provider-eks-trail-api-activity-eu-west-1',
+            externalId: 'eks-trail-external-id',
+          },
+        },
+      },
+    ],
   ])('synthesizes the %s app with no unacknowledged finding', (_mode, input) => {
     const { app } = synthApp(input, { nag: true });
     // Synthesis throws and lists the findings when any is left.

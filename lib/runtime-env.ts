@@ -20,6 +20,8 @@ export const ENV = {
   unusedMappingDays: 'UNUSED_MAPPING_DAYS',
   /** Days after its creation during which a mapping's first use raises an alert. */
   recentMappingDays: 'RECENT_MAPPING_DAYS',
+  /** JSON list of query API access grants (lib/query/access-policy.ts); `[]` denies every caller. */
+  queryAccessPolicy: 'QUERY_ACCESS_POLICY',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,3 +1,5 @@
+import { SUBSCRIPTION_FILTER_PREFIX } from '../lib/runtime-env.js';
+
 /**
  * Names shared by the central and member stacks. Members are synthesized without any reference to
  * the central stack's outputs (they may live in another account, deployed by a StackSet), so the
@@ -19,7 +21,7 @@ export const CENTRAL_BUS_NAME = 'eks-access-trail';
  * `subscriptionFilters[0]` of every payload, which carries the source region (the payload itself
  * has the owner account and log group, but no region).
  */
-export const subscriptionFilterName = (region: string): string => `eks-access-trail-${region}`;
+export const subscriptionFilterName = (region: string): string => `${SUBSCRIPTION_FILTER_PREFIX}${region}`;
 
 /** The log group EKS creates for control-plane logs; the cluster owns it, never the stack. */
 export const clusterLogGroupName = (cluster: string): string => `/aws/eks/${cluster}/cluster`;

@@ -36,6 +36,8 @@ export const METRICS = {
   namespace: 'EksAccessTrail',
   /** Count of records sent to quarantine (unparseable, unsupported, refused by the store), per invocation. */
   quarantined: 'QuarantinedRecords',
+  /** Log events (log-ingest) or CloudTrail events (cloudtrail-ingest) received, per invocation. */
+  recordsIn: 'RecordsIn',
   /**
    * Log events received from one cluster, with a second dimension `cluster` = clusterMetricKey(...):
    * the per-cluster silence alarms read it, and treat its absence as the cluster having gone quiet.

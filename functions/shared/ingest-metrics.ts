@@ -12,7 +12,7 @@ import { CLUSTER_DIMENSION, METRICS } from '../../lib/runtime-env.js';
 export const METRICS_NAMESPACE = METRICS.namespace;
 
 export const METRIC = {
-  recordsIn: 'RecordsIn',
+  recordsIn: METRICS.recordsIn,
   requestsStored: 'RequestsStored',
   quarantined: METRICS.quarantined,
   clusterLogEvents: METRICS.clusterLogEvents,

@@ -143,6 +143,12 @@ describe('ingest metrics as CloudWatch receives them (EMF)', () => {
       );
   };
 
+  it('emits RecordsIn under {service}, which the log path silence alarm reads', () => {
+    expect(emf().filter((m) => m.name === METRICS.recordsIn)).toMatchObject([
+      { dimensions: [['service']], values: { service: 'log-ingest', [METRICS.recordsIn]: 120 } },
+    ]);
+  });
+
   it('emits the quarantine total under exactly the name and the {service} dimension the CDK alarm reads', () => {
     const total = emf().filter((m) => m.name === METRICS.quarantined && m.dimensions[0]?.length === 1);
     expect(total).toHaveLength(1);

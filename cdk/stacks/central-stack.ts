@@ -395,6 +395,10 @@ export class CentralStack extends Stack {
 
     new CfnOutput(this, 'QueryApiUrl', { value: this.queryApiUrl.url, description: 'SigV4-signed requests only' });
     new CfnOutput(this, 'QueryApiInvokePolicyArn', { value: this.queryApiInvokePolicy.managedPolicyArn });
+    new CfnOutput(this, 'QueryAuditLogGroup', {
+      value: this.queryApi.logGroup.logGroupName,
+      description: 'Log group of the query API, one "query audit" JSON line per request',
+    });
     new CfnOutput(this, 'TableName', { value: this.trailTable.table.tableName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'CentralBusArn', { value: this.bus.eventBusArn });

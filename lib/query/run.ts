@@ -71,8 +71,14 @@ export const resolveCluster = async (
   if (text === undefined) {
     if (!required) return undefined;
     if (known.length === 1) return known[0];
-    if (known.length === 0)
-      throw new QueryNotFoundError('cluster: the trail holds no cluster yet (replay or ingest first)', 'cluster');
+    if (known.length === 0) {
+      throw new QueryNotFoundError(
+        scope
+          ? 'cluster: the trail holds no cluster this caller may read'
+          : 'cluster: the trail holds no cluster yet (replay or ingest first)',
+        'cluster',
+      );
+    }
     throw new QueryParamError(`cluster: required (known: ${choices.join(', ')})`, 'cluster', choices);
   }
   const slash = text.indexOf('/');

@@ -456,6 +456,10 @@ describe('central stack: functions', () => {
     expect(JSON.stringify(none.node.metadata)).toContain('eks-access-trail:no-query-access');
   });
 
+  it('outputs the log group that holds the query audit log', () => {
+    template.hasOutput('QueryAuditLogGroup', { Value: { Ref: Match.stringLikeRegexp('^QueryApiLogs') } });
+  });
+
   it('outputs the query API URL that docs/deploy.md tells auditors to call', () => {
     template.hasOutput('QueryApiUrl', {
       Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^QueryApiFunctionFunctionUrl'), 'FunctionUrl'] },

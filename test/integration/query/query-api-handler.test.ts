@@ -35,6 +35,7 @@ const GRANTS = access([
   { name: 'kiem-auditors', permissionSet: 'KiemAudit', accounts: [KIEM_ACCOUNT] },
   { name: 'secops', roleArn: `arn:aws:iam::${SECURITY}:role/SecOps*`, accounts: ['*'] },
   { name: 'kiem-anywhere', roleArn: `arn:aws:iam::${SECURITY}:role/KiemOnly`, accounts: ['*'], clusters: ['kiem'] },
+  { name: 'empty-account', roleArn: `arn:aws:iam::${SECURITY}:role/Elsewhere`, accounts: ['444444444444'] },
 ]);
 
 type FunctionUrlEvent = Parameters<ReturnType<typeof createQueryHandler>>[0];
@@ -186,6 +187,10 @@ describe('query API: denies what no grant covers', () => {
     expect(r.statusCode).toBe(404);
     expect(body(r).error.message).toContain(`(known: ${KIEM_ACCOUNT}/kiem)`);
     expect(body(r).error.message).not.toContain(OTHER_ACCOUNT);
+    // A caller whose grants cover no cluster of the trail is told so, and shown none.
+    const none = await handle(asked('Elsewhere', 'denied', {}));
+    expect(none.statusCode).toBe(404);
+    expect(body(none).error.message).toBe('cluster: the trail holds no cluster this caller may read');
   });
 });
 

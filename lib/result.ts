@@ -47,7 +47,9 @@ export type IssueCode =
   // token longer than the authenticator accepts (4 KiB)
   | 'TOKEN_TOO_LARGE'
   // query parameters (CLI arguments, query API params): `path` names the bad parameter
-  | 'QUERY_PARAM';
+  | 'QUERY_PARAM'
+  // query API access model (the `queryAccess` grants): `path` names the bad grant field
+  | 'QUERY_ACCESS';
 
 export interface Issue {
   /** Stable machine-readable code; never reworded once released. */

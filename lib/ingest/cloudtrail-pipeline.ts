@@ -159,19 +159,52 @@ export const ingestCloudTrailEvents = async (
       continue;
     }
 
-    const err = await applyEvent(event, store, opts, summary);
-    if (err !== undefined) failItem(err);
+    const applied = await applyEvent(event, store, opts, summary);
+    if (applied.retry !== undefined) {
+      failItem(applied.retry);
+      continue;
+    }
+    if (applied.refused !== undefined) {
+      // A record the store will never accept is kept whole, as the log path keeps its refusals: an
+      // acknowledged event would otherwise be gone from the queue with nothing stored (docs/design.md,
+      // principle 3). The quarantine write itself may still be retried.
+      const refused = applied.refused;
+      const at = Date.parse(event.eventTime);
+      const entry = quarantineEntry(
+        { source: item.source, sourceId: item.itemId, cluster: refused.cluster, accountId: refused.accountId },
+        [issue('STORE_REJECTED', `store refused the ${refused.what}: ${describeError(refused.error).message}`)],
+        rawText(item.body),
+        item.receivedAt ?? (Number.isFinite(at) ? at : now),
+      );
+      log.error('event refused by the store; quarantined', {
+        itemId: item.itemId,
+        eventId: event.eventId,
+        error: describeError(refused.error),
+      });
+      const err = await writeQuarantine(store, [entry], summary, log);
+      if (err !== undefined) failItem(err);
+    }
   }
   return summary;
 };
 
-/** Returns a fault that must fail the item, or undefined. */
+/** A write the store refused for good: what it was, and where it belonged. */
+interface Refusal {
+  what: 'mapping changes' | 'credential issuance';
+  error: unknown;
+  cluster?: string | undefined;
+  accountId?: string | undefined;
+}
+
+/** What became of one event: a fault to redeliver it for, a refusal to quarantine it for, or neither. */
+type Applied = { retry?: unknown; refused?: Refusal };
+
 const applyEvent = async (
   event: CloudTrailEvent,
   store: IngestPort,
   opts: IngestOptions,
   summary: CloudTrailIngestSummary,
-): Promise<unknown> => {
+): Promise<Applied> => {
   const log = opts.logger ?? silentLogger;
   let changes: MappingChange[] = [];
   try {
@@ -182,33 +215,36 @@ const applyEvent = async (
   if (changes.length > 0) {
     const stored = await storeMappingChanges(store, changes);
     if (stored.error !== undefined) {
-      if (classifyFault(stored.error) === 'retry') return stored.error;
-      log.error('mapping changes refused by the store', { eventId: event.eventId, error: describeError(stored.error) });
-      return undefined;
+      if (classifyFault(stored.error) === 'retry') return { retry: stored.error };
+      const first = changes[0] as MappingChange;
+      return {
+        refused: { what: 'mapping changes', error: stored.error, cluster: first.cluster, accountId: first.accountId },
+      };
     }
     summary.mappingChanges += changes.length;
     summary.newMappingChanges += stored.fresh.length;
     if (opts.onNewMappingChanges) {
       const hookError = await notifyMappingChanges(store, changes, stored.fresh, opts.onNewMappingChanges);
-      if (hookError !== undefined) return hookError;
+      if (hookError !== undefined) return { retry: hookError };
     }
   }
 
   const credential = credentialFromCloudTrail(event);
-  if (credential === undefined) return undefined;
+  if (credential === undefined) return {};
   let fresh: CredentialIssuance[];
   try {
     fresh = await store.putCredentials([credential]);
   } catch (err) {
-    if (classifyFault(err) === 'retry') return err;
-    log.error('credential refused by the store', { eventId: event.eventId, error: describeError(err) });
-    return undefined;
+    if (classifyFault(err) === 'retry') return { retry: err };
+    return { refused: { what: 'credential issuance', error: err, accountId: event.recipientAccountId } };
   }
   summary.credentials++;
   summary.newCredentials += fresh.length;
   // Re-enrich even when the issuance was not new: a previous delivery may have stored it and then
-  // failed before the re-derivation, and writing the late links again is idempotent.
-  return reenrich(credential, store, summary, log, 0);
+  // failed before the re-derivation, and writing the late links again is idempotent. A refusal there
+  // loses nothing: the issuance is stored, and questions derive the human from it again.
+  const retry = await reenrich(credential, store, summary, log, 0);
+  return retry === undefined ? {} : { retry };
 };
 
 /** An issuance to an AWS service (an EC2 instance profile, say) has no person behind it to index. */

@@ -5,6 +5,7 @@ import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
 import { changesFromAuditEvent } from '../identity/mapping-timeline.js';
 import type { MappingChange } from '../identity/types.js';
 import { issue, type NonEmptyIssues, type ParseResult } from '../result.js';
+import { clusterMetricKey, regionOfSubscriptionFilters } from '../runtime-env.js';
 import { auditStageKey, parseAuditEvent } from '../sources/audit-event.js';
 import { parseAuthenticatorLine } from '../sources/authenticator-line.js';
 import { isControlMessage, logEventOrigins } from '../sources/cloudwatch-logs.js';
@@ -117,6 +118,12 @@ export interface LogIngestSummary {
   quarantineRejected: number;
   /** Clusters whose evidence could not be read for good: requests stored, their links derived at query time. */
   evidenceFallbacks: number;
+  /**
+   * Log events received per cluster, keyed clusterMetricKey(owner, region, cluster), the region read
+   * from the subscription filter name (`-` when none is ours): what the per-cluster silence alarms
+   * watch. Every event of a cluster's payload counts, whatever becomes of it; control messages do not.
+   */
+  logEventsByCluster: Record<string, number>;
   oldestEventAt?: number;
   /** now - oldest event timestamp of the batch (CloudWatch ms clock). */
   lagMs?: number;
@@ -219,6 +226,7 @@ const emptySummary = (items: number): LogIngestSummary => ({
   quarantined: {},
   quarantineRejected: 0,
   evidenceFallbacks: 0,
+  logEventsByCluster: {},
   outcomes: [],
   failedItemIds: [],
 });
@@ -278,6 +286,14 @@ export const parseStage = (items: readonly LogBatchItem[], summary: LogIngestSum
       return work;
     }
     const first = origins.value[0];
+    if (first) {
+      const key = clusterMetricKey(
+        first.accountId,
+        regionOfSubscriptionFilters(payload.subscriptionFilters) ?? '-',
+        first.cluster,
+      );
+      summary.logEventsByCluster[key] = (summary.logEventsByCluster[key] ?? 0) + payload.logEvents.length;
+    }
     const payloadCluster = first ? clusterKey(first.cluster, first.accountId) : '';
     const eventIds = first ? setIn(seenEvents, first.logGroup) : new Set<string>();
     const stageKeys = setIn(seenStages, payloadCluster);

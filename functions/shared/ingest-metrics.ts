@@ -24,6 +24,7 @@ export const METRIC = {
   credentials: 'NewCredentials',
   reenriched: 'ChainsReenriched',
   failedCalls: 'FailedAwsCalls',
+  invalidUtf8: 'InvalidUtf8Records',
 } as const;
 
 type MetricsLike = Pick<Metrics, 'addMetric' | 'singleMetric'>;
@@ -63,6 +64,7 @@ export const publishLogSummary = (
   metrics.addMetric(METRIC.failedItems, MetricUnit.Count, summary.failedItemIds.length);
   metrics.addMetric(METRIC.duplicates, MetricUnit.Count, summary.duplicates);
   metrics.addMetric(METRIC.mappingChanges, MetricUnit.Count, summary.newMappingChanges);
+  metrics.addMetric(METRIC.invalidUtf8, MetricUnit.Count, summary.invalidUtf8);
   publishQuarantine(metrics, summary.quarantined);
   publishClusterActivity(metrics, summary.logEventsByCluster);
   if (summary.lagMs !== undefined) metrics.addMetric(METRIC.lag, MetricUnit.Milliseconds, summary.lagMs);

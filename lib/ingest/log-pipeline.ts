@@ -113,6 +113,11 @@ export interface LogIngestSummary {
   skippedOtherStreams: number;
   /** Authenticator lines of no interest (watch notices, latency metrics). */
   skippedUnrecognised: number;
+  /**
+   * Records read from bytes that were not valid UTF-8 and showing U+FFFD (stored with
+   * `origin.invalidUtf8`, or quarantined with an INPUT_INVALID_UTF8 issue).
+   */
+  invalidUtf8: number;
   quarantined: QuarantineCounts;
   /** Quarantine writes the store refused for good (logged; the raw text is then only in the logs). */
   quarantineRejected: number;
@@ -182,12 +187,16 @@ const factsEvent = (event: AuditEvent): AuditEvent => {
   return rest;
 };
 
-const auditOrigin = (o: LogEventOrigin): StoredAuditFacts['origin'] => ({
-  cluster: o.cluster,
-  accountId: o.accountId,
-  eventId: o.eventId,
-  timestamp: o.timestamp,
-});
+const auditOrigin = (o: LogEventOrigin): StoredAuditFacts['origin'] => {
+  const origin: StoredAuditFacts['origin'] = {
+    cluster: o.cluster,
+    accountId: o.accountId,
+    eventId: o.eventId,
+    timestamp: o.timestamp,
+  };
+  if (o.invalidUtf8) origin.invalidUtf8 = true;
+  return origin;
+};
 
 /** The Set of `map` under `key`, created on first use. */
 const setIn = (map: Map<string, Set<string>>, key: string): Set<string> => {
@@ -199,10 +208,15 @@ const setIn = (map: Map<string, Set<string>>, key: string): Set<string> => {
   return set;
 };
 
+const INVALID_UTF8_ISSUE = issue(
+  'INPUT_INVALID_UTF8',
+  'the delivery was not valid UTF-8: this record shows U+FFFD where the invalid bytes were',
+);
+
 const eventQuarantine = (origin: LogEventOrigin, issues: NonEmptyIssues, raw: string): QuarantineRecord =>
   quarantineEntry(
     { source: 'cloudwatch-log-event', sourceId: origin.eventId, cluster: origin.cluster, accountId: origin.accountId },
-    issues,
+    origin.invalidUtf8 ? [...issues, INVALID_UTF8_ISSUE] : issues,
     raw,
     origin.timestamp,
   );
@@ -223,6 +237,7 @@ const emptySummary = (items: number): LogIngestSummary => ({
   skippedControlMessages: 0,
   skippedOtherStreams: 0,
   skippedUnrecognised: 0,
+  invalidUtf8: 0,
   quarantined: {},
   quarantineRejected: 0,
   evidenceFallbacks: 0,
@@ -313,6 +328,7 @@ export const parseStage = (items: readonly LogBatchItem[], summary: LogIngestSum
         summary.skippedOtherStreams++;
         return;
       }
+      if (origin.invalidUtf8) summary.invalidUtf8++;
       if (origin.streamKind === 'audit') {
         const parsed = parseAuditEvent(logEvent.message);
         if (!parsed.ok) {

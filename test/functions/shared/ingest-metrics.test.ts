@@ -42,6 +42,7 @@ const logSummary: LogIngestSummary = {
   skippedControlMessages: 0,
   skippedOtherStreams: 0,
   skippedUnrecognised: 0,
+  invalidUtf8: 1,
   quarantined: { AUDIT_NOT_JSON: 2, ENVELOPE_NOT_GZIP: 1 },
   quarantineRejected: 0,
   evidenceFallbacks: 0,
@@ -52,7 +53,7 @@ const logSummary: LogIngestSummary = {
 };
 
 describe('ingest metrics', () => {
-  it('publishes records, requests stored, failures, lag, iterator age and one quarantine metric per code', () => {
+  it('publishes records, requests stored, failures, invalid UTF-8 records, lag, iterator age and one quarantine metric per code', () => {
     const { calls, metrics } = recorder();
     publishLogSummary(metrics, logSummary, { iteratorAgeMs: 61_000 });
     const plain = Object.fromEntries(
@@ -64,6 +65,7 @@ describe('ingest metrics', () => {
       [METRIC.failedItems]: 1,
       [METRIC.duplicates]: 3,
       [METRIC.mappingChanges]: 1,
+      [METRIC.invalidUtf8]: 1,
       [METRIC.quarantined]: 3,
       [METRIC.lag]: 4_500,
       [METRIC.iteratorAge]: 61_000,

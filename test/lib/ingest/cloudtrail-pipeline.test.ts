@@ -191,7 +191,8 @@ describe('ingestCloudTrailEvents (pipeline logic over an in-memory port)', () =>
       expect(s).toMatchObject({ failedItemIds: [], quarantined: { STORE_REJECTED: 1 }, quarantineRejected: 0 });
       expect(store.quarantineEntries.get('sqs-message#m1')).toMatchObject({
         code: 'STORE_REJECTED',
-        raw: body,
+        // Kept whole but for its session token (lib/sources/redact.ts).
+        raw: body.replace('"sessionToken":"redacted"', '"sessionToken":"[REDACTED:sessionToken]"'),
         at: 1_724_509_800_000,
         issues: [{ code: 'STORE_REJECTED', message: `store refused the ${what}: bad request` }],
       });

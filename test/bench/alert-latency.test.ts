@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AlertLatencyResult, measureAlertLatency } from '../../bench/alert-latency.js';
+import { parseBenchArgs } from '../../bench/config.js';
+import { machineInfo } from '../../bench/machine.js';
+import { type BenchResults, benchJson, renderMarkdown, summaryRows } from '../../bench/report.js';
 
 /**
  * The alert latency and cost measurement on a small simulated fleet: its shape, and the properties of
@@ -51,5 +54,36 @@ describe('measureAlertLatency', () => {
       r.alertIds.filter((id) => !id.startsWith('new-mapping-first-use#')).sort();
     expect(changes(noWindow)).toEqual(changes(configured));
     expect(changes(configured).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the alerts section of the bench report', () => {
+  const results = (alerts?: AlertLatencyResult): BenchResults => ({
+    config: parseBenchArgs(['--quick', '--only=alerts']),
+    machine: machineInfo(process.cwd(), new Date('2026-12-04T10:00:00Z')),
+    wallMs: 1,
+    ...(alerts ? { alerts } : {}),
+    failures: [],
+  });
+
+  it('puts p50, p95 and the cost per thousand alerts in BENCHMARKS.json, BENCHMARKS.md and the summary', () => {
+    const json = JSON.parse(JSON.stringify(benchJson(results(configured)))) as Record<string, unknown>;
+    expect(json['alertLatencyMs']).toEqual({ p50: configured.p50Ms, p95: configured.p95Ms });
+    expect(json['alertCostPerThousandUsd']).toBe(configured.costPerThousandAlertsUsd);
+    expect((json['detail'] as Record<string, unknown>)['alerts']).toMatchObject({ alerts: configured.alerts });
+    const md = renderMarkdown(results(configured));
+    expect(md).toContain('## 8. Event-to-alert latency and cost per thousand alerts');
+    expect(md).toContain('300 s batching window');
+    expect(summaryRows(results(configured)).map((r) => r.metric)).toEqual([
+      expect.stringMatching(/^event-to-alert latency p50 \/ p95/),
+      'cost per 1,000 alerts',
+    ]);
+  });
+
+  it('leaves the alert figures null when the section did not run', () => {
+    const json = benchJson(results());
+    expect(json['alertLatencyMs']).toEqual({ p50: null, p95: null });
+    expect(json['alertCostPerThousandUsd']).toBeNull();
+    expect(renderMarkdown(results())).not.toContain('## 8.');
   });
 });

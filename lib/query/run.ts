@@ -119,13 +119,20 @@ export const deriveWithEvidence = async (
     byCluster.set(refText(r.ref), slot);
   }
   const loaded = new Map<string, { evidence: CorrelationEvidence; authn?: AuthenticatorContext }>();
-  for (const [k, { ref, records: mine }] of byCluster) {
-    const authn = await pageAuthenticatorContext(store, ref, mine);
-    const keys = new Set(accessKeysOf(mine));
-    for (const key of authn?.accessKeys ?? []) keys.add(key);
-    const evidence = await store.evidenceFor(ref, [...keys].sort());
-    loaded.set(k, authn ? { evidence, authn: authn.context } : { evidence });
-  }
+  // Clusters, and a cluster's authenticator context and evidence, are read side by side: the
+  // evidence is asked again only when a denied token's `STS response` names a key the page did not.
+  await Promise.all(
+    [...byCluster].map(async ([k, { ref, records: mine }]) => {
+      const own = [...new Set(accessKeysOf(mine))].sort();
+      const [authn, first] = await Promise.all([
+        pageAuthenticatorContext(store, ref, mine),
+        store.evidenceFor(ref, own),
+      ]);
+      const extra = (authn?.accessKeys ?? []).filter((key) => !own.includes(key));
+      const evidence = extra.length > 0 ? await store.evidenceFor(ref, [...own, ...extra].sort()) : first;
+      loaded.set(k, authn ? { evidence, authn: authn.context } : { evidence });
+    }),
+  );
   return records.map((r) => {
     const l = loaded.get(refText(r.ref)) as { evidence: CorrelationEvidence; authn?: AuthenticatorContext };
     return { chain: rederive(r, l.evidence, l.authn), evidence: l.evidence };
@@ -277,14 +284,9 @@ const answerQuestion = async (
     }
     case 'access-at': {
       const ref = (await resolve(true)) as ClusterRef;
-      const changes = await store.mappingChanges(ref);
+      const [changes, lines] = await Promise.all([store.mappingChanges(ref), authenticatorEvidence(store, ref, q.at)]);
       const a = accessAt(ref.cluster, changes, q.at, q.principal);
-      const evidence = authenticatorAccessRows(
-        await authenticatorEvidence(store, ref, q.at),
-        a.rows,
-        q.at,
-        q.principal,
-      );
+      const evidence = authenticatorAccessRows(lines, a.rows, q.at, q.principal);
       const notes = [
         a.authModeKnown
           ? `authentication mode ${a.effectiveMode}`
@@ -294,7 +296,7 @@ const answerQuestion = async (
       if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
       if (evidence.length > 0) {
         notes.push(
-          `${evidence.length} principal(s) shown from the authenticator's own log of the 24 h before: granted then, not proof the mapping still held`,
+          `${evidence.length} principal(s) shown from the authenticator's own log of the hour before (its latest 1,000 lines at most): granted then, not proof the mapping still held`,
         );
       }
       const { rows, nextCursor } = slicePage([...a.rows, ...evidence], q.limit, q.cursor, binding);
@@ -361,10 +363,13 @@ const answerQuestion = async (
   }
 };
 
-/** Lines read for access-at evidence: enough for every principal of a quiet day, bounded on a busy one. */
-const EVIDENCE_LINES = 5_000;
+/**
+ * Lines read for access-at evidence: every principal of a quiet hour, and on a busy cluster the
+ * latest minutes, where the principals that hold a session show up again and again anyway.
+ */
+const EVIDENCE_LINES = 1_000;
 
-/** The authenticator's lines of the day before `at`, newest first, bounded. */
+/** The authenticator's lines of the hour before `at`, newest first, bounded. */
 const authenticatorEvidence = async (
   store: QuestionPort,
   ref: ClusterRef,
@@ -375,7 +380,10 @@ const authenticatorEvidence = async (
   const out: StoredAuthenticatorRecord[] = [];
   let cursor: string | undefined;
   do {
-    const page = await store.authenticatorRecords(ref, range, { limit: 1_000, ...(cursor ? { cursor } : {}) });
+    const page = await store.authenticatorRecords(ref, range, {
+      limit: EVIDENCE_LINES - out.length,
+      ...(cursor ? { cursor } : {}),
+    });
     out.push(...page.items);
     cursor = page.cursor;
   } while (cursor !== undefined && out.length < EVIDENCE_LINES);

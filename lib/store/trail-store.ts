@@ -338,11 +338,17 @@ export interface TrailStore {
    * is given. Undefined when neither finds it.
    */
   requestByAuditId(ref: ClusterRef, auditID: string, at?: string): Promise<StoredRequest | undefined>;
-  /** Authenticator log lines of one cluster in a window (STS responses, grants, denials, mappers). */
+  /**
+   * Authenticator log lines of one cluster in a window (STS responses, grants, denials, mappers).
+   * `within`: only lines inside one of these narrower windows (the seconds around a few 401s), which
+   * a store may answer without reading the rest of the window. A store may also return lines outside
+   * them; callers match by time anyway.
+   */
   authenticatorRecords(
     ref: ClusterRef,
     range: TimeRange,
     page: PageRequest,
+    within?: readonly TimeRange[],
   ): Promise<StorePage<StoredAuthenticatorRecord>>;
   /** Quarantined records, newest first, optionally of one issue code. */
   quarantined(

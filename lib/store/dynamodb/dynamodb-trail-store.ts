@@ -240,8 +240,9 @@ export class DynamoDbTrailStore implements TrailStore {
     ref: ClusterRef,
     range: TimeRange = {},
     page: PageRequest = {},
+    within?: readonly TimeRange[],
   ): Promise<StorePage<StoredAuthenticatorRecord>> {
-    return this.requests.authenticatorRecords(ref, range, page);
+    return this.requests.authenticatorRecords(ref, range, page, within);
   }
 
   /**

@@ -33,7 +33,15 @@ export type MappingRuleId =
   | 'auth-mode-changed'
   | 'control-plane-logging-disabled'
   | 'cluster-created-creator-admin'
-  | 'new-mapping-first-use';
+  | 'new-mapping-first-use'
+  | 'pod-identity-association-created'
+  | 'pod-identity-association-updated'
+  | 'pod-identity-association-deleted'
+  | 'pod-identity-escalation'
+  | 'pod-identity-cross-account-target'
+  | 'pod-identity-session-tags-disabled'
+  | 'identity-provider-associated'
+  | 'identity-provider-disassociated';
 
 export interface AlertActor {
   /** The caller's ARN as the source gave it (STS assumed-role form for sessions). */
@@ -136,7 +144,12 @@ export type PostureRuleId =
   | 'aws-auth-migration'
   | 'aws-auth-unparseable'
   | 'creator-invisible-admin'
-  | 'mapping-unused';
+  | 'mapping-unused'
+  | 'pod-identity-escalation-path'
+  | 'pod-identity-cross-account-target'
+  | 'pod-identity-session-tags-disabled'
+  | 'pod-identity-privileged-service-account'
+  | 'oidc-identity-provider';
 
 export interface Finding {
   /** Deterministic: rule id + cluster + subject. */

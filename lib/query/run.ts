@@ -1,9 +1,11 @@
 import { type AuthenticatorContext, accessKeysOf, rederive } from '../chain/rederive.js';
 import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
+import { workloadIdentity } from '../identity/workload.js';
 import type {
   ClusterRef,
   PageRequest,
   QuestionPort,
+  ClusterRef as Ref,
   ResourceSelector,
   StoredAuthenticatorRecord,
   StoredRequest,
@@ -19,6 +21,7 @@ import { AUTHENTICATOR_EVIDENCE_WINDOW_MS, accessAt, authenticatorAccessRows, ma
 import { type CursorBinding, collectPage, slicePage } from './paging.js';
 import { isWriteVerb, type QuestionParams } from './params.js';
 import { type PagedQuestion, resumeQuestion } from './resume.js';
+import { deployerOf, WORKLOAD_COLUMNS, workloadRows } from './workloads.js';
 
 /**
  * The questions, answered over the storage port (lib/store/trail-store.ts). One implementation for the
@@ -150,6 +153,7 @@ const answerQuestion = async (
 ): Promise<QueryAnswer> => {
   switch (q.question) {
     case 'who-did': {
+      if (q.serviceAccount || q.pod) return workloadWhoDid(store, q, binding);
       const fleetWide = q.principal !== undefined || q.human !== undefined;
       const ref = await resolveCluster(store, q.cluster, !fleetWide);
       const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
@@ -205,6 +209,7 @@ const answerQuestion = async (
         throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
       }
       const [c] = (await derivePage(store, [rec])) as [DecisionChain];
+      await withDeployer(store, c);
       const notes = [`chain ${c.chainId} at ${c.at}`];
       if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
       return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
@@ -260,6 +265,29 @@ const answerQuestion = async (
       const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
       return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
     }
+    case 'workloads': {
+      const only = q.cluster === undefined ? undefined : await resolveCluster(store, q.cluster, true);
+      const refs = only ? [only] : await store.clusters();
+      const clusters = [];
+      for (const ref of refs) clusters.push({ ref, changes: await store.mappingChanges(ref) });
+      const issuances = (await store.workloadIssuances?.(q.role.matchKey, q.range)) ?? [];
+      const issuers = new Map<string, Ref>();
+      for (const iss of issuances) {
+        const key = iss.workload?.issuer;
+        if (!key || issuers.has(key)) continue;
+        const ref = await store.issuerCluster?.(key);
+        if (ref) issuers.set(key, ref);
+      }
+      let rows = workloadRows(q.role.matchKey, clusters, issuances, q.range, issuers);
+      if (only) rows = rows.filter((r) => r.cluster === refText(only));
+      const notes = [
+        `associations in force at ${q.range.to}; sessions issued from ${q.range.from} to ${q.range.to}`,
+        'IRSA rows come from sessions seen: trust policies are not read, so a service account that could assume the role but did not is not listed',
+      ];
+      if (!store.workloadIssuances) notes.push('this store keeps no index of pod sessions: sessions are not counted');
+      const { rows: page, nextCursor } = slicePage(rows, q.limit, q.cursor, binding);
+      return answer(q.question, only, { window: q.range, columns: WORKLOAD_COLUMNS, rows: page, nextCursor, notes });
+    }
     case 'touched': {
       const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
       const t = q.target;
@@ -290,6 +318,93 @@ const answerQuestion = async (
       );
       return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
     }
+  }
+};
+
+/**
+ * `who-did --service-account ns/sa --cluster X` and `--pod ns/pod`: the requests, on any cluster, made
+ * with IAM sessions issued to that workload. They are indexed under the workload identity (the human
+ * posting), which names the cluster the pod runs on; a pod is found through its Pod Identity sessions.
+ */
+const workloadWhoDid = async (
+  store: QuestionPort,
+  q: Extract<PagedQuestion, { question: 'who-did' }>,
+  binding: CursorBinding,
+): Promise<QueryAnswer> => {
+  const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+  const notes: string[] = [];
+  let sa = q.serviceAccount;
+  if (q.pod && !sa) {
+    const sessions = (await store.podIssuances?.(ref, q.pod.namespace, q.pod.name)) ?? [];
+    const accounts = [
+      ...new Set(sessions.flatMap((i) => (i.workload?.serviceAccount ? [i.workload.serviceAccount] : []))),
+    ];
+    if (accounts.length === 0) {
+      throw new QueryNotFoundError(
+        `pod: no Pod Identity session of pod ${q.pod.namespace}/${q.pod.name} on cluster ${refText(ref)} is recorded (IRSA sessions never name their pod: ask by --service-account)`,
+        'pod',
+      );
+    }
+    if (accounts.length > 1) notes.push(`the pod used several service accounts; showing ${accounts[0]}`);
+    sa = { namespace: q.pod.namespace, name: accounts[0] as string };
+  }
+  const s = sa as { namespace: string; name: string };
+  const identity = workloadIdentity(ref, s.namespace, s.name);
+  notes.push(`requests on any cluster made with sessions of ${identity}`);
+  const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const keep = (c: DecisionChain): boolean => {
+    const h = c.human.value;
+    if (!h || !eqi(h.identity, identity)) return false;
+    if (q.pod && (h.workload?.pod !== q.pod.name || h.workload.namespace !== q.pod.namespace)) return false;
+    const r = c.request.value;
+    if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
+    if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
+    if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
+    return true;
+  };
+  const { rows, nextCursor } = await chainRows(
+    store,
+    (cursor, limit) => store.requestsByHuman(identity, q.range, withCursor(limit, cursor)),
+    keep,
+    page,
+    binding,
+  );
+  return answer('who-did', ref, { window: q.range, columns: WORKLOAD_CHAIN_COLUMNS, rows, nextCursor, notes });
+};
+
+/** who-did rows of a workload: the request's own cluster and the pod take the human's place. */
+const WORKLOAD_CHAIN_COLUMNS: Column[] = [
+  { key: 'at', header: 'time', maxWidth: 27 },
+  { key: 'cluster', header: 'called cluster', maxWidth: 24 },
+  { key: 'pod', header: 'pod', maxWidth: 40 },
+  { key: 'principal', header: 'principal', maxWidth: 56 },
+  { key: 'mapping', header: 'mapping' },
+  { key: 'username', header: 'k8s user', maxWidth: 40 },
+  { key: 'verb', header: 'verb' },
+  { key: 'target', header: 'target', maxWidth: 48 },
+  { key: 'code', header: 'code' },
+  { key: 'outcome', header: 'outcome' },
+  { key: 'auditID', header: 'auditID', maxWidth: 36 },
+];
+
+/** Adds who deployed the pod behind a workload session, from its cluster's trail (explain only). */
+const withDeployer = async (store: QuestionPort, chain: DecisionChain): Promise<void> => {
+  const w = chain.human.value?.workload;
+  if (!w?.pod || !w.cluster || !w.accountId || w.deployedBy) return;
+  const ref = { accountId: w.accountId, cluster: w.cluster };
+  try {
+    w.deployedBy = await deployerOf(
+      {
+        requestsByResource: (r, sel, range, page) => store.requestsByResource(r, sel, range, page),
+        derive: (rs) => derivePage(store, rs),
+      },
+      ref,
+      w.namespace,
+      w.pod,
+      chain.at,
+    );
+  } catch {
+    // Who deployed the pod is context; a failed lookup leaves the chain as derived.
   }
 };
 

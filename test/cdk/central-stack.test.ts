@@ -160,7 +160,7 @@ describe('central stack: CloudTrail events', () => {
   it('routes the EKS and STS rules of the custom bus to the queue', () => {
     const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventBusName !== undefined);
     expect(rules.map(([, r]) => (r.Properties.EventPattern as { source: string[] }).source).sort()).toEqual([
-      ['aws.eks'],
+      ['aws.eks', 'aws.eks-auth'],
       ['aws.sts'],
     ]);
     for (const [, r] of rules) {

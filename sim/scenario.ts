@@ -2508,6 +2508,25 @@ class Simulation {
    * and a control-plane component with its client certificate.
    */
   private planWorkloads(): void {
+    // Someone rolls out the Deployment whose pods hold the Pod Identity sessions, before they use them.
+    const pi = this.fleet.workloads.podIdentity;
+    const deployer = this.actorByKey('platform-admin@');
+    const source = pi ? this.fleet.clusters.find((c) => c.name === pi.sourceCluster) : undefined;
+    if (pi && deployer && source)
+      this.script({
+        atUs: this.at(0.005),
+        actor: deployer,
+        cluster: source,
+        activity: {
+          verb: 'patch',
+          resource: 'deployments',
+          group: 'apps',
+          ns: pi.namespace,
+          fixedName: pi.deployment,
+          fieldManager: 'kubectl-rollout',
+        },
+        cases: ['pod-owner-rollout'],
+      });
     const pod = this.actors.find((a) => a.kind === 'pod-identity');
     if (pod)
       this.script({

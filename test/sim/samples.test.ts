@@ -59,6 +59,7 @@ describe('bundled samples', () => {
       'node-hybrid-entry',
       'node-auto-mode-entry',
       'certificate-user',
+      'pod-owner-rollout',
     ]) {
       expect(cases).toContain(c);
     }

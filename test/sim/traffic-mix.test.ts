@@ -405,8 +405,8 @@ describe('human-heavy mix', () => {
       ...simulate(fleet, { seed: 21, requests: 1500, start: START, durationMs: 3 * 3600_000, mappingChanges: true }),
     ];
     // Pinned again when the workload-identity set pieces (Pod Identity, IRSA, OIDC users, node types) joined.
-    expect(emissions).toHaveLength(5360);
-    expect(digest(emissions)).toBe('be58a1041f12a6b07b65a185453fb8d9fff5bc7379949341498091c30015f78e');
+    expect(emissions).toHaveLength(5337);
+    expect(digest(emissions)).toBe('41beb9a7c267f67a8a81b321dcbb89f61dfd7891157a7293234d4a3c565f6302');
     const deliveries = [
       ...toDeliveries(emissions, {
         seed: 21,
@@ -417,7 +417,7 @@ describe('human-heavy mix', () => {
       }),
     ];
     expect(deliveries).toHaveLength(54);
-    expect(digest(deliveries)).toBe('b2966842ec14cf25a2f1515e6c165b160f3ce7b56b808ffa6bca441c8770e3c2');
+    expect(digest(deliveries)).toBe('c21a879e6da092930b4bf3a3b81dac168f01e4fe92466f97d10fb3a8f10dfeda');
   });
 
   it('produces the stated share of every class on the bench fleet', () => {

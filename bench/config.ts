@@ -1,27 +1,34 @@
 /**
- * Bench sizes. Defaults are the full run (about half an hour on a 2-core machine); `--quick` is a
- * fast smoke-sized run. Every size can be set by flag (`--engine-requests=20000`) or environment
- * variable (`BENCH_ENGINE_REQUESTS=20000`); flags win.
+ * Bench sizes. Defaults are the full run (under an hour on a 2-core machine); `--quick` is a fast
+ * smoke-sized run of every section. Every size can be set by flag (`--engine-requests=20000`) or
+ * environment variable (`BENCH_ENGINE_REQUESTS=20000`); flags win.
  */
 
-export const SECTIONS = ['cpu', 'engine', 'query', 'memory', 'cold'] as const;
+export const SECTIONS = ['cpu', 'engine', 'replay', 'query', 'memory', 'cold'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
   quick: boolean;
   sections: Section[];
+  /** Markdown report; the JSON report is written beside it (same name, .json). */
   out: string;
   seed: number;
   cpuRequests: number;
   cpuRounds: number;
+  /** Requests of the engine scenario, per traffic mix. */
   engineRequests: number;
   lateFraction: number;
   duplicateFraction: number;
-  queryChains: number;
-  queryProbe: number;
+  /** Requests of the realistic scenario generated as files and replayed. */
+  replayRequests: number;
+  /** Requests of the realistic scenario the query table is loaded with. */
+  queryRequests: number;
+  /** Requests of the small cluster whose traffic is spread over longWindowDays (same table). */
+  longWindowRequests: number;
+  longWindowDays: number;
   queryReps: number;
-  queryConcurrency: number;
-  maxFullPathMinutes: number;
+  /** Deliveries in flight while loading the query table (Kinesis shards in parallel). */
+  loadConcurrency: number;
   coldSamples: number;
 }
 
@@ -32,11 +39,12 @@ const FULL: Omit<BenchConfig, 'quick' | 'sections' | 'out'> = {
   engineRequests: 100_000,
   lateFraction: 0.05,
   duplicateFraction: 0.02,
-  queryChains: 1_000_000,
-  queryProbe: 50_000,
+  replayRequests: 100_000,
+  queryRequests: 1_000_000,
+  longWindowRequests: 10_000,
+  longWindowDays: 90,
   queryReps: 20,
-  queryConcurrency: 4,
-  maxFullPathMinutes: 15,
+  loadConcurrency: 3,
   coldSamples: 5,
 };
 
@@ -44,8 +52,9 @@ const QUICK: Partial<BenchConfig> = {
   cpuRequests: 3_000,
   cpuRounds: 3,
   engineRequests: 3_000,
-  queryChains: 20_000,
-  queryProbe: 5_000,
+  replayRequests: 3_000,
+  queryRequests: 20_000,
+  longWindowRequests: 500,
   queryReps: 5,
   coldSamples: 3,
 };

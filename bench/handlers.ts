@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent, SQSEvent } from 'aws-lambda';
-import { silentLogger } from '../lib/ingest/types.js';
-import type { TrailStore } from '../lib/store/trail-store.js';
+import type { IngestPort } from '../lib/store/trail-store.js';
+import { silentLogger } from '../lib/structured-logger.js';
 import { bundleEntry } from './bundle.js';
 
 /**
@@ -32,8 +32,8 @@ export const setHandlerEnv = (): void => {
 };
 
 export interface Handlers {
-  kinesis(event: { Records: unknown[] }, store: TrailStore, now: () => number): Promise<unknown>;
-  sqs(event: { Records: unknown[] }, store: TrailStore, now: () => number): Promise<unknown>;
+  kinesis(event: { Records: unknown[] }, store: IngestPort, now: () => number): Promise<unknown>;
+  sqs(event: { Records: unknown[] }, store: IngestPort, now: () => number): Promise<unknown>;
   /** The product's parsers alone (bench/parse-path.ts), compiled like the handlers. */
   parseRecords(datas: readonly string[]): { events: number; rejected: number };
 }

@@ -4,19 +4,22 @@ import type { DecisionChain } from '../lib/chain/types.js';
 import { startLocalEngine } from '../lib/local/engine.js';
 import { countCommands, FULL_TABLE_READS } from '../lib/store/command-counter.js';
 import { DynamoDbTrailStore } from '../lib/store/dynamodb/dynamodb-trail-store.js';
-import type { GroundTruth } from '../sim/index.js';
+import type { GroundTruth, TrafficMixName } from '../sim/index.js';
 import { type AgreementReport, agreementReport } from '../sim/truth-compare.js';
 import type { Handlers } from './handlers.js';
 import { elapsedMs } from './stats.js';
+import { measureStorage, type StorageReport } from './storage.js';
 import { buildWorkload, SIM_START, windowMs } from './workload.js';
 import { type CapacityTotals, meterCapacity } from './write-units.js';
 
 /**
  * End-to-end ingestion into the embedded engine (dynalite in process, as the CLI's local mode runs
- * it): the handlers' entry points with the real DynamoDbTrailStore, every delivery of a simulated
- * scenario with mapping changes, late and duplicated records, in arrival order. Then the correctness
- * check: every stored chain against the simulator's ground truth, both as stored at write time and as
- * the query layer answers it (re-derived from stored facts and the evidence as it now stands).
+ * it), once per traffic mix: the handlers' entry points with the real DynamoDbTrailStore, every
+ * delivery of a simulated scenario with mapping changes, late and duplicated records, in arrival
+ * order, batched as the deployed log function's event source mapping batches (bench/workload.ts
+ * DELIVERY_SETTINGS). Measured: write units on the wire (bench/write-units.ts), the table's final
+ * state (bench/storage.ts), and correctness: every request against the simulator's ground truth as
+ * the questions answer it (derived from the stored facts with the evidence as it now stands).
  */
 
 /** On-demand prices, us-east-1, standard table class, since the 2024-11-01 price cut (see BENCHMARKS.md). */
@@ -32,8 +35,8 @@ export interface EngineIngestOptions {
   seed: number;
   lateFraction: number;
   duplicateFraction: number;
-  /** Kinesis records per Lambda invocation (the event source mapping's batch size). */
-  kinesisBatchSize?: number;
+  /** Traffic mix (sim/traffic-mix.ts). */
+  mix: TrafficMixName;
 }
 
 export interface AgreementSummary {
@@ -44,14 +47,21 @@ export interface AgreementSummary {
   fields: Record<string, number>;
   /** Largest mismatch classes. */
   topMismatches: { field: string; shape: string; count: number; example?: string }[];
+  /** Requests that agree only because a written UNKNOWABLE rule excused a field, by rule. */
+  excused: Record<string, number>;
 }
 
 export interface EngineIngestResult {
+  mix: TrafficMixName;
   requests: number;
+  /** Simulated time the scenario spans. */
+  simulatedMs: number;
   logEvents: number;
   cloudTrailEvents: number;
   kinesisRecords: number;
+  kinesisInvocations: number;
   sqsMessages: number;
+  sqsInvocations: number;
   failedBatchItems: number;
   wallMs: number;
   eventsPerS: number;
@@ -61,8 +71,12 @@ export interface EngineIngestResult {
   readUnitsPer1000Requests: number;
   writeCostPerMillionRequests: number;
   readCostPerMillionRequests: number;
+  /** The table once ingestion is over (bench/storage.ts). */
+  storage: StorageReport;
+  storedBytesPerRequest: number;
   scans: number;
   storedChains: number;
+  correctnessMs: number;
   answered: AgreementSummary;
 }
 
@@ -79,6 +93,7 @@ const summarise = (r: AgreementReport): AgreementSummary => {
       if (c.examples[0] !== undefined) m.example = c.examples[0];
       return m;
     }),
+    excused: { ...r.excused },
   };
 };
 
@@ -89,20 +104,24 @@ export const runEngineIngest = async (opts: EngineIngestOptions, handlers: Handl
   const w = buildWorkload({
     seed: opts.seed,
     requests: opts.requests,
+    mix: opts.mix,
     mappingChanges: true,
     lateFraction: opts.lateFraction,
     duplicateFraction: opts.duplicateFraction,
-    ...(opts.kinesisBatchSize !== undefined ? { kinesisBatchSize: opts.kinesisBatchSize } : {}),
   });
   let logEvents = 0;
+  let kinesisInvocations = 0;
   for (const d of w.deliveries)
-    if (d.kind === 'kinesis')
+    if (d.kind === 'kinesis') {
+      kinesisInvocations++;
       for (const r of d.event.Records)
         logEvents += (
           JSON.parse(gunzipSync(Buffer.from(r.kinesis.data, 'base64')).toString('utf8')) as { logEvents: unknown[] }
         ).logEvents.length;
+    }
   const truths: GroundTruth[] = w.truths;
-  const endMs = Date.parse(SIM_START) + windowMs(opts.requests);
+  const simulatedMs = windowMs(opts.requests, opts.mix);
+  const endMs = Date.parse(SIM_START) + simulatedMs;
   const now = () => endMs + 3_600_000;
 
   const engine = await startLocalEngine({ inMemory: true, tableName: 'eks-trail-bench' });
@@ -121,10 +140,12 @@ export const runEngineIngest = async (opts: EngineIngestOptions, handlers: Handl
     }
     const wallMs = elapsedMs(t);
     const capacity = meter.totals();
-    const scans = FULL_TABLE_READS.reduce((n, c) => n + counter.count(c), 0);
     meter.detach();
+    const storage = await measureStorage(engine.endpoint, engine.tableName);
 
-    // Correctness: every chain of every cluster over the window (plus margin for clock skew).
+    // Correctness: every request of every cluster over the window (plus margin for clock skew), as the
+    // questions derive it from the stored facts with the evidence as it now stands.
+    const tc = process.hrtime.bigint();
     const range = {
       from: new Date(Date.parse(SIM_START) - 3_600_000).toISOString(),
       to: new Date(endMs + 3_600_000).toISOString(),
@@ -137,19 +158,27 @@ export const runEngineIngest = async (opts: EngineIngestOptions, handlers: Handl
         if (c.kind === 'request') answered.set(truthKey(ref.accountId, ref.cluster, c.auditID), c);
       }
     }
-    const pairs = (m: Map<string, DecisionChain>) =>
-      truths.map((truth) => ({ truth, chain: m.get(truthKey(truth.accountId, truth.cluster, truth.auditID)) }));
+    const scans = FULL_TABLE_READS.reduce((n, c) => n + counter.count(c), 0);
+    counter.detach();
+    const report = agreementReport(
+      truths.map((truth) => ({ truth, chain: answered.get(truthKey(truth.accountId, truth.cluster, truth.auditID)) })),
+    );
+    const correctnessMs = elapsedMs(tc);
 
     const requests = truths.length;
     const writeUnits = capacity.tableWriteUnits + capacity.indexWriteUnits + capacity.failedConditionWriteUnits;
     const perRequestWrite = writeUnits / Math.max(1, requests);
     const perRequestRead = capacity.engineReadUnits / Math.max(1, requests);
     return {
+      mix: opts.mix,
       requests,
+      simulatedMs,
       logEvents,
       cloudTrailEvents: w.sqsRecords,
       kinesisRecords: w.kinesisRecords,
+      kinesisInvocations,
       sqsMessages: w.sqsRecords,
+      sqsInvocations: w.deliveries.length - kinesisInvocations,
       failedBatchItems: failed,
       wallMs,
       eventsPerS: (logEvents + w.sqsRecords) / (wallMs / 1000),
@@ -159,9 +188,12 @@ export const runEngineIngest = async (opts: EngineIngestOptions, handlers: Handl
       readUnitsPer1000Requests: perRequestRead * 1000,
       writeCostPerMillionRequests: perRequestWrite * PRICES.writeRequestUnitPerMillion,
       readCostPerMillionRequests: perRequestRead * PRICES.readRequestUnitPerMillion,
+      storage,
+      storedBytesPerRequest: storage.totalBytes / Math.max(1, requests),
       scans,
       storedChains,
-      answered: summarise(agreementReport(pairs(answered))),
+      correctnessMs,
+      answered: summarise(report),
     };
   } finally {
     await engine.stop();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { silentLogger } from '../lib/ingest/types.js';
+import { silentLogger } from '../lib/structured-logger.js';
 import { BenchTrailStore } from './memory-store.js';
 
 /**

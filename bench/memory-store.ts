@@ -1,13 +1,17 @@
 import { inMemoryEvidence, timelineEvidence } from '../lib/chain/evidence.js';
-import type { CorrelationEvidence, CredentialIssuance, DecisionChain } from '../lib/chain/types.js';
+import type { CorrelationEvidence, CredentialIssuance } from '../lib/chain/types.js';
 import { MappingTimeline } from '../lib/identity/mapping-timeline.js';
 import type { MappingChange } from '../lib/identity/types.js';
-import { changeKey } from '../lib/ingest/mapping-changes.js';
+import { changeKey } from '../lib/ingest/mapping-change-stage.js';
 import type {
+  AuditRowWrite,
+  ClusterRef,
+  IngestPort,
+  LogBatchWrite,
+  LogBatchWriteResult,
   QuarantineRecord,
-  StoredAuditFacts,
-  StoredAuthenticatorRecord,
-  TrailStore,
+  StoredRequest,
+  StorePage,
 } from '../lib/store/trail-store.js';
 
 /**
@@ -20,17 +24,14 @@ const naturalKey = (c: MappingChange): string =>
     ? `${c.accountId ?? ''}\u0000${c.cluster}\u0000pid\u0000${c.op.matchKey}\u0000${c.op.principalId}`
     : changeKey(c);
 
-export interface ChainWrite {
-  chain: DecisionChain;
-  facts: StoredAuditFacts;
-}
+export type ChainWrite = Pick<AuditRowWrite, 'chain' | 'facts'>;
 
 export interface BenchStoreOptions {
   /**
-   * Called with every chain batch instead of storing it. Absent: chains are counted and dropped, which
+   * Called with every delivery's audit rows instead of storing them. Absent: they are counted and dropped, which
    * is what the CPU benchmarks want (storage cost is measured separately, against the engine).
    */
-  onChains?: (items: ChainWrite[]) => Promise<void> | void;
+  onChains?: (items: ChainWrite[], batch: LogBatchWrite) => Promise<void> | void;
   /**
    * Reuse a cluster's mapping timeline until its history changes, as DynamoDbTrailStore does (it
    * re-reads the history every batch but keeps the fold while the items are the same). On by default;
@@ -40,12 +41,13 @@ export interface BenchStoreOptions {
 }
 
 /**
- * A benchmark stub of the TrailStore port, held in memory. Mapping changes and AssumeRole* issuances
- * are kept and served back as evidence (so correlation does the same attribution work it does in
- * production); chains, authenticator records and quarantine entries are only counted. It implements
- * the port the pipeline is written against; it is not a DynamoDB client mock, and no storage test uses it.
+ * A benchmark stub of the ingest half of the storage port, held in memory. Mapping changes and
+ * AssumeRole* issuances are kept and served back as evidence (so correlation does the same attribution
+ * work it does in production); requests, authenticator records and quarantine entries are only
+ * counted. It implements the port the pipeline is written against; it is not a DynamoDB client mock,
+ * and no storage test uses it.
  */
-export class BenchTrailStore implements TrailStore {
+export class BenchTrailStore implements IngestPort {
   readonly counts = { chains: 0, authenticatorRecords: 0, quarantined: 0, evidenceReads: 0 };
   private readonly changes = new Map<string, MappingChange>();
   private readonly byCluster = new Map<string, MappingChange[]>();
@@ -55,9 +57,11 @@ export class BenchTrailStore implements TrailStore {
 
   constructor(private readonly options: BenchStoreOptions = {}) {}
 
-  async putChains(items: ChainWrite[]): Promise<void> {
-    this.counts.chains += items.length;
-    if (this.options.onChains) await this.options.onChains(items);
+  async putLogBatch(batch: LogBatchWrite): Promise<LogBatchWriteResult> {
+    this.counts.chains += batch.audit.length + batch.authenticator.filter((r) => r.chain).length;
+    this.counts.authenticatorRecords += batch.authenticator.length;
+    if (this.options.onChains) await this.options.onChains(batch.audit, batch);
+    return { segments: 0, items: 0 };
   }
 
   async putMappingChanges(changes: MappingChange[]): Promise<MappingChange[]> {
@@ -84,7 +88,9 @@ export class BenchTrailStore implements TrailStore {
     return fresh;
   }
 
-  async mappingChanges(cluster: string, accountId?: string): Promise<MappingChange[]> {
+  async mappingChanges(ref: ClusterRef | string): Promise<MappingChange[]> {
+    const cluster = typeof ref === 'string' ? ref : ref.cluster;
+    const accountId = typeof ref === 'string' ? undefined : ref.accountId;
     const all = this.byCluster.get(cluster) ?? [];
     return accountId === undefined
       ? [...all]
@@ -107,15 +113,17 @@ export class BenchTrailStore implements TrailStore {
     return this.creds.get(accessKeyId);
   }
 
-  async putAuthenticatorRecords(items: StoredAuthenticatorRecord[]): Promise<void> {
-    this.counts.authenticatorRecords += items.length;
+  async credentialsIssuedTo(_callerAccessKeyId: string): Promise<CredentialIssuance[]> {
+    return [];
   }
 
   async quarantine(items: QuarantineRecord[]): Promise<void> {
     this.counts.quarantined += items.length;
   }
 
-  async evidenceFor(cluster: string, accountId?: string, accessKeys: string[] = []): Promise<CorrelationEvidence> {
+  async evidenceFor(ref: ClusterRef | string, accessKeys: string[] = []): Promise<CorrelationEvidence> {
+    const cluster = typeof ref === 'string' ? ref : ref.cluster;
+    const accountId = typeof ref === 'string' ? undefined : ref.accountId;
     this.counts.evidenceReads++;
     const credentials: CredentialIssuance[] = [];
     for (const k of accessKeys) {
@@ -123,18 +131,20 @@ export class BenchTrailStore implements TrailStore {
       if (c) credentials.push(c);
     }
     if (this.options.cacheTimelines === false || accountId === undefined)
-      return inMemoryEvidence({ cluster, mappingChanges: await this.mappingChanges(cluster, accountId), credentials });
+      return inMemoryEvidence({ cluster, mappingChanges: await this.mappingChanges(ref), credentials });
     let timeline = this.timelines.get(cluster);
     if (!timeline) {
-      timeline = new MappingTimeline(cluster, await this.mappingChanges(cluster, accountId));
+      timeline = new MappingTimeline(cluster, await this.mappingChanges(ref));
       this.timelines.set(cluster, timeline);
     }
     const byKey = new Map(credentials.map((c) => [c.accessKeyId, c]));
     return timelineEvidence(timeline, (k) => byKey.get(k));
   }
 
-  async chainsUsingAccessKey(_accessKeyId: string): Promise<StoredAuditFacts[]> {
-    // Chains are not kept, so there is nothing to re-enrich: the CPU path ends at the write.
-    return [];
+  async requestsByAccessKey(): Promise<StorePage<StoredRequest>> {
+    // Requests are not kept, so there is nothing to re-enrich: the CPU path ends at the write.
+    return { items: [] };
   }
+
+  async putLateLinks(): Promise<void> {}
 }

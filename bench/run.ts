@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runColdStart } from './cold-start.js';
 import { type BenchConfig, BenchConfigError, parseBenchArgs, type Section } from './config.js';
@@ -10,10 +11,14 @@ import { runEngineIngest } from './ingest-e2e.js';
 import { functionNodeArgs } from './lambda-runtime.js';
 import { machineInfo } from './machine.js';
 import { runQueryLatency } from './query-latency.js';
-import { type BenchResults, renderMarkdown, summaryRows, textTable } from './report.js';
+import { runReplayBench } from './replay.js';
+import { type BenchResults, benchJson, renderMarkdown, summaryRows, textTable } from './report.js';
 import { elapsedMs } from './stats.js';
 
-/** `npm run bench [-- --quick] [--only=cpu,engine,query,memory,cold]`: measures, prints, writes BENCHMARKS.md. */
+/**
+ * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold]`: measures, prints, and
+ * writes BENCHMARKS.md and BENCHMARKS.json (the same name as --out, with .json).
+ */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -21,16 +26,21 @@ const progress = (text: string) => process.stderr.write(`[bench ${new Date().toI
 
 export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
   const started = process.hrtime.bigint();
-  const results: BenchResults = { config, machine: machineInfo(ROOT), wallMs: 0, failures: [] };
+  const sections: NonNullable<BenchResults['sections']> = [];
+  const results: BenchResults = { config, machine: machineInfo(ROOT), wallMs: 0, sections, failures: [] };
   const handlers = await loadHandlers();
   const step = async (section: Section, label: string, fn: () => Promise<void>) => {
     if (!config.sections.includes(section)) return;
     progress(`${label}…`);
     const t = process.hrtime.bigint();
+    const loadAtStart = loadavg()[0] ?? 0;
+    const record = () => sections.push({ section, label, ms: elapsedMs(t), loadAtStart, loadAtEnd: loadavg()[0] ?? 0 });
     try {
       await fn();
+      record();
       progress(`${label} done in ${(elapsedMs(t) / 1000).toFixed(1)} s`);
     } catch (err) {
+      record();
       const message = String((err as Error).stack ?? err)
         .split('\n')
         .slice(0, 3)
@@ -51,29 +61,39 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
     results.cpu = await runIngestCpuIsolated(opts, { root: ROOT, nodeArgs: functionNodeArgs('log-ingest') });
     results.cpuNodeDefaults = await runIngestCpuIsolated(opts, { root: ROOT, nodeArgs: [] });
   });
-  await step('engine', 'end-to-end ingestion + correctness', async () => {
-    results.engine = await runEngineIngest(
-      {
-        requests: config.engineRequests,
-        seed: config.seed + 1,
-        lateFraction: config.lateFraction,
-        duplicateFraction: config.duplicateFraction,
-      },
-      handlers,
-    );
+  for (const mix of ['realistic', 'human-heavy'] as const) {
+    await step('engine', `${mix}: ingestion into the engine, write units, storage, correctness`, async () => {
+      const r = await runEngineIngest(
+        {
+          mix,
+          requests: config.engineRequests,
+          seed: config.seed + 1,
+          lateFraction: config.lateFraction,
+          duplicateFraction: config.duplicateFraction,
+        },
+        handlers,
+      );
+      results.engine = [...(results.engine ?? []), r];
+    });
+  }
+  await step('replay', 'local replay of generated files', async () => {
+    results.replay = await runReplayBench({ requests: config.replayRequests, seed: config.seed + 3, mix: 'realistic' });
   });
   await step('query', 'query latency on the large table', async () => {
     results.query = await runQueryLatency(
       {
-        chains: config.queryChains,
-        probeChains: config.queryProbe,
-        maxFullPathMinutes: config.maxFullPathMinutes,
+        requests: config.queryRequests,
+        longWindowRequests: config.longWindowRequests,
+        longWindowDays: config.longWindowDays,
         repetitions: config.queryReps,
         seed: config.seed + 2,
-        concurrency: config.queryConcurrency,
+        concurrency: config.loadConcurrency,
+        lateFraction: config.lateFraction,
+        duplicateFraction: config.duplicateFraction,
         root: ROOT,
       },
       handlers,
+      (text) => progress(`  ${text}`),
     );
   });
   results.wallMs = elapsedMs(started);
@@ -92,9 +112,11 @@ const main = async () => {
     throw err;
   }
   const results = await runBench(config);
-  const path = join(ROOT, config.out);
+  const path = resolve(ROOT, config.out);
+  const jsonPath = path.replace(/(\.md)?$/i, '.json');
   writeFileSync(path, renderMarkdown(results));
-  process.stdout.write(`\n${textTable(summaryRows(results))}\n\nwritten: ${path}\n`);
+  writeFileSync(jsonPath, `${JSON.stringify(benchJson(results), null, 2)}\n`);
+  process.stdout.write(`\n${textTable(summaryRows(results))}\n\nwritten: ${path}, ${jsonPath}\n`);
   if (results.failures.length) process.exitCode = 1;
 };
 

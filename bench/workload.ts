@@ -1,3 +1,4 @@
+import { LOG_STREAM_BATCHING } from '../cdk/function-settings.js';
 import type { MappingChange } from '../lib/identity/types.js';
 import { awsAuthSnapshotChange } from '../lib/local/replay.js';
 import {
@@ -31,10 +32,28 @@ export interface WorkloadOptions {
   mappingChanges?: boolean;
   lateFraction?: number;
   duplicateFraction?: number;
+  /** Kinesis records per invocation. Default: the deployed log function's (LOG_STREAM_BATCHING). */
   kinesisBatchSize?: number;
+  /** Lambda's batching window, ms. Default: the deployed log function's (LOG_STREAM_BATCHING). */
+  kinesisBatchWindowMs?: number;
   /** Traffic mix (sim/traffic-mix.ts). Default 'human-heavy'. */
   mix?: TrafficMixName;
+  /** Simulated window, ms. Default windowMs(requests, mix). */
+  durationMs?: number;
+  /** Start of the window (ISO). Default SIM_START. */
+  start?: string;
+  /** Fleet options. Default the mix's bench fleet. */
+  fleet?: Omit<FleetOptions, 'seed'>;
 }
+
+/**
+ * How the deployed log function's event source mapping batches the Kinesis stream (cdk/function-settings.ts):
+ * the bench delivers with exactly these, since they set the segment size and hence the write cost.
+ */
+export const DELIVERY_SETTINGS = {
+  kinesisBatchSize: LOG_STREAM_BATCHING.batchSize,
+  kinesisBatchWindowMs: LOG_STREAM_BATCHING.maxBatchingWindowSeconds * 1000,
+} as const;
 
 export const SIM_START = '2025-06-02T08:00:00Z';
 
@@ -75,24 +94,33 @@ export interface StreamedWorkload {
   deliveries: Generator<Delivery>;
   /** Filled as the deliveries are consumed (ground truth is emitted beside the records). */
   truths: GroundTruth[];
+  /** The clusters of the fleet, as (account, name). */
+  clusters: { accountId: string; cluster: string }[];
+  /** Counted as the deliveries are consumed, kept or not: requests simulated, and ms spent simulating and packing. */
+  progress: { requests: number; generateMs: number };
 }
 
 /** Lazy: memory holds only what the simulator and the delivery model keep in flight. */
 export const streamWorkload = (opts: WorkloadOptions, keepTruth = true): StreamedWorkload => {
   const mix = opts.mix ?? 'human-heavy';
-  const fleet = buildFleet({ seed: opts.seed, ...(mix === 'realistic' ? REALISTIC_FLEET : FLEET) });
+  const fleet = buildFleet({ seed: opts.seed, ...(opts.fleet ?? (mix === 'realistic' ? REALISTIC_FLEET : FLEET)) });
+  const start = opts.start ?? SIM_START;
   const truths: GroundTruth[] = [];
   const emissions = simulate(fleet, {
     seed: opts.seed,
     requests: opts.requests,
-    start: SIM_START,
-    durationMs: windowMs(opts.requests, mix),
+    start,
+    durationMs: opts.durationMs ?? windowMs(opts.requests, mix),
     mappingChanges: opts.mappingChanges ?? true,
     ...(mix === 'realistic' ? { mix } : {}),
   });
+  const progress = { requests: 0, generateMs: 0 };
   const tapped = (function* (): Generator<Emission> {
     for (const e of emissions) {
-      if (e.kind === 'truth' && keepTruth) truths.push(e.truth);
+      if (e.kind === 'truth') {
+        progress.requests++;
+        if (keepTruth) truths.push(e.truth);
+      }
       yield e;
     }
   })();
@@ -100,18 +128,36 @@ export const streamWorkload = (opts: WorkloadOptions, keepTruth = true): Streame
     seed: opts.seed,
     lateFraction: opts.lateFraction ?? 0.02,
     duplicateFraction: opts.duplicateFraction ?? 0.01,
+    kinesisBatchSize: opts.kinesisBatchSize ?? DELIVERY_SETTINGS.kinesisBatchSize,
+    kinesisBatchWindowMs: opts.kinesisBatchWindowMs ?? DELIVERY_SETTINGS.kinesisBatchWindowMs,
   };
-  if (opts.kinesisBatchSize !== undefined) dopts.kinesisBatchSize = opts.kinesisBatchSize;
-  const backfillAt = new Date(Date.parse(SIM_START) - 3_600_000).toISOString();
+  const backfillAt = new Date(Date.parse(start) - 3_600_000).toISOString();
   const initialMappings = fleet.clusters.flatMap((c) =>
     c.awsAuth ? [awsAuthSnapshotChange(renderAwsAuthYaml(c.awsAuth), c.name, backfillAt, c.accountId, 'bench')] : [],
   );
-  return { deliveries: toDeliveries(tapped, dopts), truths, initialMappings };
+  const packed = toDeliveries(tapped, dopts);
+  const deliveries = (function* (): Generator<Delivery> {
+    for (;;) {
+      const t = process.hrtime.bigint();
+      const r = packed.next();
+      progress.generateMs += Number(process.hrtime.bigint() - t) / 1e6;
+      if (r.done) return;
+      yield r.value;
+    }
+  })();
+  return {
+    deliveries,
+    progress,
+    truths,
+    initialMappings,
+    clusters: fleet.clusters.map((c) => ({ accountId: c.accountId, cluster: c.name })),
+  };
 };
 
 export interface Workload {
   deliveries: Delivery[];
   initialMappings: MappingChange[];
+  clusters: { accountId: string; cluster: string }[];
   truths: GroundTruth[];
   kinesisRecords: number;
   sqsRecords: number;
@@ -121,11 +167,12 @@ export interface Workload {
 
 /** Materialised, so timed runs measure the product and not the simulator. */
 export const buildWorkload = (opts: WorkloadOptions): Workload => {
-  const { deliveries, truths, initialMappings } = streamWorkload(opts);
+  const { deliveries, truths, initialMappings, clusters } = streamWorkload(opts);
   const out: Workload = {
     deliveries: [],
     truths,
     initialMappings,
+    clusters,
     kinesisRecords: 0,
     sqsRecords: 0,
     kinesisBase64Chars: 0,

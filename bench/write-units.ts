@@ -1,4 +1,5 @@
 import { TABLE_SCHEMA } from '../lib/store/table-schema.js';
+import { type ItemClass, itemClassOf } from './item-classes.js';
 
 /**
  * Counts DynamoDB write request units from what the store actually sends, the way on-demand billing
@@ -35,6 +36,15 @@ export interface CapacityTotals {
   engineReadUnits: number;
   /** Requests by DynamoDB operation. */
   operations: Record<string, number>;
+  /** The same write figures by item class (bench/item-classes.ts). */
+  byClass: Partial<Record<ItemClass, ClassWriteTotals>>;
+}
+
+export interface ClassWriteTotals {
+  itemsWritten: number;
+  tableWriteUnits: number;
+  indexWriteUnits: number;
+  failedConditionWriteUnits: number;
 }
 
 export interface CapacityMeter {
@@ -56,15 +66,40 @@ interface HttpRequestLike {
   body?: unknown;
 }
 
-/** DynamoDB's item-size rule on AttributeValue JSON (numbers: about one byte per two digits, plus one). */
+/** Binary: base64 text on the wire, bytes once the SDK has decoded a response. */
+const binarySize = (b: unknown): number =>
+  b instanceof Uint8Array ? b.byteLength : Buffer.from(String(b), 'base64').length;
+
+/**
+ * A number's size: its significant digits (leading and trailing zeros trimmed) stored two to a byte,
+ * in pairs aligned on the decimal point, plus one byte (and one for a negative sign), as DynamoDB
+ * stores them and as dynalite sizes them.
+ */
+const numberSize = (text: string): number => {
+  const negative = text.startsWith('-');
+  const [mantissa = '', expText] = text.replace(/^[-+]/, '').toLowerCase().split('e');
+  const [int = '', frac = ''] = mantissa.split('.');
+  const all = `${int}${frac}`;
+  const lead = all.length - all.replace(/^0+/, '').length;
+  const digits = all.replace(/^0+/, '').replace(/0+$/, '');
+  if (digits === '') return 1;
+  // Exponent of the first significant digit (its power of ten).
+  const e = int.length - 1 - lead + Number(expText ?? 0);
+  return 1 + Math.ceil(digits.length / 2) + (digits.length % 2 || e % 2 ? 0 : 1) + (negative ? 1 : 0);
+};
+
+/**
+ * DynamoDB's item-size rule on an AttributeValue, as sent on the wire (JSON) or as the low-level
+ * client returns it (binary as bytes). Numbers: about one byte per two digits, plus one.
+ */
 export const attributeValueSize = (v: AttributeValue): number => {
   if ('S' in v) return Buffer.byteLength(String(v['S']), 'utf8');
-  if ('N' in v) return Math.ceil(String(v['N']).replace(/^-/, '').replace('.', '').length / 2) + 1;
-  if ('B' in v) return Buffer.from(String(v['B']), 'base64').length;
+  if ('N' in v) return numberSize(String(v['N']));
+  if ('B' in v) return binarySize(v['B']);
   if ('BOOL' in v || 'NULL' in v) return 1;
   if ('SS' in v) return (v['SS'] as string[]).reduce((n, s) => n + Buffer.byteLength(s, 'utf8'), 0);
   if ('NS' in v) return (v['NS'] as string[]).reduce((n, s) => n + Math.ceil(s.length / 2) + 1, 0);
-  if ('BS' in v) return (v['BS'] as string[]).reduce((n, s) => n + Buffer.from(s, 'base64').length, 0);
+  if ('BS' in v) return (v['BS'] as unknown[]).reduce<number>((n, s) => n + binarySize(s), 0);
   if ('L' in v) return 3 + (v['L'] as AttributeValue[]).reduce((n, e) => n + 1 + attributeValueSize(e), 0);
   if ('M' in v) return 3 + wireItemSize(v['M'] as WireItem) + Object.keys(v['M'] as object).length;
   return 0;
@@ -109,9 +144,19 @@ export const meterCapacity = (client: unknown, opts: { trackState?: boolean } = 
       engineTableWriteUnits: 0,
       engineReadUnits: 0,
       operations: {},
+      byClass: {},
     };
   };
   reset();
+  const classOf = (item: WireItem): ClassWriteTotals => {
+    const c = itemClassOf(sv(item[tablePk]), sv(item[tableSk]));
+    let x = t.byClass[c];
+    if (!x) {
+      x = { itemsWritten: 0, tableWriteUnits: 0, indexWriteUnits: 0, failedConditionWriteUnits: 0 };
+      t.byClass[c] = x;
+    }
+    return x;
+  };
 
   const chargePut = (item: WireItem) => {
     const size = wireItemSize(item);
@@ -123,16 +168,24 @@ export const meterCapacity = (client: unknown, opts: { trackState?: boolean } = 
       return pk === undefined || sk === undefined ? undefined : `${pk}\u0000${sk}`;
     });
     const prev = opts.trackState ? state.get(keyText) : undefined;
+    const c = classOf(item);
+    const tableUnits = units(Math.max(size, prev?.size ?? 0));
     t.itemsWritten++;
-    t.tableWriteUnits += units(Math.max(size, prev?.size ?? 0));
+    t.tableWriteUnits += tableUnits;
+    c.itemsWritten++;
+    c.tableWriteUnits += tableUnits;
     entries.forEach((e, i) => {
       const before = prev?.entries[i];
       const ix = indexes[i]!;
       const entryUnits = (text: string) =>
         units(Buffer.byteLength(text, 'utf8') + keyBytes + ix.pk.length + ix.sk.length + INDEX_ENTRY_OVERHEAD);
       if (e === before) return; // both absent, or the same KEYS_ONLY entry: the index is not written
-      if (e !== undefined && before !== undefined) t.indexWriteUnits += entryUnits(before) + entryUnits(e);
-      else t.indexWriteUnits += entryUnits((e ?? before) as string);
+      const n =
+        e !== undefined && before !== undefined
+          ? entryUnits(before) + entryUnits(e)
+          : entryUnits((e ?? before) as string);
+      t.indexWriteUnits += n;
+      c.indexWriteUnits += n;
     });
     if (opts.trackState) state.set(keyText, { size, entries });
   };
@@ -164,8 +217,10 @@ export const meterCapacity = (client: unknown, opts: { trackState?: boolean } = 
         out = await next(args);
       } catch (err) {
         if (op === 'PutItem' && (err as { name?: string }).name === 'ConditionalCheckFailedException') {
+          const refused = units(wireItemSize(body['Item'] as WireItem));
           t.failedConditionalWrites++;
-          t.failedConditionWriteUnits += units(wireItemSize(body['Item'] as WireItem));
+          t.failedConditionWriteUnits += refused;
+          classOf(body['Item'] as WireItem).failedConditionWriteUnits += refused;
         }
         throw err;
       }
@@ -192,7 +247,11 @@ export const meterCapacity = (client: unknown, opts: { trackState?: boolean } = 
     { step: 'build', name, override: true },
   );
   return {
-    totals: () => ({ ...t, operations: { ...t.operations } }),
+    totals: () => ({
+      ...t,
+      operations: { ...t.operations },
+      byClass: Object.fromEntries(Object.entries(t.byClass).map(([k, v]) => [k, { ...v }])),
+    }),
     reset,
     detach: () => {
       stack.remove(name);

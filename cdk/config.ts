@@ -1,3 +1,4 @@
+import { parseQueryAccessPolicy, type QueryGrant } from '../lib/query/access-policy.js';
 import { LOG_STREAM_BATCHING } from './function-settings.js';
 /**
  * Deployment configuration of the CDK app: what the deployer writes (cdk.json context, a JSON file
@@ -34,6 +35,11 @@ export interface ClusterConfig {
   region: string;
   /** Turn on the authenticator + audit control-plane log types on this cluster (merged with what is on). */
   enableControlPlaneLogging: boolean;
+  /**
+   * Alarm when the cluster sends no log event for `silenceAlarmMinutes`. Defaults to
+   * enableControlPlaneLogging: the stack knows the logging is on only when it turned it on.
+   */
+  silenceAlarm: boolean;
 }
 
 export interface TrailConfig {
@@ -73,6 +79,10 @@ export interface TrailConfig {
   recentMappingDays: number;
   /** Alert suppression rules (ALERT_SUPPRESSIONS); every field given must match. */
   alertSuppressions: AlertSuppressionConfig[];
+  /** Who may read which clusters through the query API (QUERY_ACCESS_POLICY); empty denies everyone. */
+  queryAccess: QueryGrant[];
+  /** Minutes without a log event from a cluster (with silenceAlarm) before its alarm fires. */
+  silenceAlarmMinutes: number;
   /** Continuous OCSF export as Security Lake custom sources (docs/ocsf.md); absent = off. */
   ocsfExport?: OcsfExportConfig;
 }
@@ -100,6 +110,15 @@ export interface OcsfExportConfig {
     externalId: string;
   };
 }
+
+/** Default of `silenceAlarmMinutes`: twelve five-minute periods, so one late batch never alarms. */
+export const DEFAULT_SILENCE_ALARM_MINUTES = 60;
+
+/**
+ * Bound of the compact JSON of `queryAccess`, which travels in the query function's environment:
+ * Lambda allows 4 KB of environment in all, and the other variables need the rest.
+ */
+export const MAX_QUERY_ACCESS_BYTES = 2_500;
 
 /** Same shape as lib/alerts AlertSuppression: principal and cluster are globs (`*`, `?`). */
 export interface AlertSuppressionConfig {
@@ -165,6 +184,8 @@ const KNOWN_KEYS = new Set([
   'recentMappingDays',
   'alertSuppressions',
   'ocsfExport',
+  'queryAccess',
+  'silenceAlarmMinutes',
 ]);
 
 const OCSF_EXPORT_KEYS = new Set([
@@ -265,12 +286,13 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
         return;
       }
       for (const key of Object.keys(c)) {
-        if (!['name', 'account', 'region', 'enableControlPlaneLogging'].includes(key))
+        if (!['name', 'account', 'region', 'enableControlPlaneLogging', 'silenceAlarm'].includes(key))
           bad(`${path}.${key}`, 'unknown key');
       }
       const account = c.account ?? centralAccount;
       const region = c.region ?? centralRegion;
       const logging = c.enableControlPlaneLogging ?? enableLoggingDefault;
+      const silenceAlarm = c.silenceAlarm ?? logging;
       let valid = true;
       if (typeof c.name !== 'string' || !CLUSTER_NAME_RE.test(c.name)) {
         bad(`${path}.name`, `must be an EKS cluster name (letters, digits, - and _), got ${JSON.stringify(c.name)}`);
@@ -288,12 +310,17 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
         bad(`${path}.enableControlPlaneLogging`, 'must be true or false');
         valid = false;
       }
+      if (typeof silenceAlarm !== 'boolean') {
+        bad(`${path}.silenceAlarm`, 'must be true or false');
+        valid = false;
+      }
       if (!valid) return;
       const cluster: ClusterConfig = {
         name: c.name as string,
         account: account as string,
         region: region as string,
         enableControlPlaneLogging: logging as boolean,
+        silenceAlarm: silenceAlarm as boolean,
       };
       const key = `${cluster.account}/${cluster.region}/${cluster.name}`;
       if (seen.has(key)) {
@@ -448,6 +475,40 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
   }
 
   const ocsfExport = validateOcsfExport(input.ocsfExport, bad);
+  // The rules the query function applies at cold start (functions/config/query-api-config.ts): a
+  // grant it would refuse must fail the synth, not every query after the deploy.
+  let queryAccess: QueryGrant[] = [];
+  if (input.queryAccess !== undefined) {
+    const parsed = parseQueryAccessPolicy(input.queryAccess);
+    if (!parsed.ok) {
+      for (const i of parsed.issues) {
+        const at = i.path === undefined || i.path === 'queryAccess' ? 'queryAccess' : `queryAccess${i.path}`;
+        bad(at, i.message.replace(/^[^:]*: /, ''));
+      }
+    } else if (Buffer.byteLength(JSON.stringify(parsed.value.grants), 'utf8') > MAX_QUERY_ACCESS_BYTES) {
+      bad(
+        'queryAccess',
+        `takes more than ${MAX_QUERY_ACCESS_BYTES} bytes of the query function's 4 KB environment; use fewer grants or wider patterns`,
+      );
+    } else {
+      queryAccess = [...parsed.value.grants];
+    }
+  }
+
+  const silenceAlarmMinutes = input.silenceAlarmMinutes ?? DEFAULT_SILENCE_ALARM_MINUTES;
+  // Five-minute periods; CloudWatch evaluates at most one day of them.
+  if (
+    typeof silenceAlarmMinutes !== 'number' ||
+    !Number.isInteger(silenceAlarmMinutes) ||
+    silenceAlarmMinutes % 5 !== 0 ||
+    silenceAlarmMinutes < 10 ||
+    silenceAlarmMinutes > 1440
+  ) {
+    bad(
+      'silenceAlarmMinutes',
+      `must be a multiple of 5 from 10 to 1440, got ${JSON.stringify(input.silenceAlarmMinutes)}`,
+    );
+  }
 
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -471,6 +532,8 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
       recentMappingDays: recentMappingDays as number,
       alertSuppressions,
       ...(ocsfExport ? { ocsfExport } : {}),
+      queryAccess,
+      silenceAlarmMinutes: silenceAlarmMinutes as number,
     },
   };
 }

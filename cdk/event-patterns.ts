@@ -1,4 +1,4 @@
-import type * as events from 'aws-cdk-lib/aws-events';
+import * as events from 'aws-cdk-lib/aws-events';
 import {
   EKS_AUTH_EVENT_SOURCE,
   EKS_EVENT_SOURCE,
@@ -7,6 +7,7 @@ import {
   TRACKED_EKS_EVENTS,
   TRACKED_STS_EVENTS,
 } from '../lib/sources/cloudtrail.js';
+import { FORWARD_ALARM_PREFIX, forwardAlarmName } from './names.js';
 
 /**
  * EventBridge patterns for the CloudTrail management events the product consumes. Events of the
@@ -39,6 +40,23 @@ export const stsAssumeRoleEventPattern = (): events.EventPattern => ({
   source: ['aws.sts'],
   detailType: [CLOUDTRAIL_DETAIL_TYPE],
   detail: { eventSource: [STS_EVENT_SOURCE], eventName: [...STS_ASSUME_ROLE_EVENT_NAMES] },
+});
+
+/** CloudWatch publishes every alarm state change to the default bus of its account and region. */
+export const ALARM_STATE_DETAIL_TYPE = 'CloudWatch Alarm State Change';
+
+/** On a member's default bus: its own forwarding alarms entering ALARM. */
+export const forwardAlarmEventPattern = (): events.EventPattern => ({
+  source: ['aws.cloudwatch'],
+  detailType: [ALARM_STATE_DETAIL_TYPE],
+  detail: { alarmName: [forwardAlarmName('Failures'), forwardAlarmName('DlqDepth')], state: { value: ['ALARM'] } },
+});
+
+/** On the central bus: the forwarding alarms of any member entering ALARM. */
+export const memberAlarmEventPattern = (): events.EventPattern => ({
+  source: ['aws.cloudwatch'],
+  detailType: [ALARM_STATE_DETAIL_TYPE],
+  detail: { alarmName: events.Match.prefix(FORWARD_ALARM_PREFIX), state: { value: ['ALARM'] } },
 });
 
 /**

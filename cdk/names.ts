@@ -1,3 +1,5 @@
+import { SUBSCRIPTION_FILTER_PREFIX } from '../lib/runtime-env.js';
+
 /**
  * Names shared by the central and member stacks. Members are synthesized without any reference to
  * the central stack's outputs (they may live in another account, deployed by a StackSet), so the
@@ -19,7 +21,7 @@ export const CENTRAL_BUS_NAME = 'eks-access-trail';
  * `subscriptionFilters[0]` of every payload, which carries the source region (the payload itself
  * has the owner account and log group, but no region).
  */
-export const subscriptionFilterName = (region: string): string => `eks-access-trail-${region}`;
+export const subscriptionFilterName = (region: string): string => `${SUBSCRIPTION_FILTER_PREFIX}${region}`;
 
 /** The log group EKS creates for control-plane logs; the cluster owns it, never the stack. */
 export const clusterLogGroupName = (cluster: string): string => `/aws/eks/${cluster}/cluster`;
@@ -48,3 +50,25 @@ export const STACK = {
 
 /** Region where STS records calls made to the global endpoint (sts.amazonaws.com). */
 export const GLOBAL_STS_REGION = 'us-east-1';
+
+/**
+ * Retention of the central stream, hours. Failed Kinesis batches are reported by shard and sequence
+ * range only (the on-failure queue keeps no data), so the stream is what a replay reads from.
+ */
+export const STREAM_RETENTION_HOURS = 168;
+
+/**
+ * Explicit alarm and rule names start with this. Alarm state events are selected by it, and a rule's
+ * metrics are found by its name (a generated name is only known after deployment).
+ */
+export const ALARM_NAME_PREFIX = 'EksAccessTrail-';
+
+/** Name of an EventBridge rule of the stacks, from its construct id. */
+export const trailRuleName = (constructId: string): string => `${ALARM_NAME_PREFIX}${constructId}`;
+
+/**
+ * Alarms of the member stacks. Their state changes are forwarded to the central bus, where one rule
+ * sends them to the alert topic: a member account has no topic of its own to notify.
+ */
+export const FORWARD_ALARM_PREFIX = `${ALARM_NAME_PREFIX}Forward`;
+export const forwardAlarmName = (what: 'Failures' | 'DlqDepth'): string => `${FORWARD_ALARM_PREFIX}${what}`;

@@ -1,3 +1,4 @@
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { ClusterConfig, TrailConfig } from './config.js';
 import { GLOBAL_STS_REGION, STACK, streamArn } from './names.js';
@@ -35,6 +36,7 @@ export function buildTrailApp(scope: Construct, config: TrailConfig): TrailStack
       centralRegion: config.centralRegion,
       forwardEksEvents: false,
       forwardStsEvents: true,
+      logRetentionDays: config.logRetentionDays as logs.RetentionDays,
     });
 
   if (config.mode === 'single-account') {
@@ -95,6 +97,7 @@ export function buildTrailApp(scope: Construct, config: TrailConfig): TrailStack
         centralRegion: config.centralRegion,
         forwardEksEvents: !isCentral,
         forwardStsEvents: !isCentral,
+        logRetentionDays: config.logRetentionDays as logs.RetentionDays,
       }),
     );
     if (region === GLOBAL_STS_REGION) accountsWithGlobalStsStack.add(account);

@@ -1,8 +1,13 @@
+import { boundedJsonText, exceedsJsonDepth } from './json-depth.js';
+
 /**
  * The result shape every parser in lib/ returns. Parsers are total: they never throw on bad input,
  * they return `ok: false` with structured issues and the raw text, so a caller can quarantine it.
  */
 export type IssueCode =
+  // any input: nested deeper than lib/json-depth.ts allows; bytes that are not valid UTF-8
+  | 'INPUT_TOO_DEEP'
+  | 'INPUT_INVALID_UTF8'
   // envelopes (CloudWatch Logs subscription payloads, Kinesis / Firehose records, EventBridge)
   | 'ENVELOPE_NOT_BASE64'
   | 'ENVELOPE_NOT_GZIP'
@@ -47,7 +52,9 @@ export type IssueCode =
   // token longer than the authenticator accepts (4 KiB)
   | 'TOKEN_TOO_LARGE'
   // query parameters (CLI arguments, query API params): `path` names the bad parameter
-  | 'QUERY_PARAM';
+  | 'QUERY_PARAM'
+  // query API access model (the `queryAccess` grants): `path` names the bad grant field
+  | 'QUERY_ACCESS';
 
 export interface Issue {
   /** Stable machine-readable code; never reworded once released. */
@@ -89,13 +96,26 @@ export const mapIssues = (issues: NonEmptyIssues, f: (i: Issue) => Issue): NonEm
 export const issue = (code: IssueCode, message: string, path?: string): Issue =>
   path === undefined ? { code, message } : { code, message, path };
 
-/** Render any input as the raw text kept with a rejected record. */
+/**
+ * Render any input as the raw text kept with a rejected record. Never throws: a value nested too deep
+ * for JSON.stringify is rendered cut at the depth limit, and an object JSON cannot render (a cycle)
+ * falls back to its tag, never to String(), whose Array.prototype.join recurses without bound.
+ */
 export const rawText = (input: unknown): string => {
   if (typeof input === 'string') return input;
   if (input instanceof Uint8Array) return Buffer.from(input).toString('utf8');
+  if (typeof input !== 'object' || input === null) {
+    try {
+      return JSON.stringify(input) ?? String(input);
+    } catch {
+      return String(input);
+    }
+  }
   try {
-    return JSON.stringify(input) ?? String(input);
+    if (exceedsJsonDepth(input)) return boundedJsonText(input);
+    return JSON.stringify(input) ?? Object.prototype.toString.call(input);
   } catch {
-    return String(input);
+    // A cycle, or a hostile object (a throwing getter, a proxy).
+    return Object.prototype.toString.call(input);
   }
 };

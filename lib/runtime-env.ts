@@ -38,6 +38,8 @@ export const ENV = {
   ocsfLagMinutes: 'OCSF_LAG_MINUTES',
   /** metadata.product.version of exported records. */
   productVersion: 'PRODUCT_VERSION',
+  /** JSON list of query API access grants (lib/query/access-policy.ts); `[]` denies every caller. */
+  queryAccessPolicy: 'QUERY_ACCESS_POLICY',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -50,6 +52,39 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
  */
 export const METRICS = {
   namespace: 'EksAccessTrail',
-  /** Count of records sent to quarantine (unparseable / unsupported), per invocation. */
+  /** Count of records sent to quarantine (unparseable, unsupported, refused by the store), per invocation. */
   quarantined: 'QuarantinedRecords',
+  /** Log events (log-ingest) or CloudTrail events (cloudtrail-ingest) received, per invocation. */
+  recordsIn: 'RecordsIn',
+  /**
+   * Log events received from one cluster, with a second dimension `cluster` = clusterMetricKey(...):
+   * the per-cluster silence alarms read it, and treat its absence as the cluster having gone quiet.
+   */
+  clusterLogEvents: 'ClusterLogEvents',
 } as const;
+
+/** Dimension name of METRICS.clusterLogEvents. */
+export const CLUSTER_DIMENSION = 'cluster';
+
+/**
+ * Value of the `cluster` dimension: `<account>/<region>/<name>`. The region is part of it because a
+ * name may repeat across the regions of one account, and each log group has its own subscription.
+ */
+export const clusterMetricKey = (account: string, region: string, cluster: string): string =>
+  `${account}/${region}/${cluster}`;
+
+/**
+ * Subscription filters on the cluster log groups are named `eks-access-trail-<region>` (cdk/names.ts):
+ * a CloudWatch Logs payload names its filter but not its region, so the region is read back from it.
+ */
+export const SUBSCRIPTION_FILTER_PREFIX = 'eks-access-trail-';
+
+/** The region in a payload's subscription filter names, or undefined when none is ours. */
+export const regionOfSubscriptionFilters = (filters: readonly string[]): string | undefined => {
+  for (const f of filters) {
+    if (f.startsWith(SUBSCRIPTION_FILTER_PREFIX) && f.length > SUBSCRIPTION_FILTER_PREFIX.length) {
+      return f.slice(SUBSCRIPTION_FILTER_PREFIX.length);
+    }
+  }
+  return undefined;
+};

@@ -98,6 +98,10 @@ export const askApi = async (
   const message = err?.message ?? `HTTP ${res.status}`;
   if (res.status === 400) throw new UsageError(message);
   if (res.status === 404) throw new NotFoundError(message);
+  // The handler's own refusal (no grant covers the caller or the cluster) carries ACCESS_DENIED; any
+  // other 403 comes from the function URL's IAM check, before the handler runs.
+  if (res.status === 403 && err?.code === 'ACCESS_DENIED')
+    throw new Error(`query API denied access (403 ACCESS_DENIED): ${message} (see queryAccess in docs/deploy.md)`);
   if (res.status === 403)
     throw new Error(`query API refused the request (403): check IAM permission lambda:InvokeFunctionUrl. ${message}`);
   throw new Error(`query API failed (${res.status}${err?.code ? ` ${err.code}` : ''}): ${message}`);

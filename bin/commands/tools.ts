@@ -63,7 +63,12 @@ export const decodeTokenCommand: Command = {
           t.clusterId ??
           (t.clusterIdSigned ? 'signed as header x-k8s-aws-id; its value is not in the token' : 'NOT signed'),
       },
-      { field: 'security token', value: t.hasSecurityToken ? 'present (temporary credentials)' : 'absent' },
+      // Their values are never printed, in any format (lib/sources/redact.ts).
+      { field: 'signature', value: t.hasSignature ? 'present (not shown)' : 'absent' },
+      {
+        field: 'security token',
+        value: t.hasSecurityToken ? 'present (temporary credentials; not shown)' : 'absent',
+      },
       { field: 'signed headers', value: t.signedHeaders.join(';') },
     ];
     for (const p of t.problems) rows.push({ field: 'authenticator would reject', value: p });

@@ -1,11 +1,10 @@
-import { Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config.js';
 import { CLUSTER_LOG_FILTER_PATTERN } from '../event-patterns.js';
-import { acknowledge } from '../nag.js';
 import { clusterLogGroupName, subscriptionFilterName } from '../names.js';
 
 export type SubscriptionTarget =
@@ -17,6 +16,8 @@ export type SubscriptionTarget =
 export interface ClusterLogSubscriptionsProps {
   clusters: ClusterConfig[];
   destination: SubscriptionTarget;
+  /** Retention of the control-plane logging provider's log group. */
+  logRetention: logs.RetentionDays;
 }
 
 /**
@@ -30,6 +31,7 @@ export class ClusterLogSubscriptions extends Construct {
   constructor(scope: Construct, id: string, props: ClusterLogSubscriptionsProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    let provider: ProviderIdentity | undefined;
     for (const cluster of props.clusters) {
       const filter = new logs.CfnSubscriptionFilter(this, `Filter-${cluster.name}`, {
         logGroupName: clusterLogGroupName(cluster.name),
@@ -41,11 +43,42 @@ export class ClusterLogSubscriptions extends Construct {
       });
       this.filters.push(filter);
       if (cluster.enableControlPlaneLogging) {
-        const logging = new ControlPlaneLogging(this, `Logging-${cluster.name}`, { clusterName: cluster.name });
+        provider ??= new ProviderIdentity(this, 'LoggingProvider', props.logRetention);
+        const logging = new ControlPlaneLogging(this, `Logging-${cluster.name}`, {
+          clusterName: cluster.name,
+          provider,
+        });
         // The filter needs the log group, which appears once EKS applies the logging update.
         filter.node.addDependency(logging);
       }
     }
+  }
+}
+
+/**
+ * Role and log group of the one provider function AwsCustomResource shares per stack. Given its own
+ * role, the provider gets no AWS managed policy (CDK's default role carries
+ * AWSLambdaBasicExecutionRole, which may write to every log group of the account): it may write to
+ * its own log group, and call what each resource's policy adds.
+ */
+export class ProviderIdentity extends Construct {
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, retention: logs.RetentionDays) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'eks-access-trail control-plane logging provider (eks:UpdateClusterConfig on listed clusters)',
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        // logGroupArn already ends in ":*", which covers the group's streams and nothing else.
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
   }
 }
 
@@ -56,7 +89,7 @@ export class ClusterLogSubscriptions extends Construct {
  * audit logging off is the owner's decision, not a side effect of uninstalling.
  */
 export class ControlPlaneLogging extends Construct {
-  constructor(scope: Construct, id: string, props: { clusterName: string }) {
+  constructor(scope: Construct, id: string, props: { clusterName: string; provider: ProviderIdentity }) {
     super(scope, id);
     const stack = Stack.of(this);
     const clusterArn = stack.formatArn({ service: 'eks', resource: 'cluster', resourceName: props.clusterName });
@@ -72,21 +105,17 @@ export class ControlPlaneLogging extends Construct {
       // when both types are already on: that is success for us.
       ignoreErrorCodesMatching: 'InvalidParameterException',
     };
-    const resource = new cr.AwsCustomResource(this, 'UpdateClusterConfig', {
+    new cr.AwsCustomResource(this, 'UpdateClusterConfig', {
       onCreate: call,
       onUpdate: call,
       installLatestAwsSdk: false,
+      // The provider is shared by every AwsCustomResource of the stack: each passes the same role and
+      // log group, and each resource adds its own statement to the role.
+      role: props.provider.role,
+      logGroup: props.provider.logGroup,
       policy: cr.AwsCustomResourcePolicy.fromStatements([
         new iam.PolicyStatement({ actions: ['eks:UpdateClusterConfig'], resources: [clusterArn] }),
       ]),
     });
-    // AwsCustomResource shares one provider function per stack; its role is created by CDK with the
-    // AWS managed basic-execution policy, and cannot be given a custom one.
-    const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
-    acknowledge(
-      provider ? provider : resource,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'Role of the CDK-provided AwsCustomResource provider (eks:UpdateClusterConfig on listed clusters only); CDK attaches the basic-execution managed policy, which only allows writing its own logs.',
-    );
   }
 }

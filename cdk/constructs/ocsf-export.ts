@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../lib/runtime-env.js';
 import type { ClusterConfig, OcsfExportConfig } from '../config.js';
@@ -18,7 +19,11 @@ export interface OcsfExportProps {
   table: TrailTable;
   clusters: ClusterConfig[];
   logRetention: logs.RetentionDays;
+  /** Key of the function's log group (the stack's logs key). */
+  logsKey: kms.IKey;
   productVersion: string;
+  /** Where the schedule's invocations go when they cannot be delivered (the stack's event DLQ). */
+  deadLetterQueue: sqs.IQueue;
 }
 
 /** `s3://bucket/prefix` to its parts (validated by cdk/config.ts). */
@@ -197,6 +202,7 @@ export class OcsfExport extends Construct {
       // A window of every cluster, derived page by page; an hour of a busy fleet takes minutes.
       timeout: Duration.minutes(15),
       logRetention: props.logRetention,
+      logsKey: props.logsKey,
       // One run at a time: two overlapping runs of one window would write the same objects twice.
       reservedConcurrentExecutions: 1,
       environment: {
@@ -253,7 +259,7 @@ export class OcsfExport extends Construct {
     new events.Rule(this, 'Schedule', {
       description: 'Runs the eks-access-trail OCSF export once per window',
       schedule: events.Schedule.rate(Duration.minutes(config.intervalMinutes)),
-      targets: [new targets.LambdaFunction(this.fn.fn, { retryAttempts: 2 })],
+      targets: [new targets.LambdaFunction(this.fn.fn, { retryAttempts: 2, deadLetterQueue: props.deadLetterQueue })],
     });
     new CfnOutput(stack, 'OcsfExportFunctionRoleArn', {
       value: this.fn.role.roleArn,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,6 +20,8 @@ export interface TrailFunctionProps {
   /** Defaults to the entry's size in FUNCTION_MEMORY_MB. */
   memorySize?: number;
   logRetention: logs.RetentionDays;
+  /** Encrypts the function's log group (its key policy must admit CloudWatch Logs of this region). */
+  logsKey: kms.IKey;
   environment?: Record<string, string>;
   /** Cap concurrency (e.g. the query API) so a runaway caller cannot starve ingestion; undefined = unreserved. */
   reservedConcurrentExecutions?: number;
@@ -26,7 +29,7 @@ export interface TrailFunctionProps {
 
 /**
  * One Lambda function of the product: Node.js 24 (the newest Lambda runtime; 20 is past end of life) on arm64, ESM bundle built by the local esbuild
- * (no Docker), an explicit log group with retention, and a role that can write to that log group
+ * (no Docker), an explicit KMS-encrypted log group with retention, kept with the stack, and a role that can write to that log group
  * only (instead of the AWSLambdaBasicExecutionRole managed policy, which covers every log group).
  *
  * The AWS SDK v3 is bundled, not taken from the runtime: the lockfile pins the SDK the tests ran
@@ -42,8 +45,11 @@ export class TrailFunction extends Construct {
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
-      // The function's own diagnostics, not audit evidence (that lives in the table): safe to drop with the stack.
-      removalPolicy: RemovalPolicy.DESTROY,
+      encryptionKey: props.logsKey,
+      // Kept when the stack goes: these logs are evidence too. The query function's holds the query
+      // audit log, and the ingest functions' the raw text of any record even the quarantine refused.
+      // The retention still ages them out.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -12,7 +12,7 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV, METRICS } from '../../lib/runtime-env.js';
+import { CLUSTER_DIMENSION, clusterMetricKey, ENV, METRICS } from '../../lib/runtime-env.js';
 import type { TrailConfig } from '../config.js';
 import { AlertTopic } from '../constructs/alert-topic.js';
 import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
@@ -20,10 +20,17 @@ import { LogDestination } from '../constructs/log-destination.js';
 import { OcsfExport } from '../constructs/ocsf-export.js';
 import { TrailFunction } from '../constructs/trail-function.js';
 import { TrailTable } from '../constructs/trail-table.js';
-import { eksAccessEventPattern, stsAssumeRoleEventPattern } from '../event-patterns.js';
+import { eksAccessEventPattern, memberAlarmEventPattern, stsAssumeRoleEventPattern } from '../event-patterns.js';
 import { LOG_STREAM_BATCHING } from '../function-settings.js';
 import { acknowledge } from '../nag.js';
-import { CENTRAL_BUS_NAME, destinationRoleName, STREAM_NAME } from '../names.js';
+import {
+  ALARM_NAME_PREFIX,
+  CENTRAL_BUS_NAME,
+  destinationRoleName,
+  STREAM_NAME,
+  STREAM_RETENTION_HOURS,
+  trailRuleName,
+} from '../names.js';
 import { type Admission, admissionOf, admissionStatement } from '../policies.js';
 
 /** metadata.product.version of the exported OCSF records: the version of this package. */
@@ -57,6 +64,11 @@ export class CentralStack extends Stack {
   readonly cloudTrailQueue: sqs.Queue;
   readonly cloudTrailDlq: sqs.Queue;
   readonly logIngestDlq: sqs.Queue;
+  /** Dead-letter queue of every EventBridge rule target of this stack. */
+  readonly eventDlq: sqs.Queue;
+  /** Encrypts the functions' own log groups (the query audit log among them). */
+  readonly logsKey: kms.Key;
+  readonly rules: events.Rule[] = [];
   readonly trailTable: TrailTable;
   readonly alerts: AlertTopic;
   readonly logIngest: TrailFunction;
@@ -89,9 +101,11 @@ export class CentralStack extends Stack {
       streamName: STREAM_NAME,
       encryption: kinesis.StreamEncryption.KMS,
       encryptionKey: streamKey,
-      // 24 h is Kinesis' included retention; the event source mapping gives up on a record after
-      // maxRecordAge (below), well before the stream would drop it.
-      retentionPeriod: Duration.hours(24),
+      // Seven days, not the included 24 h: a batch that exhausts its retries is reported to the
+      // on-failure queue by shard and sequence range only, and its data must still be in the stream
+      // when someone replays it (docs/deploy.md, "Replaying failed records"). It also outlasts a
+      // stalled event source mapping by a week instead of a day.
+      retentionPeriod: Duration.hours(STREAM_RETENTION_HOURS),
       ...(config.kinesisShards > 0
         ? { streamMode: kinesis.StreamMode.PROVISIONED, shardCount: config.kinesisShards }
         : { streamMode: kinesis.StreamMode.ON_DEMAND }),
@@ -100,7 +114,7 @@ export class CentralStack extends Stack {
     acknowledge(
       this.stream,
       'AwsSolutions-KDS3',
-      'The stream carries audit events with user identities and aws-auth bodies; a customer-managed key lets the security account control and audit who can decrypt them, which aws/kinesis does not.',
+      'The stream carries audit events with user identities and aws-auth bodies; a customer-managed key lets the security account control and audit who can decrypt them, which the aws/kinesis key (whose policy cannot be edited) does not. The KMS request cost it adds (one producer service, one consumer) is accepted for that control.',
     );
 
     this.destinationRole = new iam.Role(this, 'DestinationRole', {
@@ -165,8 +179,16 @@ export class CentralStack extends Stack {
     acknowledge(
       this.logIngestDlq,
       'AwsSolutions-SQS3',
-      'This queue is itself the on-failure destination of the Kinesis event source mapping (it holds the shard and sequence ranges of batches that exhausted retries); cdk-nag only recognises redrive-policy DLQs.',
+      'This queue is itself the on-failure destination of the Kinesis event source mapping: it holds the shard and sequence ranges of batches that exhausted retries, replayed by hand from the stream (kept 7 days); no consumer reads it, so a DLQ behind it would never receive anything. cdk-nag only recognises redrive-policy DLQs.',
     );
+    this.eventDlq = encryptedQueue('EventDeliveryDlq');
+    acknowledge(
+      this.eventDlq,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the EventBridge rule targets (DeadLetterConfig): it keeps events EventBridge could not deliver for 14 days, alarmed on depth; no consumer reads it, so a DLQ behind it would never receive anything. cdk-nag only recognises redrive-policy DLQs.',
+    );
+    // Events EventBridge gave up on go to the DLQ; 24 h of retries covers a queue or function outage.
+    const targetProps = { deadLetterQueue: this.eventDlq, retryAttempts: 185, maxEventAge: Duration.hours(24) };
     const cloudTrailTimeout = Duration.seconds(60);
     this.cloudTrailQueue = encryptedQueue('CloudTrailQueue', {
       // Lambda's guidance for SQS sources: visibility timeout at least six times the function timeout.
@@ -175,18 +197,41 @@ export class CentralStack extends Stack {
     });
 
     const eksRule = new events.Rule(this, 'EksAccessEvents', {
+      ruleName: trailRuleName('EksAccessEvents'),
       eventBus: this.bus,
       description: 'EKS access-management CloudTrail events forwarded by member accounts',
       eventPattern: eksAccessEventPattern(),
     });
     const stsRule = new events.Rule(this, 'StsAssumeRoleEvents', {
+      ruleName: trailRuleName('StsAssumeRoleEvents'),
       eventBus: this.bus,
       description: 'STS AssumeRole* CloudTrail events forwarded by member accounts',
       eventPattern: stsAssumeRoleEventPattern(),
     });
-    for (const rule of [eksRule, stsRule]) rule.addTarget(new targets.SqsQueue(this.cloudTrailQueue));
+    for (const rule of [eksRule, stsRule]) rule.addTarget(new targets.SqsQueue(this.cloudTrailQueue, targetProps));
+    this.rules.push(eksRule, stsRule);
 
     // ---- functions
+    this.logsKey = new kms.Key(this, 'LogsKey', {
+      description: 'eks-access-trail function log groups encryption (query audit log included)',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // CloudWatch Logs encrypts with the key as its regional service principal, for log groups of this
+    // account and region only (the encryption context names the log group).
+    this.logsKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'], // in a key policy "*" means this key
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*`,
+          },
+        },
+      }),
+    );
+    const logs_ = { logRetention, logsKey: this.logsKey };
     const commonEnv: Record<string, string> = {
       [ENV.trustedAccountIds]: [...new Set([this.account, ...config.memberAccountIds])].join(','),
       [ENV.retentionDays]: JSON.stringify(config.retentionDays),
@@ -205,28 +250,34 @@ export class CentralStack extends Stack {
       entry: 'log-ingest',
       description: 'EKS authenticator and audit log events from Kinesis -> decision chains',
       timeout: Duration.minutes(5),
-      logRetention,
+      ...logs_,
       environment: { ...commonEnv, ...alertEnv },
     });
     this.cloudTrailIngest = new TrailFunction(this, 'CloudTrailIngest', {
       entry: 'cloudtrail-ingest',
       description: 'EKS access-management and STS AssumeRole* CloudTrail events -> mapping history, credentials',
       timeout: cloudTrailTimeout,
-      logRetention,
+      ...logs_,
       environment: { ...commonEnv, ...alertEnv },
     });
     this.queryApi = new TrailFunction(this, 'QueryApi', {
       entry: 'query-api',
-      description: 'Compliance queries over the trail (IAM-authenticated function URL)',
+      description: 'Compliance queries over the trail (IAM-authenticated function URL, access grants, audit log)',
       timeout: Duration.seconds(30),
-      logRetention,
-      environment: commonEnv,
+      ...logs_,
+      environment: { ...commonEnv, [ENV.queryAccessPolicy]: JSON.stringify(config.queryAccess) },
     });
+    if (config.queryAccess.length === 0) {
+      Annotations.of(this).addWarningV2(
+        'eks-access-trail:no-query-access',
+        'queryAccess grants nobody: the query API will answer every caller 403 ACCESS_DENIED (docs/deploy.md, "Query API access")',
+      );
+    }
     this.postureReport = new TrailFunction(this, 'PostureReport', {
       entry: 'posture-report',
       description: 'Daily posture report over identity mappings',
       timeout: Duration.minutes(5),
-      logRetention,
+      ...logs_,
       environment: { ...commonEnv, ...alertEnv },
     });
 
@@ -271,40 +322,62 @@ export class CentralStack extends Stack {
       description: 'Attach to auditor roles: call the eks-access-trail query API (read-only)',
       statements: [
         new iam.PolicyStatement({
+          sid: 'InvokeTheFunctionUrl',
           actions: ['lambda:InvokeFunctionUrl'],
           resources: [this.queryApi.fn.functionArn],
           conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
         }),
-        // Function URLs created since October 2025 also require lambda:InvokeFunction.
-        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.queryApi.fn.functionArn] }),
+        // Function URLs created since October 2025 also require lambda:InvokeFunction; the condition
+        // limits it to invocations through the URL. A direct Invoke could hand the handler any
+        // requestContext, caller identity included: this policy must never allow one.
+        new iam.PolicyStatement({
+          sid: 'InvokeOnlyThroughTheUrl',
+          actions: ['lambda:InvokeFunction'],
+          resources: [this.queryApi.fn.functionArn],
+          conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+        }),
       ],
     });
 
     // ---- posture report
-    new events.Rule(this, 'DailyPosture', {
-      description: 'Runs the eks-access-trail posture report once a day',
-      schedule: events.Schedule.cron({ minute: '0', hour: '6' }),
-      targets: [new targets.LambdaFunction(this.postureReport.fn, { retryAttempts: 2 })],
-    });
+    this.rules.push(
+      new events.Rule(this, 'DailyPosture', {
+        ruleName: trailRuleName('DailyPosture'),
+        description: 'Runs the eks-access-trail posture report once a day',
+        schedule: events.Schedule.cron({ minute: '0', hour: '6' }),
+        targets: [
+          new targets.LambdaFunction(this.postureReport.fn, {
+            deadLetterQueue: this.eventDlq,
+            retryAttempts: 2,
+            maxEventAge: Duration.hours(2),
+          }),
+        ],
+      }),
+    );
 
     // ---- single-account mode: the member side lives here too
     if (single) {
       new ClusterLogSubscriptions(this, 'Clusters', {
         clusters: config.clusters,
         destination: { kind: 'stream', streamArn: this.stream.streamArn, roleArn: this.destinationRole.roleArn },
+        logRetention,
       });
     }
     if (single || props.localEventRules === true) {
-      new events.Rule(this, 'LocalEksAccessEvents', {
-        description: 'EKS access-management CloudTrail events of this account',
-        eventPattern: eksAccessEventPattern(),
-        targets: [new targets.SqsQueue(this.cloudTrailQueue)],
-      });
-      new events.Rule(this, 'LocalStsAssumeRoleEvents', {
-        description: 'STS AssumeRole* CloudTrail events of this account and region',
-        eventPattern: stsAssumeRoleEventPattern(),
-        targets: [new targets.SqsQueue(this.cloudTrailQueue)],
-      });
+      this.rules.push(
+        new events.Rule(this, 'LocalEksAccessEvents', {
+          ruleName: trailRuleName('LocalEksAccessEvents'),
+          description: 'EKS access-management CloudTrail events of this account',
+          eventPattern: eksAccessEventPattern(),
+          targets: [new targets.SqsQueue(this.cloudTrailQueue, targetProps)],
+        }),
+        new events.Rule(this, 'LocalStsAssumeRoleEvents', {
+          ruleName: trailRuleName('LocalStsAssumeRoleEvents'),
+          description: 'STS AssumeRole* CloudTrail events of this account and region',
+          eventPattern: stsAssumeRoleEventPattern(),
+          targets: [new targets.SqsQueue(this.cloudTrailQueue, targetProps)],
+        }),
+      );
     }
 
     // ---- OCSF export (optional)
@@ -314,30 +387,70 @@ export class CentralStack extends Stack {
         table: this.trailTable,
         clusters: config.clusters,
         logRetention,
+        logsKey: this.logsKey,
         productVersion: PRODUCT_VERSION,
+        deadLetterQueue: this.eventDlq,
       });
     }
 
-    this.addAlarms();
+    // ---- alarms of the member stacks, forwarded to the central bus by their own rules
+    {
+      const memberAlarms = new events.Rule(this, 'MemberAlarms', {
+        ruleName: trailRuleName('MemberAlarms'),
+        eventBus: this.bus,
+        description: 'Alarms of the member stacks (EventBridge forwarding failures) -> alert topic',
+        eventPattern: memberAlarmEventPattern(),
+      });
+      memberAlarms.addTarget(
+        this.alerts.eventTarget({
+          ...targetProps,
+          message: events.RuleTargetInput.fromText(
+            `eks-access-trail: alarm ${events.EventField.fromPath('$.detail.alarmName')} is ${events.EventField.fromPath('$.detail.state.value')} in account ${events.EventField.account} ${events.EventField.region}: ${events.EventField.fromPath('$.detail.state.reason')}`,
+          ),
+        }),
+      );
+      this.rules.push(memberAlarms);
+    }
+
+    this.addAlarms(config);
 
     new CfnOutput(this, 'QueryApiUrl', { value: this.queryApiUrl.url, description: 'SigV4-signed requests only' });
     new CfnOutput(this, 'QueryApiInvokePolicyArn', { value: this.queryApiInvokePolicy.managedPolicyArn });
+    new CfnOutput(this, 'QueryAuditLogGroup', {
+      value: this.queryApi.logGroup.logGroupName,
+      description: 'Log group of the query API, one "query audit" JSON line per request',
+    });
     new CfnOutput(this, 'TableName', { value: this.trailTable.table.tableName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'CentralBusArn', { value: this.bus.eventBusArn });
     if (this.destination) new CfnOutput(this, 'DestinationArn', { value: this.destination.destinationArn });
   }
 
-  private addAlarms(): void {
+  private addAlarms(config: TrailConfig): void {
     const notify = new cwActions.SnsAction(this.alerts.topic);
-    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold: number, periods = 1) => {
+    const alarm = (
+      id: string,
+      metric: cloudwatch.IMetric,
+      description: string,
+      threshold: number,
+      opts: {
+        periods?: number;
+        comparison?: cloudwatch.ComparisonOperator;
+        missing?: cloudwatch.TreatMissingData;
+        name?: string;
+      } = {},
+    ) => {
       const a = new cloudwatch.Alarm(this, id, {
         metric,
         threshold,
-        evaluationPeriods: periods,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        evaluationPeriods: opts.periods ?? 1,
+        datapointsToAlarm: opts.periods ?? 1,
+        comparisonOperator: opts.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // Counts of failures and messages are absent when there are none: missing is not breaching.
+        // Only the silence alarms below invert this.
+        treatMissingData: opts.missing ?? cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
+        ...(opts.name !== undefined ? { alarmName: opts.name } : {}),
       });
       a.addAlarmAction(notify);
       return a;
@@ -374,7 +487,7 @@ export class CentralStack extends Stack {
       this.logIngest.fn.metric('IteratorAge', { period: fiveMinutes, statistic: 'Maximum' }),
       'log-ingest is more than 15 minutes behind the Kinesis stream',
       Duration.minutes(15).toMilliseconds(),
-      3,
+      { periods: 3 },
     );
     for (const [id, service] of [
       ['LogIngestQuarantine', 'log-ingest'],
@@ -389,14 +502,14 @@ export class CentralStack extends Stack {
           period: Duration.minutes(15),
           statistic: 'Sum',
         }),
-        `${service} quarantined records it could not parse (see the quarantine items in the table)`,
+        `${service} quarantined records it could not parse or the store refused (see the quarantine items in the table)`,
         1,
       );
     }
     alarm(
       'LogIngestDlqDepth',
       this.logIngestDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
-      'Kinesis batches that exhausted retries: their shard/sequence ranges are in the failure queue',
+      `Kinesis batches that exhausted retries: their shard/sequence ranges are in the failure queue; replay them from the stream within ${STREAM_RETENTION_HOURS / 24} days of arrival (docs/deploy.md)`,
       1,
     );
     alarm(
@@ -405,6 +518,87 @@ export class CentralStack extends Stack {
       'CloudTrail events that failed 5 deliveries to cloudtrail-ingest',
       1,
     );
+
+    // EventBridge: deliveries that failed for good, and those that could not even reach the DLQ.
+    const ruleMetric = (rule: events.Rule, metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName,
+        // Rules of a custom bus are measured per bus and rule; default-bus rules per rule only. The
+        // rules are named, so RuleName is the literal name.
+        dimensionsMap: (rule.node.defaultChild as events.CfnRule).eventBusName
+          ? { EventBusName: CENTRAL_BUS_NAME, RuleName: trailRuleName(rule.node.id) }
+          : { RuleName: trailRuleName(rule.node.id) },
+        period: fiveMinutes,
+        statistic: 'Sum',
+      });
+    const acrossRules = (metricName: string) =>
+      new cloudwatch.MathExpression({
+        expression: 'SUM(METRICS())',
+        usingMetrics: Object.fromEntries(this.rules.map((r, i) => [`r${i}`, ruleMetric(r, metricName)])),
+        period: fiveMinutes,
+        label: `${metricName} of every rule`,
+      });
+    alarm(
+      'EventTargetFailures',
+      acrossRules('FailedInvocations'),
+      'EventBridge failed to deliver events to a target of this stack (they are in the event DLQ)',
+      1,
+    );
+    alarm(
+      'EventDlqUnreachable',
+      acrossRules('InvocationsFailedToBeSentToDlq'),
+      'EventBridge could deliver events neither to their target nor to the event DLQ: they are lost',
+      1,
+    );
+    alarm(
+      'EventDlqDepth',
+      this.eventDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+      'Events EventBridge could not deliver wait in the event DLQ (kept 14 days); redrive them (docs/deploy.md)',
+      1,
+    );
+
+    // A watched cluster that sends nothing: nothing is published for it, and missing data is what
+    // this alarm is for. Every five-minute period of the window must be empty, so a batching window
+    // or a late delivery never fires it.
+    const periods = config.silenceAlarmMinutes / 5;
+    const silence = {
+      periods,
+      comparison: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      missing: cloudwatch.TreatMissingData.BREACHING,
+    };
+    // The whole log path, whatever the per-cluster settings: log-ingest publishes RecordsIn on every
+    // invocation, and is invoked only when the stream has records, so silence here means no cluster
+    // delivered anything or the event source mapping stopped.
+    alarm(
+      'LogIngestSilent',
+      new cloudwatch.Metric({
+        namespace: METRICS.namespace,
+        metricName: METRICS.recordsIn,
+        dimensionsMap: { service: 'log-ingest' },
+        period: fiveMinutes,
+        statistic: 'Sum',
+      }),
+      `log-ingest received no log event for ${config.silenceAlarmMinutes} minutes: every cluster silent, or ingestion stalled`,
+      1,
+      { ...silence, name: `${ALARM_NAME_PREFIX}LogIngestSilent` },
+    );
+    for (const c of config.clusters.filter((x) => x.silenceAlarm)) {
+      const key = clusterMetricKey(c.account, c.region, c.name);
+      alarm(
+        `ClusterSilent-${c.account}-${c.region}-${c.name}`,
+        new cloudwatch.Metric({
+          namespace: METRICS.namespace,
+          metricName: METRICS.clusterLogEvents,
+          dimensionsMap: { service: 'log-ingest', [CLUSTER_DIMENSION]: key },
+          period: fiveMinutes,
+          statistic: 'Sum',
+        }),
+        `No control-plane log event from cluster ${key} for ${config.silenceAlarmMinutes} minutes: logging turned off, the subscription filter or destination broken, or ingestion stalled`,
+        1,
+        { ...silence, name: `${ALARM_NAME_PREFIX}ClusterSilent-${key.replaceAll('/', '-')}` },
+      );
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 import { parseAllDocuments } from 'yaml';
 import { setOwn } from '../own-property.js';
 import { fail, issue, ok, type ParseResult, rawText } from '../result.js';
+import { redactParsed, redactText } from '../sources/redact.js';
 import { canonicalizeArn, roleArnHasPath, splitArn } from './arn.js';
 import type { AwsAuthConfig, AwsAuthRow, AwsAuthRowFlag } from './types.js';
 
@@ -35,12 +36,16 @@ const configMapMismatch = (obj: Record<string, unknown>): string | undefined => 
 const looksLikeDataMap = (obj: Record<string, unknown>): boolean =>
   obj.kind === undefined && obj.data === undefined && DATA_KEYS.some((k) => k in obj);
 
-const fromObject = (obj: unknown): DataLookup => {
-  if (Array.isArray(obj)) return fromList(obj);
+// Lists inside lists are walked recursively; input nested deeper than this is not a ConfigMap.
+const MAX_LIST_NESTING = 16;
+
+const fromObject = (obj: unknown, depth = 0): DataLookup => {
+  if (depth > MAX_LIST_NESTING) return { ok: false, code: 'shape', message: 'lists nested too deep' };
+  if (Array.isArray(obj)) return fromList(obj, depth + 1);
   if (!isRecord(obj)) return { ok: false, code: 'shape', message: 'not an object' };
   // `kubectl get cm -o json|yaml` without a name returns a List.
   if (obj.kind === 'List' || (obj.kind === undefined && Array.isArray(obj.items))) {
-    return fromList(Array.isArray(obj.items) ? obj.items : []);
+    return fromList(Array.isArray(obj.items) ? obj.items : [], depth + 1);
   }
   if (looksLikeDataMap(obj)) return { ok: true, data: obj };
   const looksLikeConfigMap =
@@ -51,9 +56,9 @@ const fromObject = (obj: unknown): DataLookup => {
   return { ok: true, data: isRecord(obj.data) ? obj.data : {} };
 };
 
-const fromList = (items: unknown[]): DataLookup => {
+const fromList = (items: unknown[], depth: number): DataLookup => {
   for (const item of items) {
-    const r = fromObject(item);
+    const r = fromObject(item, depth);
     if (r.ok) return r;
   }
   return { ok: false, code: 'shape', message: 'no aws-auth ConfigMap among the list items' };
@@ -93,12 +98,15 @@ const locateData = (input: unknown): DataLookup => {
   }
 };
 
-/** The aws-auth `data` strings (mapRoles/mapUsers/mapAccounts and any other string keys), verbatim. */
+/**
+ * The aws-auth `data` strings (mapRoles/mapUsers/mapAccounts and any other string keys), verbatim
+ * but for secrets (lib/sources/redact.ts): any key may be added to the ConfigMap, and its text is kept.
+ */
 export const awsAuthRawData = (input: unknown): Record<string, string> | undefined => {
   const r = locateData(input);
   if (!r.ok) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(r.data)) if (typeof v === 'string') setOwn(out, k, v);
+  for (const [k, v] of Object.entries(r.data)) if (typeof v === 'string') setOwn(out, k, redactText(v));
   return out;
 };
 
@@ -250,7 +258,10 @@ export const rowCanMatch = (row: AwsAuthRow): boolean => !row.flags.some((f) => 
  * `data` map, or YAML/JSON text (`kubectl get cm aws-auth -o yaml`, multi-document files, Lists).
  * Never throws. A key that cannot be parsed yields `parseable: false` and a problem, not a failure.
  */
-export const parseAwsAuth = (input: unknown): ParseResult<AwsAuthConfig> => {
+export const parseAwsAuth = (input: unknown): ParseResult<AwsAuthConfig> =>
+  redactParsed(parseConfig(input), typeof input === 'string' ? input : undefined);
+
+const parseConfig = (input: unknown): ParseResult<AwsAuthConfig> => {
   const located = locateData(input);
   if (!located.ok) {
     const code = located.code === 'yaml' ? 'AWS_AUTH_YAML' : 'AWS_AUTH_NOT_CONFIGMAP';

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { credentialFromCloudTrail } from '../chain/evidence.js';
 import { MAX_CHAIN_DEPTH } from '../chain/human.js';
 import { accessKeysOf, rederive } from '../chain/rederive.js';
@@ -6,6 +7,8 @@ import { changesFromCloudTrail } from '../identity/mapping-timeline.js';
 import type { MappingChange } from '../identity/types.js';
 import { issue, type NonEmptyIssues, rawText } from '../result.js';
 import { parseCloudTrailRecord, parseEventBridgeEvent } from '../sources/cloudtrail.js';
+import { jsonFailureCode, tryParseJson } from '../sources/json-stream.js';
+import { redactText, redactValue } from '../sources/redact.js';
 import type { CloudTrailEvent } from '../sources/types.js';
 import type { IngestPort, LateLinkWrite, QuarantineSource, StoredRequest } from '../store/trail-store.js';
 import { silentLogger } from '../structured-logger.js';
@@ -25,6 +28,8 @@ export interface CloudTrailBatchItem {
   body: unknown;
   /** Epoch ms the transport received it (SQS SentTimestamp): deterministic quarantine time. */
   receivedAt?: number;
+  /** The body was read from bytes that were not valid UTF-8 (a replayed file): see parseCloudTrailItem. */
+  invalidUtf8?: boolean;
 }
 
 export interface CloudTrailIngestSummary {
@@ -58,32 +63,56 @@ const isParsedEvent = (v: unknown): v is CloudTrailEvent =>
 
 type Parsed = { ok: true; event: CloudTrailEvent } | { ok: false; issues: NonEmptyIssues; raw: string };
 
-/** Accepts every shape the transports and local mode hand over; never throws. */
-export const parseCloudTrailItem = (body: unknown): Parsed => {
+/**
+ * Accepts every shape the transports and local mode hand over; never throws. Secrets are redacted
+ * by the parsers (lib/sources/redact.ts); an event handed over already parsed is redacted here.
+ * A record read from bytes that were not valid UTF-8 (`invalidUtf8`, or a body given as such bytes)
+ * and showing U+FFFD is refused with INPUT_INVALID_UTF8: it would change identity state with text
+ * that is not what CloudTrail wrote.
+ */
+export const parseCloudTrailItem = (body: unknown, opts: { invalidUtf8?: boolean } = {}): Parsed => {
   let value = body;
+  let invalidUtf8 = opts.invalidUtf8 === true;
   if (typeof body === 'string' || body instanceof Uint8Array) {
+    if (body instanceof Uint8Array && !isUtf8(body)) invalidUtf8 = true;
     const text = rawText(body);
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
+    const j = tryParseJson(text);
+    if (!j.ok) {
       return {
         ok: false,
-        issues: [issue('ENVELOPE_NOT_JSON', `message body is not JSON: ${(err as Error).message}`)],
-        raw: text,
+        issues: [issue(jsonFailureCode(j, 'ENVELOPE_NOT_JSON'), `message body is not JSON: ${j.error}`)],
+        raw: redactText(text),
       };
     }
+    value = j.value;
   }
-  if (isParsedEvent(value)) return { ok: true, event: value };
+  if (isParsedEvent(value)) return checkUtf8({ ok: true, event: redactValue(value) }, invalidUtf8);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return {
       ok: false,
       issues: [issue('ENVELOPE_SHAPE', 'expected an EventBridge event or a CloudTrail record')],
-      raw: rawText(body),
+      raw: redactText(rawText(body)),
     };
   }
   // EventBridge wraps the record in `detail`; a raw record (replay, a trail's S3 file) has eventID at the top.
   const res = 'detail' in value ? parseEventBridgeEvent(value) : parseCloudTrailRecord(value);
-  return res.ok ? { ok: true, event: res.value } : { ok: false, issues: res.issues, raw: rawText(body) };
+  return checkUtf8(
+    res.ok ? { ok: true, event: res.value } : { ok: false, issues: res.issues, raw: res.raw },
+    invalidUtf8,
+  );
+};
+
+const checkUtf8 = (parsed: Parsed, invalidUtf8: boolean): Parsed => {
+  if (!parsed.ok || !invalidUtf8) return parsed;
+  const text = rawText(parsed.event);
+  if (!text.includes('\uFFFD')) return parsed;
+  return {
+    ok: false,
+    issues: [
+      issue('INPUT_INVALID_UTF8', 'the record was read from bytes that are not valid UTF-8 (U+FFFD in its text)'),
+    ],
+    raw: text,
+  };
 };
 
 /**
@@ -130,7 +159,7 @@ export const ingestCloudTrailEvents = async (
       log.warn('batch item failed; it will be redelivered', { itemId: item.itemId, error: describeError(err) });
     };
 
-    const parsed = parseCloudTrailItem(item.body);
+    const parsed = parseCloudTrailItem(item.body, item.invalidUtf8 ? { invalidUtf8: true } : {});
     if (!parsed.ok) {
       if (parsed.issues.some((i) => i.code === 'CLOUDTRAIL_UNSUPPORTED_EVENT')) {
         summary.skippedUnsupported++;
@@ -159,19 +188,52 @@ export const ingestCloudTrailEvents = async (
       continue;
     }
 
-    const err = await applyEvent(event, store, opts, summary);
-    if (err !== undefined) failItem(err);
+    const applied = await applyEvent(event, store, opts, summary);
+    if (applied.retry !== undefined) {
+      failItem(applied.retry);
+      continue;
+    }
+    if (applied.refused !== undefined) {
+      // A record the store will never accept is kept whole, as the log path keeps its refusals: an
+      // acknowledged event would otherwise be gone from the queue with nothing stored (docs/design.md,
+      // principle 3). The quarantine write itself may still be retried.
+      const refused = applied.refused;
+      const at = Date.parse(event.eventTime);
+      const entry = quarantineEntry(
+        { source: item.source, sourceId: item.itemId, cluster: refused.cluster, accountId: refused.accountId },
+        [issue('STORE_REJECTED', `store refused the ${refused.what}: ${describeError(refused.error).message}`)],
+        rawText(item.body),
+        item.receivedAt ?? (Number.isFinite(at) ? at : now),
+      );
+      log.error('event refused by the store; quarantined', {
+        itemId: item.itemId,
+        eventId: event.eventId,
+        error: describeError(refused.error),
+      });
+      const err = await writeQuarantine(store, [entry], summary, log);
+      if (err !== undefined) failItem(err);
+    }
   }
   return summary;
 };
 
-/** Returns a fault that must fail the item, or undefined. */
+/** A write the store refused for good: what it was, and where it belonged. */
+interface Refusal {
+  what: 'mapping changes' | 'credential issuance';
+  error: unknown;
+  cluster?: string | undefined;
+  accountId?: string | undefined;
+}
+
+/** What became of one event: a fault to redeliver it for, a refusal to quarantine it for, or neither. */
+type Applied = { retry?: unknown; refused?: Refusal };
+
 const applyEvent = async (
   event: CloudTrailEvent,
   store: IngestPort,
   opts: IngestOptions,
   summary: CloudTrailIngestSummary,
-): Promise<unknown> => {
+): Promise<Applied> => {
   const log = opts.logger ?? silentLogger;
   let changes: MappingChange[] = [];
   try {
@@ -182,33 +244,36 @@ const applyEvent = async (
   if (changes.length > 0) {
     const stored = await storeMappingChanges(store, changes);
     if (stored.error !== undefined) {
-      if (classifyFault(stored.error) === 'retry') return stored.error;
-      log.error('mapping changes refused by the store', { eventId: event.eventId, error: describeError(stored.error) });
-      return undefined;
+      if (classifyFault(stored.error) === 'retry') return { retry: stored.error };
+      const first = changes[0] as MappingChange;
+      return {
+        refused: { what: 'mapping changes', error: stored.error, cluster: first.cluster, accountId: first.accountId },
+      };
     }
     summary.mappingChanges += changes.length;
     summary.newMappingChanges += stored.fresh.length;
     if (opts.onNewMappingChanges) {
       const hookError = await notifyMappingChanges(store, changes, stored.fresh, opts.onNewMappingChanges);
-      if (hookError !== undefined) return hookError;
+      if (hookError !== undefined) return { retry: hookError };
     }
   }
 
   const credential = credentialFromCloudTrail(event);
-  if (credential === undefined) return undefined;
+  if (credential === undefined) return {};
   let fresh: CredentialIssuance[];
   try {
     fresh = await store.putCredentials([credential]);
   } catch (err) {
-    if (classifyFault(err) === 'retry') return err;
-    log.error('credential refused by the store', { eventId: event.eventId, error: describeError(err) });
-    return undefined;
+    if (classifyFault(err) === 'retry') return { retry: err };
+    return { refused: { what: 'credential issuance', error: err, accountId: event.recipientAccountId } };
   }
   summary.credentials++;
   summary.newCredentials += fresh.length;
   // Re-enrich even when the issuance was not new: a previous delivery may have stored it and then
-  // failed before the re-derivation, and writing the late links again is idempotent.
-  return reenrich(credential, store, summary, log, 0);
+  // failed before the re-derivation, and writing the late links again is idempotent. A refusal there
+  // loses nothing: the issuance is stored, and questions derive the human from it again.
+  const retry = await reenrich(credential, store, summary, log, 0);
+  return retry === undefined ? {} : { retry };
 };
 
 /**

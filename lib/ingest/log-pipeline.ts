@@ -5,6 +5,7 @@ import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
 import { changesFromAuditEvent } from '../identity/mapping-timeline.js';
 import type { MappingChange } from '../identity/types.js';
 import { issue, type NonEmptyIssues, type ParseResult } from '../result.js';
+import { clusterMetricKey, regionOfSubscriptionFilters } from '../runtime-env.js';
 import { auditStageKey, parseAuditEvent } from '../sources/audit-event.js';
 import { parseAuthenticatorLine } from '../sources/authenticator-line.js';
 import { isControlMessage, logEventOrigins } from '../sources/cloudwatch-logs.js';
@@ -112,11 +113,22 @@ export interface LogIngestSummary {
   skippedOtherStreams: number;
   /** Authenticator lines of no interest (watch notices, latency metrics). */
   skippedUnrecognised: number;
+  /**
+   * Records read from bytes that were not valid UTF-8 and showing U+FFFD (stored with
+   * `origin.invalidUtf8`, or quarantined with an INPUT_INVALID_UTF8 issue).
+   */
+  invalidUtf8: number;
   quarantined: QuarantineCounts;
   /** Quarantine writes the store refused for good (logged; the raw text is then only in the logs). */
   quarantineRejected: number;
   /** Clusters whose evidence could not be read for good: requests stored, their links derived at query time. */
   evidenceFallbacks: number;
+  /**
+   * Log events received per cluster, keyed clusterMetricKey(owner, region, cluster), the region read
+   * from the subscription filter name (`-` when none is ours): what the per-cluster silence alarms
+   * watch. Every event of a cluster's payload counts, whatever becomes of it; control messages do not.
+   */
+  logEventsByCluster: Record<string, number>;
   oldestEventAt?: number;
   /** now - oldest event timestamp of the batch (CloudWatch ms clock). */
   lagMs?: number;
@@ -175,12 +187,16 @@ const factsEvent = (event: AuditEvent): AuditEvent => {
   return rest;
 };
 
-const auditOrigin = (o: LogEventOrigin): StoredAuditFacts['origin'] => ({
-  cluster: o.cluster,
-  accountId: o.accountId,
-  eventId: o.eventId,
-  timestamp: o.timestamp,
-});
+const auditOrigin = (o: LogEventOrigin): StoredAuditFacts['origin'] => {
+  const origin: StoredAuditFacts['origin'] = {
+    cluster: o.cluster,
+    accountId: o.accountId,
+    eventId: o.eventId,
+    timestamp: o.timestamp,
+  };
+  if (o.invalidUtf8) origin.invalidUtf8 = true;
+  return origin;
+};
 
 /** The Set of `map` under `key`, created on first use. */
 const setIn = (map: Map<string, Set<string>>, key: string): Set<string> => {
@@ -192,10 +208,15 @@ const setIn = (map: Map<string, Set<string>>, key: string): Set<string> => {
   return set;
 };
 
+const INVALID_UTF8_ISSUE = issue(
+  'INPUT_INVALID_UTF8',
+  'the delivery was not valid UTF-8: this record shows U+FFFD where the invalid bytes were',
+);
+
 const eventQuarantine = (origin: LogEventOrigin, issues: NonEmptyIssues, raw: string): QuarantineRecord =>
   quarantineEntry(
     { source: 'cloudwatch-log-event', sourceId: origin.eventId, cluster: origin.cluster, accountId: origin.accountId },
-    issues,
+    origin.invalidUtf8 ? [...issues, INVALID_UTF8_ISSUE] : issues,
     raw,
     origin.timestamp,
   );
@@ -216,9 +237,11 @@ const emptySummary = (items: number): LogIngestSummary => ({
   skippedControlMessages: 0,
   skippedOtherStreams: 0,
   skippedUnrecognised: 0,
+  invalidUtf8: 0,
   quarantined: {},
   quarantineRejected: 0,
   evidenceFallbacks: 0,
+  logEventsByCluster: {},
   outcomes: [],
   failedItemIds: [],
 });
@@ -278,6 +301,14 @@ export const parseStage = (items: readonly LogBatchItem[], summary: LogIngestSum
       return work;
     }
     const first = origins.value[0];
+    if (first) {
+      const key = clusterMetricKey(
+        first.accountId,
+        regionOfSubscriptionFilters(payload.subscriptionFilters) ?? '-',
+        first.cluster,
+      );
+      summary.logEventsByCluster[key] = (summary.logEventsByCluster[key] ?? 0) + payload.logEvents.length;
+    }
     const payloadCluster = first ? clusterKey(first.cluster, first.accountId) : '';
     const eventIds = first ? setIn(seenEvents, first.logGroup) : new Set<string>();
     const stageKeys = setIn(seenStages, payloadCluster);
@@ -297,6 +328,7 @@ export const parseStage = (items: readonly LogBatchItem[], summary: LogIngestSum
         summary.skippedOtherStreams++;
         return;
       }
+      if (origin.invalidUtf8) summary.invalidUtf8++;
       if (origin.streamKind === 'audit') {
         const parsed = parseAuditEvent(logEvent.message);
         if (!parsed.ok) {

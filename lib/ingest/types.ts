@@ -1,6 +1,7 @@
 import type { DecisionChain } from '../chain/types.js';
 import type { MappingChange } from '../identity/types.js';
 import type { IssueCode, NonEmptyIssues } from '../result.js';
+import { redactIssues, redactText } from '../sources/redact.js';
 import type { QuarantineRecord, QuarantineSource } from '../store/trail-store.js';
 import type { StructuredLogger } from '../structured-logger.js';
 
@@ -58,7 +59,9 @@ export interface ItemOutcome {
 
 /**
  * The one builder of quarantine entries: what was refused, why, its raw text, and when (the event's
- * own time where there is one, so a redelivery writes the same entry).
+ * own time where there is one, so a redelivery writes the same entry). The raw text and the issue
+ * messages are redacted here, whatever the parser did (lib/sources/redact.ts): a record refused
+ * because it is unreadable is exactly the one whose secrets no parser got to see.
  */
 export const quarantineEntry = (
   where: { source: QuarantineSource; sourceId: string; cluster?: string | undefined; accountId?: string | undefined },
@@ -66,12 +69,13 @@ export const quarantineEntry = (
   raw: string,
   at: number,
 ): QuarantineRecord => {
+  const redacted = redactIssues(issues);
   const rec: QuarantineRecord = {
     source: where.source,
     sourceId: where.sourceId,
-    code: issues[0].code,
-    issues,
-    raw,
+    code: redacted[0].code,
+    issues: redacted,
+    raw: redactText(raw),
     at,
   };
   if (where.cluster !== undefined) rec.cluster = where.cluster;

@@ -1,4 +1,5 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import {
@@ -84,7 +85,10 @@ export const ensureTable = async (client: DynamoDBClient, tableName: string): Pr
   throw new LocalEngineError(`table ${tableName} did not become ACTIVE`);
 };
 
-const LOCK_FILE = 'eks-trail.pid';
+/** Lock files: `eks-trail.lock.<generation>`, each holding the pid of its holder. */
+const LOCK_PREFIX = 'eks-trail.lock.';
+/** The single lock file of earlier versions, read as generation 0 so an old leftover is still honoured. */
+const LEGACY_LOCK_FILE = 'eks-trail.pid';
 
 const pidAlive = (pid: number): boolean => {
   try {
@@ -96,38 +100,95 @@ const pidAlive = (pid: number): boolean => {
   }
 };
 
+interface LockFile {
+  name: string;
+  generation: number;
+}
+
+const lockFiles = (dataDir: string): LockFile[] =>
+  readdirSync(dataDir)
+    .flatMap((name): LockFile[] => {
+      if (name === LEGACY_LOCK_FILE) return [{ name, generation: 0 }];
+      const m = /^eks-trail\.lock\.(\d{1,15})$/.exec(name);
+      return m ? [{ name, generation: Number(m[1]) }] : [];
+    })
+    .sort((a, b) => a.generation - b.generation);
+
+/** The pid of a lock's holder when that process still runs (and is not this one), else undefined. */
+const liveHolder = (dataDir: string, f: LockFile): number | undefined => {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dataDir, f.name), 'utf8').trim());
+  } catch {
+    return undefined; // released meanwhile
+  }
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid) ? pid : undefined;
+};
+
+const inUse = (dataDir: string, pid: number) =>
+  new LocalEngineError(`data dir ${dataDir} is in use by another eks-trail process (pid ${pid})`);
+
 /**
  * LevelDB allows one process per folder, and dynalite reports a second opener with an uncaught error
  * from deep inside its callbacks; take our own pid lock first so the user gets a clear message.
  */
 const openedHere = new Set<string>();
 
-const acquireLock = (dataDir: string): (() => void) => {
-  const path = join(dataDir, LOCK_FILE);
+/**
+ * Lock a data dir for this process; returns the release function. Throws LocalEngineError when
+ * another live process holds it.
+ *
+ * A lock left by a crashed run must be taken over, and two runs may find the same stale lock at
+ * once. Deleting it and creating a new one is a race: the slower run deletes the lock the faster one
+ * just took, and both open LevelDB. So a takeover never deletes the lock it judges stale: it creates
+ * the next generation, `eks-trail.lock.<n+1>`, by hard-linking a file that already holds its pid
+ * (atomic: the name appears with its content, and only one run can create it). The run that created a
+ * generation then checks that no later generation has a live holder (a run that judged an older state
+ * backs off), and only then removes the generations below its own, whose holders are all gone.
+ */
+export const lockDataDir = (dataDir: string): (() => void) => {
   if (openedHere.has(dataDir)) throw new LocalEngineError(`data dir ${dataDir} is already open in this process`);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+  const draft = join(dataDir, `${LOCK_PREFIX}draft.${process.pid}.${randomUUID()}`);
+  try {
+    writeFileSync(draft, String(process.pid), { flag: 'wx' });
+  } catch (cause) {
+    throw new LocalEngineError(`cannot lock data dir ${dataDir}`, { cause });
+  }
+  try {
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const files = lockFiles(dataDir);
+      for (const f of files) {
+        const pid = liveHolder(dataDir, f);
+        if (pid !== undefined) throw inUse(dataDir, pid);
+      }
+      const generation = (files.at(-1)?.generation ?? 0) + 1;
+      const path = join(dataDir, `${LOCK_PREFIX}${generation}`);
+      try {
+        linkSync(draft, path);
+      } catch (err) {
+        // Another run created this generation first: look again.
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw new LocalEngineError(`cannot lock data dir ${dataDir}`, { cause: err });
+      }
+      const after = lockFiles(dataDir);
+      for (const f of after) {
+        const pid = f.generation > generation ? liveHolder(dataDir, f) : undefined;
+        if (pid !== undefined) {
+          rmSync(path, { force: true });
+          throw inUse(dataDir, pid);
+        }
+      }
+      for (const f of after) if (f.generation < generation) rmSync(join(dataDir, f.name), { force: true });
       openedHere.add(dataDir);
       return () => {
         openedHere.delete(dataDir);
         rmSync(path, { force: true });
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new LocalEngineError(`cannot lock data dir ${dataDir}`, { cause: err });
-      }
-      const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-        throw new LocalEngineError(`data dir ${dataDir} is in use by another eks-trail process (pid ${pid})`);
-      }
-      // Stale lock from a crashed run: take it over.
-      rmSync(path, { force: true });
     }
+    throw new LocalEngineError(`cannot lock data dir ${dataDir}: other runs keep taking it`);
+  } finally {
+    rmSync(draft, { force: true });
   }
-  throw new LocalEngineError(`cannot lock data dir ${dataDir}`);
 };
 
 export const startLocalEngine = async (opts: LocalEngineOptions = {}): Promise<LocalEngine> => {
@@ -141,7 +202,7 @@ export const startLocalEngine = async (opts: LocalEngineOptions = {}): Promise<L
       throw new LocalEngineError(`cannot create data dir ${dataDir}`, { cause });
     }
   }
-  const release = dataDir ? acquireLock(dataDir) : () => {};
+  const release = dataDir ? lockDataDir(dataDir) : () => {};
   const server = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
@@ -7,9 +8,10 @@ import { awsAuthRawData, parseAwsAuth } from '../identity/aws-auth.js';
 import type { MappingChange } from '../identity/types.js';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../ingest/cloudtrail-pipeline.js';
 import { batchUnitIds, ingestLogPayloads, type LogBatchItem } from '../ingest/log-pipeline.js';
-import type { QuarantineCounts } from '../ingest/types.js';
-import type { IssueCode } from '../result.js';
+import { countCodes, type QuarantineCounts, quarantineEntry } from '../ingest/types.js';
+import { type IssueCode, rawText } from '../result.js';
 import { parseLogExport } from '../sources/cloudwatch-logs.js';
+import { redactText } from '../sources/redact.js';
 import type { CloudWatchLogsPayload } from '../sources/types.js';
 import type { IngestPort } from '../store/trail-store.js';
 import { type Progress, silentProgress } from './progress.js';
@@ -78,6 +80,8 @@ export interface ReplaySummary {
   skipped: number;
   duplicates: number;
   quarantined: QuarantineCounts;
+  /** Log records read from bytes that were not valid UTF-8 (stored flagged, or quarantined). */
+  invalidUtf8: number;
   /** Items the store failed transiently even after retries (local mode: should stay 0). */
   failedItems: number;
   /** Time span of the replayed log events (epoch ms), to ask questions over exactly that window. */
@@ -108,18 +112,30 @@ export const expandPaths = (paths: readonly string[]): string[] => {
   return out;
 };
 
-const readText = (path: string): string => {
-  const buf = readFileSync(path);
+/** The file's text, and whether its bytes were valid UTF-8 (invalid sequences read as U+FFFD are flagged). */
+const readText = (path: string): { text: string; invalidUtf8: boolean } => {
+  let buf = readFileSync(path);
   // gzip magic: CloudTrail delivers .json.gz; exports may be compressed too.
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     try {
-      return gunzipSync(buf).toString('utf8');
+      buf = gunzipSync(buf);
     } catch (cause) {
       throw new ReplayError(`${path}: looks gzip-compressed but does not decompress`, path, { cause });
     }
   }
-  return buf.toString('utf8');
+  return { text: buf.toString('utf8'), invalidUtf8: !isUtf8(buf) };
 };
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Quarantine identity of a record of a replayed file: the file's content digest (its identity
+ * wherever it lies), the record's position in it and a digest of its redacted raw text. Two different
+ * records never share a key, whatever their files are called; the same file replayed again keeps
+ * one entry per record.
+ */
+export const fileRecordId = (fileDigest: string, position: number, raw: string): string =>
+  `file:${fileDigest.slice(0, 24)}:${position}:${sha256(redactText(raw)).slice(0, 24)}`;
 
 const tryJson = (text: string): unknown => {
   try {
@@ -227,11 +243,19 @@ interface PlannedFile {
   text: string;
   bodies?: unknown[];
   logGroup?: string;
+  /** The file's bytes were not valid UTF-8. */
+  invalidUtf8?: boolean;
 }
 
 /** Read and classify one file. Throws ReplayError with a clear message when it cannot be used. */
 export const detectFile = (path: string, opts: Pick<ReplayOptions, 'logGroup'> = {}): PlannedFile => {
-  const text = readText(path);
+  const read = readText(path);
+  const planned = classify(path, read.text, opts);
+  if (read.invalidUtf8) planned.invalidUtf8 = true;
+  return planned;
+};
+
+const classify = (path: string, text: string, opts: Pick<ReplayOptions, 'logGroup'>): PlannedFile => {
   if (text.trim() === '') throw new ReplayError(`${path}: empty file`, path);
   if (looksLikeAwsAuth(text, path)) return { path, kind: 'aws-auth', text };
   const doc = tryJson(text);
@@ -270,6 +294,7 @@ const emptySummary = (): ReplaySummary => ({
   skipped: 0,
   duplicates: 0,
   quarantined: {},
+  invalidUtf8: 0,
   failedItems: 0,
 });
 
@@ -349,13 +374,17 @@ export const replayFiles = async (
       return undefined;
     }
   };
-  const work: { file: PlannedFile; payloads?: CloudWatchLogsPayload[]; units: number }[] = planned.map((file) => {
-    if (file.kind === 'cloudtrail') return { file, units: file.bodies?.length ?? 0 };
-    if (file.kind === 'aws-auth') return { file, units: 1 };
+  type Work = { file: PlannedFile; digest: string; payloads?: CloudWatchLogsPayload[]; units: number; tooDeep?: true };
+  const work: Work[] = planned.map((file) => {
+    const digest = sha256(file.text);
+    if (file.kind === 'cloudtrail') return { file, digest, units: file.bodies?.length ?? 0 };
+    if (file.kind === 'aws-auth') return { file, digest, units: 1 };
     const lo: { logGroup?: string; accountId?: string } = {};
     if (file.logGroup) lo.logGroup = file.logGroup;
     if (opts.accountId) lo.accountId = opts.accountId;
     const r = parseLogExport(file.text, lo);
+    // A document nested too deep to read is quarantined as one record, and the replay goes on.
+    if (!r.ok && r.issues.every((i) => i.code === 'INPUT_TOO_DEEP')) return { file, digest, units: 1, tooDeep: true };
     if (!r.ok) {
       throw new ReplayError(
         `${file.path}: not a usable log export: ${r.issues.map((i) => i.message).join('; ')}`,
@@ -363,12 +392,26 @@ export const replayFiles = async (
       );
     }
     const payloads = r.value.flatMap((p) => chunkPayload(p, eventsPerPayload));
-    return { file, payloads, units: payloads.reduce((n, p) => n + p.logEvents.length, 0) };
+    if (file.invalidUtf8) for (const p of payloads) p.invalidUtf8 = true;
+    return { file, digest, payloads, units: payloads.reduce((n, p) => n + p.logEvents.length, 0) };
   });
   progress.addTotal(work.reduce((n, w) => n + w.units, 0));
 
   for (const w of work) {
     const { file } = w;
+    if (w.tooDeep) {
+      const entry = quarantineEntry(
+        { source: 'replay-file', sourceId: fileRecordId(w.digest, 0, file.text) },
+        [{ code: 'INPUT_TOO_DEEP', message: `${basename(file.path)}: JSON nested too deep to read` }],
+        file.text,
+        0,
+      );
+      await store.quarantine([entry]);
+      countCodes(summary.quarantined, [entry]);
+      summary.files.push({ path: file.path, kind: file.kind, records: 1 });
+      progress.tick(1, basename(file.path));
+      continue;
+    }
     if (file.kind === 'aws-auth') {
       const cluster = clusterForAwsAuth(file.path, opts.cluster);
       if (!cluster) {
@@ -389,12 +432,16 @@ export const replayFiles = async (
     if (file.kind === 'cloudtrail') {
       const bodies = file.bodies ?? [];
       for (let i = 0; i < bodies.length; i += recordsPerBatch) {
-        const items: CloudTrailBatchItem[] = bodies.slice(i, i + recordsPerBatch).map((body, j) => ({
-          itemId: `${basename(file.path)}:${i + j}`,
-          source: 'replay-file',
-          body,
-          receivedAt: 0,
-        }));
+        const items: CloudTrailBatchItem[] = bodies.slice(i, i + recordsPerBatch).map((body, j) => {
+          const item: CloudTrailBatchItem = {
+            itemId: fileRecordId(w.digest, i + j, rawText(body)),
+            source: 'replay-file',
+            body,
+            receivedAt: 0,
+          };
+          if (file.invalidUtf8) item.invalidUtf8 = true;
+          return item;
+        });
         const s = await ingestCloudTrailEvents(items, store, { now: opts.now });
         summary.cloudTrailRecords += items.length;
         summary.mappingChanges += s.mappingChanges;
@@ -420,7 +467,8 @@ export const replayFiles = async (
       const batch = payloads.slice(i, i + payloadsPerBatch);
       const units = batchUnitIds(batch);
       const items: LogBatchItem[] = batch.map((payload, j) => ({
-        itemId: `${file.path}:${i + j}`,
+        // A payload is quarantined whole only when its log group is not an EKS one: its events name it.
+        itemId: fileRecordId(w.digest, i + j, batchUnitIds([payload])[0] as string),
         unitId: units[j] as string,
         source: 'replay-file',
         payload,
@@ -443,6 +491,7 @@ export const replayFiles = async (
       summary.newMappingChanges += s.newMappingChanges;
       summary.skipped += s.skippedControlMessages + s.skippedOtherStreams + s.skippedUnrecognised;
       summary.duplicates += s.duplicates;
+      summary.invalidUtf8 += s.invalidUtf8;
       summary.failedItems += s.failedItemIds.length;
       addCounts(summary.quarantined, s.quarantined);
       progress.tick(events, basename(file.path));
@@ -473,6 +522,7 @@ export const renderReplaySummary = (s: ReplaySummary): string => {
     `mapping changes: ${s.mappingChanges} (${s.newMappingChanges} new); credentials: ${s.credentials} new`,
     `skipped: ${s.skipped}; duplicates: ${s.duplicates}`,
     `quarantined: ${qTotal}${q.length ? ` (${q.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`,
+    ...(s.invalidUtf8 ? [`invalid UTF-8: ${s.invalidUtf8} records read with U+FFFD (flagged)`] : []),
     ...(s.failedItems ? [`FAILED items (store faults): ${s.failedItems}`] : []),
   ].join('\n');
 };

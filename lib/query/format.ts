@@ -5,6 +5,9 @@
  * guards spreadsheet formulas.
  */
 
+import { checkDepth } from '../json-depth.js';
+import { setOwn } from '../own-property.js';
+
 export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
@@ -93,19 +96,22 @@ export const formatCsv = (rows: readonly unknown[], columns: readonly Column[], 
   return `${out.join('\r\n')}\r\n`;
 };
 
-/** Deep copy with object keys sorted, so the same answer always serialises to the same bytes. */
-export const stableValue = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(stableValue);
-  if (value instanceof Map) return stableValue(Object.fromEntries(value));
-  if (value !== null && typeof value === 'object') {
-    const src = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(src).sort()) {
-      if (src[k] !== undefined) out[k] = stableValue(src[k]);
-    }
-    return out;
+/**
+ * Deep copy with object keys sorted, so the same answer always serialises to the same bytes. Throws
+ * JsonDepthError past MAX_JSON_DEPTH (lib/json-depth.ts): what is printed came through parsers that
+ * refuse deeper input.
+ */
+export const stableValue = (value: unknown, depth = 0): unknown => {
+  if (value === null || typeof value !== 'object') return value;
+  checkDepth(depth + 1);
+  if (Array.isArray(value)) return value.map((v) => stableValue(v, depth + 1));
+  if (value instanceof Map) return stableValue(Object.fromEntries(value), depth);
+  const src = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(src).sort()) {
+    if (src[k] !== undefined) setOwn(out, k, stableValue(src[k], depth + 1));
   }
-  return value;
+  return out;
 };
 
 /** JSON with a stable field order: sorted keys at every level. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkDepth } from '../json-depth.js';
 import { QueryParamError } from './errors.js';
 import { type CursorBinding, decodeCursor } from './paging.js';
 import type { QuestionParams } from './params.js';
@@ -6,14 +7,15 @@ import type { QuestionParams } from './params.js';
 /** The questions that page, and so take a cursor. */
 export type PagedQuestion = Exclude<QuestionParams, { question: 'explain' }>;
 
-const stableJson = (v: unknown): string => {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+const stableJson = (v: unknown, depth = 0): string => {
+  if (v !== null && typeof v === 'object') checkDepth(depth + 1);
+  if (Array.isArray(v)) return `[${v.map((x) => stableJson(x, depth + 1)).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     return `{${Object.keys(o)
       .filter((k) => o[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k], depth + 1)}`)
       .join(',')}}`;
   }
   return JSON.stringify(v);

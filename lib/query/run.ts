@@ -46,6 +46,17 @@ export interface QueryAnswer {
 export const refText = (ref: ClusterRef): string => `${ref.accountId}/${ref.cluster}`;
 
 /**
+ * The clusters a question may read: a query API caller's grants (lib/query/access-policy.ts). Absent
+ * in local mode and with `--table`, where IAM on the table is the only gate.
+ */
+export interface QuestionScope {
+  mayRead(ref: ClusterRef): boolean;
+}
+
+/** Said in the notes of a fleet-wide answer that the scope filtered. */
+export const SCOPED_NOTE = 'only clusters this caller may read were searched (query API access grants)';
+
+/**
  * `name` or `<account>/<name>` to a cluster the trail knows. A bare name known in two accounts is
  * ambiguous and refused with the choices, never guessed.
  */
@@ -53,14 +64,24 @@ export const resolveCluster = async (
   store: Pick<TrailStore, 'clusters'>,
   text: string | undefined,
   required: boolean,
+  scope?: QuestionScope,
 ): Promise<ClusterRef | undefined> => {
-  const known = await store.clusters();
+  // A scoped caller resolves among the clusters it may read only: errors never list, nor a bare name
+  // ever picks, a cluster outside its grants.
+  const all = await store.clusters();
+  const known = scope ? all.filter((k) => scope.mayRead(k)) : all;
   const choices = known.map(refText).sort();
   if (text === undefined) {
     if (!required) return undefined;
     if (known.length === 1) return known[0];
-    if (known.length === 0)
-      throw new QueryNotFoundError('cluster: the trail holds no cluster yet (replay or ingest first)', 'cluster');
+    if (known.length === 0) {
+      throw new QueryNotFoundError(
+        scope
+          ? 'cluster: the trail holds no cluster this caller may read'
+          : 'cluster: the trail holds no cluster yet (replay or ingest first)',
+        'cluster',
+      );
+    }
     throw new QueryParamError(`cluster: required (known: ${choices.join(', ')})`, 'cluster', choices);
   }
   const slash = text.indexOf('/');
@@ -118,30 +139,50 @@ const derivePage = async (store: QuestionPort, records: readonly StoredRequest[]
 
 type Fetch = (cursor: string | undefined, limit: number) => Promise<StorePage<StoredRequest>>;
 
-/** Page through stored requests, derive each page, filter, and build rows. */
+/**
+ * Page through stored requests, derive each page, filter, and build rows. Records `visible` refuses
+ * are never derived (no evidence of their cluster is read) and never shown; they keep their place in
+ * the page, so a cursor counts the same raw items whatever the scope.
+ */
 const chainRows = async (
   store: QuestionPort,
   fetch: Fetch,
   keep: (chain: DecisionChain) => boolean,
   page: PageRequest,
   binding: CursorBinding,
+  visible?: (r: StoredRequest) => boolean,
 ): Promise<{ rows: ChainRow[]; nextCursor?: string }> => {
   const derived = async (cursor: string | undefined, limit: number) => {
     const p = await fetch(cursor, limit);
-    const chains = await derivePage(store, p.items);
-    return p.cursor === undefined ? { items: chains } : { items: chains, cursor: p.cursor };
+    const shown = visible ? p.items.filter(visible) : p.items;
+    const chains = await derivePage(store, shown);
+    const byRecord = new Map(shown.map((r, i) => [r, chains[i]]));
+    const items = p.items.map((r) => byRecord.get(r));
+    return p.cursor === undefined ? { items } : { items, cursor: p.cursor };
   };
-  return collectPage(derived, (chain) => (keep(chain) ? chainRow(chain) : undefined), page.limit ?? 50, page.cursor, {
-    binding,
-  });
+  return collectPage(
+    derived,
+    (chain) => (chain !== undefined && keep(chain) ? chainRow(chain) : undefined),
+    page.limit ?? 50,
+    page.cursor,
+    { binding },
+  );
 };
 
 const eqi = (a: string | undefined, b: string): boolean => a !== undefined && a.toLowerCase() === b.toLowerCase();
 
-export const runQuestion = async (store: QuestionPort, asked: QuestionParams): Promise<QueryAnswer> => {
-  if (asked.question === 'explain') return answerQuestion(store, asked, { q: 'explain' });
+/**
+ * Answers one question. With a scope (query API callers), clusters outside it are never resolved,
+ * and a fleet-wide who-did only shows requests of clusters inside it, saying so in its notes.
+ */
+export const runQuestion = async (
+  store: QuestionPort,
+  asked: QuestionParams,
+  scope?: QuestionScope,
+): Promise<QueryAnswer> => {
+  if (asked.question === 'explain') return answerQuestion(store, asked, { q: 'explain' }, scope);
   const { q, binding, notes } = resumeQuestion(asked);
-  const a = await answerQuestion(store, q, binding);
+  const a = await answerQuestion(store, q, binding, scope);
   a.notes.push(...notes);
   return a;
 };
@@ -150,12 +191,14 @@ const answerQuestion = async (
   store: QuestionPort,
   q: PagedQuestion | Extract<QuestionParams, { question: 'explain' }>,
   binding: CursorBinding,
+  scope: QuestionScope | undefined,
 ): Promise<QueryAnswer> => {
+  const resolve = (required: boolean) => resolveCluster(store, q.cluster, required, scope);
   switch (q.question) {
     case 'who-did': {
       if (q.serviceAccount || q.pod) return workloadWhoDid(store, q, binding);
       const fleetWide = q.principal !== undefined || q.human !== undefined;
-      const ref = await resolveCluster(store, q.cluster, !fleetWide);
+      const ref = await resolve(!fleetWide);
       const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
       const notes: string[] = [];
       let fetch: Fetch;
@@ -195,11 +238,14 @@ const answerQuestion = async (
         if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
         return true;
       };
-      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, binding);
+      // Fleet-wide listings span every cluster the store knows: the scope filters them record by record.
+      const visible = scope && ref === undefined ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
+      if (visible) notes.push(SCOPED_NOTE);
+      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, binding, visible);
       return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes });
     }
     case 'explain': {
-      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const ref = (await resolve(true)) as ClusterRef;
       const rec = await store.requestByAuditId(ref, q.auditId, q.at);
       if (!rec) {
         const hint =
@@ -215,7 +261,7 @@ const answerQuestion = async (
       return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
     }
     case 'denied': {
-      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const ref = (await resolve(true)) as ClusterRef;
       const keep = (c: DecisionChain): boolean => {
         const d = c.decision.value;
         if (!d || (d.outcome !== 'forbid' && d.outcome !== 'authn-failed')) return false;
@@ -234,7 +280,7 @@ const answerQuestion = async (
       return answer(q.question, ref, { window: q.range, columns: DENIED_COLUMNS, rows, nextCursor, notes: [] });
     }
     case 'access-at': {
-      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const ref = (await resolve(true)) as ClusterRef;
       const changes = await store.mappingChanges(ref);
       const a = accessAt(ref.cluster, changes, q.at, q.principal);
       const evidence = authenticatorAccessRows(
@@ -259,7 +305,7 @@ const answerQuestion = async (
       return answer(q.question, ref, { at: q.at, columns: ACCESS_AT_COLUMNS, rows, nextCursor, notes });
     }
     case 'mappings-history': {
-      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const ref = (await resolve(true)) as ClusterRef;
       const changes = await store.mappingChanges(ref);
       const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
       const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
@@ -289,7 +335,7 @@ const answerQuestion = async (
       return answer(q.question, only, { window: q.range, columns: WORKLOAD_COLUMNS, rows: page, nextCursor, notes });
     }
     case 'touched': {
-      const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+      const ref = (await resolve(true)) as ClusterRef;
       const t = q.target;
       const sel: ResourceSelector =
         t.kind === 'object'

@@ -4,9 +4,11 @@
  * (docs/formats.md §0); what a regex can still read from them is kept, flagged `truncated`.
  */
 
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import { setOwn } from '../own-property.js';
 import { fail, failWith, type Issue, isNonEmpty, issue, ok, type ParseResult, rawText } from '../result.js';
 import { isRecord, tryParseJson } from './json-stream.js';
+import { redactParsed } from './redact.js';
 import { normaliseTimestamp, splitCloudWatchPrefix } from './timestamps.js';
 import type { AuditEvent, AuditObjectRef, AuditResponseStatus, K8sUserInfo } from './types.js';
 
@@ -19,6 +21,12 @@ export const auditStageKey = (e: Pick<AuditEvent, 'auditID' | 'stage'>): string 
 // for every audit event, so they avoid per-field result objects and copies of what JSON.parse just
 // built (the parsed object is ours alone).
 type Issues = Issue[];
+/** A value quoted in an issue message: JSON, cut short (the raw text keeps the whole input). */
+const shown = (v: unknown): string => {
+  const text = rawText(v);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+};
+
 const bad = (issues: Issues, path: string, message: string): undefined => {
   issues.push(issue('AUDIT_BAD_FIELD', message, path));
   return undefined;
@@ -167,20 +175,17 @@ const annotations = (v: unknown, issues: Issues): Record<string, string> => {
 const timestamp = (v: unknown, path: string, issues: Issues): string | undefined => {
   if (v === undefined || v === null) return undefined;
   const iso = normaliseTimestamp(v);
-  return iso === undefined ? bad(issues, path, `${path} is not a timestamp: ${JSON.stringify(v)}`) : iso;
+  return iso === undefined ? bad(issues, path, `${path} is not a timestamp: ${shown(v)}`) : iso;
 };
 
 const fromObject = (o: Record<string, unknown>, raw: string): ParseResult<AuditEvent> => {
   const kind = o.kind;
   const apiVersion = o.apiVersion;
   if (kind !== undefined && kind !== 'Event') {
-    return fail(raw, issue('AUDIT_NOT_EVENT', `kind is ${JSON.stringify(kind)}, not "Event"`, 'kind'));
+    return fail(raw, issue('AUDIT_NOT_EVENT', `kind is ${shown(kind)}, not "Event"`, 'kind'));
   }
   if (apiVersion !== undefined && (typeof apiVersion !== 'string' || !apiVersion.startsWith('audit.k8s.io/'))) {
-    return fail(
-      raw,
-      issue('AUDIT_NOT_EVENT', `apiVersion ${JSON.stringify(apiVersion)} is not audit.k8s.io`, 'apiVersion'),
-    );
+    return fail(raw, issue('AUDIT_NOT_EVENT', `apiVersion ${shown(apiVersion)} is not audit.k8s.io`, 'apiVersion'));
   }
   if (kind === undefined && apiVersion === undefined) {
     return fail(raw, issue('AUDIT_NOT_EVENT', 'neither kind nor apiVersion: not an audit event'));
@@ -226,8 +231,14 @@ const fromObject = (o: Record<string, unknown>, raw: string): ParseResult<AuditE
   if (status !== undefined) e.responseStatus = status;
   if (received !== undefined) e.requestReceivedTimestamp = received;
   if (staged !== undefined) e.stageTimestamp = staged;
-  if (o.requestObject !== undefined) e.requestObject = o.requestObject;
-  if (o.responseObject !== undefined) e.responseObject = o.responseObject;
+  for (const body of ['requestObject', 'responseObject'] as const) {
+    const v = o[body];
+    if (v === undefined) continue;
+    if (exceedsJsonDepth(v, MAX_JSON_DEPTH - 1)) {
+      return fail(raw, issue('INPUT_TOO_DEEP', `${body} is nested deeper than ${MAX_JSON_DEPTH} levels`, body));
+    }
+    e[body] = v;
+  }
   return ok(e);
 };
 
@@ -318,24 +329,33 @@ const recoverTruncated = (text: string, raw: string): ParseResult<AuditEvent> =>
   return ok(e);
 };
 
-/**
- * Parse one audit CloudWatch message. Tolerates surrounding blanks and a leading CloudWatch
- * timestamp (console exports). Panther-style `2022-11-29 00:09:04.38` timestamps become RFC 3339.
- */
-export const parseAuditEvent = (message: string): ParseResult<AuditEvent> => {
-  if (typeof message !== 'string') return fail(String(message), issue('AUDIT_NOT_JSON', 'not a string'));
+const parseText = (message: string): ParseResult<AuditEvent> => {
   const text = splitCloudWatchPrefix(message.trim()).rest;
   if (text.endsWith(TRUNCATION_SUFFIX)) return recoverTruncated(text, message);
   if (!text.startsWith('{')) return fail(message, issue('AUDIT_NOT_JSON', 'an audit event is a JSON object'));
-  const parsed = tryParseJson(text);
+  // Depth is checked on the bodies only (fromObject): every other field is validated as strings and
+  // string lists, so only requestObject and responseObject can carry nesting past that point, and
+  // most events have neither (a walk of the whole event would cost every event).
+  const parsed = tryParseJson(text, Number.POSITIVE_INFINITY);
   if (!parsed.ok) return fail(message, issue('AUDIT_NOT_JSON', parsed.error));
   if (!isRecord(parsed.value)) return fail(message, issue('AUDIT_NOT_EVENT', 'not a JSON object'));
   return fromObject(parsed.value, message);
 };
 
+/**
+ * Parse one audit CloudWatch message. Tolerates surrounding blanks and a leading CloudWatch
+ * timestamp (console exports). Panther-style `2022-11-29 00:09:04.38` timestamps become RFC 3339.
+ * Secrets (a bearer token in `requestURI`, say) are redacted from the event and from a refusal's raw
+ * text (lib/sources/redact.ts).
+ */
+export const parseAuditEvent = (message: string): ParseResult<AuditEvent> => {
+  if (typeof message !== 'string') return fail(rawText(message), issue('AUDIT_NOT_JSON', 'not a string'));
+  return redactParsed(parseText(message), message);
+};
+
 /** Same as parseAuditEvent for an already-decoded object (e.g. a JSON lines export). */
 export const parseAuditEventObject = (value: unknown): ParseResult<AuditEvent> => {
   const raw = rawText(value);
-  if (!isRecord(value)) return fail(raw, issue('AUDIT_NOT_EVENT', 'not a JSON object'));
-  return fromObject(value, raw);
+  if (!isRecord(value)) return redactParsed(fail(raw, issue('AUDIT_NOT_EVENT', 'not a JSON object')));
+  return redactParsed(fromObject(value, raw));
 };

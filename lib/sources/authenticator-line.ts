@@ -5,9 +5,10 @@
  */
 
 import { setOwn } from '../own-property.js';
-import { fail, issue, ok, type ParseResult } from '../result.js';
+import { fail, issue, ok, type ParseResult, rawText } from '../result.js';
 import { readGoQuoted } from './go-quote.js';
 import { isRecord, tryParseJson } from './json-stream.js';
+import { redactParsed } from './redact.js';
 import { splitCloudWatchPrefix } from './timestamps.js';
 import type {
   AccessDeniedLine,
@@ -255,7 +256,13 @@ const build = (fields: Record<string, string>): AuthenticatorLine => {
  * `kind: 'unrecognised'` (ok); only text that is not logrus key=value at all is an error.
  */
 export const parseAuthenticatorLine = (message: string): ParseResult<AuthenticatorLine> => {
-  if (typeof message !== 'string') return fail(String(message), issue('AUTHN_LINE_EMPTY', 'not a string'));
+  if (typeof message !== 'string') return fail(rawText(message), issue('AUTHN_LINE_EMPTY', 'not a string'));
+  // Error texts can quote a presigned URL or a token (docs/formats.md §1.3): redacted before anything
+  // keeps the line (lib/sources/redact.ts).
+  return redactParsed(parseLine(message), message);
+};
+
+const parseLine = (message: string): ParseResult<AuthenticatorLine> => {
   const body = stripWrappers(message).trim();
   if (body === '') return fail(message, issue('AUTHN_LINE_EMPTY', 'empty line'));
   const fromJson = jsonFields(body);

@@ -8,10 +8,13 @@
  * `issuedAccessKeyId` is '' (the empty string means "no key was issued"); a SUCCESSFUL one without
  * `credentials.accessKeyId` is rejected, because the key is the join to the authenticator.
  */
+import { isUtf8 } from 'node:buffer';
 import { gunzipSync } from 'node:zlib';
 import { canonicalizeArn, splitArn } from '../identity/arn.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import { fail, failWith, type Issue, isNonEmpty, issue, mapIssues, ok, type ParseResult, rawText } from '../result.js';
-import { isRecord, splitJsonValues, tryParseJson } from './json-stream.js';
+import { isRecord, jsonFailureCode, splitJsonValues, tryParseJson } from './json-stream.js';
+import { redactIssues, redactText, redactValue } from './redact.js';
 import { normaliseTimestamp } from './timestamps.js';
 import {
   type AccessEntryType,
@@ -622,19 +625,29 @@ const fromRecord = (
   return ok(e);
 };
 
+/**
+ * The record as an object, its secrets redacted before anything reads it (an AssumeRole* response
+ * holds `credentials.sessionToken`, docs/formats.md §3.4; lib/sources/redact.ts), with the raw text a
+ * refusal keeps, redacted the same way.
+ */
 const asObject = (
   input: unknown,
 ): { ok: true; value: Record<string, unknown>; raw: string } | { ok: false; result: ParseResult<never> } => {
-  const raw = rawText(input);
+  const refuse = (first: Issue): { ok: false; result: ParseResult<never> } => ({
+    ok: false,
+    result: fail(redactText(rawText(input)), first),
+  });
   let v = input;
   if (typeof input === 'string') {
     const j = tryParseJson(input);
-    if (!j.ok) return { ok: false, result: fail(raw, issue('CLOUDTRAIL_NOT_JSON', j.error)) };
+    if (!j.ok) return refuse(issue(jsonFailureCode(j, 'CLOUDTRAIL_NOT_JSON'), j.error));
     v = j.value;
+  } else if (exceedsJsonDepth(input)) {
+    return refuse(issue('INPUT_TOO_DEEP', `nested deeper than ${MAX_JSON_DEPTH} levels`));
   }
-  if (!isRecord(v))
-    return { ok: false, result: fail(raw, issue('CLOUDTRAIL_SHAPE', 'a CloudTrail record is a JSON object')) };
-  return { ok: true, value: v, raw };
+  if (!isRecord(v)) return refuse(issue('CLOUDTRAIL_SHAPE', 'a CloudTrail record is a JSON object'));
+  const value = redactValue(v);
+  return { ok: true, value, raw: typeof input === 'string' ? redactText(input) : rawText(value) };
 };
 
 /** One CloudTrail record (object, or its JSON text as lookup-events' `CloudTrailEvent` holds it). */
@@ -711,9 +724,10 @@ const parseItem = (item: unknown): ParseResult<CloudTrailEvent> => {
 
 const handleDoc = (text: string, at: string, add: (r: ParseResult<CloudTrailEvent>, at: string) => void): void => {
   const join = (a: string, b: string): string => (a === '' ? b : `${a}.${b}`);
-  const j = tryParseJson(text);
+  // Depth is checked per record (asObject): one deep record must not refuse the whole file.
+  const j = tryParseJson(text, Number.POSITIVE_INFINITY);
   if (!j.ok) {
-    add(fail(text, issue('CLOUDTRAIL_NOT_JSON', j.error)), at || 'document');
+    add(fail(text, issue(jsonFailureCode(j, 'CLOUDTRAIL_NOT_JSON'), j.error)), at || 'document');
     return;
   }
   const v = j.value;
@@ -739,45 +753,55 @@ const handleDoc = (text: string, at: string, add: (r: ParseResult<CloudTrailEven
  */
 export const parseCloudTrailFile = (input: string | Uint8Array): CloudTrailFileResult => {
   const result: CloudTrailFileResult = { parsed: [], rejected: [], skipped: 0 };
+  const reject = (issues: Issue[], raw: string): void => {
+    const redacted = isNonEmpty(issues) ? redactIssues(issues) : issues;
+    result.rejected.push({ issues: redacted, raw: redactText(raw) });
+  };
   let text: string;
+  // Bytes that are not UTF-8 are read with U+FFFD in their place; a record that shows one is refused
+  // (INPUT_INVALID_UTF8) rather than stored with an altered ARN: a CloudTrail record changes
+  // identity state, and a principal spelt with a replacement character is another principal.
+  let invalidUtf8 = false;
   if (typeof input === 'string') text = input;
   else if (input instanceof Uint8Array) {
+    let bytes: Buffer;
     if (input.length >= 2 && input[0] === 0x1f && input[1] === 0x8b) {
       try {
-        text = gunzipSync(input).toString('utf8');
+        bytes = gunzipSync(input);
       } catch (e) {
-        result.rejected.push({
-          issues: [issue('ENVELOPE_NOT_GZIP', `gzip: ${e instanceof Error ? e.message : String(e)}`)],
-          raw: rawText(input),
-        });
+        reject(
+          [issue('ENVELOPE_NOT_GZIP', `gzip: ${e instanceof Error ? e.message : String(e)}`)],
+          Buffer.from(input).toString('base64'),
+        );
         return result;
       }
-    } else text = Buffer.from(input).toString('utf8');
+    } else bytes = Buffer.from(input);
+    invalidUtf8 = !isUtf8(bytes);
+    text = bytes.toString('utf8');
   } else {
-    result.rejected.push({
-      issues: [issue('CLOUDTRAIL_SHAPE', 'input is neither text nor bytes')],
-      raw: rawText(input),
-    });
+    reject([issue('CLOUDTRAIL_SHAPE', 'input is neither text nor bytes')], rawText(input));
     return result;
   }
   text = text.replace(/^\uFEFF/, '');
   const add = (r: ParseResult<CloudTrailEvent>, at: string): void => {
-    if (r.ok) result.parsed.push(r.value);
+    if (r.ok && invalidUtf8 && JSON.stringify(r.value).includes('\uFFFD')) {
+      reject(
+        [issue('INPUT_INVALID_UTF8', 'the record was read from bytes that are not valid UTF-8', at)],
+        rawText(r.value),
+      );
+    } else if (r.ok) result.parsed.push(r.value);
     else if (isOnlyUnsupported(r.issues)) result.skipped++;
-    else result.rejected.push({ issues: prefixed(r.issues, at), raw: r.raw });
+    else reject(prefixed(r.issues, at), r.raw);
   };
   const split = splitJsonValues(text);
   if (!split.ok) {
     // Keep what could be split, and report the unreadable tail (or the whole text) once.
     for (const [i, c] of split.chunks.entries()) handleDoc(c.text, `[${i}]`, add);
-    result.rejected.push({
-      issues: [issue('CLOUDTRAIL_NOT_JSON', `${split.reason} at offset ${split.at}`)],
-      raw: text.slice(split.at),
-    });
+    reject([issue('CLOUDTRAIL_NOT_JSON', `${split.reason} at offset ${split.at}`)], text.slice(split.at));
     return result;
   }
   if (split.chunks.length === 0) {
-    result.rejected.push({ issues: [issue('CLOUDTRAIL_NOT_JSON', 'no JSON in the input')], raw: text });
+    reject([issue('CLOUDTRAIL_NOT_JSON', 'no JSON in the input')], text);
     return result;
   }
   for (const [i, c] of split.chunks.entries()) handleDoc(c.text, split.chunks.length > 1 ? `[${i}]` : '', add);

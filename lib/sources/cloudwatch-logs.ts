@@ -2,10 +2,13 @@
  * CloudWatch Logs subscription payloads (docs/formats.md §4) in every delivery, plus the CLI export formats
  * the local `replay` reads. One payload = one log group + one log stream, like AWS delivers them.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync } from 'node:zlib';
+import { boundedJsonText, exceedsJsonDepth, jsonTextOf } from '../json-depth.js';
 import { fail, failWith, type Issue, isNonEmpty, issue, mapIssues, ok, type ParseResult, rawText } from '../result.js';
-import { isRecord, splitJsonValues, tryParseJson } from './json-stream.js';
+import { isRecord, jsonFailureCode, splitJsonValues, tryParseJson } from './json-stream.js';
+import { redactIssues, redactText } from './redact.js';
 import { splitCloudWatchPrefix, timestampMs } from './timestamps.js';
 import type { CloudWatchLogEvent, CloudWatchLogsPayload, LogEventOrigin, LogStreamKind } from './types.js';
 
@@ -48,12 +51,35 @@ export const gunzip = (bytes: Uint8Array, raw = ''): ParseResult<Buffer> => {
 
 const shapeIssue = (message: string, path?: string): Issue => issue('ENVELOPE_SHAPE', message, path);
 
+/**
+ * The raw text a refused delivery keeps: decoded as far as it goes, so that it can be redacted and
+ * read. Gzip is inflated as far as it is intact (a cut stream still yields its start); bytes that are
+ * UTF-8 text are kept as text; only bytes that are neither stay as delivered (`asDelivered`, base64).
+ */
+const readableRaw = (bytes: Uint8Array, asDelivered: string): string => {
+  let text: Buffer | undefined;
+  if (isGzip(bytes)) {
+    try {
+      text = gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch {
+      text = undefined;
+    }
+  } else text = Buffer.from(bytes);
+  return text !== undefined && text.length > 0 && isUtf8(text) ? text.toString('utf8') : asDelivered;
+};
+
+/** A refusal with its raw text and issue messages redacted (lib/sources/redact.ts). */
+const redactRefusal = <T>(r: ParseResult<T>): ParseResult<T> =>
+  r.ok ? r : failWith(redactText(r.raw), redactIssues(r.issues));
+
+const INVALID_UTF8 = 'the delivered bytes are not valid UTF-8: invalid sequences were read as U+FFFD';
+
 /** Validate the decoded JSON of one subscription payload. `extractedFields` and unknown keys are dropped. */
 export const validatePayload = (v: unknown, at = ''): ParseResult<CloudWatchLogsPayload> => {
   const p = (k: string): string => (at ? `${at}.${k}` : k);
   // The raw text is rendered only for a rejection: stringifying every payload (up to 1 MB) would
   // cost as much as parsing it.
-  if (!isRecord(v)) return fail(rawText(v), shapeIssue('payload is not a JSON object', at || undefined));
+  if (!isRecord(v)) return fail(redactText(rawText(v)), shapeIssue('payload is not a JSON object', at || undefined));
   const issues: Issue[] = [];
   const { messageType, owner, logGroup, logStream, subscriptionFilters, logEvents } = v;
   if (messageType !== 'DATA_MESSAGE' && messageType !== 'CONTROL_MESSAGE') {
@@ -94,7 +120,7 @@ export const validatePayload = (v: unknown, at = ''): ParseResult<CloudWatchLogs
       if (typeof message !== 'string') issues.push(shapeIssue('message is not a string', `${ep}.message`));
     }
   }
-  if (isNonEmpty(issues)) return failWith(rawText(v), issues);
+  if (isNonEmpty(issues)) return failWith(redactText(rawText(v)), issues);
   return ok({
     messageType: messageType as CloudWatchLogsPayload['messageType'],
     owner: owner as string,
@@ -105,20 +131,26 @@ export const validatePayload = (v: unknown, at = ''): ParseResult<CloudWatchLogs
   });
 };
 
-const parsePayloadText = (text: string, raw: string): ParseResult<CloudWatchLogsPayload> => {
+/** Bytes that are not UTF-8 are still read (as U+FFFD), never silently: the payload is flagged. */
+const parsePayloadBytes = (bytes: Buffer): ParseResult<CloudWatchLogsPayload> => {
+  const valid = isUtf8(bytes);
+  const text = bytes.toString('utf8');
   const j = tryParseJson(text);
-  if (!j.ok) return fail(raw, issue('ENVELOPE_NOT_JSON', j.error));
+  const utf8Issues = valid ? [] : [issue('INPUT_INVALID_UTF8', INVALID_UTF8)];
+  if (!j.ok) return fail(text, issue(jsonFailureCode(j, 'ENVELOPE_NOT_JSON'), j.error), ...utf8Issues);
   const v = validatePayload(j.value);
-  return v.ok ? v : fail(raw, ...v.issues);
+  if (!v.ok) return fail(text, ...v.issues, ...utf8Issues);
+  if (!valid) v.value.invalidUtf8 = true;
+  return v;
 };
 
 /** Lambda subscription: `event.awslogs.data` = base64(gzip(payload JSON)). */
 export const decodeAwsLogsData = (base64: string): ParseResult<CloudWatchLogsPayload> => {
   const bytes = decodeBase64(base64);
-  if (!bytes.ok) return bytes;
+  if (!bytes.ok) return redactRefusal(bytes);
   const json = gunzip(bytes.value, base64);
-  if (!json.ok) return json;
-  return parsePayloadText(json.value.toString('utf8'), base64);
+  if (!json.ok) return redactRefusal(failWith(readableRaw(bytes.value, base64), json.issues));
+  return redactRefusal(parsePayloadBytes(json.value));
 };
 
 /**
@@ -132,37 +164,49 @@ export const decodeKinesisData = (base64: string): ParseResult<CloudWatchLogsPay
  * `{…}{…}` with no delimiter) or the decompressed form. All-or-nothing: the blob was written by AWS,
  * so one bad member means a corrupted object, reported with the member's index.
  */
-export const decodeConcatenatedPayloads = (bytes: Uint8Array): ParseResult<CloudWatchLogsPayload[]> => {
-  const raw = rawText(bytes);
-  let text: string;
+export const decodeConcatenatedPayloads = (bytes: Uint8Array): ParseResult<CloudWatchLogsPayload[]> =>
+  redactRefusal(decodeConcatenated(bytes));
+
+const decodeConcatenated = (bytes: Uint8Array): ParseResult<CloudWatchLogsPayload[]> => {
+  const asDelivered = Buffer.from(bytes).toString('base64');
+  let decoded: Buffer;
   if (isGzip(bytes)) {
-    const g = gunzip(bytes, raw);
-    if (!g.ok) return g;
-    text = g.value.toString('utf8');
+    const g = gunzip(bytes, asDelivered);
+    if (!g.ok) return failWith(readableRaw(bytes, asDelivered), g.issues);
+    decoded = g.value;
   } else {
-    text = Buffer.from(bytes).toString('utf8');
-    if (!/^\s*[[{]/.test(text)) return fail(raw, issue('ENVELOPE_NOT_GZIP', 'neither gzip nor JSON'));
+    decoded = Buffer.from(bytes);
+    if (!/^\s*[[{]/.test(decoded.toString('utf8', 0, 64))) {
+      return fail(readableRaw(bytes, asDelivered), issue('ENVELOPE_NOT_GZIP', 'neither gzip nor JSON'));
+    }
   }
+  const valid = isUtf8(decoded);
+  const text = decoded.toString('utf8');
+  const raw = text;
   const split = splitJsonValues(text);
   if (!split.ok) return fail(raw, issue('ENVELOPE_NOT_JSON', `${split.reason} at offset ${split.at}`));
   if (split.chunks.length === 0) return fail(raw, issue('ENVELOPE_NOT_JSON', 'no JSON value'));
   const out: CloudWatchLogsPayload[] = [];
-  const issues: Issue[] = [];
+  const issues: Issue[] = valid ? [] : [issue('INPUT_INVALID_UTF8', INVALID_UTF8)];
   for (const [i, c] of split.chunks.entries()) {
     const j = tryParseJson(c.text);
     if (!j.ok) {
-      issues.push(issue('ENVELOPE_NOT_JSON', j.error, `[${i}]`));
+      issues.push(issue(jsonFailureCode(j, 'ENVELOPE_NOT_JSON'), j.error, `[${i}]`));
       continue;
     }
     // A pretty-printed array of payloads (e.g. decoded samples) is accepted as well.
     const values = Array.isArray(j.value) ? j.value : [j.value];
     for (const [k, v] of values.entries()) {
       const r = validatePayload(v, Array.isArray(j.value) ? `[${i}][${k}]` : `[${i}]`);
-      if (r.ok) out.push(r.value);
-      else issues.push(...r.issues);
+      if (r.ok) {
+        if (!valid) r.value.invalidUtf8 = true;
+        out.push(r.value);
+      } else issues.push(...r.issues);
     }
   }
-  return isNonEmpty(issues) ? failWith(raw, issues) : ok(out);
+  // Invalid UTF-8 alone does not refuse the blob: its payloads carry the flag.
+  const refusals = issues.filter((x) => x.code !== 'INPUT_INVALID_UTF8');
+  return refusals.length > 0 && isNonEmpty(issues) ? failWith(raw, issues) : ok(out);
 };
 
 /**
@@ -172,9 +216,8 @@ export const decodeConcatenatedPayloads = (bytes: Uint8Array): ParseResult<Cloud
  */
 export const decodeFirehoseData = (base64: string): ParseResult<CloudWatchLogsPayload[]> => {
   const bytes = decodeBase64(base64);
-  if (!bytes.ok) return bytes;
-  const r = decodeConcatenatedPayloads(bytes.value);
-  return r.ok ? r : fail(base64, ...r.issues);
+  if (!bytes.ok) return redactRefusal(bytes);
+  return decodeConcatenatedPayloads(bytes.value);
 };
 
 /** Health checks of the destination, sent when a subscription is created: acknowledge and drop. */
@@ -207,22 +250,37 @@ export const streamKind = (logStream: string): LogStreamKind => {
   return 'other';
 };
 
-/** One origin per log event; a control message has none. */
+const REPLACEMENT = '\uFFFD';
+
+/**
+ * One origin per log event; a control message has none. When the payload's bytes were not valid
+ * UTF-8, the events that show a replacement character (in their message or id, or in the group,
+ * stream or owner they share) are flagged `invalidUtf8`: what was stored is not what was sent.
+ */
 export const logEventOrigins = (payload: CloudWatchLogsPayload): ParseResult<LogEventOrigin[]> => {
   if (isControlMessage(payload)) return ok([]);
   const cluster = clusterFromLogGroup(payload.logGroup);
-  if (!cluster.ok) return fail(rawText(payload), ...cluster.issues);
+  if (!cluster.ok) return fail(redactText(rawText(payload)), ...cluster.issues);
   const kind = streamKind(payload.logStream);
+  const shared =
+    payload.invalidUtf8 === true &&
+    [payload.owner, payload.logGroup, payload.logStream].some((s) => s.includes(REPLACEMENT));
   return ok(
-    payload.logEvents.map((e) => ({
-      cluster: cluster.value,
-      accountId: payload.owner,
-      logGroup: payload.logGroup,
-      logStream: payload.logStream,
-      streamKind: kind,
-      eventId: e.id,
-      timestamp: e.timestamp,
-    })),
+    payload.logEvents.map((e) => {
+      const origin: LogEventOrigin = {
+        cluster: cluster.value,
+        accountId: payload.owner,
+        logGroup: payload.logGroup,
+        logStream: payload.logStream,
+        streamKind: kind,
+        eventId: e.id,
+        timestamp: e.timestamp,
+      };
+      if (payload.invalidUtf8 && (shared || e.message.includes(REPLACEMENT) || e.id.includes(REPLACEMENT))) {
+        origin.invalidUtf8 = true;
+      }
+      return origin;
+    }),
   );
 };
 
@@ -393,11 +451,20 @@ const fromInsightsRow = (row: unknown, opts: LogExportOptions): Collected | unde
   return c;
 };
 
-const auditItem = (value: Record<string, unknown>, text: string, opts: LogExportOptions): Collected => {
-  // Audit events as JSON lines or pretty-printed: one CloudWatch message each, kept compact (one
-  // line) as the API server writes them.
-  const message = text.includes('\n') ? JSON.stringify(value) : text;
-  return { stream: opts.logStream ?? UNKNOWN_AUDIT_STREAM, timestamp: messageTimeMs(message) ?? 0, message };
+const auditText = (message: string, opts: LogExportOptions): Collected => ({
+  stream: opts.logStream ?? UNKNOWN_AUDIT_STREAM,
+  timestamp: messageTimeMs(message) ?? 0,
+  message,
+});
+
+/**
+ * Audit events as JSON lines or pretty-printed: one CloudWatch message each, kept compact (one line)
+ * as the API server writes them. An event nested too deep to re-serialise is written out without
+ * recursion: its parser then quarantines it (INPUT_TOO_DEEP) and the export's other events go on.
+ */
+const auditItem = (value: Record<string, unknown>, text: string | undefined, opts: LogExportOptions): Collected => {
+  if (text !== undefined && !text.includes('\n')) return auditText(text, opts);
+  return auditText(exceedsJsonDepth(value) ? jsonTextOf(value) : JSON.stringify(value), opts);
 };
 
 const isAuditLike = (v: unknown): v is Record<string, unknown> => isRecord(v) && (v.kind === 'Event' || 'auditID' in v);
@@ -408,8 +475,9 @@ const fromJsonDoc = (v: unknown, path: string, opts: LogExportOptions): ParseRes
       return ok({ kind: 'items', items: v.map((row) => fromInsightsRow(row, opts) as Collected) });
     }
     if (v.length > 0 && v.every(isAuditLike)) {
-      return ok({ kind: 'items', items: v.map((e) => auditItem(e, JSON.stringify(e), opts)) });
+      return ok({ kind: 'items', items: v.map((e) => auditItem(e, undefined, opts)) });
     }
+    if (exceedsJsonDepth(v)) return fail(boundedJsonText(v), issue('INPUT_TOO_DEEP', 'JSON nested too deep', path));
     const payloads: CloudWatchLogsPayload[] = [];
     for (const [i, item] of v.entries()) {
       const r = validatePayload(item, `${path}[${i}]`);
@@ -419,6 +487,7 @@ const fromJsonDoc = (v: unknown, path: string, opts: LogExportOptions): ParseRes
     return ok({ kind: 'payloads', payloads });
   }
   if (!isRecord(v)) return fail(rawText(v), shapeIssue('not a JSON object', path));
+  if (exceedsJsonDepth(v)) return fail(boundedJsonText(v), issue('INPUT_TOO_DEEP', 'JSON nested too deep', path));
   if (Array.isArray(v.events)) {
     const r = fromExportEvents(v, path, opts);
     return r.ok ? ok({ kind: 'items', items: r.value }) : r;
@@ -459,7 +528,12 @@ const fromJsonDoc = (v: unknown, path: string, opts: LogExportOptions): ParseRes
  *  - text lines, each optionally prefixed by a CloudWatch timestamp and/or an `aws logs tail` stream.
  * The log group is never in these exports: pass it as `opts.logGroup`.
  */
-export const parseLogExport = (text: string, opts: LogExportOptions = {}): ParseResult<CloudWatchLogsPayload[]> => {
+export const parseLogExport = (text: string, opts: LogExportOptions = {}): ParseResult<CloudWatchLogsPayload[]> =>
+  // The events themselves are redacted by their parsers; a refusal is printed (replay's error), so
+  // its raw text and messages are redacted here.
+  redactRefusal(readExport(text, opts));
+
+const readExport = (text: string, opts: LogExportOptions): ParseResult<CloudWatchLogsPayload[]> => {
   if (typeof text !== 'string') return fail(rawText(text), shapeIssue('export is not text'));
   const body = text.replace(/^\uFEFF/, '');
   if (body.trim() === '') return fail(text, shapeIssue('empty export'));
@@ -474,7 +548,8 @@ export const parseLogExport = (text: string, opts: LogExportOptions = {}): Parse
       let allDocs = true;
       const issues: Issue[] = [];
       for (const [i, c] of split.chunks.entries()) {
-        const j = tryParseJson(c.text);
+        // Depth is checked per document below (fromJsonDoc), and per audit event by its parser.
+        const j = tryParseJson(c.text, Number.POSITIVE_INFINITY);
         if (!j.ok) {
           allDocs = false;
           break;

@@ -1,3 +1,6 @@
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
+import type { IssueCode } from '../result.js';
+
 /**
  * Splitting text that holds several JSON values back to back: JSON lines, `{…}{…}` with no delimiter
  * (Firehose S3 objects of CloudWatch Logs payloads, docs/formats.md §4.2), or pretty-printed documents
@@ -62,14 +65,30 @@ export const splitJsonValues = (text: string): JsonSplit => {
   return { ok: true, chunks };
 };
 
-/** JSON.parse without throwing. */
-export const tryParseJson = (text: string): { ok: true; value: unknown } | { ok: false; error: string } => {
+export type JsonParse = { ok: true; value: unknown } | { ok: false; error: string; tooDeep?: true };
+
+/**
+ * JSON.parse without throwing, and refusing values nested deeper than `maxDepth` (`tooDeep`):
+ * JSON.parse itself copes with any depth, the walkers that come after it do not (lib/json-depth.ts).
+ * A container of records (a CloudTrail file, an export) passes Infinity and checks each record, so
+ * one deep record does not take the others with it.
+ */
+export const tryParseJson = (text: string, maxDepth: number = MAX_JSON_DEPTH): JsonParse => {
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : String(e) };
   }
+  if (maxDepth !== Number.POSITIVE_INFINITY && exceedsJsonDepth(value, maxDepth)) {
+    return { ok: false, error: `JSON nested deeper than ${maxDepth} levels`, tooDeep: true };
+  }
+  return { ok: true, value };
 };
+
+/** The issue code of a failed tryParseJson: INPUT_TOO_DEEP, else the caller's not-JSON code. */
+export const jsonFailureCode = <C extends IssueCode>(j: { tooDeep?: true }, notJson: C): C | 'INPUT_TOO_DEEP' =>
+  j.tooDeep ? 'INPUT_TOO_DEEP' : notJson;
 
 export const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

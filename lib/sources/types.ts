@@ -23,6 +23,11 @@ export interface CloudWatchLogsPayload {
   logStream: string;
   subscriptionFilters: string[];
   logEvents: CloudWatchLogEvent[];
+  /**
+   * Set when the bytes this payload was decoded from were not valid UTF-8 (Kinesis data, a gzip
+   * member, a replayed file): invalid sequences were read as U+FFFD, never silently.
+   */
+  invalidUtf8?: true;
 }
 
 /** Which control-plane stream a log event came from, told apart by stream name. */
@@ -39,6 +44,11 @@ export interface LogEventOrigin {
   eventId: string;
   /** Epoch ms from the CloudWatch event. */
   timestamp: number;
+  /**
+   * The delivery's bytes were not valid UTF-8 and this event shows a replacement character (U+FFFD)
+   * where they were: its text is not exactly what the control plane wrote (issue INPUT_INVALID_UTF8).
+   */
+  invalidUtf8?: true;
 }
 
 // ---------------------------------------------------------------------------------------------

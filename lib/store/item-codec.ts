@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkDepth } from '../json-depth.js';
 
 export { canonicalJson } from '../canonical-json.js';
 
@@ -27,15 +28,19 @@ export const itemSize = (item: Record<string, unknown>): number => {
   return size;
 };
 
-const valueSize = (value: unknown): number => {
+const valueSize = (value: unknown, depth = 0): number => {
   if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
   if (typeof value === 'number') return Math.ceil(String(Math.abs(value)).replace(/[.-]/g, '').length / 2) + 1;
   if (typeof value === 'boolean' || value === null) return 1;
   if (value instanceof Uint8Array) return value.byteLength;
-  if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + valueSize(v), 0);
+  // Items are shallow (rows are stored as JSON text); the bound only keeps the stack safe (lib/json-depth.ts).
+  checkDepth(depth + 1);
+  if (Array.isArray(value)) return 3 + value.reduce((n: number, v) => n + 1 + valueSize(v, depth + 1), 0);
   if (typeof value === 'object') {
     let n = 3;
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) n += 1 + Buffer.byteLength(k) + valueSize(v);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      n += 1 + Buffer.byteLength(k) + valueSize(v, depth + 1);
+    }
     return n;
   }
   return 0;

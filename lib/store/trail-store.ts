@@ -64,12 +64,19 @@ export type QuarantineSource =
 
 export interface QuarantineRecord {
   source: QuarantineSource;
-  /** Stable identity of the bad record (CloudWatch event id, Kinesis sequence number, SQS message id, eventID, file:line). Idempotency key. */
+  /**
+   * Stable identity of the bad record (CloudWatch event id, Kinesis sequence number, SQS message id,
+   * eventID; for a replayed file a digest of the file's content, the record's position and its raw
+   * text). Idempotency key: two different records never share one.
+   */
   sourceId: string;
   /** First issue's code, for counting. */
   code: Issue['code'];
   issues: NonEmptyIssues;
-  /** The raw text, untouched (truncated to fit an item only when over 350 KB, flagged so). */
+  /**
+   * The raw text, with its secrets redacted (lib/sources/redact.ts) and otherwise as read (truncated to
+   * fit an item only when over 350 KB, flagged so).
+   */
   raw: string;
   /** Epoch ms when first quarantined (not a clock read in lib: the caller passes it). */
   at: number;
@@ -83,7 +90,8 @@ export interface QuarantineRecord {
  * object changes, where they are the evidence).
  */
 export interface StoredAuditFacts {
-  origin: { cluster: string; accountId?: string; eventId?: string; timestamp?: number };
+  /** `invalidUtf8`: the event was read from bytes that were not valid UTF-8 (LogEventOrigin.invalidUtf8). */
+  origin: { cluster: string; accountId?: string; eventId?: string; timestamp?: number; invalidUtf8?: true };
   event: AuditEvent;
 }
 

@@ -1,4 +1,5 @@
-import { fail, issue, ok, type ParseResult } from '../result.js';
+import { fail, issue, ok, type ParseResult, rawText } from '../result.js';
+import { redactText } from '../sources/redact.js';
 
 /**
  * Offline decoding of an EKS bearer token: `k8s-aws-v1.` + base64url(presigned STS GetCallerIdentity URL),
@@ -30,7 +31,14 @@ const ALLOWED_PARAMS = new Set([
 ]);
 
 export interface DecodedToken {
+  /**
+   * The presigned URL with its signature and security token redacted (lib/sources/redact.ts): what
+   * is printed must never be replayable (docs/formats.md §9.4). The rest of this object is read from
+   * the URL before redaction.
+   */
   url: string;
+  /** Whether the URL carries an X-Amz-Signature (its value is never kept). */
+  hasSignature: boolean;
   stsHost: string;
   /** From the host (`sts.<region>.amazonaws.com`); the global endpoint `sts.amazonaws.com` is us-east-1. */
   endpointRegion?: string;
@@ -96,9 +104,18 @@ const extractToken = (input: string): string => {
   return s.replace(/^Bearer\s+/i, '');
 };
 
+/**
+ * Decode a token offline. Nothing secret leaves: the URL is returned redacted, and a refused input's
+ * raw text is redacted too (a token with a typo is still a credential).
+ */
 export const decodeToken = (input: unknown): ParseResult<DecodedToken> => {
+  const r = decode(input);
+  return r.ok ? r : fail(redactText(r.raw), r.issues[0], ...r.issues.slice(1));
+};
+
+const decode = (input: unknown): ParseResult<DecodedToken> => {
   if (typeof input !== 'string') {
-    return fail(String(input), issue('TOKEN_PREFIX', 'a token must be a string'));
+    return fail(rawText(input), issue('TOKEN_PREFIX', 'a token must be a string'));
   }
   const token = extractToken(input);
   if (!token.startsWith(TOKEN_PREFIX)) {
@@ -142,7 +159,8 @@ export const decodeToken = (input: unknown): ParseResult<DecodedToken> => {
   if (action !== 'GetCallerIdentity') problems.push('unexpected action parameter in pre-signed URL');
 
   const value: DecodedToken = {
-    url: text,
+    url: redactText(text),
+    hasSignature: params.has('x-amz-signature'),
     stsHost: host,
     globalEndpoint: !!hostMatch && hostMatch[1] === undefined,
     signedHeaders: [],

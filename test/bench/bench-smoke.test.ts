@@ -2,16 +2,21 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runColdStart } from '../../bench/cold-start.js';
 import { BenchConfigError, parseBenchArgs } from '../../bench/config.js';
-import { runHandlerMemory } from '../../bench/handler-memory.js';
+import { type HandlerMemoryResult, runHandlerMemory } from '../../bench/handler-memory.js';
 import { type Handlers, loadHandlers } from '../../bench/handlers.js';
 import { type IngestCpuResult, runIngestCpu, runIngestCpuIsolated } from '../../bench/ingest-cpu.js';
-import { runEngineIngest } from '../../bench/ingest-e2e.js';
+import { type EngineIngestResult, runEngineIngest } from '../../bench/ingest-e2e.js';
+import { itemClassOf } from '../../bench/item-classes.js';
 import { functionNodeArgs, lambdaRuntimeNodeArgs } from '../../bench/lambda-runtime.js';
 import { machineInfo } from '../../bench/machine.js';
 import { BenchTrailStore } from '../../bench/memory-store.js';
-import { runQueryLatency } from '../../bench/query-latency.js';
-import { type BenchResults, renderMarkdown, summaryRows } from '../../bench/report.js';
+import { QUESTION_KEYS, type QueryLatencyResult, runQueryLatency } from '../../bench/query-latency.js';
+import { type ReplayBenchResult, runReplayBench } from '../../bench/replay.js';
+import { type BenchResults, benchJson, renderMarkdown, summaryRows } from '../../bench/report.js';
+import { measureStorage } from '../../bench/storage.js';
+import { DELIVERY_SETTINGS } from '../../bench/workload.js';
 import { meterCapacity } from '../../bench/write-units.js';
+import { LOG_STREAM_BATCHING } from '../../cdk/function-settings.js';
 import type { MappingChange } from '../../lib/identity/types.js';
 import { type LocalEngine, startLocalEngine } from '../../lib/local/engine.js';
 
@@ -23,6 +28,14 @@ import { type LocalEngine, startLocalEngine } from '../../lib/local/engine.js';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SEED = 424_242;
 let handlers: Handlers;
+/** What the measurements below produced, for the report checks at the end. */
+const measured: {
+  engine: EngineIngestResult[];
+  replay?: ReplayBenchResult;
+  query?: QueryLatencyResult;
+  memory?: HandlerMemoryResult;
+  cpu?: IngestCpuResult;
+} = { engine: [] };
 
 beforeAll(async () => {
   handlers = await loadHandlers();
@@ -32,25 +45,36 @@ describe('bench configuration', () => {
   it('defaults to the full sizes and shrinks them with --quick', () => {
     const full = parseBenchArgs([]);
     const quick = parseBenchArgs(['--quick']);
-    expect(full.queryChains).toBeGreaterThanOrEqual(1_000_000);
+    expect(full.queryRequests).toBeGreaterThanOrEqual(1_000_000);
     expect(full.engineRequests).toBeGreaterThanOrEqual(100_000);
-    expect(quick.queryChains).toBeLessThan(full.queryChains);
-    expect(full.sections).toEqual(['cpu', 'engine', 'query', 'memory', 'cold']);
+    expect(full.replayRequests).toBeGreaterThanOrEqual(100_000);
+    expect(full.longWindowDays).toBe(90);
+    expect(quick.queryRequests).toBeLessThan(full.queryRequests);
+    expect(quick.engineRequests).toBeLessThan(full.engineRequests);
+    expect(quick.replayRequests).toBeLessThan(full.replayRequests);
+    expect(full.sections).toEqual(['cpu', 'engine', 'replay', 'query', 'memory', 'cold']);
   });
 
   it('takes sizes from flags over environment variables', () => {
     const c = parseBenchArgs(['--engine-requests=1234', '--only=cpu,cold'], {
       BENCH_ENGINE_REQUESTS: '99',
-      BENCH_QUERY_CHAINS: '5000',
+      BENCH_QUERY_REQUESTS: '5000',
     });
     expect(c.engineRequests).toBe(1234);
-    expect(c.queryChains).toBe(5000);
+    expect(c.queryRequests).toBe(5000);
     expect(c.sections).toEqual(['cpu', 'cold']);
+  });
+
+  it("delivers with the deployed log function's Kinesis batching", () => {
+    expect(DELIVERY_SETTINGS).toEqual({
+      kinesisBatchSize: LOG_STREAM_BATCHING.batchSize,
+      kinesisBatchWindowMs: LOG_STREAM_BATCHING.maxBatchingWindowSeconds * 1000,
+    });
   });
 
   it.each([
     ['an unknown flag', ['--engine-reqs=5']],
-    ['a negative size', ['--query-chains=-1']],
+    ['a negative size', ['--query-requests=-1']],
     ['a size that is not a number', ['--cpu-rounds=many']],
     ['an unknown section', ['--only=cpu,disk']],
     ['a positional argument', ['quick']],
@@ -75,7 +99,7 @@ describe('bench store stub', () => {
     expect(await s.putMappingChanges([observation('2025-06-02T10:00:00.000Z', 'a')])).toHaveLength(1);
     expect(await s.putMappingChanges([observation('2025-06-02T11:00:00.000Z', 'b')])).toHaveLength(0);
     await s.putMappingChanges([observation('2025-06-02T09:00:00.000Z', 'c')]);
-    const all = await s.mappingChanges('payments-prod', '111122223333');
+    const all = await s.mappingChanges({ cluster: 'payments-prod', accountId: '111122223333' });
     expect(all.map((c) => c.sourceEventId)).toEqual(['c']);
   });
 });
@@ -120,6 +144,43 @@ describe('write-unit meter against a real engine', () => {
     expect(t.failedConditionalWrites).toBe(1);
     expect(t.failedConditionWriteUnits).toBe(1);
     expect(t.operations['PutItem']).toBe(5);
+    expect(t.byClass.other).toEqual({
+      itemsWritten: 4,
+      tableWriteUnits: 6,
+      indexWriteUnits: 4,
+      failedConditionWriteUnits: 1,
+    });
+  });
+
+  it("sizes the table's final state: items, 100 bytes of overhead each, and KEYS_ONLY index entries", async () => {
+    await put('B', 'k9', 10);
+    const s = await measureStorage(engine.endpoint, 'bench-meter');
+    // A: pk(2+3) sk(2+1) data(4+100); B: pk(2+3) sk(2+1) data(4+10) gsi1pk(6+3) gsi1sk(6+2).
+    expect(s.items).toBe(2);
+    expect(s.itemBytes).toBe(112 + 39);
+    expect(s.indexEntries).toBe(1);
+    // Index entry: table keys (8) + index keys (17) + 100.
+    expect(s.indexBytes).toBe(8 + 17 + 100);
+    expect(s.totalBytes).toBe(112 + 39 + 2 * 100 + 125);
+    expect(s.byClass.other?.items).toBe(2);
+  });
+});
+
+describe('item classes', () => {
+  it.each([
+    ['S#1#c', '2025-06-02T08:05#AbCdEfGhIjKl#n', 'S# n'],
+    ['S#1#c', '2025-06-02T08:05#AbCdEfGhIjKl#b.2', 'S# b'],
+    ['N#1#c', '2025-06-02T08:05#AbCdEfGhIjKl', 'N#'],
+    ['IP#arn:aws:iam::1:role/x', '2025-06-02T08:05#C#1#c#AbCdEfGhIjKl', 'IP#'],
+    ['IO#C#1#c#leases#ns#n', '2025-06-02T08:05#AbCdEfGhIjKl', 'IO#'],
+    ['R#C#1#c#id', '2025-06-02T08:05#AbCdEfGhIjKl', 'R#'],
+    ['MC#C#1#c', 'x', 'MC#'],
+    ['CRED#ASIA', 'CRED', 'CRED#'],
+    ['CL#1#c', 'CLUSTER', 'CL#'],
+    ['USAGE#C#1#c#k', 'USAGE', 'USAGE#'],
+    ['P#1', 'A', 'other'],
+  ])('%s / %s is %s', (pk, sk, cls) => {
+    expect(itemClassOf(pk, sk)).toBe(cls);
   });
 });
 
@@ -144,6 +205,7 @@ describe('bench measurements at tiny sizes', () => {
   }, async () => {
     const nodeArgs = functionNodeArgs('log-ingest');
     const r = await runIngestCpuIsolated({ requests: 150, rounds: 1, seed: SEED }, { root: ROOT, nodeArgs });
+    measured.cpu = r;
     expect(r.nodeArgs).toEqual(nodeArgs);
     expect(r.chainsPerRun).toBeGreaterThan(0);
     expect(r.handlerMs).toHaveLength(1);
@@ -164,44 +226,96 @@ describe('bench measurements at tiny sizes', () => {
     expect(r.parseShare).toBeGreaterThan(0);
   });
 
-  it('ingests into the engine, counts write units and compares with the truth', { timeout: 180_000 }, async () => {
-    const r = await runEngineIngest(
-      { requests: 150, seed: SEED, lateFraction: 0.05, duplicateFraction: 0.05 },
-      handlers,
-    );
-    expect(r.requests).toBeGreaterThan(100);
-    expect(r.failedBatchItems).toBe(0);
-    expect(r.capacity.itemsWritten).toBeGreaterThan(r.requests);
-    // The meter's table part must equal what the engine itself reports for the same writes.
-    expect(r.capacity.tableWriteUnits).toBe(r.capacity.engineTableWriteUnits);
-    expect(r.capacity.indexWriteUnits).toBeGreaterThan(0);
+  it.each(['realistic', 'human-heavy'] as const)(
+    'ingests the %s mix into the engine, counts write units and storage, and compares with the truth',
+    {
+      timeout: 180_000,
+    },
+    async (mix) => {
+      const r = await runEngineIngest(
+        { mix, requests: 300, seed: SEED, lateFraction: 0.05, duplicateFraction: 0.05 },
+        handlers,
+      );
+      measured.engine.push(r);
+      expect(r.mix).toBe(mix);
+      expect(r.requests).toBeGreaterThan(250);
+      expect(r.failedBatchItems).toBe(0);
+      expect(r.kinesisInvocations).toBeGreaterThan(0);
+      // The meter's table part must equal what the engine itself reports for the same writes.
+      expect(r.capacity.tableWriteUnits).toBe(r.capacity.engineTableWriteUnits);
+      const byClass = Object.values(r.capacity.byClass);
+      expect(byClass.reduce((n, c) => n + c.tableWriteUnits, 0)).toBe(r.capacity.tableWriteUnits);
+      expect(byClass.reduce((n, c) => n + c.indexWriteUnits, 0)).toBe(r.capacity.indexWriteUnits);
+      expect(r.capacity.byClass['S# b']?.itemsWritten).toBeGreaterThan(0);
+      expect(r.storage.byClass['S# b']?.items).toBeGreaterThan(0);
+      expect(r.storage.indexEntries).toBeGreaterThan(0);
+      expect(r.storedBytesPerRequest).toBeGreaterThan(0);
+      expect(r.scans).toBe(0);
+      expect(r.answered.requests).toBe(r.requests);
+      expect(r.answered.fields['chain']).toBe(1);
+      expect(r.answered.agreement).toBeGreaterThan(0);
+    },
+  );
+
+  it('generates the files a user has and replays them into the embedded engine', { timeout: 120_000 }, async () => {
+    const r = await runReplayBench({ requests: 300, seed: SEED, mix: 'realistic' });
+    measured.replay = r;
+    expect(r.files.logExports).toBeGreaterThan(1);
+    expect(r.files.cloudTrail).toBeGreaterThan(0);
+    expect(r.files.awsAuth).toBeGreaterThan(0);
+    expect(r.requests).toBeGreaterThan(250);
+    expect(r.requestsStored).toBeGreaterThanOrEqual(r.requests);
+    expect(r.failedItems).toBe(0);
+    expect(r.quarantined).toBe(0);
     expect(r.scans).toBe(0);
-    expect(r.answered.requests).toBe(r.requests);
-    expect(r.answered.fields['chain']).toBe(1);
-    expect(r.answered.agreement).toBeGreaterThan(0);
+    expect(r.requestsPerS).toBeGreaterThan(0);
   });
 
-  it('loads a table through the full and bulk paths and answers every question without a Scan', {
+  it('loads a table through the handlers and answers every question, long windows included, without a Scan', {
     timeout: 240_000,
   }, async () => {
     const r = await runQueryLatency(
-      { chains: 400, probeChains: 100, maxFullPathMinutes: 0, repetitions: 1, seed: SEED, concurrency: 2, root: ROOT },
+      {
+        requests: 1_500,
+        longWindowRequests: 80,
+        longWindowDays: 90,
+        repetitions: 1,
+        seed: SEED,
+        concurrency: 2,
+        lateFraction: 0.05,
+        duplicateFraction: 0.02,
+        root: ROOT,
+      },
       handlers,
     );
-    expect(r.load.mode).toBe('full path + bulk');
-    expect(r.load.bulkChains).toBeGreaterThan(0);
-    expect(r.chainsInTable).toBeGreaterThanOrEqual(390);
-    expect(r.questions.map((q) => q.name)).toHaveLength(8);
-    for (const q of r.questions) {
-      expect({ question: q.name, errors: q.errors }).toEqual({ question: q.name, errors: [] });
+    measured.query = r;
+    expect(r.load.scenarios.map((s) => s.mix)).toEqual(['realistic', 'human-heavy']);
+    expect(r.load.scenarios.every((s) => s.failedBatchItems === 0)).toBe(true);
+    expect(r.requestsInTable).toBeGreaterThanOrEqual(1_500);
+    expect(r.questions.map((q) => q.key)).toEqual([...QUESTION_KEYS]);
+    expect(r.longWindow.map((q) => q.key)).toEqual([
+      'cluster90d.whoDid',
+      'cluster90d.denied',
+      'cluster90d.touched',
+      'empty4y.whoDid',
+      'empty4y.denied',
+      'empty4y.touched',
+    ]);
+    for (const q of [...r.questions, ...r.longWindow]) {
+      expect({ question: q.key, errors: q.errors }).toEqual({ question: q.key, errors: [] });
       expect(q.samples).toBe(1);
       expect(q.scans).toBe(0);
     }
-    expect(r.questions.find((q) => q.name === 'explain')?.avgRows).toBeGreaterThan(0);
+    expect(r.questions.find((q) => q.key === 'explain')?.avgRows).toBeGreaterThan(0);
+    expect(r.questions.find((q) => q.key === 'explainAt')?.avgRows).toBeGreaterThan(0);
+    expect(r.longWindow.find((q) => q.key === 'cluster90d.whoDid')?.avgRows).toBeGreaterThan(0);
+    expect(r.longWindow.find((q) => q.key === 'empty4y.whoDid')?.avgRows).toBe(0);
+    expect(r.profile?.summary.sampledMs).toBeGreaterThan(0);
   });
 
   it('measures the peak RSS of the bundled handler in a child process', { timeout: 120_000 }, async () => {
     const r = await runHandlerMemory({ root: ROOT, seed: SEED, eventBytes: 200_000 });
+    measured.memory = r;
     expect(r.eventBytes).toBeLessThanOrEqual(200_000);
     expect(r.records).toBeGreaterThan(0);
     expect(r.chains).toBeGreaterThan(0);
@@ -239,7 +353,7 @@ describe('report', () => {
     const md = renderMarkdown(results);
     expect(md).toContain('2026-11-22T10:00:00.000Z');
     expect(md).toContain(results.machine.cpuModel);
-    expect(md).toContain('## 4. Memory');
+    expect(md).toContain('## 6. Memory');
     expect(md).toContain('engine down');
     expect(md).toContain('`node --max-semi-space-size=51 --max-old-space-size=922 --enable-source-maps`');
     const rows = summaryRows(results);
@@ -288,5 +402,59 @@ describe('report', () => {
       status: 'MISS',
     });
     expect(rows.find((row) => row.metric.includes('default heap flags'))).toMatchObject({ value: '0.220' });
+  });
+
+  it('writes BENCHMARKS.json with every headline figure of the sections measured above, and renders them', (ctx) => {
+    // Needs the measurements above (run in file order); skipped when a filter left them out.
+    if (measured.engine.length < 2 || !measured.replay || !measured.query || !measured.cpu || !measured.memory)
+      ctx.skip();
+    const results: BenchResults = {
+      config: parseBenchArgs(['--quick']),
+      machine: machineInfo(ROOT, new Date('2026-11-22T10:00:00Z')),
+      wallMs: 60_000,
+      ...(measured.cpu ? { cpu: measured.cpu } : {}),
+      engine: measured.engine,
+      ...(measured.replay ? { replay: measured.replay } : {}),
+      ...(measured.query ? { query: measured.query } : {}),
+      ...(measured.memory ? { memory: measured.memory } : {}),
+      failures: [],
+    };
+    const json = JSON.parse(JSON.stringify(benchJson(results))) as Record<string, Record<string, unknown>>;
+    const number = expect.any(Number);
+    expect(json['writeUnitsPer1kRequests']).toEqual({ realistic: number, humanHeavy: number });
+    expect(json['storedBytesPerRequest']).toEqual({ realistic: number, humanHeavy: number });
+    expect(json['replayRequestsPerSecond']).toEqual({ realistic: number });
+    expect(json['queryP95Ms']).toEqual(Object.fromEntries(QUESTION_KEYS.map((k) => [k, number])));
+    expect(json['longWindowFirstPageMs']).toEqual({ cluster90d: number, empty4y: number });
+    expect(json['correctnessAsAnswered']).toEqual(number);
+    expect(json['cpuPathRatioToFloor']).toEqual(number);
+    expect(json['handlerPeakRssMb']).toEqual(number);
+    expect(json['queryScans']).toBe(0);
+    expect(json['deliverySettings']).toMatchObject({ kinesisBatchSize: 1_000, kinesisBatchWindowMs: 300_000 });
+    const md = renderMarkdown(results);
+    for (const heading of [
+      '## Traffic mixes',
+      '## Delivery settings',
+      '## Summary',
+      '### By item class',
+      '## 3. Correctness',
+      '## 4. Local replay',
+      '## 5. Query latency',
+      '### Long windows',
+    ])
+      expect(md).toContain(heading);
+    expect(md).toContain('kubelet lease renewals');
+  });
+
+  it('leaves a figure null in BENCHMARKS.json when its section did not run', () => {
+    const json = benchJson({
+      config: parseBenchArgs(['--quick', '--only=cold']),
+      machine: machineInfo(ROOT, new Date('2026-11-22T10:00:00Z')),
+      wallMs: 1,
+      failures: [],
+    });
+    expect(json['writeUnitsPer1kRequests']).toEqual({ realistic: null, humanHeavy: null });
+    expect(json['correctnessAsAnswered']).toBeNull();
+    expect(json['longWindowFirstPageMs']).toEqual({ cluster90d: null, empty4y: null });
   });
 });

@@ -158,14 +158,14 @@ describe('central stack: CloudTrail events', () => {
   });
 
   it('routes the EKS and STS rules of the custom bus to the queue', () => {
-    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventBusName !== undefined);
+    const rules = ofType('AWS::Events::Rule').filter(
+      ([, r]) =>
+        r.Properties.EventBusName !== undefined && JSON.stringify(r.Properties.Targets).includes('CloudTrailQueue'),
+    );
     expect(rules.map(([, r]) => (r.Properties.EventPattern as { source: string[] }).source).sort()).toEqual([
       ['aws.eks', 'aws.eks-auth'],
       ['aws.sts'],
     ]);
-    for (const [, r] of rules) {
-      expect(JSON.stringify(r.Properties.Targets)).toContain('CloudTrailQueue');
-    }
   });
 
   it('encrypts every queue with a customer-managed key, enforces TLS, and gives the CloudTrail queue a DLQ', () => {
@@ -179,7 +179,7 @@ describe('central stack: CloudTrail events', () => {
       },
       VisibilityTimeout: 360,
     });
-    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(3);
+    expect(ofType('AWS::SQS::QueuePolicy')).toHaveLength(4);
     for (const [, p] of ofType('AWS::SQS::QueuePolicy')) {
       expect(JSON.stringify(p.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
@@ -328,6 +328,36 @@ describe('central stack: functions', () => {
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(30);
   });
 
+  it('encrypts every function log group with its own rotated key and keeps it when the stack goes (the query audit log lives there)', () => {
+    const keyId = logicalIdOf('AWS::KMS::Key', (p) => String(p.Description).includes('function log groups'));
+    for (const [id] of ofType('AWS::Logs::LogGroup')) {
+      const g = template.toJSON().Resources[id];
+      expect(g.DeletionPolicy).toBe('Retain');
+      expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    }
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        Description: Match.stringLikeRegexp('function log groups'),
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: 'logs.eu-west-1.amazonaws.com' },
+              Condition: {
+                ArnLike: {
+                  'kms:EncryptionContext:aws:logs:arn': {
+                    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:eu-west-1:111111111111:log-group:*']],
+                  },
+                },
+              },
+            }),
+          ]),
+        },
+      }),
+    });
+  });
+
   it('sizes each function and sets its NODE_OPTIONS from cdk/function-settings.ts, which the benchmarks start the handler with', () => {
     const fns = ofType('AWS::Lambda::Function').map(([, f]) => f.Properties);
     const sizes = Object.fromEntries(
@@ -370,24 +400,66 @@ describe('central stack: functions', () => {
   it('exposes the query API only through an IAM-authenticated function URL and an invoke policy to attach', () => {
     template.resourceCountIs('AWS::Lambda::Url', 1);
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
-    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
-      ManagedPolicyName: 'EksAccessTrail-QueryApiInvoke-eu-west-1',
-      PolicyDocument: {
-        Statement: [
-          {
-            Action: 'lambda:InvokeFunctionUrl',
-            Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
-            Effect: 'Allow',
-            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^QueryApiFunction'), 'Arn'] },
-          },
-          {
-            Action: 'lambda:InvokeFunction',
-            Effect: 'Allow',
-            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^QueryApiFunction'), 'Arn'] },
-          },
-        ],
+    const [, policy] = ofType('AWS::IAM::ManagedPolicy')[0]!;
+    expect(policy.Properties.ManagedPolicyName).toBe('EksAccessTrail-QueryApiInvoke-eu-west-1');
+    const fnArn = { 'Fn::GetAtt': [expect.stringMatching(/^QueryApiFunction/), 'Arn'] };
+    // Both actions, each only through the URL: no unconditioned lambda:InvokeFunction, which would let
+    // a direct Invoke hand the handler a forged caller identity.
+    expect((policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement).toEqual([
+      {
+        Sid: 'InvokeTheFunctionUrl',
+        Action: 'lambda:InvokeFunctionUrl',
+        Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+        Effect: 'Allow',
+        Resource: fnArn,
       },
-    });
+      {
+        Sid: 'InvokeOnlyThroughTheUrl',
+        Action: 'lambda:InvokeFunction',
+        Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+        Effect: 'Allow',
+        Resource: fnArn,
+      },
+    ]);
+    // The query function has no resource policy: only principals of this account, through an identity
+    // policy such as this one, may call it.
+    for (const [, p] of ofType('AWS::Lambda::Permission')) {
+      expect(JSON.stringify(p.Properties.FunctionName)).not.toContain('QueryApiFunction');
+    }
+  });
+
+  it('gives the query function the validated access grants, and no other function', () => {
+    const varsOf = (service: string) =>
+      (
+        ofType('AWS::Lambda::Function').find(
+          ([, f]) =>
+            (f.Properties.Environment as { Variables: Record<string, string> }).Variables.POWERTOOLS_SERVICE_NAME ===
+            service,
+        )![1].Properties.Environment as { Variables: Record<string, string> }
+      ).Variables;
+    expect(JSON.parse(varsOf('query-api')[ENV.queryAccessPolicy]!)).toEqual([
+      { name: 'secops', permissionSet: 'SecurityAudit', accounts: ['*'], clusters: ['*'] },
+      {
+        name: 'prod-oncall',
+        roleArn: 'arn:aws:iam::111111111111:role/OnCall',
+        accounts: ['222222222222'],
+        clusters: ['prod*'],
+      },
+    ]);
+    for (const service of ['log-ingest', 'cloudtrail-ingest', 'posture-report']) {
+      expect(varsOf(service)[ENV.queryAccessPolicy]).toBeUndefined();
+    }
+    // No grant: the stack still deploys (everyone is denied) and says so at synth.
+    const none = synthApp({ ...multiAccountInput, queryAccess: undefined }).stacks.central;
+    const fn = Object.values(Template.fromStack(none).findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'query-api',
+    );
+    expect(fn?.Properties.Environment.Variables[ENV.queryAccessPolicy]).toBe('[]');
+    expect(JSON.stringify(none.node.metadata)).toContain('eks-access-trail:no-query-access');
+  });
+
+  it('outputs the log group that holds the query audit log', () => {
+    template.hasOutput('QueryAuditLogGroup', { Value: { Ref: Match.stringLikeRegexp('^QueryApiLogs') } });
   });
 
   it('outputs the query API URL that docs/deploy.md tells auditors to call', () => {
@@ -455,5 +527,206 @@ describe('central stack: alerts and alarms', () => {
     expect(alarms.length).toBeGreaterThanOrEqual(8);
     for (const [, a] of alarms)
       expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlertsTopic/) }]);
+  });
+});
+
+describe('central stack: no silent loss', () => {
+  it('keeps the stream 7 days, so a failed batch reported by sequence range can still be replayed', () => {
+    template.hasResourceProperties('AWS::Kinesis::Stream', { RetentionPeriodHours: 168 });
+    // The failure queue outlives the stream, so no pointer expires before its data.
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 14 * 86_400,
+      KmsMasterKeyId: Match.anyValue(),
+    });
+  });
+
+  it('gives every EventBridge rule target of the stack the encrypted event DLQ and a bounded retry policy', () => {
+    const rules = ofType('AWS::Events::Rule');
+    expect(rules.map(([, r]) => r.Properties.Name).sort()).toEqual([
+      'EksAccessTrail-DailyPosture',
+      'EksAccessTrail-EksAccessEvents',
+      'EksAccessTrail-MemberAlarms',
+      'EksAccessTrail-StsAssumeRoleEvents',
+    ]);
+    for (const [, r] of rules) {
+      for (const t of r.Properties.Targets as { DeadLetterConfig?: unknown; RetryPolicy?: unknown }[]) {
+        expect(t.DeadLetterConfig).toEqual({
+          Arn: { 'Fn::GetAtt': [expect.stringMatching(/^EventDeliveryDlq/), 'Arn'] },
+        });
+        expect(t.RetryPolicy).toMatchObject({ MaximumEventAgeInSeconds: expect.any(Number) });
+      }
+    }
+    const [, dlq] = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('EventDeliveryDlq'))!;
+    expect(dlq.Properties).toMatchObject({
+      KmsMasterKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^QueueKey/), 'Arn'] },
+      MessageRetentionPeriod: 1_209_600,
+    });
+    // EventBridge may send to it for these rules only.
+    const [, policy] = ofType('AWS::SQS::QueuePolicy').find(([, p]) =>
+      JSON.stringify(p.Properties.Queues).includes('EventDeliveryDlq'),
+    )!;
+    const sends = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement.filter(
+      (st) => st.Action === 'sqs:SendMessage',
+    );
+    expect(sends).toHaveLength(rules.length);
+    for (const st of sends) {
+      expect(st).toMatchObject({
+        Principal: { Service: 'events.amazonaws.com' },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } },
+      });
+    }
+  });
+
+  it.each([
+    ['failed deliveries', 'FailedInvocations'],
+    ['deliveries that reached neither target nor DLQ', 'InvocationsFailedToBeSentToDlq'],
+  ])('alarms on %s of every rule, by bus and rule name', (_what, metricName) => {
+    const [, a] = ofType('AWS::CloudWatch::Alarm').find(([, x]) =>
+      JSON.stringify(x.Properties.Metrics ?? []).includes(`"MetricName":"${metricName}"`),
+    )!;
+    const metrics = a.Properties.Metrics as { Expression?: string; MetricStat?: { Metric: { Dimensions: unknown } } }[];
+    expect(metrics[0]!.Expression).toBe('SUM(METRICS())');
+    expect(metrics.slice(1).map((m) => m.MetricStat!.Metric.Dimensions)).toEqual([
+      [
+        { Name: 'EventBusName', Value: 'eks-access-trail' },
+        { Name: 'RuleName', Value: 'EksAccessTrail-EksAccessEvents' },
+      ],
+      [
+        { Name: 'EventBusName', Value: 'eks-access-trail' },
+        { Name: 'RuleName', Value: 'EksAccessTrail-StsAssumeRoleEvents' },
+      ],
+      [{ Name: 'RuleName', Value: 'EksAccessTrail-DailyPosture' }],
+      [
+        { Name: 'EventBusName', Value: 'eks-access-trail' },
+        { Name: 'RuleName', Value: 'EksAccessTrail-MemberAlarms' },
+      ],
+    ]);
+    expect(a.Properties).toMatchObject({
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on the depth of the event DLQ', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventDeliveryDlq'), 'QueueName'] } },
+      ],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AlertsTopic') }],
+    });
+  });
+
+  it('alarms when a watched cluster with logging on sends nothing for silenceAlarmMinutes, missing data breaching', () => {
+    const silent = ofType('AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties.MetricName === METRICS.clusterLogEvents,
+    );
+    // prod: the stack turns its logging on; staging: silenceAlarm set; prod-us: neither.
+    expect(silent.map(([, a]) => a.Properties.AlarmName).sort()).toEqual([
+      'EksAccessTrail-ClusterSilent-222222222222-eu-west-1-prod',
+      'EksAccessTrail-ClusterSilent-333333333333-eu-west-1-staging',
+    ]);
+    for (const [, a] of silent) {
+      expect(a.Properties).toMatchObject({
+        Namespace: METRICS.namespace,
+        Statistic: 'Sum',
+        Period: 300,
+        // 30 minutes = six empty five-minute periods in a row.
+        EvaluationPeriods: 6,
+        DatapointsToAlarm: 6,
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        TreatMissingData: 'breaching',
+        AlarmActions: [{ Ref: expect.stringMatching(/^AlertsTopic/) }],
+      });
+    }
+    expect(silent.find(([, a]) => String(a.Properties.AlarmName).endsWith('prod'))![1].Properties.Dimensions).toEqual([
+      { Name: 'cluster', Value: '222222222222/eu-west-1/prod' },
+      { Name: 'service', Value: 'log-ingest' },
+    ]);
+    // The whole log path too, whatever the per-cluster settings.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'EksAccessTrail-LogIngestSilent',
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.recordsIn,
+      Dimensions: [{ Name: 'service', Value: 'log-ingest' }],
+      EvaluationPeriods: 6,
+      DatapointsToAlarm: 6,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    // Every other alarm counts failures or messages, which are absent when there are none.
+    const silence = new Set<unknown>([METRICS.clusterLogEvents, METRICS.recordsIn]);
+    for (const [, a] of ofType('AWS::CloudWatch::Alarm').filter(([, x]) => !silence.has(x.Properties.MetricName))) {
+      expect(a.Properties.TreatMissingData).toBe('notBreaching');
+    }
+  });
+
+  it('lets this account’s CloudWatch alarms publish to the topic and use its key, and no other account’s', () => {
+    const alarmsOfThisAccount = {
+      StringEquals: { 'aws:SourceAccount': '111111111111' },
+      ArnLike: {
+        'aws:SourceArn': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:eu-west-1:111111111111:alarm:*']],
+        },
+      },
+    };
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CloudWatchAlarmsOfThisAccount',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: Match.stringLikeRegexp('^AlertsTopic') },
+            Condition: alarmsOfThisAccount,
+          },
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: 'eks-access-trail alert topic encryption',
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Condition: alarmsOfThisAccount,
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('sends the member stacks’ forwarding alarms from the central bus to the topic, admitting that rule only', () => {
+    const ruleId = logicalIdOf('AWS::Events::Rule', (p) => p.Name === 'EksAccessTrail-MemberAlarms');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Name: 'EksAccessTrail-MemberAlarms',
+      EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: [{ prefix: 'EksAccessTrail-Forward' }], state: { value: ['ALARM'] } },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('^AlertsTopic') },
+          InputTransformer: Match.objectLike({ InputTemplate: Match.stringLikeRegexp('eks-access-trail: alarm <') }),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+          }),
+        ]),
+      },
+    });
   });
 });

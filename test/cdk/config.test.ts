@@ -106,12 +106,74 @@ describe('validateTrailConfig', () => {
     ['logging flag not boolean', { ...minimal, enableControlPlaneLogging: 'yes' }, 'enableControlPlaneLogging'],
     ['STS flag not boolean', { ...minimal, forwardGlobalStsEvents: 1 }, 'forwardGlobalStsEvents'],
     ['unused-mapping days not positive', { ...minimal, unusedMappingDays: 0 }, 'unusedMappingDays'],
+    [
+      'silence alarm flag not boolean',
+      { ...minimal, clusters: [{ name: 'a', silenceAlarm: 'on' }] },
+      'clusters[0].silenceAlarm',
+    ],
+    ['silence window off the five-minute grid', { ...minimal, silenceAlarmMinutes: 42 }, 'silenceAlarmMinutes'],
+    ['silence window too short', { ...minimal, silenceAlarmMinutes: 5 }, 'silenceAlarmMinutes'],
+    ['silence window over a day', { ...minimal, silenceAlarmMinutes: 1445 }, 'silenceAlarmMinutes'],
+    ['query access not a list', { ...minimal, queryAccess: { name: 'a' } }, 'queryAccess'],
+    ['a grant naming no caller', { ...minimal, queryAccess: [{ name: 'a', accounts: ['*'] }] }, 'queryAccess[0]'],
+    [
+      'a grant with a role path',
+      { ...minimal, queryAccess: [{ name: 'a', roleArn: 'arn:aws:iam::111111111111:role/x/y', accounts: ['*'] }] },
+      'queryAccess[0].roleArn',
+    ],
+    [
+      'a grant with a bad account',
+      { ...minimal, queryAccess: [{ name: 'a', permissionSet: 'P', accounts: ['22'] }] },
+      'queryAccess[0].accounts[0]',
+    ],
+    [
+      'grants too large for the function environment',
+      {
+        ...minimal,
+        queryAccess: Array.from({ length: 40 }, (_, i) => ({
+          name: `grant-${i}`,
+          roleArn: `arn:aws:iam::111111111111:role/AuditorWithAVeryLongRoleName${i}`,
+          accounts: ['222222222222'],
+        })),
+      },
+      'queryAccess',
+    ],
   ])('rejects %s, naming the key', (_kind, input, path) => {
     const r = validateTrailConfig(input, env);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.problems.map((p) => p.path)).toContain(path);
     for (const p of r.problems) expect(p.message.length).toBeGreaterThan(10);
+  });
+
+  it('defaults the silence alarm to the clusters whose logging the stack turns on, and the window to an hour', () => {
+    const r = validateTrailConfig(
+      {
+        ...minimal,
+        clusters: [
+          { name: 'on', enableControlPlaneLogging: true },
+          { name: 'off' },
+          { name: 'own-logging', silenceAlarm: true },
+          { name: 'quiet', enableControlPlaneLogging: true, silenceAlarm: false },
+        ],
+      },
+      env,
+    );
+    expect(r.ok && r.value.clusters.map((c) => [c.name, c.silenceAlarm])).toEqual([
+      ['on', true],
+      ['off', false],
+      ['own-logging', true],
+      ['quiet', false],
+    ]);
+    expect(r.ok && r.value.silenceAlarmMinutes).toBe(60);
+  });
+
+  it('keeps the query access grants, clusters defaulted, and denies everyone when none is given', () => {
+    const grant = { name: 'secops', permissionSet: 'SecurityAudit', callerAccounts: ['111111111111'], accounts: ['*'] };
+    const r = validateTrailConfig({ ...minimal, queryAccess: [grant] }, env);
+    expect(r.ok && r.value.queryAccess).toEqual([{ ...grant, clusters: ['*'] }]);
+    const none = validateTrailConfig(minimal, env);
+    expect(none.ok && none.value.queryAccess).toEqual([]);
   });
 
   it('reports every problem at once, not only the first', () => {
@@ -147,6 +209,8 @@ describe('validateTrailConfig', () => {
             alertEmails: anyValue,
             kinesisShards: anyValue,
             logRetentionDays: anyValue,
+            queryAccess: fc.oneof(anyValue, fc.array(fc.dictionary(fc.string(), fc.anything()))),
+            silenceAlarmMinutes: anyValue,
           },
           { requiredKeys: [] },
         ),

@@ -99,6 +99,26 @@ describe('EventBridge patterns against real events', () => {
     },
   );
 
+  it('the forwarding alarm rules (member default bus, central bus) match the member alarms entering ALARM only', () => {
+    const sample = JSON.parse(readFileSync(fixture('cloudwatch-alarm-state-change-metric-math.json'), 'utf8')) as {
+      detail: { alarmName: string; state: { value: string } };
+    };
+    const named = (alarmName: string, state = 'ALARM') => ({
+      ...sample,
+      detail: { ...sample.detail, alarmName, state: { ...sample.detail.state, value: state } },
+    });
+    for (const { pattern } of rulesFor('aws.cloudwatch')) {
+      expect(matchesEventPattern(pattern, sample)).toBe(false);
+      expect(matchesEventPattern(pattern, named('EksAccessTrail-ForwardFailures'))).toBe(true);
+      expect(matchesEventPattern(pattern, named('EksAccessTrail-ForwardDlqDepth'))).toBe(true);
+      expect(matchesEventPattern(pattern, named('EksAccessTrail-ForwardFailures', 'OK'))).toBe(false);
+      // The central stack's own alarms notify the topic directly; forwarding them too would double them.
+      expect(matchesEventPattern(pattern, named('EksAccessTrail-ClusterSilent-222222222222-eu-west-1-prod'))).toBe(
+        false,
+      );
+    }
+  });
+
   it.each(['rooty0-ec2-create-tags', 'powertools-eventbridge-base'])(
     'no rule matches the unrelated %s event',
     (name) => {

@@ -87,6 +87,28 @@ describe('member stack: log subscriptions', () => {
         ],
       },
     });
+    // The provider runs under its own role: no AWS managed policy (AWSLambdaBasicExecutionRole may
+    // write to every log group), logs only to its own group, kept logRetentionDays.
+    for (const role of Object.values(t.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ClustersLoggingProviderRole'), 'Arn'] },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^ClustersLoggingProviderLogs') } },
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^ClustersLoggingProviderRole') }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ClustersLoggingProviderLogs'), 'Arn'] },
+          },
+        ],
+      },
+    });
     // The filter waits for logging to be on (EKS creates the log group then).
     const [filterId] = Object.keys(t.findResources('AWS::Logs::SubscriptionFilter'));
     const filter = t.toJSON().Resources[filterId!];
@@ -106,11 +128,20 @@ describe('member stack: CloudTrail forwarding', () => {
       ],
     };
     const rules = Object.values(t.findResources('AWS::Events::Rule'));
-    expect(rules).toHaveLength(2);
+    expect(rules.map((r) => r.Properties.Name).sort()).toEqual([
+      'EksAccessTrail-ForwardAlarms',
+      'EksAccessTrail-ForwardEksAccessEvents',
+      'EksAccessTrail-ForwardStsAssumeRoleEvents',
+    ]);
     for (const r of rules) {
       expect(r.Properties.EventBusName).toBeUndefined();
       expect(r.Properties.Targets).toEqual([
-        { Arn: busArn, Id: 'Target0', RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^ForwardRole/), 'Arn'] } },
+        {
+          Arn: busArn,
+          Id: 'Target0',
+          RoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^ForwardRole/), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/^ForwardDlq/), 'Arn'] } },
+        },
       ]);
     }
     t.hasResourceProperties('AWS::IAM::Role', {
@@ -125,7 +156,64 @@ describe('member stack: CloudTrail forwarding', () => {
     const t = memberTemplate(MEMBER_ACCOUNT, 'us-east-1');
     t.resourceCountIs('AWS::Logs::SubscriptionFilter', 0);
     const rules = Object.values(t.findResources('AWS::Events::Rule'));
-    expect(rules.map((r) => r.Properties.EventPattern.source)).toEqual([['aws.sts']]);
+    expect(rules.map((r) => r.Properties.EventPattern.source)).toEqual([['aws.sts'], ['aws.cloudwatch']]);
+  });
+
+  it('keeps events the central bus refuses in an encrypted, TLS-only DLQ for 14 days, sendable by its own rules only', () => {
+    const t = memberTemplate(MEMBER_ACCOUNT, 'eu-west-1');
+    t.resourceCountIs('AWS::SQS::Queue', 1);
+    t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    const [policy] = Object.values(t.findResources('AWS::SQS::QueuePolicy'));
+    const statements = policy!.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    expect(statements.find((st) => st.Effect === 'Deny')).toMatchObject({
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+    const sends = statements.filter((st) => st.Action === 'sqs:SendMessage');
+    expect(sends).toHaveLength(3);
+    for (const st of sends) {
+      expect(st).toMatchObject({
+        Principal: { Service: 'events.amazonaws.com' },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [expect.stringMatching(/^Forward/), 'Arn'] } } },
+      });
+    }
+  });
+
+  it('alarms on failed forwarding and on DLQ depth, and forwards those alarms to the central bus (the member has no topic)', () => {
+    const t = memberTemplate(MEMBER_ACCOUNT, 'eu-west-1');
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.map((a) => a.Properties.AlarmName).sort()).toEqual([
+      'EksAccessTrail-ForwardDlqDepth',
+      'EksAccessTrail-ForwardFailures',
+    ]);
+    const failures = alarms.find((a) => a.Properties.AlarmName === 'EksAccessTrail-ForwardFailures')!;
+    const named = (
+      failures.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } } }[]
+    )
+      .flatMap((m) => (m.MetricStat ? [[m.MetricStat.Metric.MetricName, m.MetricStat.Metric.Dimensions]] : []))
+      .map((x) => JSON.stringify(x))
+      .sort();
+    expect(named).toEqual(
+      [
+        ['FailedInvocations', [{ Name: 'RuleName', Value: 'EksAccessTrail-ForwardEksAccessEvents' }]],
+        ['FailedInvocations', [{ Name: 'RuleName', Value: 'EksAccessTrail-ForwardStsAssumeRoleEvents' }]],
+        ['InvocationsFailedToBeSentToDlq', [{ Name: 'RuleName', Value: 'EksAccessTrail-ForwardEksAccessEvents' }]],
+        ['InvocationsFailedToBeSentToDlq', [{ Name: 'RuleName', Value: 'EksAccessTrail-ForwardStsAssumeRoleEvents' }]],
+      ]
+        .map((x) => JSON.stringify(x))
+        .sort(),
+    );
+    for (const a of alarms) expect(a.Properties.TreatMissingData).toBe('notBreaching');
+    t.hasResourceProperties('AWS::Events::Rule', {
+      Name: 'EksAccessTrail-ForwardAlarms',
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: {
+          alarmName: ['EksAccessTrail-ForwardFailures', 'EksAccessTrail-ForwardDlqDepth'],
+          state: { value: ['ALARM'] },
+        },
+      },
+    });
   });
 
   it('omits the us-east-1 STS forwarders when forwardGlobalStsEvents is false', () => {

@@ -16,6 +16,19 @@ const acknowledgements = (root: IConstruct) =>
       .map(([id, reason]) => ({ path: c.node.path, id, reason })),
   );
 
+/** The OCSF export's acknowledgements, read and accepted (cdk/constructs/ocsf-export.ts). */
+const OCSF_CRAWLER_ACKS = [
+  'OcsfExport/CrawlerRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSGlueServiceRole]',
+];
+const OCSF_OWN_BUCKET_ACKS = [
+  ...OCSF_CRAWLER_ACKS,
+  'OcsfExport/AccessLogs AwsSolutions-S1',
+  'OcsfExport/AccessLogs CloudFormation-Validate::W3045',
+  'OcsfExport/CrawlerRole AwsSolutions-IAM5[Resource::<OcsfExportBucketC9E94A27.Arn>/ext/*]',
+  'OcsfExport/CrawlerRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:eu-west-1:111111111111:log-group:/aws-glue/crawlers-role/*]',
+  'OcsfExport/Function/Role AwsSolutions-IAM5[Resource::<OcsfExportBucketC9E94A27.Arn>/ext/*]',
+];
+
 const GENERIC = /^(ok|fine|n\/a|not needed|false positive|suppressed|acknowledged|by design|intended|todo)\b/i;
 
 describe('cdk-nag AwsSolutions', () => {
@@ -26,7 +39,11 @@ describe('cdk-nag AwsSolutions', () => {
       { ...multiAccountInput, memberAccountIds: undefined, organizationId: 'o-a1b2c3d4e5' },
     ],
     ['single-account', { mode: 'single-account', clusters: [{ name: 'prod', enableControlPlaneLogging: true }] }],
-    ['multi-account with the OCSF export to its own bucket', { ...multiAccountInput, ocsfExport: {} }],
+    [
+      'multi-account with the OCSF export to its own bucket',
+      { ...multiAccountInput, ocsfExport: {} },
+      OCSF_OWN_BUCKET_ACKS,
+    ],
     [
       'multi-account with the OCSF export into Security Lake',
       {
@@ -42,8 +59,13 @@ describe('cdk-nag AwsSolutions', () => {
           },
         },
       },
+      [
+        ...OCSF_CRAWLER_ACKS,
+        'OcsfExport/CrawlerRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::aws-security-data-lake-eu-west-1-abc123/ext/eks-trail-api-activity/1.0/*]',
+        'OcsfExport/CrawlerRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::aws-security-data-lake-eu-west-1-abc123/ext/eks-trail-entity-management/1.0/*]',
+      ],
     ],
-  ])('synthesizes the %s app with no unacknowledged finding', (_mode, input) => {
+  ])('synthesizes the %s app with no unacknowledged finding', (_mode, input, extraAcks: string[] = []) => {
     const { app } = synthApp(input, { nag: true });
     // Synthesis throws and lists the findings when any is left.
     expect(() => app.synth()).not.toThrow();
@@ -55,6 +77,21 @@ describe('cdk-nag AwsSolutions', () => {
     }
     // Granular rules are acknowledged finding by finding, never wholesale.
     for (const a of acks.filter((x) => /IAM[45]/.test(x.id))) expect(a.id).toMatch(/\[.+\]$/);
+    // The reviewed list: a new acknowledgement must be added here, with its reason read.
+    const reviewed = acks.map((a) => `${a.path.replace(/^[^/]+\//, '')} ${a.id.replace(/^Annotation::/, '')}`);
+    expect([...new Set(reviewed)].sort()).toEqual(
+      [
+        'LogStream AwsSolutions-KDS3',
+        'LogIngestFailures AwsSolutions-SQS3',
+        'EventDeliveryDlq AwsSolutions-SQS3',
+        'ForwardDlq AwsSolutions-SQS3',
+        ...extraAcks,
+      ].sort(),
+    );
+    // No AWS managed policy anywhere but the Glue crawler role Security Lake asks for.
+    expect(acks.filter((a) => a.id.includes('IAM4')).map((a) => a.path.replace(/^[^/]+\//, ''))).toEqual(
+      extraAcks.filter((a) => a.includes('IAM4')).map((a) => a.split(' ')[0]),
+    );
   });
 
   it('still reports a real finding (the plugin is active, not silenced wholesale)', () => {

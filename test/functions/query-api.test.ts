@@ -42,11 +42,36 @@ describe('readRequest', () => {
 });
 
 describe('loadQueryApiConfig', () => {
-  it('reads the table name', () => {
-    expect(loadQueryApiConfig({ TABLE_NAME: 'trail-prod' })).toEqual({ tableName: 'trail-prod' });
+  const GRANTS = '[{"name":"secops","roleArn":"arn:aws:iam::111111111111:role/SecOps","accounts":["*"]}]';
+
+  it('reads the table name and the access grants', () => {
+    expect(loadQueryApiConfig({ TABLE_NAME: 'trail-prod', QUERY_ACCESS_POLICY: GRANTS })).toEqual({
+      tableName: 'trail-prod',
+      access: {
+        grants: [
+          { name: 'secops', roleArn: 'arn:aws:iam::111111111111:role/SecOps', accounts: ['*'], clusters: ['*'] },
+        ],
+      },
+    });
+    expect(loadQueryApiConfig({ TABLE_NAME: 'trail-prod', QUERY_ACCESS_POLICY: '[]' }).access).toEqual({ grants: [] });
   });
 
-  it.each([[{}], [{ TABLE_NAME: 'x' }], [{ TABLE_NAME: 'bad name!' }]])('refuses %j at cold start', (env) => {
-    expect(() => loadQueryApiConfig(env)).toThrow(/TABLE_NAME/);
+  it.each([
+    ['no table', { QUERY_ACCESS_POLICY: '[]' }, /TABLE_NAME/],
+    ['a short table name', { TABLE_NAME: 'x', QUERY_ACCESS_POLICY: '[]' }, /TABLE_NAME/],
+    ['a bad table name', { TABLE_NAME: 'bad name!', QUERY_ACCESS_POLICY: '[]' }, /TABLE_NAME/],
+    ['no access grants', { TABLE_NAME: 'trail-prod' }, /QUERY_ACCESS_POLICY: is required/],
+    [
+      'grants that are not JSON',
+      { TABLE_NAME: 'trail-prod', QUERY_ACCESS_POLICY: '[{' },
+      /QUERY_ACCESS_POLICY: not JSON/,
+    ],
+    [
+      'a grant without accounts',
+      { TABLE_NAME: 'trail-prod', QUERY_ACCESS_POLICY: '[{"name":"a","roleArn":"arn:aws:iam::111111111111:role/A"}]' },
+      /QUERY_ACCESS_POLICY: \[0\]\.accounts/,
+    ],
+  ])('refuses %s at cold start', (_kind, env, message) => {
+    expect(() => loadQueryApiConfig(env)).toThrow(message);
   });
 });

@@ -1,4 +1,5 @@
 import { canonicalJson } from '../../canonical-json.js';
+import { redactText } from '../../sources/redact.js';
 import { type FanOutQuery, readFanOutPage } from '../fan-out.js';
 import { ITEM_BUDGET, itemSize, truncateUtf8 } from '../item-codec.js';
 import { dayBucket, gsiPrefix, keys, sortableFromEpochMs, stableHash } from '../keys.js';
@@ -33,7 +34,9 @@ export class QuarantineStore {
       const at = sortableFromEpochMs(q.at);
       const day = dayBucket(at);
       const shard = stableHash(`${q.source}#${q.sourceId}`) % SHARDS;
-      const { raw, ...meta } = q;
+      // Redacted again at the door (idempotent): whatever built the entry, no secret reaches the table.
+      const { raw: given, ...meta } = q;
+      const raw = redactText(given);
       const item: Item = {
         ...keys.quarantine(q.source, q.sourceId),
         at,

@@ -12,7 +12,7 @@ export const multiAccountInput = {
   clusters: [
     { name: 'prod', account: MEMBER_ACCOUNT, region: 'eu-west-1', enableControlPlaneLogging: true },
     { name: 'prod-us', account: MEMBER_ACCOUNT, region: 'us-west-2' },
-    { name: 'staging', account: OTHER_MEMBER_ACCOUNT, region: 'eu-west-1' },
+    { name: 'staging', account: OTHER_MEMBER_ACCOUNT, region: 'eu-west-1', silenceAlarm: true },
   ],
   memberAccountIds: [MEMBER_ACCOUNT, OTHER_MEMBER_ACCOUNT],
   retentionDays: { request: 400, quarantine: 30 },
@@ -22,6 +22,16 @@ export const multiAccountInput = {
   logRetentionDays: 30,
   recentMappingDays: 3,
   alertSuppressions: [{ ruleId: 'access-entry-created', cluster: 'staging' }],
+  queryAccess: [
+    { name: 'secops', permissionSet: 'SecurityAudit', accounts: ['*'] },
+    {
+      name: 'prod-oncall',
+      roleArn: 'arn:aws:iam::111111111111:role/OnCall',
+      accounts: [MEMBER_ACCOUNT],
+      clusters: ['prod*'],
+    },
+  ],
+  silenceAlarmMinutes: 30,
 };
 
 export function config(input: unknown): TrailConfig {

@@ -163,6 +163,72 @@ describe('cloudtrail-ingest handler, SQS delivery', () => {
   });
 });
 
+describe('cloudtrail-ingest handler, records the store refuses for good', () => {
+  /** The scenario's event with one field replaced, under its own eventID. */
+  const variant = (name: Parameters<typeof cloudTrailEvent>[0], eventID: string, patch: Record<string, unknown>) => {
+    const e = cloudTrailEvent(name);
+    return { ...e, detail: { ...(e['detail'] as Record<string, unknown>), eventID, ...patch } };
+  };
+  // DynamoDB refuses a partition key over 2048 bytes (ValidationException, never retryable): an
+  // access key id or a cluster name of 3000 characters lands in one.
+  const assumeRole = cloudTrailEvent('assumeRole')['detail'] as { responseElements: Record<string, never> };
+  const hugeKey = variant('assumeRole', 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3ea1', {
+    responseElements: {
+      ...assumeRole.responseElements,
+      credentials: { accessKeyId: `ASIA${'X'.repeat(3000)}`, expiration: 'Aug 24, 2024, 3:20:00 PM' },
+    },
+  });
+  const hugeClusterParameters = {
+    name: `k${'x'.repeat(3000)}`,
+    principalArn: 'arn:aws:iam::211125685544:role/sso_admin',
+  };
+  const hugeCluster = variant('createAccessEntry', 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3ea2', {
+    requestParameters: hugeClusterParameters,
+  });
+
+  it('quarantines the refused event as STORE_REJECTED with its raw text, acknowledges it, and stores its neighbours', async () => {
+    const neighbour = variant('associateAccessPolicy', 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3ea3', {});
+    const event = sqsEvent([JSON.stringify(hugeKey), JSON.stringify(hugeCluster), JSON.stringify(neighbour)]);
+    const res = await handler(event, context);
+    // Acknowledged: retrying a refusal would only cycle it to the DLQ without its diagnosis.
+    expect(res).toEqual({ batchItemFailures: [] });
+
+    const q = await reader.quarantined('STORE_REJECTED', day, { limit: 50 });
+    const mine = q.items.filter((r) => event.Records.some((m) => m.messageId === r.sourceId));
+    expect(mine.map((r) => r.sourceId).sort()).toEqual(
+      [event.Records[0]!.messageId, event.Records[1]!.messageId].sort(),
+    );
+    for (const r of mine) {
+      const sent = event.Records.find((m) => m.messageId === r.sourceId)!;
+      expect(r.source).toBe('sqs-message');
+      expect(r.raw).toBe(sent.body);
+      expect(r.issues[0]!.message).toMatch(/store refused the (credential issuance|mapping changes).*2048 bytes/);
+    }
+    expect(mine.find((r) => r.sourceId === event.Records[1]!.messageId)?.accountId).toBe('211125685544');
+
+    const changes = await reader.mappingChanges(KIEM);
+    expect(changes.some((c) => c.sourceEventId === 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3ea3')).toBe(true);
+  });
+
+  it('redelivers the event when the quarantine write itself meets a transient fault', async () => {
+    const again = variant('createAccessEntry', 'c1a9d5f2-3e4b-4c6d-8e7f-9a0b1c2d3ea4', {
+      requestParameters: hugeClusterParameters,
+    });
+    // The refusal comes from the engine (BatchWriteItem of the cluster registry); the quarantine
+    // write (PutItem) is then throttled past the store's attempts.
+    const faults = injectFaults(handlerClient, {
+      PutItemCommand: Array.from({ length: 8 }, () => ({ kind: 'throw' as const, error: throttle })),
+    });
+    const event = sqsEvent([JSON.stringify(again)]);
+    const res = await handler(event, context);
+    faults.detach();
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+    expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
+    const q = await reader.quarantined('STORE_REJECTED', day, { limit: 50 });
+    expect(q.items.some((r) => r.sourceId === event.Records[0]!.messageId)).toBe(true);
+  });
+});
+
 describe('cloudtrail-ingest handler, direct EventBridge invocation', () => {
   it('ingests one EventBridge event', async () => {
     await expect(handler(cloudTrailEvent('createAccessEntry'), context)).resolves.toBeUndefined();

@@ -174,6 +174,48 @@ describe('ingestCloudTrailEvents (pipeline logic over an in-memory port)', () =>
     expect((await store.requestsByHuman(GOMYERS, day, {})).items).toHaveLength(1);
   });
 
+  it.each([
+    ['putMappingChanges', 'createAccessEntry', 'mapping changes'],
+    ['putCredentials', 'assumeRole', 'credential issuance'],
+  ] as const)(
+    'a refusal for good of %s quarantines the whole event as STORE_REJECTED and acknowledges it',
+    async (op, name, what) => {
+      const store = new MemoryTrailStore();
+      store.failures[op] = invalid;
+      const body = JSON.stringify(cloudTrail(name));
+      const s = await ingestCloudTrailEvents(
+        [{ itemId: 'm1', source: 'sqs-message', body, receivedAt: 1_724_509_800_000 }],
+        store,
+        opts,
+      );
+      expect(s).toMatchObject({ failedItemIds: [], quarantined: { STORE_REJECTED: 1 }, quarantineRejected: 0 });
+      expect(store.quarantineEntries.get('sqs-message#m1')).toMatchObject({
+        code: 'STORE_REJECTED',
+        // Kept whole but for its session token (lib/sources/redact.ts).
+        raw: body.replace('"sessionToken":"redacted"', '"sessionToken":"[REDACTED:sessionToken]"'),
+        at: 1_724_509_800_000,
+        issues: [{ code: 'STORE_REJECTED', message: `store refused the ${what}: bad request` }],
+      });
+    },
+  );
+
+  it('redelivers a refused event whose quarantine write meets a transient fault, and logs one refused for good', async () => {
+    const store = new MemoryTrailStore();
+    store.failures.putCredentials = invalid;
+    store.failures.quarantine = throttled;
+    const item = { itemId: 'm1', source: 'sqs-message' as const, body: cloudTrail('assumeRole') };
+    expect((await ingestCloudTrailEvents([item], store, opts)).failedItemIds).toEqual(['m1']);
+    const errors: string[] = [];
+    store.failures.quarantine = invalid;
+    const s = await ingestCloudTrailEvents([item], store, {
+      ...opts,
+      logger: { info() {}, warn() {}, error: (m: string) => void errors.push(m) },
+    });
+    // The last place left for its raw text is the function's log.
+    expect(s).toMatchObject({ failedItemIds: [], quarantineRejected: 1 });
+    expect(errors).toContain('quarantine write refused by the store');
+  });
+
   it('quarantines poison under the item id and leaves its neighbours alone', async () => {
     const store = new MemoryTrailStore();
     const s = await ingestCloudTrailEvents(

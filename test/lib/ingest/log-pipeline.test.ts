@@ -83,6 +83,34 @@ describe('ingestLogPayloads (pipeline logic over an in-memory port)', () => {
     expect(store.calls).not.toContain('putLogBatch');
   });
 
+  it('counts every log event each cluster sent, keyed account/region/name, the region from the subscription filter', async () => {
+    const store = new MemoryTrailStore();
+    const other = { owner: '333333333333', logGroup: '/aws/eks/staging/cluster' };
+    const s = await ingestLogPayloads(
+      [
+        logPayload('audit', [kiemLine(), 'not JSON at all']),
+        logPayload('other', ['I1122 10:00:00.000000 1 scheduler.go:100] some scheduler line']),
+        logPayload('authenticator', ['time="2024-08-24T14:00:00Z" level=info msg="x"'], {
+          ...other,
+          subscriptionFilters: ['eks-access-trail-eu-west-1'],
+        }),
+        logPayload('authenticator', ['time="2024-08-24T14:00:00Z" level=info msg="y"'], {
+          ...other,
+          subscriptionFilters: ['owner-tooling'],
+        }),
+        logPayload('audit', [], { messageType: 'CONTROL_MESSAGE' }),
+      ],
+      store,
+      opts,
+    );
+    // Poison and streams the trail does not read still prove the cluster is sending.
+    expect(s.logEventsByCluster).toEqual({
+      [`${KIEM.accountId}/us-east-1/${KIEM.cluster}`]: 3,
+      '333333333333/eu-west-1/staging': 1,
+      '333333333333/-/staging': 1,
+    });
+  });
+
   it.each([
     ['a throttled log batch write fails the item', 'putLogBatch', throttled, { failed: true, quarantined: {} }],
     [

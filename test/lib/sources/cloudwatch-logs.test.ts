@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAuditEvent } from '../../../lib/sources/audit-event.js';
@@ -357,8 +357,22 @@ describe('rejections', () => {
     if (!r.ok) {
       expect(r.issues[0]?.code).toBe(code);
       expect(r.issues[0]?.path).toBe(path);
-      expect(r.raw).toBe(data);
+      expect(r.raw).toBe(keptRaw(data));
     }
+  });
+
+  // What a refused delivery keeps as raw text: the decompressed JSON, as far as the gzip stream is
+  // intact, so that it can be read and redacted; data that is neither gzip nor text stays as delivered.
+  const keptRaw = (data: string): string => {
+    const bytes = Buffer.from(data, 'base64');
+    if (data === '' || bytes.toString('base64') !== data) return data;
+    const text = bytes[0] === 0x1f ? gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH }) : bytes;
+    return text.length > 0 ? text.toString('utf8') : data;
+  };
+
+  it('keeps the decompressed text of a refused payload, not its base64', () => {
+    const r = decodeAwsLogsData(b64gz({ messageType: 'X' }));
+    expect(!r.ok && r.raw).toBe('{"messageType":"X"}');
   });
 
   it.each([

@@ -134,3 +134,27 @@ describe('decodeToken', () => {
     );
   });
 });
+
+describe('decodeToken keeps no secret', () => {
+  // The signature and session token of the hand-built URL above (made up, see QS).
+  const SIGNATURE = '4f1c0ffee0000000000000000000000000000000000000000000000000000000';
+  const SESSION = 'IQoJb3JpZ2luX2VjEXAMPLE';
+
+  it('returns the URL with its signature and security token redacted, and says both were there', () => {
+    const r = decodeToken(tokenOf(URL_OK));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value).toMatchObject({ hasSignature: true, hasSecurityToken: true, accessKeyId: 'ASIAZZEXAMPLE0000001' });
+    expect(r.value.url).toBe(
+      URL_OK.replace(SIGNATURE, '[REDACTED:X-Amz-Signature]').replace(SESSION, '[REDACTED:X-Amz-Security-Token]'),
+    );
+    expect(JSON.stringify(r.value)).not.toMatch(new RegExp(`${SIGNATURE}|${SESSION}`));
+  });
+
+  it('redacts the raw text of a token it refuses (a mistyped token is still a credential)', () => {
+    const bad = `${tokenOf(URL_OK)}!`;
+    const r = decodeToken(`{"status":{"token":"${bad}"}`);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.raw).not.toContain(tokenOf(URL_OK));
+  });
+});

@@ -196,7 +196,7 @@ const answerQuestion = async (
   const resolve = (required: boolean) => resolveCluster(store, q.cluster, required, scope);
   switch (q.question) {
     case 'who-did': {
-      if (q.serviceAccount || q.pod) return workloadWhoDid(store, q, binding);
+      if (q.serviceAccount || q.pod) return workloadWhoDid(store, q, binding, scope);
       const fleetWide = q.principal !== undefined || q.human !== undefined;
       const ref = await resolve(!fleetWide);
       const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
@@ -255,7 +255,7 @@ const answerQuestion = async (
         throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
       }
       const [c] = (await derivePage(store, [rec])) as [DecisionChain];
-      await withDeployer(store, c);
+      await withDeployer(store, c, scope);
       const notes = [`chain ${c.chainId} at ${c.at}`];
       if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
       return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
@@ -312,24 +312,41 @@ const answerQuestion = async (
       return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
     }
     case 'workloads': {
-      const only = q.cluster === undefined ? undefined : await resolveCluster(store, q.cluster, true);
-      const refs = only ? [only] : await store.clusters();
+      const only = q.cluster === undefined ? undefined : await resolveCluster(store, q.cluster, true, scope);
+      const refs = only ? [only] : (await store.clusters()).filter((r) => !scope || scope.mayRead(r));
       const clusters = [];
       for (const ref of refs) clusters.push({ ref, changes: await store.mappingChanges(ref) });
-      const issuances = (await store.workloadIssuances?.(q.role.matchKey, q.range)) ?? [];
+      const issued = (await store.workloadIssuances?.(q.role.matchKey, q.range)) ?? [];
       const issuers = new Map<string, Ref>();
-      for (const iss of issuances) {
+      for (const iss of issued) {
         const key = iss.workload?.issuer;
         if (!key || issuers.has(key)) continue;
         const ref = await store.issuerCluster?.(key);
         if (ref) issuers.set(key, ref);
       }
+      // A scoped caller sees the sessions of pods on clusters it may read only; an IRSA session whose
+      // issuer no known cluster owns cannot be placed, so it is not shown to a scoped caller.
+      const issuances = scope
+        ? issued.filter((iss) => {
+            const w = iss.workload;
+            const at =
+              w?.kind === 'irsa'
+                ? w.issuer
+                  ? issuers.get(w.issuer)
+                  : undefined
+                : w?.accountId && w.cluster
+                  ? { accountId: w.accountId, cluster: w.cluster }
+                  : undefined;
+            return at !== undefined && scope.mayRead(at);
+          })
+        : issued;
       let rows = workloadRows(q.role.matchKey, clusters, issuances, q.range, issuers);
       if (only) rows = rows.filter((r) => r.cluster === refText(only));
       const notes = [
         `associations in force at ${q.range.to}; sessions issued from ${q.range.from} to ${q.range.to}`,
         'IRSA rows come from sessions seen: trust policies are not read, so a service account that could assume the role but did not is not listed',
       ];
+      if (scope && !only) notes.push(SCOPED_NOTE);
       if (!store.workloadIssuances) notes.push('this store keeps no index of pod sessions: sessions are not counted');
       const { rows: page, nextCursor } = slicePage(rows, q.limit, q.cursor, binding);
       return answer(q.question, only, { window: q.range, columns: WORKLOAD_COLUMNS, rows: page, nextCursor, notes });
@@ -376,8 +393,11 @@ const workloadWhoDid = async (
   store: QuestionPort,
   q: Extract<PagedQuestion, { question: 'who-did' }>,
   binding: CursorBinding,
+  scope: QuestionScope | undefined,
 ): Promise<QueryAnswer> => {
-  const ref = (await resolveCluster(store, q.cluster, true)) as ClusterRef;
+  // The pod's own cluster must be readable; the requests its sessions made span clusters, each shown
+  // only when readable too.
+  const ref = (await resolveCluster(store, q.cluster, true, scope)) as ClusterRef;
   const notes: string[] = [];
   let sa = q.serviceAccount;
   if (q.pod && !sa) {
@@ -408,12 +428,15 @@ const workloadWhoDid = async (
     if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
     return true;
   };
+  const visible = scope ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
+  if (visible) notes.push(SCOPED_NOTE);
   const { rows, nextCursor } = await chainRows(
     store,
     (cursor, limit) => store.requestsByHuman(identity, q.range, withCursor(limit, cursor)),
     keep,
     page,
     binding,
+    visible,
   );
   return answer('who-did', ref, { window: q.range, columns: WORKLOAD_CHAIN_COLUMNS, rows, nextCursor, notes });
 };
@@ -434,10 +457,17 @@ const WORKLOAD_CHAIN_COLUMNS: Column[] = [
 ];
 
 /** Adds who deployed the pod behind a workload session, from its cluster's trail (explain only). */
-const withDeployer = async (store: QuestionPort, chain: DecisionChain): Promise<void> => {
+const withDeployer = async (
+  store: QuestionPort,
+  chain: DecisionChain,
+  scope: QuestionScope | undefined,
+): Promise<void> => {
   const w = chain.human.value?.workload;
   if (!w?.pod || !w.cluster || !w.accountId || w.deployedBy) return;
   const ref = { accountId: w.accountId, cluster: w.cluster };
+  // The deployer comes from the pod cluster's audit trail: a caller who may not read that cluster
+  // does not get it through a request on another one.
+  if (scope && !scope.mayRead(ref)) return;
   try {
     w.deployedBy = await deployerOf(
       {

@@ -4,9 +4,9 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../../../lib/ingest/cloudtrail-pipeline.js';
 import { ingestLogPayloads } from '../../../lib/ingest/log-pipeline.js';
-import { QueryNotFoundError, QueryParamError } from '../../../lib/query/errors.js';
+import { QueryNotFoundError } from '../../../lib/query/errors.js';
 import { parseQuestionParams } from '../../../lib/query/params.js';
-import { runQuestion } from '../../../lib/query/run.js';
+import { type QuestionScope, runQuestion, SCOPED_NOTE } from '../../../lib/query/run.js';
 import { parseLogExport } from '../../../lib/sources/cloudwatch-logs.js';
 import { DynamoDbTrailStore } from '../../../lib/store/dynamodb/dynamodb-trail-store.js';
 import type { GroundTruth } from '../../../sim/index.js';
@@ -193,10 +193,9 @@ describe('workloads', () => {
   });
 
   it('refuses a question without a role', () => {
-    expect(parseQuestionParams('workloads', {}, NOW).ok).toBe(false);
-    expect(() => {
-      throw new QueryParamError('x', 'role');
-    }).toThrow();
+    const p = parseQuestionParams('workloads', {}, NOW);
+    expect(p.ok).toBe(false);
+    if (!p.ok) expect(p.issues.map((i) => i.path)).toContain('role');
   });
 });
 
@@ -245,5 +244,58 @@ describe('explain, access-at and mappings history', () => {
     expect(row.target).toBe(`serviceaccount ${w.namespace}/${w.serviceAccount} (${w.association})`);
     expect(row.diff).toEqual(expect.arrayContaining([`+ serviceAccount=${w.namespace}/${w.serviceAccount}`]));
     expect(row.actor).toBeDefined();
+  });
+});
+
+describe('query API scope (clusters a caller may read)', () => {
+  const only = (cluster: string): QuestionScope => ({ mayRead: (r) => r.cluster === cluster });
+  const askScoped = async (question: string, params: Record<string, string>, scope: QuestionScope) => {
+    const p = parseQuestionParams(question, question === 'explain' ? params : { limit: '200', ...params }, NOW);
+    if (!p.ok) throw new Error(JSON.stringify(p.issues));
+    const a = await runQuestion(store, p.value, scope);
+    return { ...a, rows: a.rows as Record<string, unknown>[] };
+  };
+
+  it('who-did --service-account needs the pod cluster in scope', async () => {
+    const w = pod as NonNullable<typeof pod>;
+    const called = podTruths[0]?.cluster as string;
+    const p = parseQuestionParams(
+      'who-did',
+      { 'service-account': `${w.namespace}/${w.serviceAccount}`, cluster: w.cluster, ...WINDOW },
+      NOW,
+    );
+    if (!p.ok) throw new Error('params');
+    await expect(runQuestion(store, p.value, only(called))).rejects.toBeInstanceOf(QueryNotFoundError);
+  });
+
+  it('who-did --service-account shows only requests on clusters in scope', async () => {
+    const w = pod as NonNullable<typeof pod>;
+    const a = await askScoped(
+      'who-did',
+      { 'service-account': `${w.namespace}/${w.serviceAccount}`, cluster: w.cluster, ...WINDOW },
+      only(w.cluster),
+    );
+    // The pod's sessions were used on another cluster only.
+    expect(podTruths.every((t) => t.cluster !== w.cluster)).toBe(true);
+    expect(a.rows).toEqual([]);
+    expect(a.notes).toContain(SCOPED_NOTE);
+  });
+
+  it('workloads lists pods of clusters in scope only', async () => {
+    const role = podTruths[0]?.canonicalArn as string;
+    const w = pod as NonNullable<typeof pod>;
+    const inScope = await askScoped('workloads', { role, since: '1d' }, only(w.cluster));
+    expect(inScope.rows.map((r) => r.cluster)).toEqual([`${w.accountId}/${w.cluster}`]);
+    const outOfScope = await askScoped('workloads', { role, since: '1d' }, only(podTruths[0]?.cluster as string));
+    expect(outOfScope.rows).toEqual([]);
+    expect(outOfScope.notes).toContain(SCOPED_NOTE);
+  });
+
+  it('explain leaves out who deployed the pod when the pod cluster is out of scope', async () => {
+    const t = podTruths[0] as GroundTruth;
+    const a = await askScoped('explain', { cluster: t.cluster, 'audit-id': t.auditID }, only(t.cluster));
+    const human = a.rows.find((r) => r.link === 'human') as Record<string, unknown>;
+    expect(String(human.value)).toContain(`pod ${t.human?.workload?.pod}`);
+    expect(String(human.value)).not.toContain('deployed by');
   });
 });

@@ -8,6 +8,7 @@ import {
   TRACKED_EKS_AUTH_EVENTS,
 } from '../../../lib/sources/cloudtrail.js';
 import type { CloudTrailAction, CloudTrailEvent } from '../../../lib/sources/types.js';
+import { SYNTHETIC } from '../../support/secret-corpus.js';
 
 const json = <T = Record<string, unknown>>(name: string): T =>
   JSON.parse(readFileSync(new URL(`../../fixtures/sources/cloudtrail/${name}`, import.meta.url), 'utf8')) as T;
@@ -325,5 +326,34 @@ describe('totality of the new operations', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('secrets of EKS Auth records are never kept (lib/sources/redact.ts)', () => {
+  // The API returns the pod's session credentials and takes its service-account token; CloudTrail
+  // masks them in the records seen, but a record that carries them must not bring them in.
+  const withSecrets = (): Record<string, unknown> => {
+    const r = structuredClone(byName('AssumeRoleForPodIdentity'));
+    (r['requestParameters'] as Record<string, unknown>)['token'] = SYNTHETIC.accessToken;
+    const res = r['responseElements'] as { credentials: Record<string, unknown> };
+    res.credentials['sessionToken'] = SYNTHETIC.assumeRoleSessionToken;
+    res.credentials['secretAccessKey'] = SYNTHETIC.password;
+    return r;
+  };
+  const leaks = (text: string) =>
+    [SYNTHETIC.accessToken, SYNTHETIC.assumeRoleSessionToken, SYNTHETIC.password].filter((s) => text.includes(s));
+
+  it('parses the record with its key and without its token or secrets', () => {
+    const e = parsed(parseCloudTrailRecord(withSecrets()));
+    expect(e.action).toMatchObject({ kind: 'AssumeRoleForPodIdentity', issuedAccessKeyId: 'ASIAQAHCJ2QPPKHZNJFH' });
+    expect(leaks(JSON.stringify(e))).toEqual([]);
+  });
+
+  it('keeps no secret in the raw text of a rejected record', () => {
+    const r = withSecrets();
+    delete (r['responseElements'] as { assumedRoleUser?: unknown }).assumedRoleUser;
+    const out = parseCloudTrailRecord(r);
+    expect(out.ok).toBe(false);
+    if (!out.ok) expect(leaks(out.raw)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { exportCommand } from '../commands/export.js';
 import { demo, replay } from '../commands/local.js';
 import { accessAt, denied, explain, mappingsHistory, touched, whoDid } from '../commands/questions.js';
 import { decodeTokenCommand, postureCommand } from '../commands/tools.js';
+import { workloadsCommand } from '../commands/workloads.js';
 import { type Command, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
 import { EXIT, NotFoundError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   mappingsHistory,
   touched,
   alertsCommand,
+  workloadsCommand,
   exportCommand,
   replay,
   demo,

@@ -42,13 +42,20 @@ export const alertWiringFor = (
   };
 };
 
-/** The `onNewMappingChanges` hook; credentials come from the trail so alerts name the human. */
-export const mappingChangeHookFor = (wiring: AlertWiring, store: Pick<TrailStore, 'credential'>): MappingChangeHook =>
+/**
+ * The `onNewMappingChanges` hook; credentials come from the trail so alerts name the human, and the
+ * fleet's mapping history tells whether a Pod Identity association's role administers another cluster.
+ */
+export const mappingChangeHookFor = (
+  wiring: AlertWiring,
+  store: Pick<TrailStore, 'credential' | 'clusters' | 'mappingChanges'>,
+): MappingChangeHook =>
   mappingChangeAlertHook({
     ledger: wiring.ledger,
     sink: wiring.sink,
     config: wiring.config,
     lookupCredential: (accessKeyId) => store.credential(accessKeyId),
+    fleet: store,
   });
 
 /**

@@ -50,6 +50,17 @@ const RULE_TYPES: Record<MappingRuleId, string> = {
   'cluster-created-creator-admin':
     'Software and Configuration Checks/AWS Security Best Practices/EKS cluster creator is cluster admin',
   'new-mapping-first-use': 'Unusual Behaviors/User/First use of a new EKS identity mapping',
+  'pod-identity-association-created': 'TTPs/Persistence/EKS Pod Identity association created',
+  'pod-identity-association-updated': 'TTPs/Persistence/EKS Pod Identity association changed',
+  'pod-identity-association-deleted':
+    'Software and Configuration Checks/AWS Security Best Practices/EKS Pod Identity association deleted',
+  'pod-identity-escalation': 'TTPs/Privilege Escalation/EKS Pod Identity association to a cluster-admin role',
+  'pod-identity-cross-account-target': 'TTPs/Lateral Movement/EKS Pod Identity target role in another account',
+  'pod-identity-session-tags-disabled':
+    'Software and Configuration Checks/AWS Security Best Practices/EKS Pod Identity session tags disabled',
+  'identity-provider-associated': 'TTPs/Initial Access/EKS OIDC identity provider associated',
+  'identity-provider-disassociated':
+    'Software and Configuration Checks/AWS Security Best Practices/EKS OIDC identity provider disassociated',
 };
 
 export interface AsffOptions {

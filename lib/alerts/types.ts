@@ -34,6 +34,14 @@ export const MAPPING_RULE_IDS = [
   'control-plane-logging-disabled',
   'cluster-created-creator-admin',
   'new-mapping-first-use',
+  'pod-identity-association-created',
+  'pod-identity-association-updated',
+  'pod-identity-association-deleted',
+  'pod-identity-escalation',
+  'pod-identity-cross-account-target',
+  'pod-identity-session-tags-disabled',
+  'identity-provider-associated',
+  'identity-provider-disassociated',
 ] as const;
 
 export type MappingRuleId = (typeof MAPPING_RULE_IDS)[number];
@@ -154,7 +162,12 @@ export type PostureRuleId =
   | 'aws-auth-migration'
   | 'aws-auth-unparseable'
   | 'creator-invisible-admin'
-  | 'mapping-unused';
+  | 'mapping-unused'
+  | 'pod-identity-escalation-path'
+  | 'pod-identity-cross-account-target'
+  | 'pod-identity-session-tags-disabled'
+  | 'pod-identity-privileged-service-account'
+  | 'oidc-identity-provider';
 
 export interface Finding {
   /** Deterministic: rule id + cluster + subject. */

@@ -18,6 +18,7 @@ export const QUESTIONS = [
   'mappings-history',
   'touched',
   'alerts',
+  'workloads',
 ] as const;
 export type QuestionName = (typeof QUESTIONS)[number];
 
@@ -60,6 +61,12 @@ export interface PrincipalFilter {
   sessionName?: string;
 }
 
+/** `<namespace>/<name>` of a service account or a pod. */
+export interface NamespacedName {
+  namespace: string;
+  name: string;
+}
+
 export type TouchedTarget =
   | { kind: 'object'; namespace?: string; resource: string; name: string }
   | { kind: 'namespace'; namespace: string }
@@ -73,6 +80,10 @@ export type QuestionParams =
       principal?: PrincipalFilter;
       human?: string;
       k8sUser?: string;
+      /** Requests made with the IAM sessions of this service account of `cluster` (Pod Identity, IRSA). */
+      serviceAccount?: NamespacedName;
+      /** Requests made with the Pod Identity sessions of this pod of `cluster`. */
+      pod?: NamespacedName;
       verbs?: string[];
       resource?: string;
       namespace?: string;
@@ -108,19 +119,46 @@ export type QuestionParams =
        * the alert configuration, which only the CLI has (lib/query/alerts-rerun.ts); the query API refuses it.
        */
       rerun?: boolean;
+    } & Paging)
+  | ({
+      question: 'workloads';
+      /** Only pods of this cluster. */
+      cluster?: string;
+      /** The IAM role the service accounts could act as. */
+      role: PrincipalFilter;
+      /** Associations in force at range.to; sessions issued within range. */
+      range: QuestionWindow;
     } & Paging);
 
 const ALLOWED: Record<QuestionName, readonly string[]> = {
-  'who-did': ['principal', 'human', 'k8s-user', 'verb', 'resource', 'namespace', 'outcome'],
+  'who-did': ['principal', 'human', 'k8s-user', 'service-account', 'pod', 'verb', 'resource', 'namespace', 'outcome'],
   explain: ['audit-id', 'at'],
   denied: ['stage', 'principal'],
   'access-at': ['at', 'principal'],
   'mappings-history': ['principal'],
   touched: ['target', 'access'],
   alerts: ['severity', 'rule', 'rerun'],
+  workloads: ['role', 'at', 'since'],
 };
 const RANGED = new Set<QuestionName>(['who-did', 'denied', 'mappings-history', 'touched', 'alerts']);
-const PAGED = new Set<QuestionName>(['who-did', 'denied', 'access-at', 'mappings-history', 'touched', 'alerts']);
+const PAGED = new Set<QuestionName>([
+  'who-did',
+  'denied',
+  'access-at',
+  'mappings-history',
+  'touched',
+  'alerts',
+  'workloads',
+]);
+
+const NAMESPACED = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/;
+
+/** `<namespace>/<name>`, both Kubernetes object names. */
+export const parseNamespacedName = (text: string, param: string): ParseResult<NamespacedName> => {
+  const m = NAMESPACED.exec(text.trim());
+  if (!m) return fail(text, bad(param, `"${text}" is not <namespace>/<name>`));
+  return ok({ namespace: m[1] as string, name: m[3] as string });
+};
 
 /** Accept camelCase from JSON callers as well as the CLI's kebab-case. */
 const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -254,7 +292,8 @@ export const parseQuestionParams = (
   }
   const cursor = p.get('cursor');
   const paging: Paging = cursor === undefined ? { limit } : { limit, cursor };
-  if (question === 'access-at' ? p.has('at') : p.has('from') && p.has('to')) paging.clockFree = true;
+  if (question === 'access-at' || question === 'workloads' ? p.has('at') : p.has('from') && p.has('to'))
+    paging.clockFree = true;
   const range = RANGED.has(question)
     ? take(
         parseTimeRange(
@@ -287,8 +326,21 @@ export const parseQuestionParams = (
       if (human !== undefined) q.human = human;
       const k8sUser = p.get('k8s-user');
       if (k8sUser !== undefined) q.k8sUser = k8sUser;
-      if ([principal, human, k8sUser].filter((x) => x !== undefined).length > 1) {
-        issues.push(bad('principal', 'give one of principal, human, k8s-user'));
+      const saText = p.get('service-account');
+      const serviceAccount = saText === undefined ? undefined : take(parseNamespacedName(saText, 'service-account'));
+      if (serviceAccount) q.serviceAccount = serviceAccount;
+      const podText = p.get('pod');
+      const pod = podText === undefined ? undefined : take(parseNamespacedName(podText, 'pod'));
+      if (pod) q.pod = pod;
+      const workload = saText !== undefined || podText !== undefined;
+      if ([principal, human, k8sUser, workload || undefined].filter((x) => x !== undefined).length > 1) {
+        issues.push(bad('principal', 'give one of principal, human, k8s-user, service-account / pod'));
+      }
+      if (workload && cluster === undefined) {
+        issues.push(bad('cluster', 'required with service-account and pod: the cluster the pod runs on'));
+      }
+      if (serviceAccount && pod && serviceAccount.namespace !== pod.namespace) {
+        issues.push(bad('pod', 'a pod and its service account share a namespace'));
       }
       if (verbs?.length) q.verbs = verbs;
       const resource = p.get('resource');
@@ -380,6 +432,16 @@ export const parseQuestionParams = (
       out = q;
       break;
     }
+  }
+  if (question === 'workloads') {
+    const roleText = p.get('role');
+    const role = roleText === undefined ? undefined : take(parsePrincipal(roleText, 'role'));
+    if (roleText === undefined)
+      issues.push(bad('role', 'required (the IAM role ARN the service accounts could act as)'));
+    const window = take(
+      parseTimeRange({ since: p.get('since'), to: p.get('at') } as Record<string, string | undefined>, now, '30d'),
+    );
+    if (role && window) out = withCluster({ question, role, range: window, ...paging });
   }
   if (isNonEmpty(issues)) return failWith(rawText, issues);
   if (out === undefined) return fail(rawText, bad('question', 'not answered'));

@@ -1,9 +1,11 @@
 import { type AuthenticatorContext, accessKeysOf, rederive } from '../chain/rederive.js';
 import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
+import { workloadIdentity } from '../identity/workload.js';
 import type {
   ClusterRef,
   PageRequest,
   QuestionPort,
+  ClusterRef as Ref,
   ResourceSelector,
   StoredAuthenticatorRecord,
   StoredRequest,
@@ -20,6 +22,7 @@ import { AUTHENTICATOR_EVIDENCE_WINDOW_MS, accessAt, authenticatorAccessRows, ma
 import { type CursorBinding, collectPage, slicePage } from './paging.js';
 import { isWriteVerb, type QuestionParams } from './params.js';
 import { type PagedQuestion, resumeQuestion } from './resume.js';
+import { deployerOf, WORKLOAD_COLUMNS, workloadRows } from './workloads.js';
 
 /**
  * The questions, answered over the storage port (lib/store/trail-store.ts). One implementation for the
@@ -201,6 +204,7 @@ const answerQuestion = async (
   const resolve = (required: boolean) => resolveCluster(store, q.cluster, required, scope);
   switch (q.question) {
     case 'who-did': {
+      if (q.serviceAccount || q.pod) return workloadWhoDid(store, q, binding, scope);
       const fleetWide = q.principal !== undefined || q.human !== undefined;
       const ref = await resolve(!fleetWide);
       const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
@@ -259,6 +263,7 @@ const answerQuestion = async (
         throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
       }
       const [c] = (await derivePage(store, [rec])) as [DecisionChain];
+      await withDeployer(store, c, scope);
       const notes = [`chain ${c.chainId} at ${c.at}`];
       if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
       return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
@@ -308,6 +313,46 @@ const answerQuestion = async (
       const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
       const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
       return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
+    }
+    case 'workloads': {
+      const only = q.cluster === undefined ? undefined : await resolveCluster(store, q.cluster, true, scope);
+      const refs = only ? [only] : (await store.clusters()).filter((r) => !scope || scope.mayRead(r));
+      const clusters = [];
+      for (const ref of refs) clusters.push({ ref, changes: await store.mappingChanges(ref) });
+      const issued = (await store.workloadIssuances?.(q.role.matchKey, q.range)) ?? [];
+      const issuers = new Map<string, Ref>();
+      for (const iss of issued) {
+        const key = iss.workload?.issuer;
+        if (!key || issuers.has(key)) continue;
+        const ref = await store.issuerCluster?.(key);
+        if (ref) issuers.set(key, ref);
+      }
+      // A scoped caller sees the sessions of pods on clusters it may read only; an IRSA session whose
+      // issuer no known cluster owns cannot be placed, so it is not shown to a scoped caller.
+      const issuances = scope
+        ? issued.filter((iss) => {
+            const w = iss.workload;
+            const at =
+              w?.kind === 'irsa'
+                ? w.issuer
+                  ? issuers.get(w.issuer)
+                  : undefined
+                : w?.accountId && w.cluster
+                  ? { accountId: w.accountId, cluster: w.cluster }
+                  : undefined;
+            return at !== undefined && scope.mayRead(at);
+          })
+        : issued;
+      let rows = workloadRows(q.role.matchKey, clusters, issuances, q.range, issuers);
+      if (only) rows = rows.filter((r) => r.cluster === refText(only));
+      const notes = [
+        `associations in force at ${q.range.to}; sessions issued from ${q.range.from} to ${q.range.to}`,
+        'IRSA rows come from sessions seen: trust policies are not read, so a service account that could assume the role but did not is not listed',
+      ];
+      if (scope && !only) notes.push(SCOPED_NOTE);
+      if (!store.workloadIssuances) notes.push('this store keeps no index of pod sessions: sessions are not counted');
+      const { rows: page, nextCursor } = slicePage(rows, q.limit, q.cursor, binding);
+      return answer(q.question, only, { window: q.range, columns: WORKLOAD_COLUMNS, rows: page, nextCursor, notes });
     }
     case 'touched': {
       const ref = (await resolve(true)) as ClusterRef;
@@ -368,6 +413,106 @@ const answerQuestion = async (
  * latest minutes, where the principals that hold a session show up again and again anyway.
  */
 const EVIDENCE_LINES = 1_000;
+
+/**
+ * `who-did --service-account ns/sa --cluster X` and `--pod ns/pod`: the requests, on any cluster, made
+ * with IAM sessions issued to that workload. They are indexed under the workload identity (the human
+ * posting), which names the cluster the pod runs on; a pod is found through its Pod Identity sessions.
+ */
+const workloadWhoDid = async (
+  store: QuestionPort,
+  q: Extract<PagedQuestion, { question: 'who-did' }>,
+  binding: CursorBinding,
+  scope: QuestionScope | undefined,
+): Promise<QueryAnswer> => {
+  // The pod's own cluster must be readable; the requests its sessions made span clusters, each shown
+  // only when readable too.
+  const ref = (await resolveCluster(store, q.cluster, true, scope)) as ClusterRef;
+  const notes: string[] = [];
+  let sa = q.serviceAccount;
+  if (q.pod && !sa) {
+    const sessions = (await store.podIssuances?.(ref, q.pod.namespace, q.pod.name)) ?? [];
+    const accounts = [
+      ...new Set(sessions.flatMap((i) => (i.workload?.serviceAccount ? [i.workload.serviceAccount] : []))),
+    ];
+    if (accounts.length === 0) {
+      throw new QueryNotFoundError(
+        `pod: no Pod Identity session of pod ${q.pod.namespace}/${q.pod.name} on cluster ${refText(ref)} is recorded (IRSA sessions never name their pod: ask by --service-account)`,
+        'pod',
+      );
+    }
+    if (accounts.length > 1) notes.push(`the pod used several service accounts; showing ${accounts[0]}`);
+    sa = { namespace: q.pod.namespace, name: accounts[0] as string };
+  }
+  const s = sa as { namespace: string; name: string };
+  const identity = workloadIdentity(ref, s.namespace, s.name);
+  notes.push(`requests on any cluster made with sessions of ${identity}`);
+  const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const keep = (c: DecisionChain): boolean => {
+    const h = c.human.value;
+    if (!h || !eqi(h.identity, identity)) return false;
+    if (q.pod && (h.workload?.pod !== q.pod.name || h.workload.namespace !== q.pod.namespace)) return false;
+    const r = c.request.value;
+    if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
+    if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
+    if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
+    return true;
+  };
+  const visible = scope ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
+  if (visible) notes.push(SCOPED_NOTE);
+  const { rows, nextCursor } = await chainRows(
+    store,
+    (cursor, limit) => store.requestsByHuman(identity, q.range, withCursor(limit, cursor)),
+    keep,
+    page,
+    binding,
+    visible,
+  );
+  return answer('who-did', ref, { window: q.range, columns: WORKLOAD_CHAIN_COLUMNS, rows, nextCursor, notes });
+};
+
+/** who-did rows of a workload: the request's own cluster and the pod take the human's place. */
+const WORKLOAD_CHAIN_COLUMNS: Column[] = [
+  { key: 'at', header: 'time', maxWidth: 27 },
+  { key: 'cluster', header: 'called cluster', maxWidth: 24 },
+  { key: 'pod', header: 'pod', maxWidth: 40 },
+  { key: 'principal', header: 'principal', maxWidth: 56 },
+  { key: 'mapping', header: 'mapping' },
+  { key: 'username', header: 'k8s user', maxWidth: 40 },
+  { key: 'verb', header: 'verb' },
+  { key: 'target', header: 'target', maxWidth: 48 },
+  { key: 'code', header: 'code' },
+  { key: 'outcome', header: 'outcome' },
+  { key: 'auditID', header: 'auditID', maxWidth: 36 },
+];
+
+/** Adds who deployed the pod behind a workload session, from its cluster's trail (explain only). */
+const withDeployer = async (
+  store: QuestionPort,
+  chain: DecisionChain,
+  scope: QuestionScope | undefined,
+): Promise<void> => {
+  const w = chain.human.value?.workload;
+  if (!w?.pod || !w.cluster || !w.accountId || w.deployedBy) return;
+  const ref = { accountId: w.accountId, cluster: w.cluster };
+  // The deployer comes from the pod cluster's audit trail: a caller who may not read that cluster
+  // does not get it through a request on another one.
+  if (scope && !scope.mayRead(ref)) return;
+  try {
+    w.deployedBy = await deployerOf(
+      {
+        requestsByResource: (r, sel, range, page) => store.requestsByResource(r, sel, range, page),
+        derive: (rs) => derivePage(store, rs),
+      },
+      ref,
+      w.namespace,
+      w.pod,
+      chain.at,
+    );
+  } catch {
+    // Who deployed the pod is context; a failed lookup leaves the chain as derived.
+  }
+};
 
 /** The authenticator's lines of the hour before `at`, newest first, bounded. */
 const authenticatorEvidence = async (

@@ -161,6 +161,8 @@ export const keys = {
   credential: (accessKeyId: string) => ({ pk: `CRED#${accessKeyId}`, sk: 'CRED' }),
   quarantine: (source: string, sourceId: string) => ({ pk: `Q#${source}#${sourceId}`, sk: 'Q' }),
   cluster: (ref: ClusterRef) => ({ pk: `CL#${ref.accountId}#${ref.cluster}`, sk: 'CLUSTER' }),
+  /** Which cluster an EKS OIDC issuer belongs to (IRSA tokens name the issuer, not the cluster). */
+  oidcIssuer: (issuerKey: string) => ({ pk: `OIDC#${issuerKey.toLowerCase()}`, sk: 'OIDC' }),
 } as const;
 
 /**
@@ -186,4 +188,8 @@ export const gsiPrefix = {
   registry: 'REG',
   /** Issuances by the access key of the session that asked for them (role chaining). */
   credentialCaller: (accessKeyId: string) => `CALLER#${accessKeyId}`,
+  /** Issuances to pods (Pod Identity, IRSA) by the role they hold: the `workloads` question. */
+  workloadRole: (roleMatchKey: string) => `WLR#${roleMatchKey.toLowerCase()}`,
+  /** Pod Identity issuances by the pod the session tags name: `who-did --pod`. */
+  workloadPod: (ref: ClusterRef, namespace: string, pod: string) => `WLP#${clusterRefKey(ref)}#${namespace}#${pod}`,
 } as const;

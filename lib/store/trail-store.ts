@@ -289,6 +289,16 @@ export interface TrailStore {
   credentialsIssuedTo(callerAccessKeyId: string): Promise<CredentialIssuance[]>;
   /** Indexes links derived after the facts were stored (the human behind a late issuance). Idempotent. */
   putLateLinks(items: LateLinkWrite[]): Promise<void>;
+  /**
+   * Issuances to pods (EKS Pod Identity, IRSA) of one role, by its lower-cased path-less ARN, oldest
+   * first: which sessions each service account received. Optional: a store without the index answers
+   * the workload questions from mapping history alone.
+   */
+  workloadIssuances?(roleMatchKey: string, range: TimeRange): Promise<CredentialIssuance[]>;
+  /** Pod Identity issuances to one pod of a cluster (the session tags name it), oldest first. */
+  podIssuances?(ref: ClusterRef, namespace: string, pod: string): Promise<CredentialIssuance[]>;
+  /** The cluster whose own OIDC issuer this is (`oidc.eks.<region>.amazonaws.com/id/<ID>`). */
+  issuerCluster?(issuerKey: string): Promise<ClusterRef | undefined>;
 
   // --- questions ------------------------------------------------------------------------------------
 
@@ -387,6 +397,9 @@ export type QuestionPort = Pick<
   | 'requestByAuditId'
   | 'evidenceFor'
   | 'authenticatorRecords'
+  | 'workloadIssuances'
+  | 'podIssuances'
+  | 'issuerCluster'
 > & { readonly alerts: AlertListing };
 
 /** Storage faults, mapped from SDK errors. `retryable` decides whether a batch item is retried or quarantined. */

@@ -12,10 +12,11 @@ import {
 } from '../../../lib/alerts/types.js';
 import { correlateAuditEvent } from '../../../lib/chain/correlate.js';
 import { parseAwsAuth } from '../../../lib/identity/aws-auth.js';
-import { changesFromAuditEvent } from '../../../lib/identity/mapping-changes.js';
+import { changesFromAuditEvent, changesFromCloudTrail } from '../../../lib/identity/mapping-changes.js';
 import { MappingTimeline } from '../../../lib/identity/mapping-timeline.js';
 import type { MappingChange } from '../../../lib/identity/types.js';
 import { parseAuditEventObject } from '../../../lib/sources/audit-event.js';
+import { parseCloudTrailFile } from '../../../lib/sources/cloudtrail.js';
 import {
   authenticatorAwsAuth,
   cliExampleChanges,
@@ -111,6 +112,36 @@ const firstUse = async (createdAt: string): Promise<Alert[]> => {
   };
   return trackMappingUse([chain], { usage, config: CONFIG });
 };
+
+/** The aws-cli example records of Pod Identity and identity-provider calls (fixtures, SOURCES.md). */
+const WORKLOAD = {
+  podCreate: '10000000-0000-4000-8000-000000000002',
+  podUpdate: '10000000-0000-4000-8000-000000000003',
+  podDelete: '10000000-0000-4000-8000-000000000004',
+  idpAssociate: '10000000-0000-4000-8000-000000000005',
+  idpDisassociate: '10000000-0000-4000-8000-000000000006',
+} as const;
+const workload = (eventId: string): MappingChange => {
+  const c = parseCloudTrailFile(readFileSync(join(FIXTURES, 'workload-records-from-aws-cli-examples.json'), 'utf8'))
+    .parsed.flatMap(changesFromCloudTrail)
+    .find((x) => x.sourceEventId === eventId);
+  if (!c) throw new Error(`no change of aws-cli workload example record ${eventId}`);
+  return c;
+};
+/** A change as a later backfill lists it again: state, not an event, so it never alerts. */
+const relisted = (c: MappingChange): MappingChange => ({
+  ...c,
+  sourceEventId: `backfill-relist-${c.sourceEventId}`,
+  source: 'backfill',
+  at: '2025-06-01T00:00:00.000Z',
+});
+/** The aws-cli example association, with changed fields (values written by us). */
+const podCreateWith = (extra: { targetRoleArn?: string; disableSessionTags?: boolean }): MappingChange => {
+  const c = workload(WORKLOAD.podCreate);
+  if (c.op.kind !== 'pod-identity-association-put') throw new Error('expected the association change');
+  return { ...c, op: { ...c.op, association: { ...c.op.association, ...extra } } };
+};
+const EXAMPLE_ROLE = 'arn:aws:iam::111122223333:role/my-role';
 
 interface Case {
   /** The public sample, or why there is none. */
@@ -307,6 +338,84 @@ const CASES: Record<MappingRuleId, Case> = {
     fires: () => firstUse('2024-08-22T09:00:00.000Z'),
     lookAlike: 'the same request through an access entry created two months before',
     silent: () => firstUse('2024-06-20T09:00:00.000Z'),
+  },
+  'pod-identity-association-created': {
+    sample: 'aws-cli create-pod-identity-association example (default/default to my-role)',
+    fires: () => run([], [workload(WORKLOAD.podCreate)]),
+    lookAlike: 'the same association listed again by a later backfill',
+    silent: () => run([workload(WORKLOAD.podCreate)], [relisted(workload(WORKLOAD.podCreate))]),
+  },
+  'pod-identity-association-updated': {
+    sample: 'aws-cli update-pod-identity-association example (my-role to s3-role)',
+    fires: () => run([workload(WORKLOAD.podCreate)], [workload(WORKLOAD.podUpdate)]),
+    lookAlike: 'the updated association listed again by a later backfill',
+    silent: () =>
+      run([workload(WORKLOAD.podCreate), workload(WORKLOAD.podUpdate)], [relisted(workload(WORKLOAD.podUpdate))]),
+  },
+  'pod-identity-association-deleted': {
+    sample: 'aws-cli delete-pod-identity-association example',
+    fires: () => run([workload(WORKLOAD.podCreate), workload(WORKLOAD.podUpdate)], [workload(WORKLOAD.podDelete)]),
+    lookAlike: 'the deletion listed again by a later backfill',
+    silent: () =>
+      run(
+        [workload(WORKLOAD.podCreate), workload(WORKLOAD.podUpdate), workload(WORKLOAD.podDelete)],
+        [relisted(workload(WORKLOAD.podDelete))],
+      ),
+  },
+  'pod-identity-escalation': {
+    sample:
+      'aws-cli create-pod-identity-association example, its role mapped to system:masters on the same cluster (the mapping written by us)',
+    fires: () =>
+      run(
+        [
+          mk(entryPut(EXAMPLE_ROLE, { groups: ['system:masters'] }), {
+            at: '2025-01-01T00:00:00.000Z',
+            cluster: 'eks-customer',
+          }),
+        ],
+        [workload(WORKLOAD.podCreate)],
+      ),
+    lookAlike: 'the same association when the role is mapped with a plain group only',
+    silent: () =>
+      run(
+        [
+          mk(entryPut(EXAMPLE_ROLE, { groups: ['viewers'] }), {
+            at: '2025-01-01T00:00:00.000Z',
+            cluster: 'eks-customer',
+          }),
+        ],
+        [workload(WORKLOAD.podCreate)],
+      ),
+  },
+  'pod-identity-cross-account-target': {
+    sample:
+      'none public sets targetRoleArn; the aws-cli example association with a target role in another account (value written by us)',
+    fires: () => run([], [podCreateWith({ targetRoleArn: 'arn:aws:iam::444455556666:role/deployer' })]),
+    lookAlike: 'the same association with a target role in its own account',
+    silent: () => run([], [podCreateWith({ targetRoleArn: 'arn:aws:iam::111122223333:role/deployer' })]),
+  },
+  'pod-identity-session-tags-disabled': {
+    sample:
+      'none public disables session tags; the aws-cli example association with disableSessionTags (value written by us)',
+    fires: () => run([], [podCreateWith({ disableSessionTags: true })]),
+    lookAlike: 'the aws-cli example association as published (session tags on)',
+    silent: () => run([], [workload(WORKLOAD.podCreate)]),
+  },
+  'identity-provider-associated': {
+    sample: 'aws-cli associate-identity-provider-config example (my-identity-provider)',
+    fires: () => run([], [workload(WORKLOAD.idpAssociate)]),
+    lookAlike: 'the same provider listed again by a later backfill',
+    silent: () => run([workload(WORKLOAD.idpAssociate)], [relisted(workload(WORKLOAD.idpAssociate))]),
+  },
+  'identity-provider-disassociated': {
+    sample: 'aws-cli disassociate-identity-provider-config example',
+    fires: () => run([workload(WORKLOAD.idpAssociate)], [workload(WORKLOAD.idpDisassociate)]),
+    lookAlike: 'the removal listed again by a later backfill',
+    silent: () =>
+      run(
+        [workload(WORKLOAD.idpAssociate), workload(WORKLOAD.idpDisassociate)],
+        [relisted(workload(WORKLOAD.idpDisassociate))],
+      ),
   },
 };
 

@@ -16,6 +16,7 @@ import { CLUSTER_DIMENSION, clusterMetricKey, ENV, METRICS } from '../../lib/run
 import type { TrailConfig } from '../config.js';
 import { AlertTopic } from '../constructs/alert-topic.js';
 import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
+import { DigestSigner } from '../constructs/digest-signer.js';
 import { LogDestination } from '../constructs/log-destination.js';
 import { OcsfExport } from '../constructs/ocsf-export.js';
 import { TrailFunction } from '../constructs/trail-function.js';
@@ -80,6 +81,7 @@ export class CentralStack extends Stack {
   readonly destinationRole: iam.Role;
   readonly destination?: LogDestination;
   readonly ocsfExport?: OcsfExport;
+  readonly digests: DigestSigner;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     super(scope, id, props);
@@ -411,6 +413,18 @@ export class CentralStack extends Stack {
       );
       this.rules.push(memberAlarms);
     }
+
+    // ---- tamper evidence: hourly signed digests of what the trail stored
+    this.digests = new DigestSigner(this, 'Digests', {
+      table: this.trailTable,
+      writers: [this.logIngest.fn, this.cloudTrailIngest.fn],
+      logRetention,
+      logsKey: this.logsKey,
+      alarmTopic: this.alerts.topic,
+      deadLetterQueue: this.eventDlq,
+      retryWindow: Duration.hours(6), // the Kinesis event source's maxRecordAge above
+    });
+    this.rules.push(this.digests.schedule);
 
     this.addAlarms(config);
 

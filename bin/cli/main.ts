@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { LocalEngineError } from '../../lib/local/engine.js';
 import { QueryNotFoundError, QueryParamError } from '../../lib/query/errors.js';
 import { TrailStoreError } from '../../lib/store/trail-store.js';
+import { alertsCommand } from '../commands/alerts.js';
 import { backfill } from '../commands/backfill.js';
 import { consoleCommand } from '../commands/console.js';
 import { exportCommand } from '../commands/export.js';
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   accessAt,
   mappingsHistory,
   touched,
+  alertsCommand,
   exportCommand,
   replay,
   demo,

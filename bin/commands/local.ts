@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recordedAlerts } from '../../lib/alerts/recorded-alerts.js';
+import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/types.js';
 import { finalChains } from '../../lib/chain/rederive.js';
 import { verifyCluster } from '../../lib/integrity/verify.js';
 import { localDigestKey, renderSigning, signLocalTrail } from '../../lib/local/digest-key.js';
@@ -16,6 +18,7 @@ import { type Command, str } from '../cli/command.js';
 import { UsageError } from '../cli/errors.js';
 import { printAnswer } from '../cli/output.js';
 import { openTarget, parseRetentionFlag } from '../cli/target.js';
+import { readAlertConfigOption } from './alerts.js';
 import { outputFormat } from './questions.js';
 import { renderVerifyReport } from './verify.js';
 
@@ -36,6 +39,7 @@ export const replay: Command = {
     cluster: { type: 'string' },
     at: { type: 'string' },
     'retention-days': { type: 'string' },
+    'alert-config': { type: 'string' },
   },
   help: [
     '--log-group <g>      log group of log exports (else from <cluster>.filter-log-events.json or /aws/eks/<cluster>/cluster in the path)',
@@ -43,6 +47,7 @@ export const replay: Command = {
     '--cluster <name>     cluster of aws-auth files (else from <cluster>.yaml)',
     '--at <iso>           time of aws-auth snapshots (else metadata.creationTimestamp, else the file modification time)',
     '--retention-days <c=d,…>  TTL per item class of what is written (request, bulkRequest, authenticator, credential, quarantine)',
+    '--alert-config <f>   local mode: raise alerts with this deployment configuration (alertSuppressions, memberAccountIds…)',
   ],
   run: async ({ values, positionals, io }) => {
     if (positionals.length === 0) throw new UsageError(`nothing to replay (usage: eks-trail ${replay.usage})`);
@@ -57,6 +62,7 @@ export const replay: Command = {
       );
     }
     const at = isoOrUndefined(str(values.at), 'at');
+    const alertConfig = readAlertConfigOption(values, io);
     const target = await openTarget(
       {
         dataDir: str(values['data-dir']),
@@ -69,10 +75,17 @@ export const replay: Command = {
     try {
       const store = target.store as DynamoDbTrailStore;
       const progress = createProgress(io.stderr, 'replay', 0);
+      // Claiming alert ids in a deployed ledger without publishing would silence the deployed pipeline
+      // for those changes, so the alert stage runs in local mode only.
+      const alerts =
+        target.kind === 'local' ? recordedAlerts(store, alertConfig.file?.config ?? DEFAULT_ALERT_CONFIG) : undefined;
+      if (!alerts)
+        io.stderr.write('# alerts: not raised into a deployed table (eks-trail alerts --rerun --table … shows them)\n');
       const summary = await replayFiles(positionals, store, {
         now: io.now,
         progress,
         accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
+        ...(alerts ? { alerts } : {}),
         ...(logGroup ? { logGroup } : {}),
         ...(account ? { accountId: account } : {}),
         ...(str(values.cluster) ? { cluster: str(values.cluster) as string } : {}),
@@ -120,6 +133,7 @@ export const demo: Command = {
         now: io.now,
         progress: createProgress(io.stderr, 'replay', 0),
         accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
+        alerts: recordedAlerts(store, DEFAULT_ALERT_CONFIG),
       });
       out(`${renderReplaySummary(summary)}\n`);
       out(`${renderSigning(await signLocalTrail(store.digests, dataDir, io.now()))}\n`);
@@ -174,6 +188,12 @@ export const demo: Command = {
           from: wide.from,
           to: wide.to,
           limit: '15',
+        });
+        await ask(`alerts the replay raised on ${cluster}`, 'alerts', {
+          cluster,
+          from: wide.from,
+          to: wide.to,
+          limit: '10',
         });
         const key = localDigestKey(dataDir, false);
         if (key) {

@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CLUSTER_DIMENSION, clusterMetricKey, ENV, METRICS } from '../../lib/runtime-env.js';
 import type { TrailConfig } from '../config.js';
+import { AlertRouting } from '../constructs/alert-routing.js';
 import { AlertTopic } from '../constructs/alert-topic.js';
 import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
 import { DigestSigner } from '../constructs/digest-signer.js';
@@ -72,6 +73,7 @@ export class CentralStack extends Stack {
   readonly rules: events.Rule[] = [];
   readonly trailTable: TrailTable;
   readonly alerts: AlertTopic;
+  readonly alertRouting: AlertRouting;
   readonly logIngest: TrailFunction;
   readonly cloudTrailIngest: TrailFunction;
   readonly queryApi: TrailFunction;
@@ -291,6 +293,12 @@ export class CentralStack extends Stack {
     this.alerts.grantPublishTo(this.logIngest.fn);
     this.alerts.grantPublishTo(this.cloudTrailIngest.fn);
     this.alerts.grantPublishTo(this.postureReport.fn);
+    this.alertRouting = new AlertRouting(this, 'AlertRouting', {
+      ...(config.alertRouting ? { settings: config.alertRouting } : {}),
+      clusters: config.clusters,
+    });
+    this.alertRouting.grantTo(this.logIngest.fn);
+    this.alertRouting.grantTo(this.cloudTrailIngest.fn);
 
     this.logIngest.fn.addEventSource(
       new sources.KinesisEventSource(this.stream, {

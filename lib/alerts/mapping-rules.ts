@@ -17,6 +17,7 @@ import type { AccessEntry, AwsAuthConfig, AwsAuthRow, MappingActor, MappingChang
 import type { ControlPlaneLogType } from '../sources/types.js';
 import { accountOfArn, alertActorOf, describeActor, humanBehind } from './alert-actors.js';
 import { isAwsServiceActor, isEksManagedPrincipal, isEksManagedRow, isEksManagedUsername } from './eks-managed.js';
+import { mappingChangeEvidence, requestEvidence } from './evidence.js';
 import { mappingKeyOfChain } from './mapping-keys.js';
 import { isSuppressed } from './suppressions.js';
 import {
@@ -69,6 +70,8 @@ interface Draft {
   /** The change the alert is about when it is not the one being evaluated (churn: the delete). */
   anchor?: MappingChange;
   sourceEventIds?: string[];
+  /** Start of the span the evidence covers when the alert is about two changes (churn: the create). */
+  since?: string;
 }
 
 interface Ctx {
@@ -193,6 +196,7 @@ const churnDraft = (put: MappingChange, del: MappingChange): Draft => {
     idEventId: del.sourceEventId,
     anchor: del,
     sourceEventIds: [put.sourceEventId, del.sourceEventId],
+    since: put.at,
     notes: ['a short-lived access entry can grant access while leaving no mapping behind to review'],
   };
 };
@@ -689,6 +693,13 @@ const toAlert = (change: MappingChange, draft: Draft, human: string | undefined)
   if (draft.policyArn !== undefined) related.policyArn = draft.policyArn;
   if (draft.notes && draft.notes.length > 0) related.notes = draft.notes;
   if (Object.keys(related).length > 0) alert.related = related;
+  alert.evidence = mappingChangeEvidence({
+    cluster: change.cluster,
+    accountId: change.accountId,
+    from: draft.since ?? change.at,
+    to: change.at,
+    principalArn: draft.principalArn,
+  });
   return alert;
 };
 
@@ -873,5 +884,14 @@ export const firstUseAlert = (
   if (principalArn) alert.related.principalArn = principalArn;
   if (mappingActor) alert.related.mappingActor = mappingActor;
   if (notes.length > 0) alert.related.notes = notes;
+  alert.evidence = chain.auditID
+    ? requestEvidence({ cluster: chain.cluster, accountId: chain.accountId, auditId: chain.auditID, at: chain.at })
+    : mappingChangeEvidence({
+        cluster: chain.cluster,
+        accountId: chain.accountId,
+        from: createdAt,
+        to: chain.at,
+        principalArn,
+      });
   return alert;
 };

@@ -1,3 +1,4 @@
+import { MAPPING_RULE_IDS, SEVERITIES, type Severity } from '../alerts/types.js';
 import { canonicalizeArn } from '../identity/arn.js';
 import { fail, failWith, type Issue, isNonEmpty, issue, ok, type ParseResult } from '../result.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './paging.js';
@@ -9,7 +10,15 @@ import { parseInstant, parseTimeRange, type QuestionWindow } from './time-range.
  * typo (`--namspace`) never silently widens an answer.
  */
 
-export const QUESTIONS = ['who-did', 'explain', 'denied', 'access-at', 'mappings-history', 'touched'] as const;
+export const QUESTIONS = [
+  'who-did',
+  'explain',
+  'denied',
+  'access-at',
+  'mappings-history',
+  'touched',
+  'alerts',
+] as const;
 export type QuestionName = (typeof QUESTIONS)[number];
 
 export const OUTCOMES = ['allow', 'forbid', 'authn-failed'] as const;
@@ -85,6 +94,20 @@ export type QuestionParams =
       range: QuestionWindow;
       target: TouchedTarget;
       access: AccessKind;
+    } & Paging)
+  | ({
+      question: 'alerts';
+      cluster?: string;
+      range: QuestionWindow;
+      /** Only these severities (absent: all). */
+      severities?: Severity[];
+      /** Only these rules (absent: all). */
+      rules?: string[];
+      /**
+       * Evaluate the rules and suppressions over the stored history instead of listing the ledger. Needs
+       * the alert configuration, which only the CLI has (lib/query/alerts-rerun.ts); the query API refuses it.
+       */
+      rerun?: boolean;
     } & Paging);
 
 const ALLOWED: Record<QuestionName, readonly string[]> = {
@@ -94,9 +117,10 @@ const ALLOWED: Record<QuestionName, readonly string[]> = {
   'access-at': ['at', 'principal'],
   'mappings-history': ['principal'],
   touched: ['target', 'access'],
+  alerts: ['severity', 'rule', 'rerun'],
 };
-const RANGED = new Set<QuestionName>(['who-did', 'denied', 'mappings-history', 'touched']);
-const PAGED = new Set<QuestionName>(['who-did', 'denied', 'access-at', 'mappings-history', 'touched']);
+const RANGED = new Set<QuestionName>(['who-did', 'denied', 'mappings-history', 'touched', 'alerts']);
+const PAGED = new Set<QuestionName>(['who-did', 'denied', 'access-at', 'mappings-history', 'touched', 'alerts']);
 
 /** Accept camelCase from JSON callers as well as the CLI's kebab-case. */
 const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -148,6 +172,31 @@ export const parseTouchedTarget = (text: string): ParseResult<TouchedTarget> => 
     );
   }
   return fail(text, bad('target', `"${text}" has too many segments (${usage})`));
+};
+
+/**
+ * `critical,high`, or `high+` for high and everything more severe: an analyst asks for "high and up"
+ * more often than for one level.
+ */
+export const parseSeverities = (text: string): ParseResult<Severity[]> => {
+  const out = new Set<Severity>();
+  for (const part of text
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean)) {
+    const orMore = part.endsWith('+');
+    const name = orMore ? part.slice(0, -1) : part;
+    const r = oneOf('severity', name, SEVERITIES);
+    if (!r.ok)
+      return fail(
+        text,
+        bad('severity', `"${part}" is not one of ${SEVERITIES.join(', ')} (add + for "or more severe")`),
+      );
+    const rank = SEVERITIES.indexOf(r.value);
+    for (const s of orMore ? SEVERITIES.slice(0, rank + 1) : [r.value]) out.add(s);
+  }
+  if (out.size === 0) return fail(text, bad('severity', 'names no severity'));
+  return ok(SEVERITIES.filter((s) => out.has(s)));
 };
 
 const str = (v: unknown): string | undefined => {
@@ -212,7 +261,8 @@ export const parseQuestionParams = (
           { since: p.get('since'), from: p.get('from'), to: p.get('to') } as Record<string, string | undefined>,
           now,
           // Mapping history and object history are asked over long periods; requests over the last day.
-          question === 'mappings-history' ? '3650d' : question === 'touched' ? '30d' : '24h',
+          // Alerts are rare and looked back on over weeks ("what fired last month").
+          question === 'mappings-history' ? '3650d' : question === 'touched' || question === 'alerts' ? '30d' : '24h',
         ),
       )
     : undefined;
@@ -304,6 +354,30 @@ export const parseQuestionParams = (
         access,
         ...paging,
       });
+      break;
+    }
+    case 'alerts': {
+      const q: QuestionParams = withCluster({ question, range: range as QuestionWindow, ...paging });
+      const severityText = p.get('severity');
+      if (severityText !== undefined) {
+        const severities = take(parseSeverities(severityText));
+        if (severities) q.severities = severities;
+      }
+      const ruleText = p.get('rule');
+      if (ruleText !== undefined) {
+        const rules = ruleText
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean);
+        for (const r of rules) take(oneOf('rule', r, MAPPING_RULE_IDS));
+        if (rules.length > 0) q.rules = [...new Set(rules)];
+      }
+      const rerunText = p.get('rerun');
+      if (rerunText !== undefined) {
+        const rerun = take(oneOf('rerun', rerunText.toLowerCase(), ['true', 'false'] as const));
+        if (rerun === 'true') q.rerun = true;
+      }
+      out = q;
       break;
     }
   }

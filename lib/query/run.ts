@@ -11,6 +11,7 @@ import type {
   TimeRange,
   TrailStore,
 } from '../store/trail-store.js';
+import { ALERT_COLUMNS, listRecordedAlerts } from './alerts.js';
 import { pageAuthenticatorContext } from './authn-join.js';
 import { CHAIN_COLUMNS, type ChainRow, chainRow, DENIED_COLUMNS, EXPLAIN_COLUMNS, explainRows } from './chain-rows.js';
 import { QueryNotFoundError, QueryParamError } from './errors.js';
@@ -335,6 +336,27 @@ const answerQuestion = async (
         binding,
       );
       return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
+    }
+    case 'alerts': {
+      if (q.rerun) {
+        throw new QueryParamError(
+          'rerun: evaluating the rules over history needs the alert configuration; run `eks-trail alerts --rerun` in local mode or with --table',
+          'rerun',
+        );
+      }
+      const ref = await resolve(false);
+      // The ledger's fleet-wide listing spans every cluster: the scope filters it alert by alert.
+      const visible = scope && ref === undefined ? (r: ClusterRef) => scope.mayRead(r) : undefined;
+      const { rows, nextCursor, trimmed } = await listRecordedAlerts(store, ref, q, binding, visible);
+      const notes = [
+        `alerts recorded in the alert ledger${ref ? '' : ' of every cluster'} (by the deployed pipeline or a local replay); \`eks-trail alerts --rerun\` evaluates the rules over the stored history instead`,
+      ];
+      if (visible) notes.push(SCOPED_NOTE);
+      if (trimmed > 0)
+        notes.push(
+          `${trimmed} alert(s) kept without their before/after bodies to fit one item (the first 200 diff lines are kept)`,
+        );
+      return answer(q.question, ref, { window: q.range, columns: ALERT_COLUMNS, rows, nextCursor, notes });
     }
   }
 };

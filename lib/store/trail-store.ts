@@ -196,8 +196,25 @@ export interface AlertLedgerEntry {
   cluster: string;
   accountId?: string;
   at: string;
+  /** `claimed`: recorded and handed to the sink; `released`: its publication failed and it awaits a retry. */
   state: string;
+  /** The alert as raised (rule, severity, actor, diff with before/after, evidence); absent only on a damaged item. */
   alert?: Alert;
+  /** The before/after bodies were left out to fit the item (the diff lines are kept). */
+  trimmed?: boolean;
+}
+
+/** Listing what the ledger recorded: the `alerts` question and the console read this. */
+export interface AlertListing {
+  /**
+   * Alerts whose time (the change's or the first use's own time) falls in the inclusive window, newest
+   * first unless `oldest-first`: of one cluster, or of every cluster when `ref` is undefined.
+   */
+  listAlerts(
+    ref: ClusterRef | undefined,
+    range: { from: string; to: string },
+    page: PageRequest,
+  ): Promise<StorePage<AlertLedgerEntry>>;
 }
 
 /** What recording one use of a mapping found. */
@@ -243,8 +260,8 @@ export interface ResourceSelector {
 }
 
 export interface TrailStore {
-  /** Claims each alert id once (the alert stage), and lists a cluster's alerts. */
-  readonly alerts: AlertLedger & { alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> };
+  /** Claims each alert id once (the alert stage), and lists what it recorded. */
+  readonly alerts: AlertLedger & AlertListing & { alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> };
   /** First and last use of each mapping (the alert stage writes it, the posture report reads it). */
   readonly usage: MappingUsagePort;
 
@@ -350,7 +367,7 @@ export type IngestPort = Pick<
   | 'putLateLinks'
 >;
 
-/** The half of the port the questions (CLI, query API, console) read. */
+/** The half of the port the questions (CLI, query API, console) read; of the alert ledger, only its listing. */
 export type QuestionPort = Pick<
   TrailStore,
   | 'clusters'
@@ -364,7 +381,7 @@ export type QuestionPort = Pick<
   | 'requestByAuditId'
   | 'evidenceFor'
   | 'authenticatorRecords'
->;
+> & { readonly alerts: AlertListing };
 
 /** Storage faults, mapped from SDK errors. `retryable` decides whether a batch item is retried or quarantined. */
 export class TrailStoreError extends Error {

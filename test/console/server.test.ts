@@ -184,15 +184,19 @@ describe('the API answers with the question layer the CLI uses', () => {
     expect(body.stored.stages[0].event.auditID).toBe('02f0e5fe-f0f7-4b1d-8e2a-855c7727d489');
   });
 
-  it('lists posture findings and the alerts the mapping rules derive from the stored history', async () => {
+  it('lists posture findings and the alerts the replay recorded in the ledger', async () => {
     const posture = JSON.parse((await get(server, '/api/posture?cluster=payments-prod', authed(server))).body);
     expect(posture.at).toBe(new Date(NOW).toISOString());
     expect(
       posture.findings.map((f: { ruleId: string; principalArn?: string }) => `${f.ruleId} ${f.principalArn}`),
     ).toContain('system-masters-mapping arn:aws:iam::888636335083:role/break-glass');
     const alerts = JSON.parse((await get(server, '/api/alerts?cluster=payments-prod', authed(server))).body);
-    expect(alerts.source).toContain('derived');
-    expect(alerts.alerts.map((a: { ruleId: string }) => a.ruleId)).toContain('system-masters-mapping');
+    expect(alerts.source).toContain('recorded: the alert ledger');
+    const rules = alerts.alerts.map((a: { ruleId: string }) => a.ruleId);
+    expect(rules).toContain('system-masters-mapping');
+    // First uses are in the ledger too, each pointing at the request it made.
+    const firstUse = alerts.alerts.find((a: { ruleId: string }) => a.ruleId === 'new-mapping-first-use');
+    expect(firstUse?.evidence?.question).toBe('explain');
   });
 
   it('says what a question-only target (--api) cannot list instead of guessing', async () => {

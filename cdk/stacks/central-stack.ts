@@ -17,6 +17,7 @@ import type { TrailConfig } from '../config.js';
 import { AlertRouting } from '../constructs/alert-routing.js';
 import { AlertTopic } from '../constructs/alert-topic.js';
 import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
+import { DigestSigner } from '../constructs/digest-signer.js';
 import { LogDestination } from '../constructs/log-destination.js';
 import { OcsfExport } from '../constructs/ocsf-export.js';
 import { TrailFunction } from '../constructs/trail-function.js';
@@ -82,6 +83,7 @@ export class CentralStack extends Stack {
   readonly destinationRole: iam.Role;
   readonly destination?: LogDestination;
   readonly ocsfExport?: OcsfExport;
+  readonly digests: DigestSigner;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     super(scope, id, props);
@@ -419,6 +421,18 @@ export class CentralStack extends Stack {
       );
       this.rules.push(memberAlarms);
     }
+
+    // ---- tamper evidence: hourly signed digests of what the trail stored
+    this.digests = new DigestSigner(this, 'Digests', {
+      table: this.trailTable,
+      writers: [this.logIngest.fn, this.cloudTrailIngest.fn],
+      logRetention,
+      logsKey: this.logsKey,
+      alarmTopic: this.alerts.topic,
+      deadLetterQueue: this.eventDlq,
+      retryWindow: Duration.hours(6), // the Kinesis event source's maxRecordAge above
+    });
+    this.rules.push(this.digests.schedule);
 
     this.addAlarms(config);
 

@@ -1,6 +1,12 @@
 import { TRAFFIC_MIXES, type TrafficMixName } from '../sim/index.js';
 import { type ColdStartResult, TARGET_BUNDLE_BYTES, TARGET_IMPORT_MS } from './cold-start.js';
 import type { BenchConfig } from './config.js';
+import {
+  type FaultInjectionResult,
+  faultInjectionJson,
+  faultInjectionMarkdown,
+  faultInjectionSummaryRows,
+} from './fault-injection.js';
 import { type HandlerMemoryResult, TARGET_MAX_RSS_MB } from './handler-memory.js';
 import { type IngestCpuResult, TARGET_RATIO_TO_FLOOR } from './ingest-cpu.js';
 import { type EngineIngestResult, PRICES } from './ingest-e2e.js';
@@ -44,6 +50,7 @@ export interface BenchResults {
   query?: QueryLatencyResult;
   memory?: HandlerMemoryResult;
   cold?: ColdStartResult[];
+  faults?: FaultInjectionResult;
   /** Sections that threw, with the message. */
   failures: { section: string; message: string }[];
 }
@@ -189,6 +196,7 @@ export const summaryRows = (r: BenchResults): SummaryRow[] => {
       status: status(!c.error && c.bundleBytes < TARGET_BUNDLE_BYTES && c.importMsMedian < TARGET_IMPORT_MS),
     });
   }
+  if (r.faults) rows.push(...faultInjectionSummaryRows(r.faults));
   return rows;
 };
 
@@ -267,6 +275,7 @@ export const benchJson = (r: BenchResults): Record<string, unknown> => {
     machine: r.machine,
     config: r.config,
     sections: r.sections ?? [],
+    faultInjection: r.faults ? faultInjectionJson(r.faults) : null,
     failures: r.failures,
     detail: {
       engine: byMix(r, (e) => e),
@@ -844,6 +853,8 @@ export const renderMarkdown = (r: BenchResults): string => {
     );
     out.push('');
   }
+
+  if (r.faults) out.push(...faultInjectionMarkdown(r.faults));
 
   out.push('## Configuration of this run');
   out.push('');

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runColdStart } from './cold-start.js';
 import { type BenchConfig, BenchConfigError, parseBenchArgs, type Section } from './config.js';
+import { runFaultInjection } from './fault-injection.js';
 import { runHandlerMemory } from './handler-memory.js';
 import { loadHandlers } from './handlers.js';
 import { runIngestCpuIsolated } from './ingest-cpu.js';
@@ -16,7 +17,7 @@ import { type BenchResults, benchJson, renderMarkdown, summaryRows, textTable } 
 import { elapsedMs } from './stats.js';
 
 /**
- * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold]`: measures, prints, and
+ * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold,faults]`: measures, prints, and
  * writes BENCHMARKS.md and BENCHMARKS.json (the same name as --out, with .json).
  */
 
@@ -95,6 +96,13 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
       handlers,
       (text) => progress(`  ${text}`),
     );
+  });
+  await step('faults', 'fault injection through the handlers', async () => {
+    results.faults = await runFaultInjection({
+      requests: config.faultRequests,
+      seed: config.seed + 4,
+      mix: 'realistic',
+    });
   });
   results.wallMs = elapsedMs(started);
   return results;

@@ -227,7 +227,11 @@ export const buildLogBatchItems = (
     }
     for (const part of ['n', 'b'] as const) {
       const rows = orderRows(byPart[part]);
-      if (rows.length === 0) continue;
+      // An empty part is written too, never skipped: a retry of part of a delivery (a bisected half
+      // after a crash) rebuilds this segment under the same anchor with fewer rows, and a row the
+      // earlier attempt put in this part now belongs to the other half or to the other part. Skipping
+      // the part would leave the earlier version in place and that row stored twice (docs/data-model.md,
+      // "Why the anchor makes retries exact").
       const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
       const digest = partDigest(chunks);
       const expiresAt = partExpiry(g.cell, part, retention);

@@ -17,13 +17,13 @@ describe('fault injection through the handlers (reduced run)', () => {
   it('loses no record, doubles none and sends no alert twice while >= 5 % of DynamoDB calls fail', {
     timeout: 900_000,
   }, async () => {
-    result = await runFaultInjection({ requests: 2_500, seed: 20_251_204, mix: 'realistic' });
+    result = await runFaultInjection({ requests: 2_000, seed: 20_251_122, mix: 'realistic' });
     // The run exercised what it claims to: every fault kind fired, invocations crashed and were retried.
     expect(result.faultRate).toBeGreaterThanOrEqual(0.05);
     for (const [kind, count] of Object.entries(result.injected)) expect(count, kind).toBeGreaterThan(0);
     expect(result.redeliveries.kinesis).toBeGreaterThan(0);
     expect(result.alertsExpected).toBeGreaterThan(0);
-    expect(result.baseline.requestsStored).toBeGreaterThan(2_000);
+    expect(result.baseline.requestsStored).toBeGreaterThan(1_900);
     expect(result.baseline.doubledRows).toBe(0);
 
     expect(result.lost).toEqual({ requests: 0, mappingChanges: 0, credentials: 0, examples: [] });

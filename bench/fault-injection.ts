@@ -56,7 +56,7 @@ export const DEFAULT_FAULT_MIX: FaultMix = {
   throttle: 0.03,
   serverError: 0.015,
   timeoutAfterWrite: 0.012,
-  crashAfterBatchWrite: 0.03,
+  crashAfterBatchWrite: 0.005,
   snsFailure: 0.1,
 };
 

@@ -34,9 +34,9 @@ import { buildWorkload, SIM_START, windowMs } from './workload.js';
  * what reaches the store is what production would see. SNS is faked (aws-sdk-client-mock) and refuses
  * a share of Publish calls. The transports are modelled as the stack configures them
  * (cdk/stacks/central-stack.ts): Kinesis redelivers from the first reported record, bisects a batch
- * whose invocation failed, and after 5 retries sends it to the on-failure destination; SQS returns
- * failed messages to the queue (visible again a few invocations later) and moves a message to its DLQ
- * on the 5th receive. The table is then compared with a fault-free ingestion of the same deliveries.
+ * whose invocation failed (splits do not count as retries), and after 5 retries sends it to the
+ * on-failure destination; SQS returns failed messages to the queue (visible again a few invocations
+ * later) and moves a message to its DLQ on the 5th receive. The table is then compared with a fault-free ingestion of the same deliveries.
  */
 
 export interface FaultMix {
@@ -341,18 +341,16 @@ const deliverKinesis = async (
       else queue.unshift({ records: rest, retries: b.retries + 1 });
       continue;
     }
-    if (b.retries + 1 > TRANSPORT.kinesisRetryAttempts) {
-      stats.dlqKinesis.push(...b.records);
-      continue;
-    }
     if (b.records.length > 1) {
       const half = Math.ceil(b.records.length / 2);
       stats.redeliveries.bisections++;
+      // Lambda does not count a split against the retry quota; only a failure of an unsplittable batch does.
       queue.unshift(
-        { records: b.records.slice(0, half), retries: b.retries + 1 },
-        { records: b.records.slice(half), retries: b.retries + 1 },
+        { records: b.records.slice(0, half), retries: b.retries },
+        { records: b.records.slice(half), retries: b.retries },
       );
-    } else queue.unshift({ records: b.records, retries: b.retries + 1 });
+    } else if (b.retries + 1 > TRANSPORT.kinesisRetryAttempts) stats.dlqKinesis.push(...b.records);
+    else queue.unshift({ records: b.records, retries: b.retries + 1 });
   }
 };
 
@@ -779,7 +777,7 @@ export const faultInjectionMarkdown = (x: FaultInjectionResult): string[] => {
   out.push(
     `The ${x.mix} scenario, ${n0(x.requests)} requests with mapping changes (${n0(x.kinesisRecords)} Kinesis records, ${n0(x.sqsMessages)} CloudTrail messages, 5 % of records late, none sent twice by the producer), delivered through the handlers' entry points with the alert hooks the functions wire, into the embedded engine (bench/fault-injection.ts). ` +
       "A fault layer in the DynamoDB client's HTTP handler (below the SDK's 3 attempts, as deployed) fails calls on their way to the engine; SNS (aws-sdk-client-mock) refuses a share of Publish calls. " +
-      `Kinesis redelivers from the reported record, bisects the batch of a failed invocation and gives up after ${TRANSPORT.kinesisRetryAttempts} retries; SQS returns failed messages and dead-letters on the ${TRANSPORT.sqsMaxReceiveCount}th receive (cdk/stacks/central-stack.ts). ` +
+      `Kinesis redelivers from the reported record, bisects the batch of a failed invocation (a split is not a retry) and gives up after ${TRANSPORT.kinesisRetryAttempts} retries; SQS returns failed messages and dead-letters on the ${TRANSPORT.sqsMaxReceiveCount}th receive (cdk/stacks/central-stack.ts). ` +
       'Backoff delays (SDK and store) are compressed to nothing: the attempts are the same, the wall time is not a latency. ' +
       'The table is then compared with a fault-free ingestion of the same deliveries.',
   );

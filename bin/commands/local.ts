@@ -1,17 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finalChains } from '../../lib/chain/rederive.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
 import { createProgress } from '../../lib/local/progress.js';
-import { ReplayError, renderReplaySummary, replayFiles } from '../../lib/local/replay.js';
+import { anythingRefused, ReplayError, replayFiles } from '../../lib/local/replay.js';
+import { renderReplaySummary } from '../../lib/local/replay-summary.js';
 import { formatJson } from '../../lib/query/format.js';
 import { parseQuestionParams } from '../../lib/query/params.js';
 import { type QueryAnswer, runQuestion } from '../../lib/query/run.js';
 import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { type Command, str } from '../cli/command.js';
-import { UsageError } from '../cli/errors.js';
+import { EXIT, UsageError } from '../cli/errors.js';
 import { printAnswer } from '../cli/output.js';
 import { openTarget, parseRetentionFlag } from '../cli/target.js';
 import { outputFormat } from './questions.js';
@@ -25,7 +26,7 @@ const isoOrUndefined = (text: string | undefined, name: string): string | undefi
 
 export const replay: Command = {
   name: 'replay',
-  summary: 'ingest local files (log exports, CloudTrail files, aws-auth YAML) through the real pipelines',
+  summary: 'ingest local files (log exports, audit events, CloudTrail files, aws-auth YAML) through the real pipelines',
   usage: 'replay <files|dirs…> [--log-group g] [--account id] [--cluster c] [--at iso]',
   options: {
     'log-group': { type: 'string' },
@@ -35,11 +36,14 @@ export const replay: Command = {
     'retention-days': { type: 'string' },
   },
   help: [
-    '--log-group <g>      log group of log exports (else from <cluster>.filter-log-events.json or /aws/eks/<cluster>/cluster in the path)',
-    '--account <id>       workload account owning the clusters (12 digits)',
-    '--cluster <name>     cluster of aws-auth files (else from <cluster>.yaml)',
+    '--log-group <g>      log group of exports that do not name one (else --cluster, <cluster>.filter-log-events.json or /aws/eks/<cluster>/cluster in the path)',
+    '--account <id>       workload account owning the clusters (12 digits; else from the CloudTrail replayed with them)',
+    '--cluster <name>     cluster of plain audit events and aws-auth files (else from <cluster>.yaml or the path)',
     '--at <iso>           time of aws-auth snapshots (else metadata.creationTimestamp, else the file modification time)',
     '--retention-days <c=d,…>  TTL per item class of what is written (request, bulkRequest, authenticator, credential, quarantine)',
+    'Shapes are recognised from the content; a file of none of them is refused with the list of accepted shapes.',
+    'exit codes: 0 everything landed; 4 the rest landed but files or records were refused (see the summary and',
+    '`eks-trail quarantine`); 1 store faults; 2 usage errors',
   ],
   run: async ({ values, positionals, io }) => {
     if (positionals.length === 0) throw new UsageError(`nothing to replay (usage: eks-trail ${replay.usage})`);
@@ -77,7 +81,8 @@ export const replay: Command = {
       });
       if (outputFormat(values) === 'json') io.stdout.write(`${formatJson(summary)}\n`);
       else io.stdout.write(`${renderReplaySummary(summary)}\n`);
-      return summary.failedItems > 0 ? 1 : 0;
+      if (summary.failedItems > 0) return EXIT.runtime;
+      return anythingRefused(summary) ? EXIT.refused : EXIT.ok;
     } catch (err) {
       if (err instanceof ReplayError) throw new UsageError(err.message, { cause: err });
       throw err;
@@ -108,7 +113,9 @@ export const demo: Command = {
     try {
       const store = new DynamoDbTrailStore(engine.client, { tableName: engine.tableName });
       out(`== replaying ${dir}\n`);
-      const summary = await replayFiles([dir], store, {
+      // The scenario's data folders (its README and ground truth are not trail input).
+      const inputs = ['cloudtrail', 'aws-auth', 'logs'].map((d) => join(dir, d)).filter((d) => existsSync(d));
+      const summary = await replayFiles(inputs.length ? inputs : [dir], store, {
         now: io.now,
         progress: createProgress(io.stderr, 'replay', 0),
         accountFor: async (c) => (await store.resolveCluster(c))?.accountId,

@@ -46,12 +46,18 @@ export async function* fileTextChunks(
   onBytes: (n: number) => void = () => {},
 ): AsyncGenerator<string> {
   const file = createReadStream(path, { highWaterMark: CHUNK_BYTES });
-  file.on('data', (b) => onBytes(b.length));
   const source = gzip ? file.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : file;
   if (gzip) file.on('error', (e) => source.destroy(e));
   const decoder = new StringDecoder('utf8');
+  // Progress from bytesRead, never from a 'data' listener: one would switch the file to flowing mode
+  // and read it ahead of the consumer, whole, into memory.
+  let reported = 0;
   try {
     for await (const chunk of source) {
+      if (file.bytesRead > reported) {
+        onBytes(file.bytesRead - reported);
+        reported = file.bytesRead;
+      }
       const text = decoder.write(chunk as Buffer);
       if (text) yield text;
     }

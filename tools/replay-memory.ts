@@ -79,10 +79,14 @@ const main = async (): Promise<void> => {
       const ms = Date.now() - t0;
       const stats = /replay-stats (\{.*\})/.exec(r.stderr)?.[1];
       if (!stats) throw new Error(`replay failed (status ${r.status}): ${r.stderr.slice(-2000)}`);
-      const m = JSON.parse(stats) as { replayMaxRssKiB: number; engineMaxRssKiB: number };
+      const m = JSON.parse(stats) as {
+        replayMaxRssKiB: number;
+        engineMaxRssKiB: number;
+        engineNow?: { anonKiB: number; fileKiB: number };
+      };
       const events = /records: (\d+) log events/.exec(r.stdout)?.[1];
       console.log(
-        `| ${size} MB filter-log-events | ${(actual / MB).toFixed(1)} MB, ${events} events | ${(m.replayMaxRssKiB / 1024).toFixed(0)} MB | ${(m.engineMaxRssKiB / 1024).toFixed(0)} MB | ${(ms / 1000).toFixed(1)} s | ${r.status} |`,
+        `| ${size} MB filter-log-events | ${(actual / MB).toFixed(1)} MB, ${events} events | ${(m.replayMaxRssKiB / 1024).toFixed(0)} MB | ${(m.engineMaxRssKiB / 1024).toFixed(0)} MB${m.engineNow ? ` (at the end: ${(m.engineNow.anonKiB / 1024).toFixed(0)} MB anonymous, ${(m.engineNow.fileKiB / 1024).toFixed(0)} MB mapped files)` : ''} | ${(ms / 1000).toFixed(1)} s | ${r.status} |`,
       );
     }
   } finally {

@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,7 +147,7 @@ const replayInChild = (job: ReplayJob, env: Record<string, string | undefined>):
         if (env.EKS_TRAIL_REPLAY_STATS) {
           const engineMaxRssKiB = process.resourceUsage().maxRSS;
           process.stderr.write(
-            `replay-stats ${JSON.stringify({ replayMaxRssKiB: answer.maxRssKiB, engineMaxRssKiB })}\n`,
+            `replay-stats ${JSON.stringify({ replayMaxRssKiB: answer.maxRssKiB, engineMaxRssKiB, engineNow: rssParts() })}\n`,
           );
         }
         ok(answer.summary);
@@ -161,6 +161,17 @@ const replayInChild = (job: ReplayJob, env: Record<string, string | undefined>):
         );
     });
   });
+
+/** Resident memory now, split into anonymous and file-backed (LevelDB maps its table files), where Linux says. */
+const rssParts = (): { anonKiB: number; fileKiB: number } | undefined => {
+  try {
+    const text = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { anonKiB: kib('Anonymous'), fileKiB: kib('Rss') - kib('Anonymous') };
+  } catch {
+    return undefined;
+  }
+};
 
 export class ReplayProcessError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

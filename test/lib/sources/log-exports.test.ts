@@ -6,10 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { JsonValueStream } from '../../../lib/sources/json-stream.js';
 import {
   ACCEPTED_SHAPES,
+  auditRecord,
+  classifyJsonValue,
   detectExportShape,
   type ExportShape,
   type ExportSyntax,
+  exportEventRecord,
+  insightsRowRecord,
   parseTextLine,
+  queryResultRowRecord,
 } from '../../../lib/sources/log-exports.js';
 
 const FIX = resolve(__dirname, '../../fixtures');
@@ -176,6 +181,42 @@ describe('parseTextLine', () => {
     fc.assert(
       fc.property(fc.string(), fc.option(fc.string(), { nil: undefined }), (line, stream) => {
         expect(typeof parseTextLine(line, stream).ok).toBe('boolean');
+      }),
+    );
+  });
+});
+
+describe('record readers', () => {
+  it.each<[string, unknown, string]>([
+    ['an event without a message', { timestamp: 1, eventId: 'x' }, 'EXPORT_RECORD_SHAPE'],
+    ['an event that is not an object', 42, 'EXPORT_RECORD_SHAPE'],
+    ['an event with no time anywhere', { message: 'level=info msg="x"' }, 'EXPORT_RECORD_NO_TIME'],
+  ])('exportEventRecord refuses %s', (_n, value, code) => {
+    const r = exportEventRecord(value, JSON.stringify(value), 'events[0]');
+    expect(!r.ok && r.issues[0].code).toBe(code);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a row without @message', { '@timestamp': '2024-05-19 06:10:35.743' }, 'EXPORT_RECORD_SHAPE'],
+    [
+      'a row with an unreadable @timestamp and a message without time',
+      { '@timestamp': 'yesterday', '@message': 'x' },
+      'EXPORT_RECORD_NO_TIME',
+    ],
+  ])('insightsRowRecord refuses %s', (_n, value, code) => {
+    const r = insightsRowRecord(value, JSON.stringify(value), 'row 1');
+    expect(!r.ok && r.issues[0].code).toBe(code);
+  });
+
+  it('never throw, and classify any value without throwing', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string(), (v, key) => {
+        const raw = JSON.stringify(v) ?? '';
+        for (const f of [exportEventRecord, insightsRowRecord, queryResultRowRecord, auditRecord]) {
+          expect(typeof f(v, raw, 'x').ok).toBe('boolean');
+        }
+        classifyJsonValue({ kind: 'element', key }, v);
+        classifyJsonValue({ kind: 'document' }, v);
       }),
     );
   });

@@ -151,7 +151,7 @@ const replayInChild = (job: ReplayJob, env: Record<string, string | undefined>):
           );
         }
         ok(answer.summary);
-      } else if (answer && answer.usage) ko(new UsageError(answer.error.split('\n')[0] as string));
+      } else if (answer?.usage) ko(new UsageError(answer.error.split('\n')[0] as string));
       else if (answer) ko(new ReplayProcessError(answer.error));
       else
         ko(

@@ -81,7 +81,7 @@ export const renderReplaySummary = (s: ReplaySummary): string => {
       ? `events from ${iso(s.firstEventAt)} to ${iso(s.lastEventAt)}`
       : 'events: none with a time',
     `records: ${s.logEvents} log events, ${s.cloudTrailRecords} CloudTrail records; duplicates: ${s.duplicates}`,
-    `requests: ${s.requests} distinct stored; authentication failures: ${s.authnFailureChains}`,
+    `requests: ${s.requests} distinct stored; authentication failures: ${s.authnFailureChains}${s.countsBounded ? ' (distinct requests and duplicates counted against the first 500,000 only)' : ''}`,
     `mapping changes: ${s.mappingChanges} (${s.newMappingChanges} new); credentials: ${s.credentials} new`,
     `skipped: ${skippedTotal}${
       skippedTotal
@@ -92,6 +92,6 @@ export const renderReplaySummary = (s: ReplaySummary): string => {
     ...(s.failedItems ? [`FAILED items (store faults): ${s.failedItems}`] : []),
   ];
   const hints = replayHints(s);
-  if (hints.length) lines.push('could not tie:', ...hints.map((h) => `  - ${h}`));
+  if (hints.length) lines.push('not tied or not read, and what to do:', ...hints.map((h) => `  - ${h}`));
   return lines.join('\n');
 };

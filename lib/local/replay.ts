@@ -131,6 +131,11 @@ export interface ReplaySummary {
   };
   /** Records seen twice: the same CloudWatch event id, audit stage or CloudTrail event. */
   duplicates: number;
+  /**
+   * Set when the replay was too big to count duplicates and distinct requests exactly (more than
+   * 500,000 of either): they are then counted against the first 500,000 only.
+   */
+  countsBounded?: boolean;
   quarantined: QuarantineCounts;
   /** Time span of the quarantined records' `at` (epoch ms), to list them with `eks-trail quarantine`. */
   quarantinedFrom?: number;
@@ -304,6 +309,11 @@ const hash52 = (s: string): number => {
 };
 
 const MAX_KEYS_LISTED = 20;
+/**
+ * Entries of each "seen before" set (about 40 bytes each): past this, duplicates and distinct requests
+ * are counted against the first ones only, so memory stays bounded whatever the replay's size.
+ */
+const MAX_SEEN = 500_000;
 const MAX_KEYS_TRACKED = 100_000;
 const QUARANTINE_BATCH = 100;
 
@@ -351,11 +361,12 @@ class ReplayState {
     if (s.lastEventAt === undefined || t > s.lastEventAt) s.lastEventAt = t;
   }
 
-  /** True the first time an event id is seen in this replay. */
+  /** True the first time an event id is seen in this replay (the store's writes are idempotent anyway). */
   firstSight(logGroup: string, id: string): boolean {
     const h = hash52(`${logGroup}\u0000${id}`);
     if (this.eventsSeen.has(h)) return false;
-    this.eventsSeen.add(h);
+    if (this.eventsSeen.size < MAX_SEEN) this.eventsSeen.add(h);
+    else this.summary.countsBounded = true;
     return true;
   }
 
@@ -366,7 +377,8 @@ class ReplayState {
       if (c.kind !== 'request') continue;
       const h = hash52(`${c.accountId ?? ''}\u0000${c.chainId}`);
       if (this.requestsSeen.has(h)) continue;
-      this.requestsSeen.add(h);
+      if (this.requestsSeen.size < MAX_SEEN) this.requestsSeen.add(h);
+      else this.summary.countsBounded = true;
       this.summary.requests++;
       if (!c.accountId) {
         u.noAccount++;

@@ -116,6 +116,8 @@ export interface ReplaySummary {
   cloudTrailRecords: number;
   /** Distinct Kubernetes requests (auditIDs per cluster) stored. */
   requests: number;
+  /** Requests stored per delivery, summed: a request whose stages came in two deliveries counts twice. */
+  requestsStored: number;
   authnFailureChains: number;
   mappingChanges: number;
   newMappingChanges: number;
@@ -325,6 +327,7 @@ class ReplayState {
     logEvents: 0,
     cloudTrailRecords: 0,
     requests: 0,
+    requestsStored: 0,
     authnFailureChains: 0,
     mappingChanges: 0,
     newMappingChanges: 0,
@@ -555,6 +558,7 @@ const replayLogFile = async (
       }));
       batchNo++;
       const r = await ingestLogPayloads(items, store, { now: opts.now, onRequestsStored: state.tally });
+      s.requestsStored += r.requestsStored;
       s.authnFailureChains += r.authnFailureChains;
       s.mappingChanges += r.mappingChanges;
       s.newMappingChanges += r.newMappingChanges;

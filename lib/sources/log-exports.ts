@@ -317,17 +317,28 @@ const firstLine = (text: string): string => {
   return nl < 0 ? text : text.slice(0, nl);
 };
 
+const TEXT_SAMPLE_LINES = 50;
+const JSON_LINES_SAMPLE = 5;
+
 const detectJson = (input: DetectInput, body: string): ParseResult<ShapeDetection> => {
   const head = body.trimStart();
-  // JSON lines: a complete value on the first line and nothing but whole values after it. Read line
-  // by line, a broken line is then refused alone (a bracket scanner would lose its place instead).
-  const line0 = firstLine(head).trim();
-  const lineValue = line0.startsWith('{') ? tryParseJson(line0) : undefined;
-  const restHead = head.slice(firstLine(head).length).trimStart();
-  if (lineValue?.ok && (restHead === '' || restHead.startsWith('{'))) {
-    const kind = classifyJsonValue({ kind: 'document' }, lineValue.value);
-    if (kind === undefined) return unrecognised(line0, 'a JSON value of no accepted shape');
-    return ok({ shape: kind, syntax: 'json-lines', namesLogGroup: namesGroup(kind, lineValue.value) });
+  // JSON lines: every line starts a value, and one of the first lines is a whole value on its own.
+  // Read line by line, a broken line is then refused alone (a bracket scanner would lose its place
+  // in it instead); the first line may itself be the broken one.
+  const lines = head.split('\n');
+  if (!input.complete) lines.pop();
+  const sample = lines
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .slice(0, JSON_LINES_SAMPLE);
+  if (sample.length > 0 && sample.every((l) => l.startsWith('{'))) {
+    for (const line of sample) {
+      const v = tryParseJson(line);
+      if (!v.ok) continue;
+      const kind = classifyJsonValue({ kind: 'document' }, v.value);
+      if (kind === undefined) return unrecognised(line, 'a JSON value of no accepted shape');
+      return ok({ shape: kind, syntax: 'json-lines', namesLogGroup: namesGroup(kind, v.value) });
+    }
   }
   const scanner = new JsonValueStream(STREAMED_KEYS);
   const items = scanner.push(head);
@@ -356,8 +367,6 @@ const namesGroup = (kind: ExportShape, value: unknown): boolean => {
   }
   return false;
 };
-
-const TEXT_SAMPLE_LINES = 50;
 
 /**
  * The shape of a file from its first bytes. Never throws; a refusal names the accepted shapes.

@@ -65,6 +65,15 @@ describe('detectExportShape: every shape users have, on real samples (test/fixtu
     expect(detect(join(FIX, file))).toEqual({ ok: true, value: { shape, syntax, namesLogGroup } });
   });
 
+  it('recognises JSON lines whose first line is the broken one (it is then refused alone)', () => {
+    const text = textOf(join(SHAPES, 'falco-audit-events.jsonl'));
+    const broken = `${text.slice(0, 120)}\n${text.slice(text.indexOf('\n') + 1)}`;
+    expect(detectExportShape({ text: broken, complete: true, name: 'x.jsonl' })).toMatchObject({
+      ok: true,
+      value: { shape: 'audit-events', syntax: 'json-lines' },
+    });
+  });
+
   it('recognises a file from its first megabyte alone (the rest is streamed)', () => {
     const text = readFileSync(join(SHAPES, 'aws-cli-filter-log-events.json'), 'utf8');
     const cut = text.slice(0, text.indexOf('"ingestionTime": 1712568070017'));

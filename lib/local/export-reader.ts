@@ -236,6 +236,8 @@ async function* readText(chunks: AsyncIterable<string>, fileStream?: string): As
  * The console's Insights CSV export: RFC 4180, a header row, messages with quotes doubled and newlines
  * kept inside quotes. csv-parse reads it as a stream; a row it cannot read is handed back, not thrown.
  */
+const CSV_ROW_MAX = 2 * 1024 * 1024;
+
 async function* readCsv(chunks: AsyncIterable<string>): AsyncGenerator<ReplayItem> {
   const skipped: ReplayItem[] = [];
   const parser = parseCsv({
@@ -243,6 +245,9 @@ async function* readCsv(chunks: AsyncIterable<string>): AsyncGenerator<ReplayIte
     bom: true,
     relax_column_count: true,
     skip_records_with_error: true,
+    // An unclosed quote would otherwise swallow the rest of the file into one field: a row is at most
+    // one CloudWatch event (256 KiB) with its quotes doubled and a few columns.
+    max_record_size: CSV_ROW_MAX,
     info: true,
     raw: true,
     on_skip: (err, raw) => {

@@ -45,6 +45,22 @@ describe('readExport', () => {
     expect(items[0]?.kind === 'log' && items[0].record.message.endsWith('\t\n')).toBe(true);
   });
 
+  it('refuses a CSV row with an unclosed quote without swallowing the file into memory', async () => {
+    const text = readFileSync(join(SHAPES, 'karthiksharma-logs-insights-results.csv'), 'utf8');
+    const rows = text.split('\n2023-07-13 ');
+    const broken = `${rows[0]}\n2023-07-13 ${rows[1]}\n2023-07-13 13:16:17.801,"never closed ${'x'.repeat(3 * 1024 * 1024)}`;
+    const items = await read([broken.slice(0, 5000), broken.slice(5000)], DETECTIONS[2] as ShapeDetection);
+    // The good row lands; the bad one is refused at the size bound, and what follows it up to the end
+    // of the file (still inside the unclosed quote) is refused as well, each with its line.
+    expect(items.filter((i) => i.kind === 'log')).toHaveLength(1);
+    const refused = items.filter((i) => i.kind === 'refused');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r).toMatchObject({ issues: [{ code: 'EXPORT_CSV_ROW' }] });
+      expect(JSON.stringify(r).length).toBeLessThan(3 * 1024 * 1024);
+    }
+  });
+
   it('refuses one bad JSON line alone, with its line number, and reads the others', async () => {
     const lines = readFileSync(join(SHAPES, 'falco-audit-events.jsonl'), 'utf8').split('\n');
     lines[1] = (lines[1] as string).slice(0, 200);

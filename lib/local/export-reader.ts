@@ -179,22 +179,82 @@ const parseItem = (item: JsonStreamItem, file: ExportShape, lineNo?: number): Re
   return jsonItems(item, j.value, file, lineNo);
 };
 
+/** How much text after a break is searched for the next document before the rest of the file is given up. */
+const RESYNC_MAX = 64 * 1024 * 1024;
+
+/**
+ * JSON documents one after another (pretty-printed pages or audit events, `{…}{…}` payload copies),
+ * or one document with a big array. After a break in the syntax, reading resumes at the next line
+ * that starts with `{` in its first column, where pretty-printed and line-per-value writers start a
+ * document; what lies between is quarantined as one record.
+ */
 async function* readJson(chunks: AsyncIterable<string>, file: ExportShape): AsyncGenerator<ReplayItem> {
-  const scanner = new JsonValueStream(STREAMED_KEYS);
+  let scanner = new JsonValueStream(STREAMED_KEYS);
+  /** Offset in the file where the current scanner started, and documents read before it. */
+  let base = 0;
+  let docBase = 0;
+  let fed = 0;
+  let skipping: { at: number; reason: string; text: string; skipped: number; tail: string } | undefined;
+  const remap = (item: JsonStreamItem): JsonStreamItem => (docBase ? { ...item, doc: item.doc + docBase } : item);
+  const broken = (at: number, reason: string, text: string, resumedAt?: number): ReplayItem => ({
+    kind: 'broken',
+    index: `offset ${at}`,
+    issues: [
+      issue(
+        'FILE_JSON_SYNTAX',
+        `${reason} at offset ${at}: ${resumedAt === undefined ? 'the rest of the file is not read' : `reading resumed at offset ${resumedAt}`}`,
+      ),
+    ],
+    raw: text,
+  });
+  const feed = function* (text: string): Generator<ReplayItem> {
+    for (const item of scanner.push(text)) yield* parseItem(remap(item), file);
+    const err = scanner.error;
+    if (err) {
+      const local = err.at - fed;
+      skipping = {
+        at: base + err.at,
+        reason: err.reason,
+        text: err.text,
+        skipped: 0,
+        tail: text.slice(Math.max(0, local + 1)),
+      };
+    }
+    fed += text.length;
+  };
   for await (const chunk of chunks) {
-    for (const item of scanner.push(chunk)) yield* parseItem(item, file);
-    if (scanner.error) break;
+    if (!skipping) {
+      yield* feed(chunk);
+      if (!skipping) continue;
+    } else {
+      skipping.tail += chunk;
+    }
+    // Look for the next document start; keep a little of the tail, a boundary may span chunks.
+    const s: { at: number; reason: string; text: string; skipped: number; tail: string } = skipping;
+    const m = /\n\{/.exec(s.tail);
+    if (!m) {
+      s.skipped += Math.max(0, s.tail.length - 1);
+      s.tail = s.tail.slice(-1);
+      if (s.skipped > RESYNC_MAX) break;
+      continue;
+    }
+    const resumeAt = s.at + 1 + s.skipped + m.index + 1;
+    yield broken(s.at, s.reason, s.text, resumeAt);
+    docBase += scanner.documents;
+    scanner = new JsonValueStream(STREAMED_KEYS);
+    base = resumeAt;
+    fed = 0;
+    const rest = s.tail.slice(m.index + 1);
+    skipping = undefined;
+    yield* feed(rest);
   }
-  if (!scanner.error) for (const item of scanner.end()) yield* parseItem(item, file);
+  if (skipping) {
+    yield broken(skipping.at, skipping.reason, skipping.text);
+    return;
+  }
+  for (const item of scanner.end()) yield* parseItem(remap(item), file);
   const err = scanner.error;
-  if (err) {
-    yield {
-      kind: 'broken',
-      index: `offset ${err.at}`,
-      issues: [issue('FILE_JSON_SYNTAX', `${err.reason} at offset ${err.at}: the rest of the file is not read`)],
-      raw: err.text,
-    };
-  }
+  if (err) yield broken(base + err.at, err.reason, err.text);
 }
 
 async function* readJsonLines(chunks: AsyncIterable<string>, file: ExportShape): AsyncGenerator<ReplayItem> {

@@ -145,6 +145,11 @@ export class JsonValueStream {
     return this.failed;
   }
 
+  /** Top-level values begun so far. */
+  get documents(): number {
+    return this.doc + 1;
+  }
+
   /** Pieces completed by this chunk; none once an error was found. */
   push(chunk: string): JsonStreamItem[] {
     const out: JsonStreamItem[] = [];

@@ -61,6 +61,27 @@ describe('readExport', () => {
     }
   });
 
+  it('resumes after a break in pretty-printed documents at the next one, quarantining what lies between', async () => {
+    const text = readFileSync(join(SHAPES, 'falco-kiem-audit-events.pretty.json'), 'utf8');
+    const second = text.indexOf('\n{', 10) + 1;
+    // A document cut short by a bad write between the first and the second.
+    const broken = `${text.slice(0, second)}{"kind": "Event", "auditID": ]\n${text.slice(second)}`;
+    const resumed = broken.indexOf('\n{', second) + 1;
+    for (const cut of [7, second + 10, broken.length - 10]) {
+      const items = await read([broken.slice(0, cut), broken.slice(cut)], {
+        shape: 'audit-events',
+        syntax: 'json',
+        namesLogGroup: false,
+      });
+      expect(items.map((i) => i.kind)).toEqual(['log', 'broken', 'log', 'log']);
+      expect(items[1]).toMatchObject({ index: `offset ${broken.indexOf(']', second)}` });
+      expect((items[1] as { issues: { message: string }[] }).issues[0]?.message).toContain(
+        `reading resumed at offset ${resumed}`,
+      );
+      expect(items.slice(2).map((i) => (i.kind === 'log' ? i.index : ''))).toEqual(['document 3', 'document 4']);
+    }
+  });
+
   it('refuses one bad JSON line alone, with its line number, and reads the others', async () => {
     const lines = readFileSync(join(SHAPES, 'falco-audit-events.jsonl'), 'utf8').split('\n');
     lines[1] = (lines[1] as string).slice(0, 200);

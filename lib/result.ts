@@ -54,7 +54,21 @@ export type IssueCode =
   // query parameters (CLI arguments, query API params): `path` names the bad parameter
   | 'QUERY_PARAM'
   // query API access model (the `queryAccess` grants): `path` names the bad grant field
-  | 'QUERY_ACCESS';
+  | 'QUERY_ACCESS'
+  // local files (replay): a whole file refused; the rest of a replay still lands
+  | 'FILE_EMPTY'
+  | 'FILE_NOT_GZIP'
+  | 'FILE_UNREADABLE'
+  | 'FILE_UNRECOGNISED'
+  | 'FILE_JSON_SYNTAX'
+  | 'FILE_NEEDS_LOG_GROUP'
+  | 'FILE_NEEDS_CLUSTER'
+  // local files (replay): one record of an export refused (quarantined with its index and raw text)
+  | 'EXPORT_RECORD_NOT_JSON'
+  | 'EXPORT_RECORD_SHAPE'
+  | 'EXPORT_RECORD_NO_TIME'
+  | 'EXPORT_LINE_UNRECOGNISED'
+  | 'EXPORT_CSV_ROW';
 
 export interface Issue {
   /** Stable machine-readable code; never reworded once released. */

@@ -6,6 +6,7 @@ import { backfill } from '../commands/backfill.js';
 import { consoleCommand } from '../commands/console.js';
 import { exportCommand } from '../commands/export.js';
 import { demo, replay } from '../commands/local.js';
+import { quarantineCommand } from '../commands/quarantine.js';
 import { accessAt, denied, explain, mappingsHistory, touched, whoDid } from '../commands/questions.js';
 import { decodeTokenCommand, postureCommand } from '../commands/tools.js';
 import { type Command, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   touched,
   exportCommand,
   replay,
+  quarantineCommand,
   demo,
   backfill,
   decodeTokenCommand,
@@ -41,7 +43,7 @@ const overview = (): string =>
     'global options:',
     ...GLOBAL_HELP.map((l) => `  ${l}`),
     '',
-    'exit codes: 0 ok, 1 runtime error, 2 usage error, 3 not found',
+    'exit codes: 0 ok, 1 runtime error, 2 usage error, 3 not found, 4 replay refused a file or a record (the rest landed)',
   ].join('\n');
 
 const commandHelp = (c: Command): string =>

@@ -1,20 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finalChains } from '../../lib/chain/rederive.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
 import { createProgress } from '../../lib/local/progress.js';
-import { ReplayError, renderReplaySummary, replayFiles } from '../../lib/local/replay.js';
+import { anythingRefused, ReplayError, type ReplaySummary, replayFiles } from '../../lib/local/replay.js';
+import { renderReplaySummary } from '../../lib/local/replay-summary.js';
 import { formatJson } from '../../lib/query/format.js';
 import { parseQuestionParams } from '../../lib/query/params.js';
 import { type QueryAnswer, runQuestion } from '../../lib/query/run.js';
 import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
 import { type Command, str } from '../cli/command.js';
-import { UsageError } from '../cli/errors.js';
+import { EXIT, UsageError } from '../cli/errors.js';
 import { printAnswer } from '../cli/output.js';
 import { openTarget, parseRetentionFlag } from '../cli/target.js';
 import { outputFormat } from './questions.js';
+import type { ReplayChildMessage, ReplayJob } from './replay-child.js';
 
 const isoOrUndefined = (text: string | undefined, name: string): string | undefined => {
   if (text === undefined) return undefined;
@@ -25,7 +28,7 @@ const isoOrUndefined = (text: string | undefined, name: string): string | undefi
 
 export const replay: Command = {
   name: 'replay',
-  summary: 'ingest local files (log exports, CloudTrail files, aws-auth YAML) through the real pipelines',
+  summary: 'ingest local files (log exports, audit events, CloudTrail files, aws-auth YAML) through the real pipelines',
   usage: 'replay <files|dirs…> [--log-group g] [--account id] [--cluster c] [--at iso]',
   options: {
     'log-group': { type: 'string' },
@@ -35,11 +38,14 @@ export const replay: Command = {
     'retention-days': { type: 'string' },
   },
   help: [
-    '--log-group <g>      log group of log exports (else from <cluster>.filter-log-events.json or /aws/eks/<cluster>/cluster in the path)',
-    '--account <id>       workload account owning the clusters (12 digits)',
-    '--cluster <name>     cluster of aws-auth files (else from <cluster>.yaml)',
+    '--log-group <g>      log group of exports that do not name one (else --cluster, <cluster>.filter-log-events.json or /aws/eks/<cluster>/cluster in the path)',
+    '--account <id>       workload account owning the clusters (12 digits; else from the CloudTrail replayed with them)',
+    '--cluster <name>     cluster of plain audit events and aws-auth files (else from <cluster>.yaml or the path)',
     '--at <iso>           time of aws-auth snapshots (else metadata.creationTimestamp, else the file modification time)',
     '--retention-days <c=d,…>  TTL per item class of what is written (request, bulkRequest, authenticator, credential, quarantine)',
+    'Shapes are recognised from the content; a file of none of them is refused with the list of accepted shapes.',
+    'exit codes: 0 everything landed; 4 the rest landed but files or records were refused (see the summary and',
+    '`eks-trail quarantine`); 1 store faults; 2 usage errors',
   ],
   run: async ({ values, positionals, io }) => {
     if (positionals.length === 0) throw new UsageError(`nothing to replay (usage: eks-trail ${replay.usage})`);
@@ -54,38 +60,125 @@ export const replay: Command = {
       );
     }
     const at = isoOrUndefined(str(values.at), 'at');
-    const target = await openTarget(
-      {
-        dataDir: str(values['data-dir']),
-        table: str(values.table),
-        region: str(values.region),
-        retentionDays: parseRetentionFlag(str(values['retention-days'])),
-      },
-      io.env,
-    );
-    try {
-      const store = target.store as DynamoDbTrailStore;
-      const progress = createProgress(io.stderr, 'replay', 0);
-      const summary = await replayFiles(positionals, store, {
-        now: io.now,
-        progress,
-        accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
-        ...(logGroup ? { logGroup } : {}),
-        ...(account ? { accountId: account } : {}),
-        ...(str(values.cluster) ? { cluster: str(values.cluster) as string } : {}),
-        ...(at ? { at } : {}),
-      });
-      if (outputFormat(values) === 'json') io.stdout.write(`${formatJson(summary)}\n`);
-      else io.stdout.write(`${renderReplaySummary(summary)}\n`);
-      return summary.failedItems > 0 ? 1 : 0;
-    } catch (err) {
-      if (err instanceof ReplayError) throw new UsageError(err.message, { cause: err });
-      throw err;
-    } finally {
-      await target.close();
+    const options = {
+      ...(logGroup ? { logGroup } : {}),
+      ...(account ? { accountId: account } : {}),
+      ...(str(values.cluster) ? { cluster: str(values.cluster) as string } : {}),
+      ...(at ? { at } : {}),
+    };
+    const retentionDays = parseRetentionFlag(str(values['retention-days']));
+    let summary: ReplaySummary;
+    if (str(values.table)) {
+      const target = await openTarget(
+        {
+          dataDir: str(values['data-dir']),
+          table: str(values.table),
+          region: str(values.region),
+          ...(retentionDays ? { retentionDays } : {}),
+        },
+        io.env,
+      );
+      try {
+        const store = target.store as DynamoDbTrailStore;
+        summary = await replayFiles(positionals, store, {
+          ...options,
+          now: io.now,
+          progress: createProgress(io.stderr, 'replay', 0),
+          accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
+        });
+      } catch (err) {
+        if (err instanceof ReplayError) throw new UsageError(err.message, { cause: err });
+        throw err;
+      } finally {
+        await target.close();
+      }
+    } else {
+      const dataDir = str(values['data-dir']);
+      const engine = await startLocalEngine(dataDir ? { dataDir } : {});
+      try {
+        summary = await replayInChild(
+          {
+            endpoint: engine.endpoint,
+            tableName: engine.tableName,
+            paths: positionals.map((p) => resolve(p)),
+            options,
+            ...(retentionDays ? { retentionDays } : {}),
+          },
+          io.env,
+        );
+      } finally {
+        await engine.stop();
+      }
     }
+    if (outputFormat(values) === 'json') io.stdout.write(`${formatJson(summary)}\n`);
+    else io.stdout.write(`${renderReplaySummary(summary)}\n`);
+    if (summary.failedItems > 0) return EXIT.runtime;
+    return anythingRefused(summary) ? EXIT.refused : EXIT.ok;
   },
 };
+
+/** Old-generation heap of the replay process (MiB): its working set is one delivery of at most 10,000 events. */
+const REPLAY_HEAP_MB = 192;
+
+/**
+ * Runs the replay in a child process with a capped heap (bin/commands/replay-child.ts): V8 otherwise
+ * grows its heap with the allocation rate, well past the working set, and the engine's LevelDB
+ * memory would add to the same process.
+ */
+const replayInChild = (job: ReplayJob, env: Record<string, string | undefined>): Promise<ReplaySummary> =>
+  new Promise((ok, ko) => {
+    const heap = Number(env.EKS_TRAIL_REPLAY_HEAP_MB ?? REPLAY_HEAP_MB);
+    const child = fork(fileURLToPath(new URL('./replay-child.ts', import.meta.url)), [JSON.stringify(job)], {
+      execArgv: [
+        `--max-old-space-size=${Number.isFinite(heap) && heap > 0 ? heap : REPLAY_HEAP_MB}`,
+        '--import',
+        import.meta.resolve('tsx'),
+      ],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let answer: ReplayChildMessage | undefined;
+    child.on('message', (m) => {
+      answer = m as ReplayChildMessage;
+    });
+    child.on('error', ko);
+    child.on('exit', (code, signal) => {
+      if (answer && 'summary' in answer) {
+        // tools/replay-memory.ts reads this line to report both processes' peak memory.
+        if (env.EKS_TRAIL_REPLAY_STATS) {
+          const engineMaxRssKiB = process.resourceUsage().maxRSS;
+          process.stderr.write(
+            `replay-stats ${JSON.stringify({ replayMaxRssKiB: answer.maxRssKiB, engineMaxRssKiB, engineNow: rssParts() })}\n`,
+          );
+        }
+        ok(answer.summary);
+      } else if (answer?.usage) ko(new UsageError(answer.error.split('\n')[0] as string));
+      else if (answer) ko(new ReplayProcessError(answer.error));
+      else
+        ko(
+          new ReplayProcessError(
+            `the replay process ended without a summary (exit ${code ?? signal}); if it ran out of memory, raise EKS_TRAIL_REPLAY_HEAP_MB (now ${heap})`,
+          ),
+        );
+    });
+  });
+
+/** Resident memory now, split into anonymous and file-backed (LevelDB maps its table files), where Linux says. */
+const rssParts = (): { anonKiB: number; fileKiB: number } | undefined => {
+  try {
+    const text = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { anonKiB: kib('Anonymous'), fileKiB: kib('Rss') - kib('Anonymous') };
+  } catch {
+    return undefined;
+  }
+};
+
+export class ReplayProcessError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ReplayProcessError';
+  }
+}
 
 /** The bundled sample scenario: samples/ at the package root. */
 export const samplesDir = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'samples');
@@ -108,7 +201,9 @@ export const demo: Command = {
     try {
       const store = new DynamoDbTrailStore(engine.client, { tableName: engine.tableName });
       out(`== replaying ${dir}\n`);
-      const summary = await replayFiles([dir], store, {
+      // The scenario's data folders (its README and ground truth are not trail input).
+      const inputs = ['cloudtrail', 'aws-auth', 'logs'].map((d) => join(dir, d)).filter((d) => existsSync(d));
+      const summary = await replayFiles(inputs.length ? inputs : [dir], store, {
         now: io.now,
         progress: createProgress(io.stderr, 'replay', 0),
         accountFor: async (c) => (await store.resolveCluster(c))?.accountId,

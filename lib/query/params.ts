@@ -122,7 +122,17 @@ const oneOf = <T extends string>(param: string, v: string, choices: readonly T[]
     ? ok(v as T)
     : fail(v, bad(param, `"${v}" is not one of ${choices.join(', ')}`));
 
-export const parsePrincipal = (arn: string, param = 'principal'): ParseResult<PrincipalFilter> => {
+/** `arn:<partition>:iam::<account>:*`: how access-at prints an aws-auth mapAccounts row (any principal of the account). */
+const ACCOUNT_WILDCARD = /^arn:aws[a-z-]*:iam::\d{12}:\*$/;
+
+export const parsePrincipal = (
+  arn: string,
+  param = 'principal',
+  opts: { accountWildcard?: boolean } = {},
+): ParseResult<PrincipalFilter> => {
+  if (opts.accountWildcard && ACCOUNT_WILDCARD.test(arn)) {
+    return ok({ arn, matchKey: arn.toLowerCase(), canonicalArn: arn });
+  }
   const r = canonicalizeArn(arn);
   if (!r.ok) {
     return fail(
@@ -253,7 +263,10 @@ export const parseQuestionParams = (
       )
     : undefined;
   const principalText = p.get('principal');
-  const principal = principalText === undefined ? undefined : take(parsePrincipal(principalText));
+  // Mapping questions print mapAccounts rows as the account's wildcard ARN and accept it back.
+  const accountWildcard = question === 'access-at' || question === 'mappings-history';
+  const principal =
+    principalText === undefined ? undefined : take(parsePrincipal(principalText, 'principal', { accountWildcard }));
   const withCluster = <T extends object>(o: T): T & { cluster?: string } =>
     cluster === undefined ? o : { ...o, cluster };
 

@@ -146,3 +146,39 @@ describe('every value printed in a column is accepted by its filter', () => {
     expect(rows.every((r) => r.decision.outcome === 'unknown')).toBe(true);
   });
 });
+
+describe('every principal the mapping questions print is accepted by their --principal', () => {
+  const rowsOf = async (question: string, params: Record<string, string>) => {
+    const p = parseQuestionParams(question, params, NOW);
+    if (!p.ok) throw new Error(JSON.stringify(p.issues));
+    return (await runQuestion(store, p.value)).rows as { principal?: string; target?: string; source?: string }[];
+  };
+
+  it('access-at, mapAccounts included', async () => {
+    for (const cluster of clusters) {
+      const at = '2025-06-02T13:00:00Z';
+      const rows = await rowsOf('access-at', { cluster, at, limit: '1000' });
+      expect(rows.some((r) => r.source === 'aws-auth-account')).toBe(cluster.endsWith('payments-prod'));
+      for (const r of rows) {
+        const found = await rowsOf('access-at', { cluster, at, principal: r.principal as string, limit: '1000' });
+        expect(
+          found.some((f) => f.principal === r.principal && f.source === r.source),
+          r.principal,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('mappings history', async () => {
+    for (const cluster of clusters) {
+      const rows = await rowsOf('mappings-history', { cluster, limit: '1000' });
+      for (const target of new Set(rows.map((r) => r.target).filter((t) => t !== '(cluster)'))) {
+        const found = await rowsOf('mappings-history', { cluster, principal: target as string, limit: '1000' });
+        expect(
+          found.some((f) => f.target === target),
+          target,
+        ).toBe(true);
+      }
+    }
+  });
+});

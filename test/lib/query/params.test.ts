@@ -126,3 +126,15 @@ describe('parsePrincipal', () => {
     });
   });
 });
+
+describe('an account wildcard principal', () => {
+  it.each([
+    ['access-at', true],
+    ['mappings-history', true],
+    ['who-did', false],
+    ['denied', false],
+  ])('%s accepts arn:aws:iam::<account>:* (as access-at prints mapAccounts): %s', (question, accepted) => {
+    const r = parseQuestionParams(question, { principal: 'arn:aws:iam::626603526743:*' }, NOW);
+    expect(r.ok).toBe(accepted);
+  });
+});

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { LocalEngineError } from '../../lib/local/engine.js';
 import { QueryNotFoundError, QueryParamError } from '../../lib/query/errors.js';
 import { TrailStoreError } from '../../lib/store/trail-store.js';
 import { backfill } from '../commands/backfill.js';
@@ -116,7 +115,8 @@ export const main = async (argv: string[], io: CliIo): Promise<number> => {
       err(e.message);
       return EXIT.notFound;
     }
-    if (e instanceof LocalEngineError || e instanceof TrailStoreError) {
+    // LocalEngineError by name: lib/local/engine.ts loads the engine, which the CLI loads only when a command needs it.
+    if ((e instanceof Error && e.name === 'LocalEngineError') || e instanceof TrailStoreError) {
       err(`${e.message}${e.cause ? `: ${(e.cause as Error).message ?? e.cause}` : ''}`);
       return EXIT.runtime;
     }

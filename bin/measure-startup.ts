@@ -50,10 +50,14 @@ const measure = (label: string, args: string[], cwd: string): string => {
 const sizes = await buildCli();
 const dir = mkdtempSync(join(tmpdir(), 'eks-trail-measure-'));
 try {
-  const replay = spawnSync(process.execPath, [BIN, 'replay', join(ROOT, 'samples'), '--data-dir', 'data'], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
+  const replay = spawnSync(
+    process.execPath,
+    [BIN, 'replay', ...['cloudtrail', 'aws-auth', 'logs'].map((d) => join(ROOT, 'samples', d)), '--data-dir', 'data'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  );
   if (replay.status !== 0) throw new Error(`replay failed: ${replay.stderr}`);
   const data = ['--data-dir', 'data', '--cluster', 'payments-prod'];
   const window = ['--from', '2025-06-02T08:00:00Z', '--to', '2025-06-02T16:00:00Z'];
@@ -70,7 +74,7 @@ try {
       dir,
     ),
     measure('eks-trail who-did (cluster, 50 rows)', [BIN, 'who-did', ...data, ...window], dir),
-    measure('eks-trail explain', [BIN, 'explain', '0aab5a34-fa8e-451f-a765-cb07152dc6dc', ...data], dir),
+    measure('eks-trail explain', [BIN, 'explain', '05a4951e-5adf-43c2-8e34-28b591f7704d', ...data], dir),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

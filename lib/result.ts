@@ -68,7 +68,9 @@ export type IssueCode =
   | 'EXPORT_RECORD_SHAPE'
   | 'EXPORT_RECORD_NO_TIME'
   | 'EXPORT_LINE_UNRECOGNISED'
-  | 'EXPORT_CSV_ROW';
+  | 'EXPORT_CSV_ROW'
+  // an alert configuration file (`--alert-config`): `path` names the bad key
+  | 'ALERT_CONFIG';
 
 export interface Issue {
   /** Stable machine-readable code; never reworded once released. */

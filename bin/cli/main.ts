@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { QueryNotFoundError, QueryParamError } from '../../lib/query/errors.js';
 import { TrailStoreError } from '../../lib/store/trail-store.js';
+import { alertsCommand } from '../commands/alerts.js';
 import { backfill } from '../commands/backfill.js';
 import { consoleCommand } from '../commands/console.js';
 import { exportCommand } from '../commands/export.js';
@@ -8,6 +9,7 @@ import { demo, replay } from '../commands/local.js';
 import { quarantineCommand } from '../commands/quarantine.js';
 import { accessAt, denied, explain, mappingsHistory, touched, whoDid } from '../commands/questions.js';
 import { decodeTokenCommand, postureCommand } from '../commands/tools.js';
+import { workloadsCommand } from '../commands/workloads.js';
 import { type Command, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
 import { EXIT, NotFoundError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
@@ -19,6 +21,8 @@ export const COMMANDS: Command[] = [
   accessAt,
   mappingsHistory,
   touched,
+  alertsCommand,
+  workloadsCommand,
   exportCommand,
   replay,
   quarantineCommand,

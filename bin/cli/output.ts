@@ -13,7 +13,7 @@ export const printAnswer = (a: QueryAnswer, format: OutputFormat, io: CliIo): vo
     return;
   }
   if (format === 'csv') {
-    io.stdout.write(formatCsv(a.rows, csvColumns(a.question)));
+    io.stdout.write(formatCsv(a.rows, csvColumns(a)));
   } else {
     const head = [
       a.cluster && `cluster ${a.cluster}`,
@@ -23,7 +23,7 @@ export const printAnswer = (a: QueryAnswer, format: OutputFormat, io: CliIo): vo
       .filter(Boolean)
       .join(', ');
     if (head) io.stderr.write(`# ${head}\n`);
-    io.stdout.write(a.rows.length ? `${formatTable(a.rows, tableColumns(a.question))}\n` : '(no rows)\n');
+    io.stdout.write(a.rows.length ? `${formatTable(a.rows, tableColumns(a))}\n` : '(no rows)\n');
   }
   for (const n of a.notes) io.stderr.write(`# ${n}\n`);
   if (a.nextCursor) io.stderr.write(`# more rows: run the same command with --cursor ${a.nextCursor}\n`);

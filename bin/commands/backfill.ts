@@ -7,6 +7,7 @@ import type { Command } from '../cli/command.js';
 export const BACKFILL_SOURCE_NAMES = [
   'eks:access-entries',
   'cloudtrail:eks',
+  'cloudtrail:eks-auth',
   'cloudtrail:AssumeRole',
   'cloudtrail:AssumeRoleWithSAML',
   'cloudtrail:AssumeRoleWithWebIdentity',

@@ -2,6 +2,8 @@ import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recordedAlerts } from '../../lib/alerts/recorded-alerts.js';
+import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/types.js';
 import { finalChains } from '../../lib/chain/rederive.js';
 import type { DecisionChain } from '../../lib/chain/types.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
@@ -17,6 +19,7 @@ import { EXIT, UsageError } from '../cli/errors.js';
 import { printAnswer } from '../cli/output.js';
 import { packageRoot, samplesDir, scenarioInputs } from '../cli/package-root.js';
 import { openTarget, parseRetentionFlag } from '../cli/target.js';
+import { readAlertConfigOption } from './alerts-run.js';
 import { DEMO_DATA_DIR, replay } from './local.js';
 import { outputFormat } from './questions.js';
 import type { ReplayChildMessage, ReplayJob } from './replay-child.js';
@@ -48,8 +51,12 @@ export const replayRun: Command['run'] = async ({ values, positionals, io }) => 
     ...(at ? { at } : {}),
   };
   const retentionDays = parseRetentionFlag(str(values['retention-days']));
+  const alertConfig = readAlertConfigOption(values, io);
   let summary: ReplaySummary;
   if (str(values.table)) {
+    // Claiming alert ids in a deployed ledger without publishing would silence the deployed pipeline
+    // for those changes, so the alert stage runs in local mode only.
+    io.stderr.write('# alerts: not raised into a deployed table (eks-trail alerts --rerun --table … shows them)\n');
     const target = await openTarget(
       {
         dataDir: str(values['data-dir']),
@@ -83,6 +90,7 @@ export const replayRun: Command['run'] = async ({ values, positionals, io }) => 
           tableName: engine.tableName,
           paths: positionals.map((p) => resolve(p)),
           options,
+          alertConfig: alertConfig.file?.config ?? DEFAULT_ALERT_CONFIG,
           ...(retentionDays ? { retentionDays } : {}),
         },
         io.env,
@@ -218,6 +226,7 @@ export const demoRun: Command['run'] = async ({ values, positionals, io }) => {
       now: io.now,
       progress: createProgress(io.stderr, 'replay', 0),
       accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
+      alerts: recordedAlerts(store, DEFAULT_ALERT_CONFIG),
     });
     out(`${renderReplaySummary(summary)}\n`);
     const refs = (await store.clusters()).sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
@@ -282,6 +291,11 @@ export const demoRun: Command['run'] = async ({ values, positionals, io }) => {
         `mappings history of ${cluster}`,
         ['mappings', 'history', '--cluster', cluster, ...window, '--limit', '15'],
         { cluster, from, to, limit: '15' },
+      );
+      await ask(
+        `alerts the replay raised on ${cluster}`,
+        ['alerts', '--cluster', cluster, ...window, '--limit', '10'],
+        { cluster, from, to, limit: '10' },
       );
     }
     out(

@@ -14,6 +14,7 @@ export const replay: Command = {
     cluster: { type: 'string' },
     at: { type: 'string' },
     'retention-days': { type: 'string' },
+    'alert-config': { type: 'string' },
   },
   help: [
     '--log-group <g>      log group of exports that do not name one (else --cluster, <cluster>.filter-log-events.json or /aws/eks/<cluster>/cluster in the path)',
@@ -21,6 +22,7 @@ export const replay: Command = {
     '--cluster <name>     cluster of plain audit events and aws-auth files (else from <cluster>.yaml or the path)',
     '--at <iso>           time of aws-auth snapshots (else metadata.creationTimestamp, else the file modification time)',
     '--retention-days <c=d,…>  TTL per item class of what is written (request, bulkRequest, authenticator, credential, quarantine)',
+    '--alert-config <f>   local mode: raise alerts with this deployment configuration (alertSuppressions, memberAccountIds…)',
     'Shapes are recognised from the content; a file of none of them is refused with the list of accepted shapes.',
     'exit codes: 0 everything landed; 4 the rest landed but files or records were refused (see the summary and',
     '`eks-trail quarantine`); 1 store faults; 2 usage errors',

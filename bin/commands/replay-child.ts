@@ -1,3 +1,5 @@
+import { recordedAlerts } from '../../lib/alerts/recorded-alerts.js';
+import type { AlertConfig } from '../../lib/alerts/types.js';
 import { localClient } from '../../lib/local/engine.js';
 import { createProgress } from '../../lib/local/progress.js';
 import { ReplayError, type ReplayOptions, type ReplaySummary, replayFiles } from '../../lib/local/replay.js';
@@ -15,7 +17,12 @@ export interface ReplayJob {
   tableName: string;
   retentionDays?: RetentionDays;
   paths: string[];
-  options: Omit<ReplayOptions, 'now' | 'progress' | 'accountFor'>;
+  options: Omit<ReplayOptions, 'now' | 'progress' | 'accountFor' | 'alerts'>;
+  /**
+   * The alert stage's configuration, when alerts are raised: its hooks are functions and cannot cross
+   * the process boundary, so the child builds the stage itself over its own store.
+   */
+  alertConfig?: AlertConfig;
 }
 
 export type ReplayChildMessage = { summary: ReplaySummary; maxRssKiB: number } | { error: string; usage: boolean };
@@ -36,6 +43,7 @@ const run = async (): Promise<void> => {
   try {
     const summary = await replayFiles(job.paths, store, {
       ...job.options,
+      ...(job.alertConfig ? { alerts: recordedAlerts(store, job.alertConfig) } : {}),
       now: () => Date.now(),
       progress: createProgress(process.stderr, 'replay', 0),
       accountFor: async (c) => (await store.resolveCluster(c))?.accountId,

@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CLUSTER_DIMENSION, clusterMetricKey, ENV, METRICS } from '../../lib/runtime-env.js';
 import type { TrailConfig } from '../config.js';
+import { AlertRouting } from '../constructs/alert-routing.js';
 import { AlertTopic } from '../constructs/alert-topic.js';
 import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
 import { LogDestination } from '../constructs/log-destination.js';
@@ -71,6 +72,7 @@ export class CentralStack extends Stack {
   readonly rules: events.Rule[] = [];
   readonly trailTable: TrailTable;
   readonly alerts: AlertTopic;
+  readonly alertRouting: AlertRouting;
   readonly logIngest: TrailFunction;
   readonly cloudTrailIngest: TrailFunction;
   readonly queryApi: TrailFunction;
@@ -289,6 +291,12 @@ export class CentralStack extends Stack {
     this.alerts.grantPublishTo(this.logIngest.fn);
     this.alerts.grantPublishTo(this.cloudTrailIngest.fn);
     this.alerts.grantPublishTo(this.postureReport.fn);
+    this.alertRouting = new AlertRouting(this, 'AlertRouting', {
+      ...(config.alertRouting ? { settings: config.alertRouting } : {}),
+      clusters: config.clusters,
+    });
+    this.alertRouting.grantTo(this.logIngest.fn);
+    this.alertRouting.grantTo(this.cloudTrailIngest.fn);
 
     this.logIngest.fn.addEventSource(
       new sources.KinesisEventSource(this.stream, {

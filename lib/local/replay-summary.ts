@@ -1,3 +1,5 @@
+import type { AlertTally } from '../alerts/recorded-alerts.js';
+import { SEVERITIES } from '../alerts/types.js';
 import { ACCEPTED_SHAPES } from '../sources/log-exports.js';
 import type { ReplaySummary } from './replay.js';
 
@@ -59,6 +61,12 @@ export const replayHints = (s: ReplaySummary): string[] => {
   return hints;
 };
 
+const alertsLine = (a: AlertTally): string => {
+  const total = SEVERITIES.reduce((n, sev) => n + a.raised[sev], 0);
+  const parts = SEVERITIES.filter((sev) => a.raised[sev] > 0).map((sev) => `${a.raised[sev]} ${sev}`);
+  return `alerts: ${total} raised${parts.length ? ` (${parts.join(', ')})` : ''}${a.alreadyRecorded ? `; ${a.alreadyRecorded} already recorded` : ''} (eks-trail alerts lists them)`;
+};
+
 export const renderReplaySummary = (s: ReplaySummary): string => {
   const q = Object.entries(s.quarantined).sort(([a], [b]) => (a < b ? -1 : 1));
   const qTotal = q.reduce((n, [, v]) => n + (v ?? 0), 0);
@@ -90,6 +98,7 @@ export const renderReplaySummary = (s: ReplaySummary): string => {
     }`,
     `quarantined: ${qTotal}${q.length ? ` (${q.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`,
     ...(s.invalidUtf8 ? [`invalid UTF-8: ${s.invalidUtf8} records read with U+FFFD (flagged)`] : []),
+    ...(s.alerts ? [alertsLine(s.alerts)] : []),
     ...(s.failedItems ? [`FAILED items (store faults): ${s.failedItems}`] : []),
   ];
   const hints = replayHints(s);

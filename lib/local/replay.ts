@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { type AlertTally, type RecordedAlerts, tallyOf } from '../alerts/recorded-alerts.js';
 import type { DecisionChain } from '../chain/types.js';
 import { awsAuthRawData, parseAwsAuth } from '../identity/aws-auth.js';
 import type { MappingChange } from '../identity/types.js';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../ingest/cloudtrail-pipeline.js';
 import { batchUnitIds, ingestLogPayloads, type LogBatchItem } from '../ingest/log-pipeline.js';
+import { notifyMappingChanges } from '../ingest/mapping-change-stage.js';
 import { countCodes, type QuarantineCounts, quarantineEntry } from '../ingest/types.js';
 import { type Issue, type IssueCode, issue, type NonEmptyIssues, rawText } from '../result.js';
 import { clusterFromLogGroup, syntheticEventId } from '../sources/cloudwatch-logs.js';
@@ -78,6 +80,8 @@ export interface ReplayOptions {
   recordsPerBatch?: number;
   now: () => number;
   progress?: Progress;
+  /** The alert stage (lib/alerts/recorded-alerts.ts): the pipelines' hooks, as the deployed functions run them. */
+  alerts?: Pick<RecordedAlerts, 'hooks' | 'raised' | 'alreadyRecorded'>;
 }
 
 /** A file that was not replayed (or not to its end), why, and how to fix it. */
@@ -157,6 +161,8 @@ export interface ReplaySummary {
   firstEventAt?: number;
   lastEventAt?: number;
   untied: Untied;
+  /** Alerts the replay recorded, by severity (present when the alert stage ran). */
+  alerts?: AlertTally;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -598,6 +604,12 @@ const replayLogFile = async (
   const record: ReplayedFile = { path: file.path, shape: file.detection.shape, records: 0, quarantined: 0 };
   let ordinal = 0;
   let batchNo = 0;
+  // The summary's tally runs first, then the alert stage, on the chains of each delivery as stored.
+  const alertHooks = opts.alerts?.hooks;
+  const onRequestsStored = async (chains: readonly DecisionChain[]): Promise<void> => {
+    await state.tally(chains);
+    await alertHooks?.onRequestsStored(chains);
+  };
 
   const flush = async (): Promise<void> => {
     const payloads = buffer.take(eventsPerPayload);
@@ -621,7 +633,7 @@ const replayLogFile = async (
         receivedAt: payload.logEvents[0]?.timestamp ?? opts.now(),
       }));
       batchNo++;
-      const r = await ingestLogPayloads(items, store, { now: opts.now, onRequestsStored: state.tally });
+      const r = await ingestLogPayloads(items, store, { now: opts.now, ...alertHooks, onRequestsStored });
       s.requestsStored += r.requestsStored;
       s.authnFailureChains += r.authnFailureChains;
       s.mappingChanges += r.mappingChanges;
@@ -774,7 +786,7 @@ const replayCloudTrailFile = async (
     if (pending.length === 0) return;
     const items = pending;
     pending = [];
-    const r = await ingestCloudTrailEvents(items, store, { now: opts.now });
+    const r = await ingestCloudTrailEvents(items, store, { now: opts.now, ...opts.alerts?.hooks });
     s.cloudTrailRecords += items.length;
     s.mappingChanges += r.mappingChanges;
     s.newMappingChanges += r.newMappingChanges;
@@ -892,6 +904,8 @@ const replayAwsAuthFile = async (
   const at = opts.at ?? creationTimestampOf(text) ?? statSync(file.path).mtime.toISOString();
   const change = awsAuthSnapshotChange(text, cluster, at, await state.accountOf(cluster), file.path);
   const fresh = await store.putMappingChanges([change]);
+  const hook = opts.alerts?.hooks.onNewMappingChanges;
+  if (hook && (await notifyMappingChanges(store, [change], fresh, hook)) !== undefined) s.failedItems += 1;
   s.mappingChanges += 1;
   s.newMappingChanges += fresh.length;
   s.files.push({ path: file.path, shape: 'aws-auth', records: 1, quarantined: 0 });
@@ -941,6 +955,7 @@ export const replayFiles = async (
   await state.flushQuarantine();
   state.finishUntied();
   progress.done(`${s.files.length} files`);
+  if (opts.alerts) s.alerts = tallyOf(opts.alerts);
   return s;
 };
 

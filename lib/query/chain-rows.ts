@@ -1,4 +1,5 @@
 import type { MissingPermission } from '../authz/types.js';
+import { workloadLines } from '../chain/explain.js';
 import type {
   Authorizer,
   DecisionChain,
@@ -10,6 +11,7 @@ import type {
   MappingLink,
   PrincipalLink,
   RequestLink,
+  WorkloadLink,
 } from '../chain/types.js';
 import { accessPolicyName } from '../identity/access-entry.js';
 import type { AccessPolicyAssociation } from '../identity/types.js';
@@ -38,6 +40,16 @@ export interface PolicyField {
   principalArn?: string;
 }
 
+export interface WorkloadField {
+  kind: WorkloadLink['kind'];
+  accountId?: string;
+  cluster?: string;
+  namespace: string;
+  serviceAccount: string;
+  /** Pod Identity names the pod; IRSA never does. */
+  pod?: string;
+}
+
 export interface RequestRow {
   /** requestReceivedTimestamp of the request (µs), or the authenticator line's time for an authentication failure. */
   time: string;
@@ -59,7 +71,14 @@ export interface RequestRow {
     serviceAccount?: { namespace: string; name: string; podName?: string };
   };
   /** Absent when the human is unknown (links.human says why in explain). */
-  human?: { identity: string; via: HumanLink['via']; credentialEventId?: string; chain?: string[] };
+  human?: {
+    identity: string;
+    via: HumanLink['via'];
+    credentialEventId?: string;
+    chain?: string[];
+    /** Set when the session was issued to a pod: where the pod runs (not necessarily the called cluster). */
+    workload?: WorkloadField;
+  };
   /** Absent when the mapping is unknown. `key`: the access entry principal ARN or aws-auth row ARN. */
   mapping?: { source: MappingLink['source']; key?: string };
   k8s: { user?: string; groups: string[]; impersonated?: { user?: string; groups: string[] } };
@@ -179,6 +198,14 @@ export const requestRow = (chain: DecisionChain): RequestRow => {
     row.human = { identity: h.identity, via: h.via };
     if (h.credentialEventId) row.human.credentialEventId = h.credentialEventId;
     if (h.chain?.length) row.human.chain = [...h.chain];
+    const w = h.workload;
+    if (w) {
+      const workload: WorkloadField = { kind: w.kind, namespace: w.namespace, serviceAccount: w.serviceAccount };
+      if (w.accountId) workload.accountId = w.accountId;
+      if (w.cluster) workload.cluster = w.cluster;
+      if (w.pod) workload.pod = w.pod;
+      row.human.workload = workload;
+    }
   }
   if (m) {
     row.mapping = { source: m.source };
@@ -244,6 +271,24 @@ export const DENIED_COLUMNS: Display[] = [
   { key: 'chainId', header: 'chain', maxWidth: 44 },
 ];
 
+/** who-did of a workload: the request's own cluster and the pod take the human's place. */
+export const WORKLOAD_CHAIN_COLUMNS: Display[] = [
+  { key: 'time', header: 'time', maxWidth: 27 },
+  { key: 'cluster', header: 'called cluster', maxWidth: 24 },
+  text('pod', 'pod', (r) => workloadPodText(r.human?.workload), 40),
+  { key: 'principal.arn', header: 'principal', maxWidth: 56 },
+  { key: 'mapping.source', header: 'mapping' },
+  { key: 'k8s.user', header: 'k8s user', maxWidth: 40 },
+  { key: 'verb', header: 'verb' },
+  text('target', 'target', (r) => r.target ?? r.requestURI, 48),
+  { key: 'status', header: 'code' },
+  { key: 'decision.outcome', header: 'outcome' },
+  { key: 'auditID', header: 'auditID', maxWidth: 36 },
+];
+
+const workloadPodText = (w: WorkloadField | undefined): string | undefined =>
+  w ? `${w.namespace}/${w.pod ?? `(service account ${w.serviceAccount})`}` : undefined;
+
 /** CSV: one column per field, headed by its JSON path (docs/output.schema.json). */
 export const REQUEST_CSV_COLUMNS: Column<RequestRow>[] = [
   'time',
@@ -260,6 +305,12 @@ export const REQUEST_CSV_COLUMNS: Column<RequestRow>[] = [
   'principal.sessionName',
   'human.identity',
   'human.via',
+  'human.workload.kind',
+  'human.workload.accountId',
+  'human.workload.cluster',
+  'human.workload.namespace',
+  'human.workload.serviceAccount',
+  'human.workload.pod',
   'mapping.source',
   'mapping.key',
   'k8s.user',
@@ -370,6 +421,7 @@ export const explainValueText = (row: Pick<ExplainRow, 'link' | 'value'>): strin
         `via ${h.via}`,
         h.credentialEventId && `issued by CloudTrail ${h.credentialEventId}`,
         h.chain?.length ? `chain ${h.chain.join(' -> ')}` : false,
+        ...workloadLines(h),
       ]);
     }
     case 'mapping': {

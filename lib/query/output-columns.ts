@@ -1,3 +1,4 @@
+import { ALERT_COLUMNS, ALERT_CSV_COLUMNS, type AlertRow, RERUN_COLUMNS } from './alerts.js';
 import {
   CHAIN_COLUMNS,
   DENIED_COLUMNS,
@@ -5,10 +6,13 @@ import {
   EXPLAIN_CSV_COLUMNS,
   policyFieldText,
   REQUEST_CSV_COLUMNS,
+  type RequestRow,
+  WORKLOAD_CHAIN_COLUMNS,
 } from './chain-rows.js';
 import type { Column } from './format.js';
 import { type AccessAtRow, actorFieldText, type HistoryRow } from './mappings.js';
 import type { QuestionName } from './params.js';
+import { WORKLOAD_COLUMNS, WORKLOAD_CSV_COLUMNS } from './workloads.js';
 
 /**
  * How each question's rows are printed. The rows are fields (docs/output.schema.json); a table shows
@@ -71,9 +75,23 @@ const HISTORY_CSV_COLUMNS: Column<HistoryRow>[] = [
 ].map((key) => ({ key, header: key }));
 HISTORY_CSV_COLUMNS.push({ key: 'diff', header: 'diff', text: (r) => r.diff.join('\n') });
 
-export const tableColumns = (question: QuestionName): Column[] => {
-  switch (question) {
+/** What the printer needs of an answer to choose its columns. */
+export interface PrintedAnswer {
+  question: QuestionName;
+  rows: readonly object[];
+}
+
+/**
+ * A who-did of a service account or pod lists requests made on other clusters with the pod's
+ * sessions: the called cluster and the pod say more there than the human, which is the workload
+ * itself. An alerts rerun says, per alert, whether the ledger holds it.
+ */
+export const tableColumns = (a: PrintedAnswer): Column[] => {
+  switch (a.question) {
     case 'who-did':
+      return a.rows.length > 0 && (a.rows as RequestRow[]).every((r) => r.human?.workload)
+        ? WORKLOAD_CHAIN_COLUMNS
+        : CHAIN_COLUMNS;
     case 'touched':
       return CHAIN_COLUMNS;
     case 'denied':
@@ -84,11 +102,15 @@ export const tableColumns = (question: QuestionName): Column[] => {
       return ACCESS_AT_COLUMNS;
     case 'mappings-history':
       return HISTORY_COLUMNS;
+    case 'alerts':
+      return (a.rows as AlertRow[]).some((r) => r.ledger !== undefined) ? RERUN_COLUMNS : ALERT_COLUMNS;
+    case 'workloads':
+      return WORKLOAD_COLUMNS;
   }
 };
 
-export const csvColumns = (question: QuestionName): Column[] => {
-  switch (question) {
+export const csvColumns = (a: PrintedAnswer): Column[] => {
+  switch (a.question) {
     case 'who-did':
     case 'touched':
     case 'denied':
@@ -99,5 +121,9 @@ export const csvColumns = (question: QuestionName): Column[] => {
       return ACCESS_AT_CSV_COLUMNS;
     case 'mappings-history':
       return HISTORY_CSV_COLUMNS;
+    case 'alerts':
+      return ALERT_CSV_COLUMNS;
+    case 'workloads':
+      return WORKLOAD_CSV_COLUMNS;
   }
 };

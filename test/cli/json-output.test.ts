@@ -44,6 +44,7 @@ const json = async (...args: string[]) => {
 
 const WINDOW = ['--from', '2025-06-02T07:00:00Z', '--to', '2025-06-02T17:00:00Z'];
 const PROD = '888636335083/payments-prod';
+const POD_ROLE = 'arn:aws:iam::888636335083:role/workloads/payments-pod-deployer';
 
 beforeAll(async () => {
   // The scenario's data folders: its README and ground truth are no export shape, and replay refuses them.
@@ -60,11 +61,18 @@ describe('JSON output follows docs/output.schema.json', () => {
     ['who-did of a principal', ['who-did', '--principal', 'arn:aws:iam::888636335083:role/break-glass', ...WINDOW]],
     ['denied', ['denied', '--cluster', PROD, ...WINDOW, '--limit', '1000']],
     ['touched', ['touched', 'kube-system/configmaps/aws-auth', '--cluster', PROD, ...WINDOW]],
-    ['explain', ['explain', '0aab5a34-fa8e-451f-a765-cb07152dc6dc', '--cluster', PROD]],
-    ['explain of a 401', ['explain', '4f121cc3-776b-433d-b2fd-f5843e56d6d5', '--cluster', PROD]],
+    ['explain', ['explain', '05a4951e-5adf-43c2-8e34-28b591f7704d', '--cluster', PROD]],
+    ['explain of a 401', ['explain', '52443b15-536d-48cc-a020-19981f3bc6fc', '--cluster', PROD]],
     ['access-at', ['access-at', '2025-06-02T13:00:00Z', '--cluster', PROD]],
     ['mappings history', ['mappings', 'history', '--cluster', PROD]],
     ['an empty who-did', ['who-did', '--cluster', PROD]],
+    [
+      'who-did of a service account',
+      ['who-did', '--service-account', 'payments/payments-deployer', '--cluster', PROD, ...WINDOW],
+    ],
+    ['alerts', ['alerts', ...WINDOW, '--limit', '1000']],
+    ['alerts --rerun', ['alerts', '--rerun', ...WINDOW, '--limit', '1000']],
+    ['workloads', ['workloads', '--role', POD_ROLE, '--at', '2025-06-02T16:00:00Z', '--since', '1d']],
   ])('%s', async (_name, args) => {
     const a = await json(...args);
     const ok = validate(a);
@@ -81,6 +89,20 @@ describe('JSON output follows docs/output.schema.json', () => {
       status: 200,
     });
     expect(a).not.toHaveProperty('columns');
+  });
+
+  it('alerts and workloads carry fields too: the actor and the diff as objects, sessions as a number', async () => {
+    const alerts = await json('alerts', ...WINDOW, '--limit', '1000');
+    // The replay (in its own process) raised them: the child builds the alert stage from its job.
+    expect(alerts.rows.length).toBeGreaterThan(0);
+    expect(alerts.rows[0]).toMatchObject({ actor: expect.any(Object), diff: { lines: expect.any(Array) } });
+    expect(alerts.rows[0]).not.toHaveProperty('by');
+    const workloads = await json('workloads', '--role', POD_ROLE, '--at', '2025-06-02T16:00:00Z', '--since', '1d');
+    expect(workloads.rows[0]).toMatchObject({ via: 'pod-identity-association', sessions: expect.any(Number) });
+    const sa = await json('who-did', '--service-account', 'payments/payments-deployer', '--cluster', PROD, ...WINDOW);
+    expect(sa.rows[0]).toMatchObject({
+      human: { workload: { kind: 'pod-identity', namespace: 'payments', serviceAccount: 'payments-deployer' } },
+    });
   });
 
   it('CSV has one column per field, headed by its JSON path', async () => {
@@ -102,7 +124,7 @@ describe('an empty answer says where the data is', () => {
     const a = await json('who-did', '--cluster', PROD);
     expect(a.rows).toEqual([]);
     expect(a.notes).toEqual([
-      `no rows in this window; the trail holds requests of cluster ${PROD} from 2025-06-02T08:01:55.888167Z to 2025-06-02T15:42:52.060998Z (ask with --from 2025-06-02T08:01:55Z --to 2025-06-02T15:42:53Z)`,
+      `no rows in this window; the trail holds requests of cluster ${PROD} from 2025-06-02T08:02:24.813752Z to 2025-06-02T15:50:49.414642Z (ask with --from 2025-06-02T08:02:24Z --to 2025-06-02T15:50:50Z)`,
     ]);
   });
 

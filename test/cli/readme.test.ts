@@ -38,7 +38,7 @@ const cli = async (argv: string[]) => {
 beforeAll(async () => {
   const demo = await cli(['demo', '--data-dir', demoDir]);
   expect(demo.code, demo.err).toBe(0);
-  expect(demo.out).toContain(`$ eks-trail explain 0aab5a34-fa8e-451f-a765-cb07152dc6dc --cluster payments-prod`);
+  expect(demo.out).toContain(`$ eks-trail explain 05a4951e-5adf-43c2-8e34-28b591f7704d --cluster payments-prod`);
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

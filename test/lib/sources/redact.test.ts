@@ -206,6 +206,39 @@ describe('redactText: each rule, where secrets occur', () => {
     );
   });
 
+  it('answers exactly as the single trigger alternation it was split from (property)', () => {
+    // The pre-check as one regex, kept here as the reference its two-scan form must equal.
+    const single =
+      /[kKtTsSpPaAbBeEiIfF](?:8s-aws-v1|oken|ecret|assw|ignature|uthorization(?!\.k8s\.io)|earer|yJ|QoJb3JpZ2luX2Vj|woGZXIvYXdz|ssertion|pi[-_]?key|rivate[-_]?key)/i;
+    const pieces = fc.constantFrom(
+      'k8s-aws-v1',
+      'TOKEN',
+      'secret',
+      'eyJ',
+      'EYJ',
+      'xyJ',
+      'IQoJb3JpZ2luX2Vj',
+      'FwoGZXIvYXdz',
+      'Authorization',
+      'authorization.k8s.io',
+      'AUTHORIZATION.K8S.IO',
+      'api_key',
+      'private-key',
+      'e',
+      'y',
+      'J',
+      '.',
+      '\u212a',
+    );
+    const text = fc.array(fc.oneof(pieces, fc.string({ maxLength: 6 })), { maxLength: 12 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(mayHoldSecret(t)).toBe(single.test(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('spares text that cannot hold a secret without running the rules', () => {
     expect(mayHoldSecret('{"kind":"Event","verb":"get","requestURI":"/api/v1/nodes?limit=5\\u0026watch=1"}')).toBe(
       false,

@@ -51,8 +51,8 @@ export const isRedacted = (s: string): boolean => s.startsWith(REDACTED_PREFIX);
  * Cheap test run before the rules: text holding none of these cannot match any rule (every rule's
  * match contains one of them), so most log lines cost one regex scan. `authorization.k8s.io`, in the
  * decision annotations of every audit event (docs/formats.md §2.3), is not a reason to look further.
- * JSON encoders escape no ASCII letter (Go escapes `&`, `<`, `>`), so a secret's name is never hidden
- * behind a `\u` escape.
+ * Real JSON encoders escape no ASCII letter (Go escapes `&`, `<`, `>`), but a replayed or forged file
+ * may (`\u0074oken`): a letter written as an escape sends the text through the rules too.
  */
 // One leading character class, then the rest of each trigger: irregexp then tries the alternatives
 // only where one of these letters stands, about twice as fast as the plain alternation. The JWT
@@ -65,7 +65,11 @@ const MAY_HOLD_JWT = /[kKtTsSpPaAbBeEiIfF]yJ/i;
 const MAY_HOLD_OTHER_SECRET =
   /[kKtTsSpPaAbBeEiIfF](?:8s-aws-v1|oken|ecret|assw|ignature|uthorization(?!\.k8s\.io)|earer|QoJb3JpZ2luX2Vj|woGZXIvYXdz|ssertion|pi[-_]?key|rivate[-_]?key)/i;
 
-export const mayHoldSecret = (text: string): boolean => MAY_HOLD_JWT.test(text) || MAY_HOLD_OTHER_SECRET.test(text);
+/** `\u0040`-`\u007f`: an ASCII letter (and a few signs) written as a JSON escape. */
+export const ESCAPED_LETTER = /\\u00[4-7][0-9a-f]/i;
+
+export const mayHoldSecret = (text: string): boolean =>
+  MAY_HOLD_JWT.test(text) || MAY_HOLD_OTHER_SECRET.test(text) || (text.includes('\\u00') && ESCAPED_LETTER.test(text));
 
 // Secret names, as one alternation: keys of JSON objects and names of key=value pairs. A key is
 // secret when it ENDS with one of them (`sessionToken`, `ci.example.com/token`, `db_password`).

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { JsonDepthError } from '../../../lib/json-depth.js';
 import {
   applyTextRules,
+  ESCAPED_LETTER,
   isSecretKey,
   mayHoldSecret,
   redactParsed,
@@ -233,7 +234,7 @@ describe('redactText: each rule, where secrets occur', () => {
     const text = fc.array(fc.oneof(pieces, fc.string({ maxLength: 6 })), { maxLength: 12 }).map((a) => a.join(''));
     fc.assert(
       fc.property(text, (t) => {
-        expect(mayHoldSecret(t)).toBe(single.test(t));
+        expect(mayHoldSecret(t)).toBe(single.test(t) || ESCAPED_LETTER.test(t));
       }),
       { numRuns: 2000 },
     );
@@ -246,6 +247,8 @@ describe('redactText: each rule, where secrets occur', () => {
     // The decision annotations every audit event carries are no reason to look further.
     expect(mayHoldSecret('{"authorization.k8s.io/decision":"allow"}')).toBe(false);
     expect(mayHoldSecret('Authorization: x')).toBe(true);
+    // A letter written as a JSON escape could hide a secret's name from the scan: such text is looked at.
+    expect(mayHoldSecret('{"requestURI":"/api/v1/nodes?\\u0074oken=abc123xyz789"}')).toBe(true);
     expect(mayHoldSecret('ACCESS_TOKEN=x')).toBe(true);
   });
 });

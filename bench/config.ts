@@ -4,7 +4,7 @@
  * environment variable (`BENCH_ENGINE_REQUESTS=20000`); flags win.
  */
 
-export const SECTIONS = ['cpu', 'engine', 'replay', 'query', 'memory', 'cold', 'alerts', 'faults'] as const;
+export const SECTIONS = ['cpu', 'engine', 'replay', 'query', 'memory', 'cold', 'alerts', 'faults', 'console'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -34,6 +34,8 @@ export interface BenchConfig {
   alertRequests: number;
   /** Requests of the fault-injection run (bench/fault-injection.ts). */
   faultRequests: number;
+  /** Cold loads per console view (bench/console-render.ts). */
+  consoleLoads: number;
 }
 
 const FULL: Omit<BenchConfig, 'quick' | 'sections' | 'out'> = {
@@ -52,6 +54,7 @@ const FULL: Omit<BenchConfig, 'quick' | 'sections' | 'out'> = {
   coldSamples: 5,
   alertRequests: 20_000,
   faultRequests: 100_000,
+  consoleLoads: 5,
 };
 
 const QUICK: Partial<BenchConfig> = {
@@ -65,6 +68,7 @@ const QUICK: Partial<BenchConfig> = {
   coldSamples: 3,
   alertRequests: 3_000,
   faultRequests: 3_000,
+  consoleLoads: 3,
 };
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

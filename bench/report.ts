@@ -3,6 +3,13 @@ import type { AlertLatencyResult } from './alert-latency.js';
 import { type ColdStartResult, TARGET_BUNDLE_BYTES, TARGET_IMPORT_MS } from './cold-start.js';
 import type { BenchConfig } from './config.js';
 import {
+  type ConsoleRenderResult,
+  consoleJson,
+  consoleMarkdown,
+  consoleSummaryRows,
+  TARGET_FIRST_RENDER_MS,
+} from './console-render.js';
+import {
   type FaultInjectionResult,
   faultInjectionJson,
   faultInjectionMarkdown,
@@ -54,6 +61,8 @@ export interface BenchResults {
   /** Event-to-alert latency in the simulated delivery, and the cost per thousand alerts. */
   alerts?: AlertLatencyResult;
   faults?: FaultInjectionResult;
+  /** The console's bundle size and first render per view (skipped without Chromium). */
+  console?: ConsoleRenderResult;
   /** Sections that threw, with the message. */
   failures: { section: string; message: string }[];
 }
@@ -215,6 +224,7 @@ export const summaryRows = (r: BenchResults): SummaryRow[] => {
     });
   }
   if (r.faults) rows.push(...faultInjectionSummaryRows(r.faults));
+  if (r.console) rows.push(...consoleSummaryRows(r.console));
   return rows;
 };
 
@@ -278,12 +288,14 @@ export const benchJson = (r: BenchResults): Record<string, unknown> => {
     handlerPeakRssMb: num(r.memory?.maxRssMB),
     alertLatencyMs: { p50: num(r.alerts?.p50Ms), p95: num(r.alerts?.p95Ms) },
     alertCostPerThousandUsd: num(r.alerts?.costPerThousandAlertsUsd),
+    ...consoleJson(r.console),
     targets: {
       replayRequestsPerSecond: { min: TARGET_REPLAY_REQUESTS_PER_S },
       queryP95Ms: { max: TARGET_QUERY_P95_MS, explainMax: TARGET_EXPLAIN_P95_MS, scans: 0 },
       longWindowFirstPageMs: { max: TARGET_LONG_WINDOW_MS },
       cpuPathRatioToFloor: { min: TARGET_RATIO_TO_FLOOR },
       handlerPeakRssMb: { max: TARGET_MAX_RSS_MB },
+      consoleFirstRenderMs: { max: TARGET_FIRST_RENDER_MS },
     },
     summary: summaryRows(r),
     deliverySettings: {
@@ -307,6 +319,7 @@ export const benchJson = (r: BenchResults): Record<string, unknown> => {
       memory: r.memory ?? null,
       cold: r.cold ?? null,
       alerts: r.alerts ? (({ alertIds: _ids, ...a }) => a)(r.alerts) : null,
+      console: r.console ?? null,
     },
   };
 };
@@ -916,6 +929,7 @@ export const renderMarkdown = (r: BenchResults): string => {
 
   if (r.alerts) alertSection(out, r.alerts);
   if (r.faults) out.push(...faultInjectionMarkdown(r.faults));
+  if (r.console) out.push(...consoleMarkdown(r.console));
 
   out.push('## Configuration of this run');
   out.push('');

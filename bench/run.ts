@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { measureAlertLatency } from './alert-latency.js';
 import { runColdStart } from './cold-start.js';
 import { type BenchConfig, BenchConfigError, parseBenchArgs, type Section } from './config.js';
+import { measureConsole } from './console-render.js';
 import { runFaultInjection } from './fault-injection.js';
 import { runHandlerMemory } from './handler-memory.js';
 import { loadHandlers } from './handlers.js';
@@ -18,7 +19,7 @@ import { type BenchResults, benchJson, renderMarkdown, summaryRows, textTable } 
 import { elapsedMs } from './stats.js';
 
 /**
- * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold,alerts,faults]`: measures, prints, and
+ * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold,alerts,faults,console]`: measures, prints, and
  * writes BENCHMARKS.md and BENCHMARKS.json (the same name as --out, with .json).
  */
 
@@ -107,6 +108,13 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
       seed: config.seed + 5,
       mix: 'realistic',
     });
+  });
+  await step('console', 'console bundle size and first render in headless Chromium', async () => {
+    results.console = await measureConsole({
+      coldLoads: config.consoleLoads,
+      progress: (text) => progress(`  ${text}`),
+    });
+    if (results.console.skipped) progress(`  first render skipped: ${results.console.skipped}`);
   });
   results.wallMs = elapsedMs(started);
   return results;

@@ -24,7 +24,9 @@ import {
 } from './fleet.js';
 import { isoMicros, isoSeconds, US_PER_MS, US_PER_S } from './formats.js';
 import {
+  type AuditLevel,
   type Authorizer,
+  type AuthzResult,
   auditLevel,
   authenticate,
   authorize,
@@ -312,6 +314,51 @@ interface CredSession {
   human?: GroundTruth['human'];
   principalId: string;
 }
+
+/** One request on its way through the API server: what doRequest's stages share. */
+interface RequestContext {
+  r: ScriptedRequest;
+  cs: ClusterState;
+  auditID: string;
+  /** Index of the API server instance that serves it. */
+  apiServer: number;
+  req: K8sRequest;
+  uri: string;
+  /** When the authenticator reviews the token (µs). */
+  authnUs: number;
+  lineCtx: (timeUs: number) => AuthnLineContext;
+  /** The truth fields every outcome of the request shares. */
+  truthBase: Pick<
+    GroundTruth,
+    | 'auditID'
+    | 'cluster'
+    | 'accountId'
+    | 'at'
+    | 'actor'
+    | 'verb'
+    | 'resource'
+    | 'subresource'
+    | 'namespace'
+    | 'name'
+    | 'path'
+    | 'cases'
+  >;
+}
+
+/** The caller as the API server authenticated it. */
+interface Authenticated {
+  username: string;
+  groups: string[];
+  mappingSource: GroundTruth['mappingSource'];
+  mappingKey?: string;
+  /** What STS verified, for IAM-authenticated callers only. */
+  verified?: VerifiedIdentity;
+  human?: GroundTruth['human'];
+  /** The access entry that admitted the caller, for access-policy authorization. */
+  policy?: PolicyContext;
+}
+
+type AuditBodies = { requestObject?: unknown; responseObject?: unknown };
 
 interface ScheduledChange {
   atUs: number;
@@ -1389,8 +1436,7 @@ class Simulation {
     if (!v) return;
     const apiServer = this.rng.int(c.apiServers.length);
     const authnUs = t + this.rng.range(2_000, 40_000);
-    const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
-    const lineCtx = (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
+    const lineCtx = this.authnLineContext(c, t);
     this.reviewToken(actor, c, this.states.get(c.name) as ClusterState, apiServer, t, authnUs, v.id, lineCtx);
   }
 
@@ -1401,152 +1447,36 @@ class Simulation {
   private doRequest(r: ScriptedRequest): boolean {
     const { actor, cluster: c } = r;
     const t = r.atUs;
-    const cs = this.states.get(c.name) as ClusterState;
     const auditID = this.rng.uuid();
     const apiServer = this.rng.int(c.apiServers.length);
     const { req, uri } = r.prepared ?? this.requestFor(r.activity, actor, c);
-    const authnUs = t + this.rng.range(2_000, 40_000);
-    const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
-    const lineCtx = (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
-    const truthBase = {
+    const rc: RequestContext = {
+      r,
+      cs: this.states.get(c.name) as ClusterState,
       auditID,
-      cluster: c.name,
-      accountId: c.accountId,
-      at: isoMicros(t),
-      actor: actor.key,
-      verb: req.verb,
-      resource: req.resource,
-      subresource: req.subresource,
-      namespace: req.namespace,
-      name: req.name,
-      path: req.path,
-      cases: r.cases.length ? r.cases : undefined,
+      apiServer,
+      req,
+      uri,
+      authnUs: t + this.rng.range(2_000, 40_000),
+      lineCtx: this.authnLineContext(c, t),
+      truthBase: {
+        auditID,
+        cluster: c.name,
+        accountId: c.accountId,
+        at: isoMicros(t),
+        actor: actor.key,
+        verb: req.verb,
+        resource: req.resource,
+        subresource: req.subresource,
+        namespace: req.namespace,
+        name: req.name,
+        path: req.path,
+        cases: r.cases.length ? r.cases : undefined,
+      },
     };
-    const level401 = auditLevel(undefined, req);
-    const emit401 = (truth: GroundTruth) => {
-      this.emitLog(
-        c,
-        apiServer,
-        'audit',
-        authnUs + 500,
-        auditEventLine({
-          level: level401 === 'None' ? 'Metadata' : level401,
-          auditID,
-          stage: 'ResponseStarted',
-          requestURI: uri,
-          verb: req.verb,
-          user: {},
-          sourceIPs: [actor.ip],
-          userAgent: actor.userAgent,
-          req,
-          responseStatus: { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 },
-          receivedUs: t,
-          stageUs: authnUs + 500,
-        }),
-      );
-      this.enqueue({ kind: 'truth', timeUs: t, truth });
-    };
-
-    let username: string;
-    let groups: string[];
-    let verified: VerifiedIdentity | undefined;
-    let human: GroundTruth['human'];
-    let mappingSource: GroundTruth['mappingSource'];
-    let mappingKey: string | undefined;
-    let policy: PolicyContext | undefined;
-
-    if (actor.kind === 'anonymous') {
-      username = 'system:anonymous';
-      groups = ['system:unauthenticated'];
-      mappingSource = 'anonymous';
-    } else if (actor.kind === 'service-account') {
-      const sa = actor.sa as SimServiceAccount;
-      username = `system:serviceaccount:${sa.namespace}:${sa.name}`;
-      groups = ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'];
-      mappingSource = 'service-account';
-    } else if (actor.kind === 'certificate') {
-      // The certificate names no organisation: the API server adds only system:authenticated.
-      username = actor.certUser as string;
-      groups = ['system:authenticated'];
-      mappingSource = 'certificate';
-    } else {
-      const v = this.verified(actor, c, t) as { id: VerifiedIdentity; human?: GroundTruth['human'] };
-      verified = v.id;
-      human = v.human;
-      if (r.badToken) {
-        // An expired presigned URL (stale kubeconfig token) or revoked session credentials.
-        const expired = this.rng.chance(0.5);
-        const error = expired
-          ? `input token was not properly formatted: X-Amz-Date parameter is expired (15 minute expiration) ${new Date(
-              Math.floor((t - this.rng.range(16, 600) * MINUTE_US) / 1000),
-            )
-              .toISOString()
-              .replace('T', ' ')
-              .slice(0, 19)} +0000 UTC`
-          : `sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {"Error":{"Code":"ExpiredToken","Message":"The security token included in the request is expired","Type":"Sender"},"RequestId":"${this.rng.uuid()}"}`;
-        this.emitLog(c, apiServer, 'authenticator', authnUs, accessDeniedLine(lineCtx(authnUs), { error }));
-        emit401({
-          ...truthBase,
-          mappingSource: 'unmapped',
-          groups: [],
-          outcome: 'authn-failed',
-          authorizer: 'none',
-          failedStage: expired ? 'token' : 'sts',
-          statusCode: 401,
-        });
-        return true;
-      }
-      const result = this.reviewToken(actor, c, cs, apiServer, t, authnUs, verified, lineCtx);
-      const principal = {
-        stsArn: verified.stsArn,
-        canonicalArn: verified.canonicalArn,
-        principalId: verified.principalId,
-        accessKeyId: verified.accessKeyId,
-        sessionName: verified.sessionName,
-        human,
-      };
-      if (!result.ok) {
-        emit401({
-          ...truthBase,
-          ...principal,
-          mappingSource: 'unmapped',
-          groups: [],
-          outcome: 'authn-failed',
-          authorizer: 'none',
-          failedStage: result.stage,
-          statusCode: 401,
-        });
-        return true;
-      }
-      username = result.username;
-      groups = [...result.groups, 'system:authenticated'];
-      mappingSource = result.source;
-      mappingKey = result.mappingKey;
-      if (result.entry)
-        policy = { principalArn: result.entry.principalArn, principalId: verified.principalId, entry: result.entry };
-    }
-
-    const self: K8sUser = { username, groups };
-    let effective = self;
-    let impersonated: GroundTruth['impersonated'];
-    let authz = undefined as ReturnType<typeof authorize> | undefined;
-    if (r.impersonate) {
-      const imp = { username: r.impersonate.username, groups: [...r.impersonate.groups, 'system:authenticated'] };
-      const check = authorize(
-        c,
-        self,
-        { verb: 'impersonate', resource: 'users', apiGroup: '', apiVersion: 'v1', name: imp.username },
-        policy,
-      );
-      if (check.decision === 'allow') {
-        effective = imp;
-        impersonated = imp;
-        policy = undefined;
-      } else {
-        authz = check;
-      }
-    }
-    authz ??= authorize(c, effective, req, policy);
+    const who = this.authenticateRequest(rc);
+    if (who === undefined) return true;
+    const { effective, impersonated, authz } = this.authorizeRequest(rc, who);
     const allowed = authz.decision === 'allow';
     const level = auditLevel(effective, req);
     if (level === 'None') return false;
@@ -1561,55 +1491,256 @@ class Simulation {
     const responseStatus: Record<string, unknown> = allowed
       ? { metadata: {}, code }
       : { metadata: {}, status: 'Failure', message, reason: 'Forbidden', details, code };
-    let bodies: { requestObject?: unknown; responseObject?: unknown } = {};
-    if (allowed && (level === 'Request' || level === 'RequestResponse')) {
-      bodies = this.bodies(req, t, c);
-      if (r.awsAuthEdit && cs.awsAuth) {
-        const next = r.awsAuthEdit(cs.awsAuth);
-        const data = awsAuthData(next);
-        bodies = {
-          requestObject: { data: { mapRoles: data['mapRoles'] } },
-          responseObject: {
-            kind: 'ConfigMap',
-            apiVersion: 'v1',
-            metadata: {
-              name: 'aws-auth',
-              namespace: 'kube-system',
-              uid: next.uid,
-              resourceVersion: String(next.resourceVersion),
-              creationTimestamp: isoSeconds(next.creationTimestampUs),
-              managedFields: [
-                {
-                  manager: 'kubectl-edit',
-                  operation: 'Update',
-                  apiVersion: 'v1',
-                  time: isoSeconds(t),
-                  fieldsType: 'FieldsV1',
-                },
-              ],
+    const bodies = allowed
+      ? this.allowedBodies(rc, level)
+      : level === 'RequestResponse'
+        ? {
+            responseObject: {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Failure',
+              message,
+              reason: 'Forbidden',
+              details,
+              code: 403,
             },
-            data,
-          },
-        };
-        cs.awsAuth = next;
-        this.mappingVersion++;
-      }
-      if (level === 'Request') bodies = { requestObject: bodies.requestObject };
-    } else if (!allowed && level === 'RequestResponse') {
-      bodies = {
-        responseObject: {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message,
-          reason: 'Forbidden',
-          details,
-          code: 403,
-        },
+          }
+        : {};
+    this.emitAuditEvents(rc, who, { level, responseStatus, bodies, authz, impersonated });
+    this.enqueue({
+      kind: 'truth',
+      timeUs: t,
+      truth: {
+        ...rc.truthBase,
+        stsArn: who.verified?.stsArn,
+        canonicalArn: who.verified?.canonicalArn,
+        principalId: who.verified?.principalId,
+        accessKeyId: who.verified?.accessKeyId,
+        sessionName: who.verified?.sessionName,
+        human: who.human,
+        mappingSource: who.mappingSource,
+        mappingKey: who.mappingKey,
+        username: who.username,
+        groups: who.groups,
+        impersonated,
+        outcome: allowed ? 'allow' : 'forbid',
+        authorizer: authz.authorizer,
+        reason: authz.reason,
+        failedStage: allowed ? undefined : 'authorization',
+        statusCode: code,
+      },
+    });
+    return true;
+  }
+
+  /** Client port and STS endpoint of the authenticator lines of a request at t. */
+  private authnLineContext(c: SimCluster, t: number): (timeUs: number) => AuthnLineContext {
+    const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
+    return (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
+  }
+
+  /**
+   * Who the API server takes the caller for. An IAM token goes through the authenticator (a bad
+   * token or no mapping ends the request with a 401, already emitted: undefined); service-account
+   * tokens, certificates and anonymous requests are the API server's own.
+   */
+  private authenticateRequest(rc: RequestContext): Authenticated | undefined {
+    const { r, cs, apiServer, authnUs, lineCtx, truthBase } = rc;
+    const { actor, cluster: c } = r;
+    const t = r.atUs;
+    if (actor.kind === 'anonymous') {
+      return { username: 'system:anonymous', groups: ['system:unauthenticated'], mappingSource: 'anonymous' };
+    }
+    if (actor.kind === 'service-account') {
+      const sa = actor.sa as SimServiceAccount;
+      return {
+        username: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
+        mappingSource: 'service-account',
       };
     }
-    const userBlock = this.k8sUserBlock(actor, verified, username, groups, c, t);
+    if (actor.kind === 'certificate') {
+      // The certificate names no organisation: the API server adds only system:authenticated.
+      return { username: actor.certUser as string, groups: ['system:authenticated'], mappingSource: 'certificate' };
+    }
+    const v = this.verified(actor, c, t) as { id: VerifiedIdentity; human?: GroundTruth['human'] };
+    const verified = v.id;
+    const human = v.human;
+    if (r.badToken) {
+      this.rejectBadToken(rc);
+      return undefined;
+    }
+    const result = this.reviewToken(actor, c, cs, apiServer, t, authnUs, verified, lineCtx);
+    if (!result.ok) {
+      this.emit401(rc, {
+        ...truthBase,
+        stsArn: verified.stsArn,
+        canonicalArn: verified.canonicalArn,
+        principalId: verified.principalId,
+        accessKeyId: verified.accessKeyId,
+        sessionName: verified.sessionName,
+        human,
+        mappingSource: 'unmapped',
+        groups: [],
+        outcome: 'authn-failed',
+        authorizer: 'none',
+        failedStage: result.stage,
+        statusCode: 401,
+      });
+      return undefined;
+    }
+    return {
+      username: result.username,
+      groups: [...result.groups, 'system:authenticated'],
+      mappingSource: result.source,
+      mappingKey: result.mappingKey,
+      verified,
+      human,
+      ...(result.entry
+        ? {
+            policy: { principalArn: result.entry.principalArn, principalId: verified.principalId, entry: result.entry },
+          }
+        : {}),
+    };
+  }
+
+  /** An expired presigned URL (stale kubeconfig token) or revoked session credentials: the authenticator refuses it. */
+  private rejectBadToken(rc: RequestContext): void {
+    const { r, apiServer, authnUs, lineCtx, truthBase } = rc;
+    const t = r.atUs;
+    const expired = this.rng.chance(0.5);
+    const error = expired
+      ? `input token was not properly formatted: X-Amz-Date parameter is expired (15 minute expiration) ${new Date(
+          Math.floor((t - this.rng.range(16, 600) * MINUTE_US) / 1000),
+        )
+          .toISOString()
+          .replace('T', ' ')
+          .slice(0, 19)} +0000 UTC`
+      : `sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {"Error":{"Code":"ExpiredToken","Message":"The security token included in the request is expired","Type":"Sender"},"RequestId":"${this.rng.uuid()}"}`;
+    this.emitLog(r.cluster, apiServer, 'authenticator', authnUs, accessDeniedLine(lineCtx(authnUs), { error }));
+    this.emit401(rc, {
+      ...truthBase,
+      mappingSource: 'unmapped',
+      groups: [],
+      outcome: 'authn-failed',
+      authorizer: 'none',
+      failedStage: expired ? 'token' : 'sts',
+      statusCode: 401,
+    });
+  }
+
+  /** The audit event of a request refused at authentication, and its truth. */
+  private emit401(rc: RequestContext, truth: GroundTruth): void {
+    const { r, auditID, apiServer, req, uri, authnUs } = rc;
+    const { actor } = r;
+    const level = auditLevel(undefined, req);
+    this.emitLog(
+      r.cluster,
+      apiServer,
+      'audit',
+      authnUs + 500,
+      auditEventLine({
+        level: level === 'None' ? 'Metadata' : level,
+        auditID,
+        stage: 'ResponseStarted',
+        requestURI: uri,
+        verb: req.verb,
+        user: {},
+        sourceIPs: [actor.ip],
+        userAgent: actor.userAgent,
+        req,
+        responseStatus: { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 },
+        receivedUs: r.atUs,
+        stageUs: authnUs + 500,
+      }),
+    );
+    this.enqueue({ kind: 'truth', timeUs: r.atUs, truth });
+  }
+
+  /**
+   * The decision on the request, for the caller or for whom it impersonates; a refused impersonation
+   * is the decision itself.
+   */
+  private authorizeRequest(
+    rc: RequestContext,
+    who: Authenticated,
+  ): { effective: K8sUser; impersonated?: K8sUser; authz: AuthzResult } {
+    const { r, req } = rc;
+    const c = r.cluster;
+    const self: K8sUser = { username: who.username, groups: who.groups };
+    if (!r.impersonate) return { effective: self, authz: authorize(c, self, req, who.policy) };
+    const imp = { username: r.impersonate.username, groups: [...r.impersonate.groups, 'system:authenticated'] };
+    const check = authorize(
+      c,
+      self,
+      { verb: 'impersonate', resource: 'users', apiGroup: '', apiVersion: 'v1', name: imp.username },
+      who.policy,
+    );
+    if (check.decision !== 'allow') return { effective: self, authz: check };
+    return { effective: imp, impersonated: imp, authz: authorize(c, imp, req, undefined) };
+  }
+
+  /**
+   * Bodies of an allowed request at the audit level: an aws-auth edit writes the new ConfigMap (and
+   * changes the mappings from here on); Request level keeps the request body only.
+   */
+  private allowedBodies(rc: RequestContext, level: AuditLevel): AuditBodies {
+    if (level !== 'Request' && level !== 'RequestResponse') return {};
+    const { r, req, cs } = rc;
+    const t = r.atUs;
+    let bodies = this.bodies(req, t, r.cluster);
+    if (r.awsAuthEdit && cs.awsAuth) {
+      const next = r.awsAuthEdit(cs.awsAuth);
+      const data = awsAuthData(next);
+      bodies = {
+        requestObject: { data: { mapRoles: data['mapRoles'] } },
+        responseObject: {
+          kind: 'ConfigMap',
+          apiVersion: 'v1',
+          metadata: {
+            name: 'aws-auth',
+            namespace: 'kube-system',
+            uid: next.uid,
+            resourceVersion: String(next.resourceVersion),
+            creationTimestamp: isoSeconds(next.creationTimestampUs),
+            managedFields: [
+              {
+                manager: 'kubectl-edit',
+                operation: 'Update',
+                apiVersion: 'v1',
+                time: isoSeconds(t),
+                fieldsType: 'FieldsV1',
+              },
+            ],
+          },
+          data,
+        },
+      };
+      cs.awsAuth = next;
+      this.mappingVersion++;
+    }
+    return level === 'Request' ? { requestObject: bodies.requestObject } : bodies;
+  }
+
+  /** The audit stages of a request: ResponseComplete, preceded by ResponseStarted for a watch or long call. */
+  private emitAuditEvents(
+    rc: RequestContext,
+    who: Authenticated,
+    outcome: {
+      level: Exclude<AuditLevel, 'None'>;
+      responseStatus: Record<string, unknown>;
+      bodies: AuditBodies;
+      authz: AuthzResult;
+      impersonated: K8sUser | undefined;
+    },
+  ): void {
+    const { r, auditID, apiServer, req, uri, authnUs } = rc;
+    const { actor, cluster: c } = r;
+    const t = r.atUs;
+    const { level, responseStatus, bodies, authz, impersonated } = outcome;
+    const allowed = authz.decision === 'allow';
+    const userBlock = this.k8sUserBlock(actor, who.verified, who.username, who.groups, c, t);
     const annotations = {
       'authorization.k8s.io/decision': allowed ? 'allow' : 'forbid',
       'authorization.k8s.io/reason': authz.reason,
@@ -1617,7 +1748,7 @@ class Simulation {
     const impersonatedBlock = impersonated
       ? { username: impersonated.username, groups: impersonated.groups }
       : undefined;
-    const startedUs = (verified ? authnUs : t) + this.rng.range(800, 30_000);
+    const startedUs = (who.verified ? authnUs : t) + this.rng.range(800, 30_000);
     const longRunning = allowed && (r.activity.watch || r.activity.long);
     const event = (stage: 'ResponseStarted' | 'ResponseComplete', stageUs: number, withBodies: boolean) =>
       auditEventLine({
@@ -1645,30 +1776,6 @@ class Simulation {
     } else {
       this.emitLog(c, apiServer, 'audit', startedUs, event('ResponseComplete', startedUs, true));
     }
-    this.enqueue({
-      kind: 'truth',
-      timeUs: t,
-      truth: {
-        ...truthBase,
-        stsArn: verified?.stsArn,
-        canonicalArn: verified?.canonicalArn,
-        principalId: verified?.principalId,
-        accessKeyId: verified?.accessKeyId,
-        sessionName: verified?.sessionName,
-        human,
-        mappingSource,
-        mappingKey,
-        username,
-        groups,
-        impersonated,
-        outcome: allowed ? 'allow' : 'forbid',
-        authorizer: authz.authorizer,
-        reason: authz.reason,
-        failedStage: allowed ? undefined : 'authorization',
-        statusCode: code,
-      },
-    });
-    return true;
   }
 
   // --- CloudTrail actors and mapping changes -------------------------------------------------

@@ -508,13 +508,76 @@ const privateDnsName = (ip: string, region: string): string =>
     ? `ip-${ip.replaceAll('.', '-')}.ec2.internal`
     : `ip-${ip.replaceAll('.', '-')}.${region}.compute.internal`;
 
+const roleOf = (i: ClusterInputs, key: string): SimRole => {
+  const r = i.roles.get(key);
+  if (!r) throw new Error(`fleet is missing role ${key}`);
+  return r;
+};
+
+/** A cluster of the fleet: its node role and nodes, API servers, initial mappings, RBAC and service accounts. */
 const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
   const a = i.acct.id;
-  const role = (key: string): SimRole => {
-    const r = i.roles.get(key);
-    if (!r) throw new Error(`fleet is missing role ${key}`);
-    return r;
+  const nodeRole = addNodeRole(rng, i);
+  const nodes: SimNode[] = Array.from({ length: i.nodes }, () => {
+    const ip = `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`;
+    return {
+      instanceId: `i-0${rng.hex(16)}`,
+      privateIp: ip,
+      privateDnsName: privateDnsName(ip, i.region),
+      roleKey: nodeRole.key,
+    };
+  });
+  const apiServers = Array.from({ length: i.apiServers }, () => ({
+    authenticatorStream: `authenticator-${streamSuffix(rng)}`,
+    auditStream: `kube-apiserver-audit-${streamSuffix(rng)}`,
+  }));
+  const creator = roleOf(i, `creator:${a}`);
+  const awsAuth = i.mode !== 'API' ? initialAwsAuth(rng, i, nodeRole) : undefined;
+  const accessEntries = i.mode !== 'CONFIG_MAP' ? initialAccessEntries(rng, i, nodeRole) : [];
+  const namespaces = ['default', 'kube-system', 'argocd', ...APP_NAMESPACES];
+  const k8sRoles = baseRoles();
+  const bindings = baseBindings(roleOf(i, 'partner'));
+  const serviceAccounts: SimServiceAccount[] = [
+    { namespace: 'kube-system', name: 'coredns', uid: rng.uuid() },
+    { namespace: 'argocd', name: 'argocd-application-controller', uid: rng.uuid() },
+  ];
+  for (let s = 0; s < i.extraServiceAccounts; s++) {
+    serviceAccounts.push({
+      namespace: APP_NAMESPACES[s % APP_NAMESPACES.length] as string,
+      name: 'app-reader',
+      uid: rng.uuid(),
+    });
+  }
+  // Drawn from a fork, after everything else: the human-heavy fleet stays exactly as it was.
+  const addOns = i.mix === 'realistic' ? addRealisticComponents(rng.fork('components'), i, k8sRoles, bindings) : [];
+  if (addOns.some((sa) => sa.namespace === 'operators')) namespaces.push('operators');
+
+  return {
+    name: i.name,
+    accountId: a,
+    region: i.region,
+    arn: `arn:aws:eks:${i.region}:${a}:cluster/${i.name}`,
+    version: ['1.29', '1.30', '1.31'][rng.int(3)] as string,
+    createdAtUs: i.createdAtUs,
+    createdMode: i.mode,
+    creatorRoleKey: creator.key,
+    creatorUserKey: `user:${1 + rng.int(Math.max(1, i.users.size - 1))}`,
+    bootstrapAdmin: true,
+    apiServers,
+    nodes,
+    awsAuth,
+    accessEntries,
+    roles: k8sRoles,
+    bindings,
+    namespaces,
+    serviceAccounts,
+    addOns,
   };
+};
+
+/** The role of the cluster's node group, added to the fleet's roles. */
+const addNodeRole = (rng: Rng, i: ClusterInputs): SimRole => {
+  const a = i.acct.id;
   const nodeRoleKey = `node:${i.name}`;
   const nodeRoleName = `eksctl-${i.name}-nodegroup-ng-1-NodeInstanceRole-${upperAlnum(rng, 13)}`;
   const nodeRole: SimRole = {
@@ -528,127 +591,119 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
     purpose: 'node',
   };
   i.roles.set(nodeRoleKey, nodeRole);
+  return nodeRole;
+};
 
-  const nodes: SimNode[] = Array.from({ length: i.nodes }, () => {
-    const ip = `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`;
-    return {
-      instanceId: `i-0${rng.hex(16)}`,
-      privateIp: ip,
-      privateDnsName: privateDnsName(ip, i.region),
-      roleKey: nodeRoleKey,
-    };
-  });
+/** aws-auth as the cluster starts (CONFIG_MAP and API_AND_CONFIG_MAP), with the pitfalls real ones have. */
+const initialAwsAuth = (rng: Rng, i: ClusterInputs, nodeRole: SimRole): AwsAuthSpec => {
+  const a = i.acct.id;
+  const role = (key: string) => roleOf(i, key);
+  const sso = (ps: string) => role(`sso:${ps}:${a}`);
+  const deployer = role(`deployer:${a}`);
+  const directUser = i.users.get('user:0') as SimIamUser;
+  const mapRoles: AwsAuthRoleRow[] = [
+    {
+      rolearn: nodeRole.arn,
+      username: 'system:node:{{EC2PrivateDNSName}}',
+      groups: ['system:bootstrappers', 'system:nodes'],
+    },
+    // Duplicate rolearn: the authenticator keys rows by lower-cased ARN, so the LAST row wins.
+    {
+      rolearn: role(`platform-admin:${a}`).arn,
+      username: 'platform-admin:{{SessionName}}',
+      groups: ['platform:readers'],
+    },
+    // SSO role given path-less, as aws-auth requires; the username carries the (e-mail) session.
+    { rolearn: sso('Developer').canonicalArn, username: 'dev:{{SessionName}}', groups: ['dev:team'] },
+    // A rolearn WITH its IAM path never matches: the authenticator does not canonicalise it.
+    { rolearn: role(`platform-operator:${a}`).arn, username: 'platform-operator', groups: ['platform:admins'] },
+    {
+      rolearn: role(`platform-admin:${a}`).arn.replace('PlatformAdmin', 'platformadmin'),
+      username: 'platform-admin:{{SessionName}}',
+      groups: ['platform:admins'],
+    },
+  ];
+  for (let t = 0; t < i.teamRoles; t++) {
+    // team-1 has an access entry on access-entry clusters and deliberately no aws-auth fallback there,
+    // so its recreation (new AROA) turns into unmapped denials instead of a silent re-admission.
+    if (t === 0 && i.mode === 'API_AND_CONFIG_MAP') continue;
+    mapRoles.push({
+      rolearn: role(`team:${t}:${a}`).arn,
+      username: 'ops:{{SessionName}}',
+      groups: ['platform:readers'],
+    });
+  }
+  if (i.mode === 'API_AND_CONFIG_MAP') {
+    // Also has an access entry: the entry takes precedence (different username makes it visible).
+    mapRoles.push({ rolearn: deployer.canonicalArn, username: 'legacy-deployer', groups: ['system:masters'] });
+  }
+  return {
+    mapRoles,
+    mapUsers: [{ userarn: directUser.arn, username: directUser.name, groups: ['platform:admins'] }],
+    mapAccounts: i.mode === 'CONFIG_MAP' ? [i.partner.id] : [],
+    resourceVersion: 1000 + rng.int(9000),
+    uid: rng.uuid(),
+    creationTimestampUs: i.createdAtUs + 12 * 60_000_000,
+  };
+};
 
-  const apiServers = Array.from({ length: i.apiServers }, () => ({
-    authenticatorStream: `authenticator-${streamSuffix(rng)}`,
-    auditStream: `kube-apiserver-audit-${streamSuffix(rng)}`,
-  }));
-
+/** Access entries as the cluster starts (API_AND_CONFIG_MAP and API), created one after another. */
+const initialAccessEntries = (rng: Rng, i: ClusterInputs, nodeRole: SimRole): SimAccessEntry[] => {
+  const a = i.acct.id;
+  const role = (key: string) => roleOf(i, key);
   const sso = (ps: string) => role(`sso:${ps}:${a}`);
   const creator = role(`creator:${a}`);
   const deployer = role(`deployer:${a}`);
   const accessEntryArn = (p: SimRole | SimIamUser, kind: 'role' | 'user') =>
     `arn:aws:eks:${i.region}:${a}:access-entry/${i.name}/${kind}/${p.accountId}/${p.name}/${rng.uuid()}`;
-
-  // --- aws-auth (CONFIG_MAP and API_AND_CONFIG_MAP) ---
-  let awsAuth: AwsAuthSpec | undefined;
-  if (i.mode !== 'API') {
-    const directUser = i.users.get('user:0') as SimIamUser;
-    const mapRoles: AwsAuthRoleRow[] = [
-      {
-        rolearn: nodeRole.arn,
-        username: 'system:node:{{EC2PrivateDNSName}}',
-        groups: ['system:bootstrappers', 'system:nodes'],
-      },
-      // Duplicate rolearn: the authenticator keys rows by lower-cased ARN, so the LAST row wins.
-      {
-        rolearn: role(`platform-admin:${a}`).arn,
-        username: 'platform-admin:{{SessionName}}',
-        groups: ['platform:readers'],
-      },
-      // SSO role given path-less, as aws-auth requires; the username carries the (e-mail) session.
-      { rolearn: sso('Developer').canonicalArn, username: 'dev:{{SessionName}}', groups: ['dev:team'] },
-      // A rolearn WITH its IAM path never matches: the authenticator does not canonicalise it.
-      { rolearn: role(`platform-operator:${a}`).arn, username: 'platform-operator', groups: ['platform:admins'] },
-      {
-        rolearn: role(`platform-admin:${a}`).arn.replace('PlatformAdmin', 'platformadmin'),
-        username: 'platform-admin:{{SessionName}}',
-        groups: ['platform:admins'],
-      },
-    ];
-    for (let t = 0; t < i.teamRoles; t++) {
-      // team-1 has an access entry on access-entry clusters and deliberately no aws-auth fallback there,
-      // so its recreation (new AROA) turns into unmapped denials instead of a silent re-admission.
-      if (t === 0 && i.mode === 'API_AND_CONFIG_MAP') continue;
-      mapRoles.push({
-        rolearn: role(`team:${t}:${a}`).arn,
-        username: 'ops:{{SessionName}}',
-        groups: ['platform:readers'],
-      });
-    }
-    if (i.mode === 'API_AND_CONFIG_MAP') {
-      // Also has an access entry: the entry takes precedence (different username makes it visible).
-      mapRoles.push({ rolearn: deployer.canonicalArn, username: 'legacy-deployer', groups: ['system:masters'] });
-    }
-    awsAuth = {
-      mapRoles,
-      mapUsers: [{ userarn: directUser.arn, username: directUser.name, groups: ['platform:admins'] }],
-      mapAccounts: i.mode === 'CONFIG_MAP' ? [i.partner.id] : [],
-      resourceVersion: 1000 + rng.int(9000),
-      uid: rng.uuid(),
-      creationTimestampUs: i.createdAtUs + 12 * 60_000_000,
-    };
-  }
-
-  // --- access entries (API_AND_CONFIG_MAP and API) ---
   const accessEntries: SimAccessEntry[] = [];
-  if (i.mode !== 'CONFIG_MAP') {
-    let t = i.createdAtUs;
-    const entry = (
-      p: SimRole,
-      type: AccessEntryType,
-      rest: Partial<Pick<SimAccessEntry, 'username' | 'kubernetesGroups' | 'policies' | 'bootstrap'>>,
-    ) => {
-      t += rng.range(5, 120) * 60_000_000;
-      accessEntries.push({
-        principalArn: p.arn,
-        principalKey: p.key,
-        type,
-        username: rest.username,
-        kubernetesGroups: rest.kubernetesGroups ?? (type === 'EC2_LINUX' ? ['system:nodes'] : []),
-        policies: rest.policies ?? [],
-        boundPrincipalId: p.roleId,
-        createdAtUs: rest.bootstrap ? i.createdAtUs : t,
-        bootstrap: rest.bootstrap,
-        accessEntryArn: accessEntryArn(p, 'role'),
-      });
-    };
-    const clusterScope: AccessScope = { type: 'cluster', namespaces: [] };
-    entry(creator, 'STANDARD', {
-      bootstrap: true,
-      policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: clusterScope }],
+  let t = i.createdAtUs;
+  const entry = (
+    p: SimRole,
+    type: AccessEntryType,
+    rest: Partial<Pick<SimAccessEntry, 'username' | 'kubernetesGroups' | 'policies' | 'bootstrap'>>,
+  ) => {
+    t += rng.range(5, 120) * 60_000_000;
+    accessEntries.push({
+      principalArn: p.arn,
+      principalKey: p.key,
+      type,
+      username: rest.username,
+      kubernetesGroups: rest.kubernetesGroups ?? (type === 'EC2_LINUX' ? ['system:nodes'] : []),
+      policies: rest.policies ?? [],
+      boundPrincipalId: p.roleId,
+      createdAtUs: rest.bootstrap ? i.createdAtUs : t,
+      bootstrap: rest.bootstrap,
+      accessEntryArn: accessEntryArn(p, 'role'),
     });
-    entry(nodeRole, 'EC2_LINUX', {});
-    entry(sso('AdministratorAccess'), 'STANDARD', {
-      policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: clusterScope }],
+  };
+  const clusterScope: AccessScope = { type: 'cluster', namespaces: [] };
+  entry(creator, 'STANDARD', {
+    bootstrap: true,
+    policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: clusterScope }],
+  });
+  entry(nodeRole, 'EC2_LINUX', {});
+  entry(sso('AdministratorAccess'), 'STANDARD', {
+    policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: clusterScope }],
+  });
+  entry(sso('ReadOnly'), 'STANDARD', { policies: [{ policyArn: VIEW_POLICY, scope: clusterScope }] });
+  entry(deployer, 'STANDARD', { username: 'ci-deployer:{{SessionName}}', kubernetesGroups: ['ci:deployers'] });
+  entry(role(`team:0:${a}`), 'STANDARD', {
+    username: 'team-1:{{SessionName}}',
+    policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['payments', 'checkout'] } }],
+  });
+  if (i.mode === 'API') {
+    entry(sso('Developer'), 'STANDARD', {
+      username: 'dev:{{SessionName}}',
+      kubernetesGroups: ['dev:team'],
     });
-    entry(sso('ReadOnly'), 'STANDARD', { policies: [{ policyArn: VIEW_POLICY, scope: clusterScope }] });
-    entry(deployer, 'STANDARD', { username: 'ci-deployer:{{SessionName}}', kubernetesGroups: ['ci:deployers'] });
-    entry(role(`team:0:${a}`), 'STANDARD', {
-      username: 'team-1:{{SessionName}}',
-      policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['payments', 'checkout'] } }],
-    });
-    if (i.mode === 'API') {
-      entry(sso('Developer'), 'STANDARD', {
-        username: 'dev:{{SessionName}}',
-        kubernetesGroups: ['dev:team'],
-      });
-    }
   }
+  return accessEntries;
+};
 
-  // --- RBAC ---
-  const namespaces = ['default', 'kube-system', 'argocd', ...APP_NAMESPACES];
-  const k8sRoles: K8sRole[] = [
+/** Roles every cluster starts with: Kubernetes' and EKS's own, the add-ons', and those the teams are bound to. */
+const baseRoles = (): K8sRole[] => {
+  return [
     {
       kind: 'ClusterRole',
       name: 'cluster-admin',
@@ -711,7 +766,11 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
       rules: [{ verbs: ['impersonate'], apiGroups: [''], resources: ['users', 'groups'] }],
     },
   ];
-  const bindings: K8sBinding[] = [
+};
+
+/** Bindings every cluster has; the partner account's role reads through its canonical ARN. */
+const baseBindings = (partner: SimRole): K8sBinding[] => {
+  return [
     {
       kind: 'ClusterRoleBinding',
       name: 'cluster-admin',
@@ -752,7 +811,7 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
       kind: 'ClusterRoleBinding',
       name: 'partner-audit',
       roleRef: { kind: 'ClusterRole', name: 'view' },
-      subjects: [{ kind: 'User', name: role('partner').canonicalArn }],
+      subjects: [{ kind: 'User', name: partner.canonicalArn }],
     },
     {
       kind: 'ClusterRoleBinding',
@@ -787,43 +846,6 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
       }),
     ),
   ];
-
-  const serviceAccounts: SimServiceAccount[] = [
-    { namespace: 'kube-system', name: 'coredns', uid: rng.uuid() },
-    { namespace: 'argocd', name: 'argocd-application-controller', uid: rng.uuid() },
-  ];
-  for (let s = 0; s < i.extraServiceAccounts; s++) {
-    serviceAccounts.push({
-      namespace: APP_NAMESPACES[s % APP_NAMESPACES.length] as string,
-      name: 'app-reader',
-      uid: rng.uuid(),
-    });
-  }
-  // Drawn from a fork, after everything else: the human-heavy fleet stays exactly as it was.
-  const addOns = i.mix === 'realistic' ? addRealisticComponents(rng.fork('components'), i, k8sRoles, bindings) : [];
-  if (addOns.some((sa) => sa.namespace === 'operators')) namespaces.push('operators');
-
-  return {
-    name: i.name,
-    accountId: a,
-    region: i.region,
-    arn: `arn:aws:eks:${i.region}:${a}:cluster/${i.name}`,
-    version: ['1.29', '1.30', '1.31'][rng.int(3)] as string,
-    createdAtUs: i.createdAtUs,
-    createdMode: i.mode,
-    creatorRoleKey: creator.key,
-    creatorUserKey: `user:${1 + rng.int(Math.max(1, i.users.size - 1))}`,
-    bootstrapAdmin: true,
-    apiServers,
-    nodes,
-    awsAuth,
-    accessEntries,
-    roles: k8sRoles,
-    bindings,
-    namespaces,
-    serviceAccounts,
-    addOns,
-  };
 };
 
 /** RBAC and service accounts of the realistic mix's components, appended after the cluster's own. */

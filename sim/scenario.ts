@@ -511,9 +511,36 @@ class Simulation {
     return `${this.rng.pick(['198.51.100', '203.0.113', '192.0.2'])}.${this.rng.range(2, 254)}`;
   }
 
+  /**
+   * Everyone who sends requests, with what they usually do and what they try beyond their rights:
+   * people (SSO, IAM users and the roles they assume), automation, what runs in the clusters, EKS
+   * itself and anonymous scanners.
+   */
   private buildActors(): void {
+    this.addSsoActors();
+    this.addIamUserActors();
+    this.addAutomationActors();
+    this.addInClusterActors();
+    this.addEksInternalActors();
+    this.actors.push({
+      key: 'anonymous',
+      kind: 'anonymous',
+      weight: 0.2,
+      clusters: this.fleet.clusters,
+      ip: `192.0.2.${this.rng.range(2, 254)}`,
+      userAgent: 'Mozilla/5.0 zgrab/0.x',
+      activities: [act.listPods('default'), act.nonResource('/api'), act.nonResource('/apis')],
+      stretch: [],
+    });
+  }
+
+  private kubectl(os: string): string {
+    return `kubectl/v1.30.${this.rng.range(1, 6)} (${os}) kubernetes/${this.rng.hex(7)}`;
+  }
+
+  /** People signing in through IAM Identity Center, by permission set. */
+  private addSsoActors(): void {
     const f = this.fleet;
-    const kubectl = (os: string) => `kubectl/v1.30.${this.rng.range(1, 6)} (${os}) kubernetes/${this.rng.hex(7)}`;
     const clusters = f.clusters;
     for (const s of f.ssoUsers) {
       const ps = s.permissionSet;
@@ -560,13 +587,19 @@ class Simulation {
         weight: 3,
         clusters,
         ip: this.humanIp(),
-        userAgent: kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64', 'windows/amd64'])),
+        userAgent: this.kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64', 'windows/amd64'])),
         activities,
         stretch,
         sso: s,
         roleKey: (c) => `sso:${ps}:${c.accountId}`,
       });
     }
+  }
+
+  /** IAM users: one mapped directly in aws-auth, the others through the roles they assume (team, operator, break-glass, contractor, cluster creators). */
+  private addIamUserActors(): void {
+    const f = this.fleet;
+    const clusters = f.clusters;
     const users = [...f.users.values()];
     const adminActs = [
       act.listPods('*'),
@@ -583,7 +616,7 @@ class Simulation {
       weight: 1,
       clusters: clusters.filter((c) => c.awsAuth),
       ip: this.humanIp(),
-      userAgent: kubectl('linux/amd64'),
+      userAgent: this.kubectl('linux/amd64'),
       activities: adminActs,
       stretch: [act.deletePod()],
       user: user0,
@@ -595,7 +628,7 @@ class Simulation {
         weight,
         clusters,
         ip: this.humanIp(),
-        userAgent: kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64'])),
+        userAgent: this.kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64'])),
         activities: acts,
         stretch,
         user,
@@ -637,13 +670,18 @@ class Simulation {
       a.key = `creator:${c.name}@${u.name}`;
       a.clusters = [c];
     }
+  }
+
+  /** CI deploying through its role, and the partner account's auditor admitted by mapAccounts. */
+  private addAutomationActors(): void {
+    const clusters = this.fleet.clusters;
     this.actors.push({
       key: 'ci:github-actions',
       kind: 'ci',
       weight: 4,
       clusters,
       ip: `198.51.100.${this.rng.range(2, 254)}`,
-      userAgent: kubectl('linux/amd64'),
+      userAgent: this.kubectl('linux/amd64'),
       activities: [act.patchDeploy(), act.getDeploy(), act.createConfigMap(), act.listPods('*')],
       stretch: [act.createCrb(), act.deleteNamespace()],
       roleKey: (c) => `deployer:${c.accountId}`,
@@ -654,11 +692,16 @@ class Simulation {
       weight: 0.3,
       clusters: clusters.filter((c) => c.awsAuth?.mapAccounts.length),
       ip: this.humanIp(),
-      userAgent: kubectl('linux/amd64'),
+      userAgent: this.kubectl('linux/amd64'),
       activities: [act.listPods('*'), act.listDeploy('*')],
       stretch: [act.getSecret()],
       roleKey: () => 'partner',
     });
+  }
+
+  /** What runs in each cluster: kubelets with their node role, and service accounts. */
+  private addInClusterActors(): void {
+    const clusters = this.fleet.clusters;
     for (const c of clusters) {
       for (const n of c.nodes) {
         this.actors.push({
@@ -706,6 +749,12 @@ class Simulation {
         });
       }
     }
+  }
+
+  /** EKS's own node and add-on managers (the Fargate manager sends nothing here). */
+  private addEksInternalActors(): void {
+    const f = this.fleet;
+    const clusters = f.clusters;
     for (const r of f.roles.values()) {
       if (r.purpose !== 'eks-internal' || r.internalUsername === 'eks:fargate-manager') continue;
       const addon = r.internalUsername === 'eks:addon-manager';
@@ -729,16 +778,6 @@ class Simulation {
         roleKey: () => r.key,
       });
     }
-    this.actors.push({
-      key: 'anonymous',
-      kind: 'anonymous',
-      weight: 0.2,
-      clusters,
-      ip: `192.0.2.${this.rng.range(2, 254)}`,
-      userAgent: 'Mozilla/5.0 zgrab/0.x',
-      activities: [act.listPods('default'), act.nonResource('/api'), act.nonResource('/apis')],
-      stretch: [],
-    });
   }
 
   // --- emission helpers ---------------------------------------------------------------------

@@ -360,6 +360,24 @@ interface Authenticated {
 
 type AuditBodies = { requestObject?: unknown; responseObject?: unknown };
 
+/** What every way of issuing a session needs: the role, when, the record base and the credentials it hands out. */
+interface SessionIssue {
+  role: SimRole;
+  issued: number;
+  base: { rng: Rng; timeUs: number; region: string; recipientAccountId: string };
+  creds: (sessionName: string) => {
+    accessKeyId: string;
+    expiresUs: number;
+    assumedRoleId: string;
+    assumedRoleArn: string;
+  };
+}
+
+interface IssuedSession {
+  sessionName: string;
+  human?: GroundTruth['human'];
+}
+
 interface ScheduledChange {
   atUs: number;
   apply: () => void;
@@ -855,8 +873,6 @@ class Simulation {
     const key = accessKeyId(this.rng, 'ASIA', role.accountId);
     const durationS = actor.kind === 'sso' ? 8 * 3600 : actor.kind === 'node' ? 6 * 3600 : 3600;
     const expiresUs = issued + durationS * US_PER_S;
-    let sessionName: string;
-    let human: CredSession['human'];
     const base = { rng: this.rng, timeUs: issued, region: 'us-east-1', recipientAccountId: role.accountId };
     const creds = (name: string) => ({
       accessKeyId: key,
@@ -864,174 +880,196 @@ class Simulation {
       assumedRoleId: `${roleId}:${name}`,
       assumedRoleArn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${name}`,
     });
-    switch (actor.kind) {
-      case 'sso': {
-        const sso = actor.sso as SimSsoUser;
-        sessionName = sso.email;
-        const samlProviderArn = `arn:aws:iam::${role.accountId}:saml-provider/${this.fleet.samlProviderName}`;
-        const rec = assumeRoleWithSamlRecord(
-          {
-            ...base,
-            userIdentity: {
-              type: 'SAMLUser',
-              principalId: `Qm9ndXNOYW1lUXVhbGlmaWVy:${sso.email}`,
-              userName: sso.email,
-              identityProvider: samlProviderArn,
-            },
-            sourceIPAddress: actor.ip,
-            userAgent: 'aws-internal/3 aws-sdk-java/1.12.772',
-          },
-          {
-            roleArn: role.arn,
-            roleAccountId: role.accountId,
-            sessionName,
-            samlProviderArn,
-            subject: sso.email,
-            nameQualifier: 'Qm9ndXNOYW1lUXVhbGlmaWVy',
-            issuer: 'https://portal.sso.us-east-1.amazonaws.com/saml/assertion/MDEyMzQ1Njc4OTAx',
-          },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        human = { identity: sso.email, via: 'sso-session', credentialEventId: rec.eventID };
-        break;
-      }
-      case 'assume-role': {
-        const u = actor.user as SimIamUser;
-        sessionName = u.name;
-        const rec = assumeRoleRecord(
-          {
-            ...base,
-            userIdentity: iamUserIdentity({
-              accountId: u.accountId,
-              userId: u.userId,
-              arn: u.arn,
-              userName: u.name,
-              accessKeyId: u.accessKeyId,
-            }),
-            sourceIPAddress: actor.ip,
-            userAgent:
-              'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/macos#23.5.0 md/arch#arm64 lang/python#3.11.9 cfg/retry-mode#standard md/command#sts.assume-role',
-          },
-          {
-            roleArn: role.arn,
-            roleAccountId: role.accountId,
-            sessionName,
-            durationSeconds: 3600,
-            crossAccount: u.accountId !== role.accountId,
-          },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        // `via` names what kind of identity `identity` is (HumanLink): here an IAM user ARN. That it
-        // was found through an AssumeRole call is what credentialEventId says.
-        human = { identity: u.arn, via: 'iam-user', credentialEventId: rec.eventID };
-        break;
-      }
-      case 'ci': {
-        const runner = this.role('ci-runner');
-        const runnerKey = accessKeyId(this.rng, 'ASIA', runner.accountId);
-        const runnerIssued = issued - this.rng.range(5, 30) * US_PER_S;
-        const providerArn = `arn:aws:iam::${runner.accountId}:oidc-provider/token.actions.githubusercontent.com`;
-        const runnerSession = 'GitHubActions';
-        const runnerArn = `arn:aws:sts::${runner.accountId}:assumed-role/${runner.name}/${runnerSession}`;
-        const web = assumeRoleWithWebIdentityRecord(
-          {
-            rng: this.rng,
-            timeUs: runnerIssued,
-            region: 'us-east-1',
-            recipientAccountId: runner.accountId,
-            userIdentity: {
-              type: 'WebIdentityUser',
-              principalId: `${providerArn}:sts.amazonaws.com:${this.fleet.ciSubject}`,
-              userName: this.fleet.ciSubject,
-              identityProvider: providerArn,
-            },
-            sourceIPAddress: actor.ip,
-            userAgent:
-              'aws-sdk-js/3.637.0 ua/2.0 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.17.0 api/sts#3.637.0 configure-aws-credentials-for-github-actions',
-          },
-          {
-            roleArn: runner.arn,
-            roleAccountId: runner.accountId,
-            sessionName: runnerSession,
-            providerArn,
-            subject: this.fleet.ciSubject,
-          },
-          {
-            accessKeyId: runnerKey,
-            expiresUs: runnerIssued + HOUR_US,
-            assumedRoleId: `${this.currentRoleId('ci-runner')}:${runnerSession}`,
-            assumedRoleArn: runnerArn,
-          },
-        );
-        this.emitTrail(web, runnerIssued);
-        sessionName = `gha-${this.rng.range(1_000_000_000, 9_999_999_999)}`;
-        const rec = assumeRoleRecord(
-          {
-            ...base,
-            userIdentity: assumedRoleIdentity({
-              accountId: runner.accountId,
-              roleId: this.currentRoleId('ci-runner'),
-              roleName: runner.name,
-              roleArnWithPath: runner.arn,
-              sessionName: runnerSession,
-              accessKeyId: runnerKey,
-              sessionIssuedUs: runnerIssued,
-            }),
-            sourceIPAddress: actor.ip,
-            userAgent:
-              'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0-1025-azure md/arch#x86_64 lang/python#3.11.9 md/command#sts.assume-role',
-          },
-          { roleArn: role.arn, roleAccountId: role.accountId, sessionName, durationSeconds: 3600, crossAccount: true },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        // The person-or-workload behind the chain is the OIDC subject of the GitHub workflow (it
-        // received the runner's key); the runner session is the intermediate hop (HumanLink.chain).
-        human = {
-          identity: this.fleet.ciSubject,
-          via: 'web-identity',
-          credentialEventId: rec.eventID,
-          chain: [runnerArn],
-        };
-        break;
-      }
-      case 'node': {
-        sessionName = (actor.node as SimNode).instanceId;
-        const rec = assumeRoleRecord(
-          {
-            ...base,
-            userIdentity: { type: 'AWSService', invokedBy: 'ec2.amazonaws.com' },
-            sourceIPAddress: 'ec2.amazonaws.com',
-            userAgent: 'ec2.amazonaws.com',
-          },
-          {
-            roleArn: role.arn,
-            roleAccountId: role.accountId,
-            sessionName,
-            durationSeconds: 21600,
-            crossAccount: false,
-          },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        break;
-      }
-      case 'eks-internal':
-        // AWS-owned account: its STS calls never reach the customer's CloudTrail.
-        sessionName = this.rng.chance(0.5)
-          ? 'EKSAuthTokenSession'
-          : String(this.rng.range(1_000_000_000, 1_999_999_999) * 1_000_000_000);
-        break;
-      default:
-        // Partner account: outside the organisation's trails.
-        sessionName = 'eks-audit';
-        break;
-    }
+    const issue: SessionIssue = { role, issued, base, creds };
+    const { sessionName, human } = this.issueSession(actor, issue);
     const s: CredSession = { accessKeyId: key, issuedUs: issued, expiresUs, sessionName, human, principalId: roleId };
     this.sessions.set(sKey, s);
     return s;
+  }
+
+  /** The session name of a new session and the human behind it, with the CloudTrail record(s) that issued it. */
+  private issueSession(actor: Actor, issue: SessionIssue): IssuedSession {
+    switch (actor.kind) {
+      case 'sso':
+        return this.issueSsoSession(actor, issue);
+      case 'assume-role':
+        return this.issueAssumedRoleSession(actor, issue);
+      case 'ci':
+        return this.issueCiSession(actor, issue);
+      case 'node':
+        return this.issueNodeSession(actor, issue);
+      case 'eks-internal':
+        // AWS-owned account: its STS calls never reach the customer's CloudTrail.
+        return {
+          sessionName: this.rng.chance(0.5)
+            ? 'EKSAuthTokenSession'
+            : String(this.rng.range(1_000_000_000, 1_999_999_999) * 1_000_000_000),
+        };
+      default:
+        // Partner account: outside the organisation's trails.
+        return { sessionName: 'eks-audit' };
+    }
+  }
+
+  /** An Identity Center sign-in: AssumeRoleWithSAML with the person's e-mail as session name. */
+  private issueSsoSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const sso = actor.sso as SimSsoUser;
+    const sessionName = sso.email;
+    const samlProviderArn = `arn:aws:iam::${role.accountId}:saml-provider/${this.fleet.samlProviderName}`;
+    const rec = assumeRoleWithSamlRecord(
+      {
+        ...base,
+        userIdentity: {
+          type: 'SAMLUser',
+          principalId: `Qm9ndXNOYW1lUXVhbGlmaWVy:${sso.email}`,
+          userName: sso.email,
+          identityProvider: samlProviderArn,
+        },
+        sourceIPAddress: actor.ip,
+        userAgent: 'aws-internal/3 aws-sdk-java/1.12.772',
+      },
+      {
+        roleArn: role.arn,
+        roleAccountId: role.accountId,
+        sessionName,
+        samlProviderArn,
+        subject: sso.email,
+        nameQualifier: 'Qm9ndXNOYW1lUXVhbGlmaWVy',
+        issuer: 'https://portal.sso.us-east-1.amazonaws.com/saml/assertion/MDEyMzQ1Njc4OTAx',
+      },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    return { sessionName, human: { identity: sso.email, via: 'sso-session', credentialEventId: rec.eventID } };
+  }
+
+  /** An IAM user assuming a role with its own key (AssumeRole, possibly across accounts). */
+  private issueAssumedRoleSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const u = actor.user as SimIamUser;
+    const sessionName = u.name;
+    const rec = assumeRoleRecord(
+      {
+        ...base,
+        userIdentity: iamUserIdentity({
+          accountId: u.accountId,
+          userId: u.userId,
+          arn: u.arn,
+          userName: u.name,
+          accessKeyId: u.accessKeyId,
+        }),
+        sourceIPAddress: actor.ip,
+        userAgent:
+          'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/macos#23.5.0 md/arch#arm64 lang/python#3.11.9 cfg/retry-mode#standard md/command#sts.assume-role',
+      },
+      {
+        roleArn: role.arn,
+        roleAccountId: role.accountId,
+        sessionName,
+        durationSeconds: 3600,
+        crossAccount: u.accountId !== role.accountId,
+      },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    // `via` names what kind of identity `identity` is (HumanLink): here an IAM user ARN. That it
+    // was found through an AssumeRole call is what credentialEventId says.
+    return { sessionName, human: { identity: u.arn, via: 'iam-user', credentialEventId: rec.eventID } };
+  }
+
+  /** A GitHub Actions run: web identity to the runner role, then AssumeRole to the deployer role. */
+  private issueCiSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const runner = this.role('ci-runner');
+    const runnerKey = accessKeyId(this.rng, 'ASIA', runner.accountId);
+    const runnerIssued = issued - this.rng.range(5, 30) * US_PER_S;
+    const providerArn = `arn:aws:iam::${runner.accountId}:oidc-provider/token.actions.githubusercontent.com`;
+    const runnerSession = 'GitHubActions';
+    const runnerArn = `arn:aws:sts::${runner.accountId}:assumed-role/${runner.name}/${runnerSession}`;
+    const web = assumeRoleWithWebIdentityRecord(
+      {
+        rng: this.rng,
+        timeUs: runnerIssued,
+        region: 'us-east-1',
+        recipientAccountId: runner.accountId,
+        userIdentity: {
+          type: 'WebIdentityUser',
+          principalId: `${providerArn}:sts.amazonaws.com:${this.fleet.ciSubject}`,
+          userName: this.fleet.ciSubject,
+          identityProvider: providerArn,
+        },
+        sourceIPAddress: actor.ip,
+        userAgent:
+          'aws-sdk-js/3.637.0 ua/2.0 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.17.0 api/sts#3.637.0 configure-aws-credentials-for-github-actions',
+      },
+      {
+        roleArn: runner.arn,
+        roleAccountId: runner.accountId,
+        sessionName: runnerSession,
+        providerArn,
+        subject: this.fleet.ciSubject,
+      },
+      {
+        accessKeyId: runnerKey,
+        expiresUs: runnerIssued + HOUR_US,
+        assumedRoleId: `${this.currentRoleId('ci-runner')}:${runnerSession}`,
+        assumedRoleArn: runnerArn,
+      },
+    );
+    this.emitTrail(web, runnerIssued);
+    const sessionName = `gha-${this.rng.range(1_000_000_000, 9_999_999_999)}`;
+    const rec = assumeRoleRecord(
+      {
+        ...base,
+        userIdentity: assumedRoleIdentity({
+          accountId: runner.accountId,
+          roleId: this.currentRoleId('ci-runner'),
+          roleName: runner.name,
+          roleArnWithPath: runner.arn,
+          sessionName: runnerSession,
+          accessKeyId: runnerKey,
+          sessionIssuedUs: runnerIssued,
+        }),
+        sourceIPAddress: actor.ip,
+        userAgent:
+          'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0-1025-azure md/arch#x86_64 lang/python#3.11.9 md/command#sts.assume-role',
+      },
+      { roleArn: role.arn, roleAccountId: role.accountId, sessionName, durationSeconds: 3600, crossAccount: true },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    // The person-or-workload behind the chain is the OIDC subject of the GitHub workflow (it
+    // received the runner's key); the runner session is the intermediate hop (HumanLink.chain).
+    return {
+      sessionName,
+      human: {
+        identity: this.fleet.ciSubject,
+        via: 'web-identity',
+        credentialEventId: rec.eventID,
+        chain: [runnerArn],
+      },
+    };
+  }
+
+  /** A node's instance profile: EC2 assumes the node role for the instance. */
+  private issueNodeSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const sessionName = (actor.node as SimNode).instanceId;
+    const rec = assumeRoleRecord(
+      {
+        ...base,
+        userIdentity: { type: 'AWSService', invokedBy: 'ec2.amazonaws.com' },
+        sourceIPAddress: 'ec2.amazonaws.com',
+        userAgent: 'ec2.amazonaws.com',
+      },
+      {
+        roleArn: role.arn,
+        roleAccountId: role.accountId,
+        sessionName,
+        durationSeconds: 21600,
+        crossAccount: false,
+      },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    return { sessionName };
   }
 
   /** What the token proves about the caller, or undefined for callers that do not use IAM. */

@@ -2157,164 +2157,179 @@ class Simulation {
 
   /** Set pieces of the API_AND_CONFIG_MAP cluster: access entries beside aws-auth, precedence and policy changes. */
   private planMixedModeCluster(both: SimCluster, ctx: PlanContext): void {
-    const { admin, sso, changes, scripted, short } = ctx;
+    if (ctx.scripted) this.scriptMixedModeRequests(both, ctx);
+    if (!ctx.changes) return;
+    this.planDeployerEntryUpdate(both, ctx);
+    this.planShortLivedEntry(both, ctx);
+    this.planRoleRecreation(both, ctx);
+  }
+
+  /** Requests through access entries: cluster admin, a node entry, precedence over aws-auth, a namespace-scoped policy. */
+  private scriptMixedModeRequests(both: SimCluster, { sso }: PlanContext): void {
     const node = this.actors.find((a) => a.kind === 'node' && a.clusters[0] === both);
     const ci = this.actorByKey('ci:');
     const ro = sso('ReadOnly');
     const ssoAdmin = sso('AdministratorAccess');
     const team = this.actorByKey('team:0@');
-    const contractor = this.actorByKey('contractor@');
-    if (scripted) {
-      if (ssoAdmin)
-        this.script({
-          atUs: this.at(0.04),
-          actor: ssoAdmin,
-          cluster: both,
-          activity: act.listPods(),
-          cases: ['sso-access-entry-cluster-admin'],
-        });
-      if (node) {
-        this.script({
-          atUs: this.at(0.06),
-          actor: node,
-          cluster: both,
-          activity: { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
-          cases: ['node-ec2-linux-entry'],
-        });
-      }
-      if (ci)
-        this.script({
-          atUs: this.at(0.08),
-          actor: ci,
-          cluster: both,
-          activity: act.patchDeploy('payments'),
-          cases: ['precedence-entry-over-aws-auth', 'role-chaining'],
-        });
-      if (ro)
-        this.script({
-          atUs: this.at(0.1),
-          actor: ro,
-          cluster: both,
-          activity: act.getSecret('payments'),
-          cases: ['forbid-empty-reason'],
-        });
-      if (team)
-        this.script({
-          atUs: this.at(0.12),
-          actor: team,
-          cluster: both,
-          activity: act.patchDeploy('checkout'),
-          cases: ['access-policy-namespace-scope'],
-        });
+    if (ssoAdmin)
+      this.script({
+        atUs: this.at(0.04),
+        actor: ssoAdmin,
+        cluster: both,
+        activity: act.listPods(),
+        cases: ['sso-access-entry-cluster-admin'],
+      });
+    if (node) {
+      this.script({
+        atUs: this.at(0.06),
+        actor: node,
+        cluster: both,
+        activity: { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
+        cases: ['node-ec2-linux-entry'],
+      });
     }
-    if (changes) {
-      const deployerRole = this.role(`deployer:${both.accountId}`);
-      const updAt = this.at(0.4);
-      this.schedule(updAt, () => {
-        const cs = this.states.get(both.name) as ClusterState;
-        const e = cs.entries.find((x) => x.principalKey === deployerRole.key);
-        if (!e) return;
-        e.kubernetesGroups = ['ci:deployers', 'ci:releasers'];
-        this.emitTrail(
-          updateAccessEntryRecord(
-            this.recordBase(admin, both, updAt, 'update-access-entry'),
-            this.entryShape(both, e, updAt),
-            {
-              kubernetesGroups: e.kubernetesGroups,
-            },
-          ),
-          updAt,
-        );
+    if (ci)
+      this.script({
+        atUs: this.at(0.08),
+        actor: ci,
+        cluster: both,
+        activity: act.patchDeploy('payments'),
+        cases: ['precedence-entry-over-aws-auth', 'role-chaining'],
       });
-      // An access entry that lives for well under an hour.
-      const contractorRole = this.role(`contractor:${both.accountId}`);
-      const createAt = this.at(0.45);
-      const deleteAt = createAt + short;
-      this.schedule(createAt, () => {
-        const cs = this.states.get(both.name) as ClusterState;
-        const e: SimAccessEntry = {
-          principalArn: contractorRole.arn,
-          principalKey: contractorRole.key,
-          type: 'STANDARD',
-          kubernetesGroups: [],
-          policies: [{ policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } }],
-          boundPrincipalId: this.currentRoleId(contractorRole.key),
-          createdAtUs: createAt,
-          accessEntryArn: `arn:aws:eks:${both.region}:${both.accountId}:access-entry/${both.name}/role/${both.accountId}/${contractorRole.name}/${this.rng.uuid()}`,
-        };
-        cs.entries.push(e);
-        this.emitCreateEntry(admin, both, e, createAt);
+    if (ro)
+      this.script({
+        atUs: this.at(0.1),
+        actor: ro,
+        cluster: both,
+        activity: act.getSecret('payments'),
+        cases: ['forbid-empty-reason'],
       });
-      this.schedule(deleteAt - 30 * US_PER_S, () => {
-        const cs = this.states.get(both.name) as ClusterState;
-        const e = cs.entries.find((x) => x.principalKey === contractorRole.key);
-        if (!e) return;
-        e.policies = [];
-        const at = deleteAt - 30 * US_PER_S;
-        this.emitTrail(
-          disassociateAccessPolicyRecord(
-            this.recordBase(admin, both, at, 'disassociate-access-policy'),
-            both.name,
-            e.principalArn,
-            VIEW_POLICY,
-          ),
-          at,
-        );
+    if (team)
+      this.script({
+        atUs: this.at(0.12),
+        actor: team,
+        cluster: both,
+        activity: act.patchDeploy('checkout'),
+        cases: ['access-policy-namespace-scope'],
       });
-      this.schedule(deleteAt, () => {
-        const cs = this.states.get(both.name) as ClusterState;
-        cs.entries = cs.entries.filter((x) => x.principalKey !== contractorRole.key);
-        this.emitTrail(
-          deleteAccessEntryRecord(
-            this.recordBase(admin, both, deleteAt, 'delete-access-entry'),
-            both.name,
-            contractorRole.arn,
-          ),
-          deleteAt,
-        );
+  }
+
+  /** The deployer's access entry gains a group. */
+  private planDeployerEntryUpdate(both: SimCluster, { admin }: PlanContext): void {
+    const deployerRole = this.role(`deployer:${both.accountId}`);
+    const updAt = this.at(0.4);
+    this.schedule(updAt, () => {
+      const cs = this.states.get(both.name) as ClusterState;
+      const e = cs.entries.find((x) => x.principalKey === deployerRole.key);
+      if (!e) return;
+      e.kubernetesGroups = ['ci:deployers', 'ci:releasers'];
+      this.emitTrail(
+        updateAccessEntryRecord(
+          this.recordBase(admin, both, updAt, 'update-access-entry'),
+          this.entryShape(both, e, updAt),
+          {
+            kubernetesGroups: e.kubernetesGroups,
+          },
+        ),
+        updAt,
+      );
+    });
+  }
+
+  /** An access entry that lives for well under an hour, used while it exists and refused after. */
+  private planShortLivedEntry(both: SimCluster, { admin, scripted, short }: PlanContext): void {
+    const contractor = this.actorByKey('contractor@');
+    const contractorRole = this.role(`contractor:${both.accountId}`);
+    const createAt = this.at(0.45);
+    const deleteAt = createAt + short;
+    this.schedule(createAt, () => {
+      const cs = this.states.get(both.name) as ClusterState;
+      const e: SimAccessEntry = {
+        principalArn: contractorRole.arn,
+        principalKey: contractorRole.key,
+        type: 'STANDARD',
+        kubernetesGroups: [],
+        policies: [{ policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } }],
+        boundPrincipalId: this.currentRoleId(contractorRole.key),
+        createdAtUs: createAt,
+        accessEntryArn: `arn:aws:eks:${both.region}:${both.accountId}:access-entry/${both.name}/role/${both.accountId}/${contractorRole.name}/${this.rng.uuid()}`,
+      };
+      cs.entries.push(e);
+      this.emitCreateEntry(admin, both, e, createAt);
+    });
+    this.schedule(deleteAt - 30 * US_PER_S, () => {
+      const cs = this.states.get(both.name) as ClusterState;
+      const e = cs.entries.find((x) => x.principalKey === contractorRole.key);
+      if (!e) return;
+      e.policies = [];
+      const at = deleteAt - 30 * US_PER_S;
+      this.emitTrail(
+        disassociateAccessPolicyRecord(
+          this.recordBase(admin, both, at, 'disassociate-access-policy'),
+          both.name,
+          e.principalArn,
+          VIEW_POLICY,
+        ),
+        at,
+      );
+    });
+    this.schedule(deleteAt, () => {
+      const cs = this.states.get(both.name) as ClusterState;
+      cs.entries = cs.entries.filter((x) => x.principalKey !== contractorRole.key);
+      this.emitTrail(
+        deleteAccessEntryRecord(
+          this.recordBase(admin, both, deleteAt, 'delete-access-entry'),
+          both.name,
+          contractorRole.arn,
+        ),
+        deleteAt,
+      );
+    });
+    if (scripted && contractor) {
+      this.script({
+        atUs: createAt + Math.floor(short / 3),
+        actor: contractor,
+        cluster: both,
+        activity: act.listPods('checkout'),
+        cases: ['access-entry-short-lived'],
       });
-      if (scripted && contractor) {
-        this.script({
-          atUs: createAt + Math.floor(short / 3),
-          actor: contractor,
-          cluster: both,
-          activity: act.listPods('checkout'),
-          cases: ['access-entry-short-lived'],
-        });
-        this.script({
-          atUs: deleteAt + Math.floor(short / 4),
-          actor: contractor,
-          cluster: both,
-          activity: act.listPods('checkout'),
-          cases: ['access-entry-deleted', 'authn-401'],
-        });
-      }
-      // A role deleted and recreated under the same name: new AROA, the access entry is stale.
-      const teamRole = this.role(`team:0:${both.accountId}`);
-      const recreateAt = this.at(0.7);
-      this.schedule(recreateAt, () => {
-        this.roleIds.set(
-          teamRole.key,
-          `AROA${teamRole.roleId.slice(4, 12)}${this.rng.fromAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 9)}`,
-        );
-        for (const k of [...this.sessions.keys()]) if (k.endsWith(`|${teamRole.key}`)) this.sessions.delete(k);
+      this.script({
+        atUs: deleteAt + Math.floor(short / 4),
+        actor: contractor,
+        cluster: both,
+        activity: act.listPods('checkout'),
+        cases: ['access-entry-deleted', 'authn-401'],
       });
-      if (scripted && team) {
-        this.script({
-          atUs: this.at(0.66),
-          actor: team,
-          cluster: both,
-          activity: act.listPods('payments'),
-          cases: ['recreated-role-before'],
-        });
-        this.script({
-          atUs: this.at(0.74),
-          actor: team,
-          cluster: both,
-          activity: act.listPods('payments'),
-          cases: ['recreated-role-stale-entry', 'authn-401'],
-        });
-      }
+    }
+  }
+
+  /** A role deleted and recreated under the same name: new AROA, the access entry is stale. */
+  private planRoleRecreation(both: SimCluster, { scripted }: PlanContext): void {
+    const team = this.actorByKey('team:0@');
+    const teamRole = this.role(`team:0:${both.accountId}`);
+    const recreateAt = this.at(0.7);
+    this.schedule(recreateAt, () => {
+      this.roleIds.set(
+        teamRole.key,
+        `AROA${teamRole.roleId.slice(4, 12)}${this.rng.fromAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 9)}`,
+      );
+      for (const k of [...this.sessions.keys()]) if (k.endsWith(`|${teamRole.key}`)) this.sessions.delete(k);
+    });
+    if (scripted && team) {
+      this.script({
+        atUs: this.at(0.66),
+        actor: team,
+        cluster: both,
+        activity: act.listPods('payments'),
+        cases: ['recreated-role-before'],
+      });
+      this.script({
+        atUs: this.at(0.74),
+        actor: team,
+        cluster: both,
+        activity: act.listPods('payments'),
+        cases: ['recreated-role-stale-entry', 'authn-401'],
+      });
     }
   }
 

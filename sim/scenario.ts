@@ -2014,145 +2014,154 @@ class Simulation {
 
   /** Set pieces of the CONFIG_MAP cluster: aws-auth edits, the invisible creator grant, mapUsers and mapAccounts. */
   private planConfigMapCluster(cm: SimCluster, ctx: PlanContext): void {
-    const { admin, sso, changes, scripted } = ctx;
+    if (ctx.scripted) this.scriptConfigMapRequests(cm, ctx);
+    if (!ctx.changes) return;
+    this.planAuthModeChange(cm, ctx);
+    this.planBreakGlassEdit(cm);
+  }
+
+  /** Requests through aws-auth: the creator's invisible grant, session templates, an unmatched path row, mapAccounts, impersonation. */
+  private scriptConfigMapRequests(cm: SimCluster, { sso }: PlanContext): void {
     const creator = this.actorByKey(`creator:${cm.name}@`);
     const dev = sso('Developer');
     const user0 = this.actorByKey('iam-user:');
     const operator = this.actorByKey('platform-operator@');
     const partner = this.actorByKey('partner:');
+    if (creator)
+      this.script({
+        atUs: this.at(0.05),
+        actor: creator,
+        cluster: cm,
+        activity: act.listNodes(),
+        cases: ['config-map-creator'],
+      });
+    if (dev) {
+      this.script({
+        atUs: this.at(0.07),
+        actor: dev,
+        cluster: cm,
+        activity: act.podLogs('payments'),
+        cases: ['aws-auth-session-template', 'rbac-rolebinding'],
+      });
+    }
+    if (operator)
+      this.script({
+        atUs: this.at(0.09),
+        actor: operator,
+        cluster: cm,
+        activity: act.listPods('monitoring'),
+        cases: ['unmapped-path-row', 'authn-401'],
+      });
+    if (partner)
+      this.script({
+        atUs: this.at(0.11),
+        actor: partner,
+        cluster: cm,
+        activity: act.listDeploy('payments'),
+        cases: ['map-accounts'],
+      });
+    if (user0 && dev?.sso) {
+      this.script({
+        atUs: this.at(0.13),
+        actor: user0,
+        cluster: cm,
+        activity: act.listPods('payments'),
+        cases: ['impersonation'],
+        impersonate: { username: `dev:${dev.sso.email.replaceAll('@', '-')}`, groups: ['dev:team'] },
+      });
+    }
+  }
+
+  /** One-way auth-mode change, then an access entry for the SSO admins (API_AND_CONFIG_MAP from then on). */
+  private planAuthModeChange(cm: SimCluster, { admin, sso, scripted }: PlanContext): void {
+    const modeAt = this.at(0.3);
+    this.schedule(modeAt, () => {
+      const cs = this.states.get(cm.name) as ClusterState;
+      cs.mode = 'API_AND_CONFIG_MAP';
+      this.emitTrail(
+        updateClusterConfigRecord(
+          this.recordBase(admin, cm, modeAt, 'update-cluster-config'),
+          cm.name,
+          'API_AND_CONFIG_MAP',
+        ),
+        modeAt,
+      );
+    });
+    const adminRole = this.role(`sso:AdministratorAccess:${cm.accountId}`);
+    const entryAt = this.at(0.32);
+    this.schedule(entryAt, () => {
+      const cs = this.states.get(cm.name) as ClusterState;
+      const e: SimAccessEntry = {
+        principalArn: adminRole.arn,
+        principalKey: adminRole.key,
+        type: 'STANDARD',
+        kubernetesGroups: [],
+        policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } }],
+        boundPrincipalId: this.currentRoleId(adminRole.key),
+        createdAtUs: entryAt,
+        accessEntryArn: `arn:aws:eks:${cm.region}:${cm.accountId}:access-entry/${cm.name}/role/${cm.accountId}/${adminRole.name}/${this.rng.uuid()}`,
+      };
+      cs.entries.push(e);
+      this.emitCreateEntry(admin, cm, e, entryAt);
+    });
+    const ssoAdmin = sso('AdministratorAccess');
+    if (scripted && ssoAdmin) {
+      this.script({
+        atUs: this.at(0.25),
+        actor: ssoAdmin,
+        cluster: cm,
+        activity: act.listNamespaces(),
+        cases: ['before-access-entry', 'authn-401'],
+      });
+      this.script({
+        atUs: this.at(0.35),
+        actor: ssoAdmin,
+        cluster: cm,
+        activity: act.listNamespaces(),
+        cases: ['after-auth-mode-change', 'sso-access-entry-cluster-admin'],
+      });
+    }
+  }
+
+  /** aws-auth edit granting system:masters to the break-glass role (kubectl edit -> patch), with requests before and after. */
+  private planBreakGlassEdit(cm: SimCluster): void {
+    const user0 = this.actorByKey('iam-user:');
     const breakGlass = this.actorByKey('break-glass@');
-    if (scripted) {
-      if (creator)
-        this.script({
-          atUs: this.at(0.05),
-          actor: creator,
-          cluster: cm,
-          activity: act.listNodes(),
-          cases: ['config-map-creator'],
-        });
-      if (dev) {
-        this.script({
-          atUs: this.at(0.07),
-          actor: dev,
-          cluster: cm,
-          activity: act.podLogs('payments'),
-          cases: ['aws-auth-session-template', 'rbac-rolebinding'],
-        });
-      }
-      if (operator)
-        this.script({
-          atUs: this.at(0.09),
-          actor: operator,
-          cluster: cm,
-          activity: act.listPods('monitoring'),
-          cases: ['unmapped-path-row', 'authn-401'],
-        });
-      if (partner)
-        this.script({
-          atUs: this.at(0.11),
-          actor: partner,
-          cluster: cm,
-          activity: act.listDeploy('payments'),
-          cases: ['map-accounts'],
-        });
-      if (user0 && dev?.sso) {
-        this.script({
-          atUs: this.at(0.13),
-          actor: user0,
-          cluster: cm,
-          activity: act.listPods('payments'),
-          cases: ['impersonation'],
-          impersonate: { username: `dev:${dev.sso.email.replaceAll('@', '-')}`, groups: ['dev:team'] },
-        });
-      }
-    }
-    if (changes) {
-      // One-way auth-mode change, then an access entry for the SSO admins (API_AND_CONFIG_MAP from then on).
-      const modeAt = this.at(0.3);
-      this.schedule(modeAt, () => {
-        const cs = this.states.get(cm.name) as ClusterState;
-        cs.mode = 'API_AND_CONFIG_MAP';
-        this.emitTrail(
-          updateClusterConfigRecord(
-            this.recordBase(admin, cm, modeAt, 'update-cluster-config'),
-            cm.name,
-            'API_AND_CONFIG_MAP',
-          ),
-          modeAt,
-        );
-      });
-      const adminRole = this.role(`sso:AdministratorAccess:${cm.accountId}`);
-      const entryAt = this.at(0.32);
-      this.schedule(entryAt, () => {
-        const cs = this.states.get(cm.name) as ClusterState;
-        const e: SimAccessEntry = {
-          principalArn: adminRole.arn,
-          principalKey: adminRole.key,
-          type: 'STANDARD',
-          kubernetesGroups: [],
-          policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } }],
-          boundPrincipalId: this.currentRoleId(adminRole.key),
-          createdAtUs: entryAt,
-          accessEntryArn: `arn:aws:eks:${cm.region}:${cm.accountId}:access-entry/${cm.name}/role/${cm.accountId}/${adminRole.name}/${this.rng.uuid()}`,
-        };
-        cs.entries.push(e);
-        this.emitCreateEntry(admin, cm, e, entryAt);
-      });
-      const ssoAdmin = sso('AdministratorAccess');
-      if (scripted && ssoAdmin) {
-        this.script({
-          atUs: this.at(0.25),
-          actor: ssoAdmin,
-          cluster: cm,
-          activity: act.listNamespaces(),
-          cases: ['before-access-entry', 'authn-401'],
-        });
-        this.script({
-          atUs: this.at(0.35),
-          actor: ssoAdmin,
-          cluster: cm,
-          activity: act.listNamespaces(),
-          cases: ['after-auth-mode-change', 'sso-access-entry-cluster-admin'],
-        });
-      }
-      // aws-auth edit granting system:masters to the break-glass role (kubectl edit -> patch).
-      if (user0 && breakGlass) {
-        const bg = this.role(`break-glass:${cm.accountId}`);
-        const editAt = this.at(0.6);
-        this.script({
-          atUs: this.at(0.55),
-          actor: breakGlass,
-          cluster: cm,
-          activity: act.listPods('kube-system'),
-          cases: ['break-glass-before-edit', 'authn-401'],
-        });
-        this.script({
-          atUs: editAt,
-          actor: user0,
-          cluster: cm,
-          activity: {
-            verb: 'patch',
-            resource: 'configmaps',
-            ns: 'kube-system',
-            fixedName: 'aws-auth',
-            fieldManager: 'kubectl-edit',
-          },
-          cases: ['aws-auth-add-masters'],
-          awsAuthEdit: (spec) => ({
-            ...spec,
-            resourceVersion: spec.resourceVersion + this.rng.range(1000, 90000),
-            mapRoles: [...spec.mapRoles, { rolearn: bg.arn, username: 'break-glass', groups: ['system:masters'] }],
-          }),
-        });
-        this.script({
-          atUs: this.at(0.62),
-          actor: breakGlass,
-          cluster: cm,
-          activity: act.getSecret('payments'),
-          cases: ['break-glass-masters', 'privileged-allow'],
-        });
-      }
-    }
+    if (!user0 || !breakGlass) return;
+    const bg = this.role(`break-glass:${cm.accountId}`);
+    const editAt = this.at(0.6);
+    this.script({
+      atUs: this.at(0.55),
+      actor: breakGlass,
+      cluster: cm,
+      activity: act.listPods('kube-system'),
+      cases: ['break-glass-before-edit', 'authn-401'],
+    });
+    this.script({
+      atUs: editAt,
+      actor: user0,
+      cluster: cm,
+      activity: {
+        verb: 'patch',
+        resource: 'configmaps',
+        ns: 'kube-system',
+        fixedName: 'aws-auth',
+        fieldManager: 'kubectl-edit',
+      },
+      cases: ['aws-auth-add-masters'],
+      awsAuthEdit: (spec) => ({
+        ...spec,
+        resourceVersion: spec.resourceVersion + this.rng.range(1000, 90000),
+        mapRoles: [...spec.mapRoles, { rolearn: bg.arn, username: 'break-glass', groups: ['system:masters'] }],
+      }),
+    });
+    this.script({
+      atUs: this.at(0.62),
+      actor: breakGlass,
+      cluster: cm,
+      activity: act.getSecret('payments'),
+      cases: ['break-glass-masters', 'privileged-allow'],
+    });
   }
 
   /** Set pieces of the API_AND_CONFIG_MAP cluster: access entries beside aws-auth, precedence and policy changes. */

@@ -1924,6 +1924,31 @@ class Simulation {
     };
   }
 
+  /** At `at`, `actor` creates a STANDARD access entry for `role` on `c` with these policies. */
+  private scheduleEntryCreation(
+    actor: Actor,
+    c: SimCluster,
+    role: SimRole,
+    at: number,
+    policies: SimAccessEntry['policies'],
+  ): void {
+    this.schedule(at, () => {
+      const cs = this.states.get(c.name) as ClusterState;
+      const e: SimAccessEntry = {
+        principalArn: role.arn,
+        principalKey: role.key,
+        type: 'STANDARD',
+        kubernetesGroups: [],
+        policies,
+        boundPrincipalId: this.currentRoleId(role.key),
+        createdAtUs: at,
+        accessEntryArn: `arn:aws:eks:${c.region}:${c.accountId}:access-entry/${c.name}/role/${c.accountId}/${role.name}/${this.rng.uuid()}`,
+      };
+      cs.entries.push(e);
+      this.emitCreateEntry(actor, c, e, at);
+    });
+  }
+
   private emitCreateEntry(actor: Actor, c: SimCluster, e: SimAccessEntry, t: number): void {
     const rec = createAccessEntryRecord(this.recordBase(actor, c, t, 'create-access-entry'), this.entryShape(c, e, t), {
       username: e.username,
@@ -2089,21 +2114,9 @@ class Simulation {
     });
     const adminRole = this.role(`sso:AdministratorAccess:${cm.accountId}`);
     const entryAt = this.at(0.32);
-    this.schedule(entryAt, () => {
-      const cs = this.states.get(cm.name) as ClusterState;
-      const e: SimAccessEntry = {
-        principalArn: adminRole.arn,
-        principalKey: adminRole.key,
-        type: 'STANDARD',
-        kubernetesGroups: [],
-        policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } }],
-        boundPrincipalId: this.currentRoleId(adminRole.key),
-        createdAtUs: entryAt,
-        accessEntryArn: `arn:aws:eks:${cm.region}:${cm.accountId}:access-entry/${cm.name}/role/${cm.accountId}/${adminRole.name}/${this.rng.uuid()}`,
-      };
-      cs.entries.push(e);
-      this.emitCreateEntry(admin, cm, e, entryAt);
-    });
+    this.scheduleEntryCreation(admin, cm, adminRole, entryAt, [
+      { policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } },
+    ]);
     const ssoAdmin = sso('AdministratorAccess');
     if (scripted && ssoAdmin) {
       this.script({
@@ -2251,21 +2264,9 @@ class Simulation {
     const contractorRole = this.role(`contractor:${both.accountId}`);
     const createAt = this.at(0.45);
     const deleteAt = createAt + short;
-    this.schedule(createAt, () => {
-      const cs = this.states.get(both.name) as ClusterState;
-      const e: SimAccessEntry = {
-        principalArn: contractorRole.arn,
-        principalKey: contractorRole.key,
-        type: 'STANDARD',
-        kubernetesGroups: [],
-        policies: [{ policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } }],
-        boundPrincipalId: this.currentRoleId(contractorRole.key),
-        createdAtUs: createAt,
-        accessEntryArn: `arn:aws:eks:${both.region}:${both.accountId}:access-entry/${both.name}/role/${both.accountId}/${contractorRole.name}/${this.rng.uuid()}`,
-      };
-      cs.entries.push(e);
-      this.emitCreateEntry(admin, both, e, createAt);
-    });
+    this.scheduleEntryCreation(admin, both, contractorRole, createAt, [
+      { policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } },
+    ]);
     this.schedule(deleteAt - 30 * US_PER_S, () => {
       const cs = this.states.get(both.name) as ClusterState;
       const e = cs.entries.find((x) => x.principalKey === contractorRole.key);
@@ -2347,21 +2348,9 @@ class Simulation {
     const { admin } = ctx;
     const op = this.role(`platform-operator:${api.accountId}`);
     const at = this.at(0.5);
-    this.schedule(at, () => {
-      const cs = this.states.get(api.name) as ClusterState;
-      const e: SimAccessEntry = {
-        principalArn: op.arn,
-        principalKey: op.key,
-        type: 'STANDARD',
-        kubernetesGroups: [],
-        policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['monitoring'] } }],
-        boundPrincipalId: this.currentRoleId(op.key),
-        createdAtUs: at,
-        accessEntryArn: `arn:aws:eks:${api.region}:${api.accountId}:access-entry/${api.name}/role/${api.accountId}/${op.name}/${this.rng.uuid()}`,
-      };
-      cs.entries.push(e);
-      this.emitCreateEntry(admin, api, e, at);
-    });
+    this.scheduleEntryCreation(admin, api, op, at, [
+      { policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['monitoring'] } },
+    ]);
     const operator = this.actorByKey('platform-operator@');
     if ((this.opts.scripted ?? true) && operator) {
       this.script({

@@ -1,5 +1,6 @@
 import { describeReason } from '../authz/reason.js';
 import type { MissingPermission } from '../authz/types.js';
+import { linkValues } from '../chain/link-values.js';
 import type { DecisionChain, Link, LinkStatus } from '../chain/types.js';
 import type { Column } from './format.js';
 import { actorText, policyText } from './mappings.js';
@@ -65,12 +66,7 @@ export const evidenceSummary = (chain: DecisionChain): string =>
   LINKS.map((k) => `${k}=${(chain[k] as Link<unknown>).status}`).join(' ');
 
 export const chainRow = (chain: DecisionChain): ChainRow => {
-  const p = chain.principal.value;
-  const h = chain.human.value;
-  const m = chain.mapping.value;
-  const k = chain.k8sIdentity.value;
-  const d = chain.decision.value;
-  const r = chain.request.value;
+  const { principal: p, human: h, mapping: m, k8sIdentity: k, decision: d, request: r } = linkValues(chain);
   const row: ChainRow = {
     at: chain.at,
     cluster: chain.cluster,
@@ -166,12 +162,7 @@ export interface ExplainRow {
 const join = (parts: (string | undefined | false)[]): string => parts.filter(Boolean).join('  ');
 
 export const explainRows = (chain: DecisionChain): ExplainRow[] => {
-  const p = chain.principal.value;
-  const h = chain.human.value;
-  const m = chain.mapping.value;
-  const k = chain.k8sIdentity.value;
-  const d = chain.decision.value;
-  const r = chain.request.value;
+  const { principal: p, human: h, mapping: m, k8sIdentity: k, decision: d, request: r } = linkValues(chain);
   const values: Record<(typeof LINKS)[number], string> = {
     principal: p
       ? join([

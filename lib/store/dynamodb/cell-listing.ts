@@ -24,6 +24,18 @@ export interface RowLocation {
   row: number;
 }
 
+/** The part rows a posting's encoded refs (its `r` attribute) point to, in the segment at ref, cell and anchor. */
+export const postingSelections = (
+  ref: ClusterRef,
+  cell: string,
+  anchor: string,
+  refs: string,
+): { loc: Omit<RowLocation, 'row'>; rows: number[] }[] =>
+  decodeRefs(refs).map((r) => ({
+    loc: { ref, cell, anchor, part: r.part, chunks: r.chunks, ...(r.digest ? { digest: r.digest } : {}) },
+    rows: r.rows,
+  }));
+
 export interface ListedRow {
   key: RowKey;
   at: RowLocation;
@@ -348,17 +360,7 @@ export async function* cellRows(
           const ref = fleet ? parseClusterRefKey(`C#${sk[2]}#${sk[3]}`) : g.ref;
           const anchor = fleet ? sk[4] : sk[1];
           if (!ref || !anchor) continue;
-          for (const r of decodeRefs(String(p['r']))) {
-            const loc = {
-              ref,
-              cell,
-              anchor,
-              part: r.part,
-              chunks: r.chunks,
-              ...(r.digest ? { digest: r.digest } : {}),
-            };
-            selections.push({ loc, rows: r.rows });
-          }
+          selections.push(...postingSelections(ref, cell, anchor, String(p['r'])));
         }
       }
       await cache.load(

@@ -312,11 +312,9 @@ const parseReason = (decision: string | undefined, reason: string | undefined) =
   return parse(reason);
 };
 
-const decisionFor = (
-  event: AuditEvent,
-  user: AuditEvent['user'],
-  mapping: MappingResult,
-): { link: Link<DecisionLink>; pending: boolean } => {
+type DecisionResult = { link: Link<DecisionLink>; pending: boolean };
+
+const decisionFor = (event: AuditEvent, user: AuditEvent['user'], mapping: MappingResult): DecisionResult => {
   const code = event.responseStatus?.code;
   const decision = event.annotations?.[DECISION];
   const rawReason = event.annotations?.[REASON];
@@ -329,63 +327,14 @@ const decisionFor = (
     code === 401 ||
     (!user.username && decision === undefined && rawReason === undefined && code !== undefined && code >= 400)
   ) {
-    const value: DecisionLink = { outcome: 'authn-failed', authorizer: 'none', denial: { stage: 'authentication' } };
-    if (message && value.denial) value.denial.message = message;
-    return {
-      link: {
-        status: 'observed',
-        value,
-        why: `401: the API server could not authenticate the request${message ? ` (${message})` : ''}; the authenticator's access denied line around this time names the cause`,
-        evidence: ['audit:responseStatus.code'],
-      },
-      pending: false,
-    };
+    return authnFailedDecision(message);
   }
 
   const who = effectiveIdentity(event, user);
   const impersonation = event.impersonatedUser ? ` (evaluated for the impersonated user ${who.username ?? '?'})` : '';
 
-  if (decision === undefined && rawReason === undefined) {
-    // No annotations: a truncated event, or a level/stage without them. Fall back on the status code.
-    if (code === 403 && message) {
-      const missing = parseForbiddenMessage(message);
-      const value: DecisionLink = {
-        outcome: 'forbid',
-        authorizer: 'unknown',
-        denial: { stage: 'authorization', message },
-      };
-      if (missing.ok && value.denial) value.denial.missing = missing.value;
-      return {
-        link: {
-          status: 'derived',
-          value,
-          why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''}; 403 from responseStatus`,
-          evidence: ['audit:responseStatus'],
-        },
-        pending: false,
-      };
-    }
-    if (code !== undefined && code >= 200 && code < 400) {
-      return {
-        link: {
-          status: 'derived',
-          value: { outcome: 'allow', authorizer: 'unknown' },
-          why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''}; the request succeeded (${code}), so it was authorized`,
-          evidence: ['audit:responseStatus.code'],
-        },
-        pending: false,
-      };
-    }
-    return {
-      link: {
-        status: 'unknown',
-        value: { outcome: 'unknown', authorizer: 'unknown' },
-        why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''} and no conclusive status code`,
-        evidence: [],
-      },
-      pending: false,
-    };
-  }
+  // No annotations: a truncated event, or a level/stage without them. Fall back on the status code.
+  if (decision === undefined && rawReason === undefined) return decisionFromStatus(event, code, message);
 
   const parsed = parseReason(decision, rawReason);
   const value: DecisionLink = {
@@ -406,70 +355,169 @@ const decisionFor = (
   }
   const reason = parsed.value;
   value.reason = reason;
-  let why: string;
-  let pending = false;
-
-  if (value.outcome === 'forbid') {
-    value.authorizer = 'none';
-    const denial: NonNullable<DecisionLink['denial']> = { stage: 'authorization' };
-    if (message) denial.message = message;
-    let missing: MissingPermission | undefined;
-    if (message) {
-      const m = parseForbiddenMessage(message);
-      if (m.ok) missing = m.value;
-    }
-    if (missing) {
-      denial.missing = missing;
-      const ctx: Parameters<typeof explainDenial>[1] = {
-        groups: who.groups.filter((g) => !API_ADDED_GROUPS.has(g)),
-        // Access policies attach to the real principal; with impersonation the webhook sees the impersonated user.
-        policies: event.impersonatedUser ? [] : (mapping.resolution?.policies ?? []),
-        mappingUnknown: mapping.historyUnknown,
-        reason,
-      };
-      if (who.username !== undefined) ctx.username = who.username;
-      denial.explanation = explainDenial(missing, ctx).text;
-      pending = mapping.historyUnknown;
-    }
-    value.denial = denial;
-    why = `forbidden${impersonation}: no authorizer allowed it${
-      missing ? '; missing permission parsed from responseStatus.message (explanation derived)' : ''
-    }`;
-  } else if (reason.kind === 'internal-error') {
-    why = 'an authorizer failed with an internal error';
-  } else if (reason.kind === 'rbac-allow') {
-    value.authorizer = 'rbac';
-    why = `allowed by RBAC${impersonation}: ${reason.binding.kind} ${reason.binding.name}${
-      reason.binding.namespace ? ` in ${reason.binding.namespace}` : ''
-    }${reason.role ? ` of ${reason.role.kind} ${reason.role.name}` : ''}${
-      reason.subject ? ` to ${reason.subject.kind} ${reason.subject.name}` : ''
-    } (only the first matching binding is named)`;
-  } else if (reason.kind === 'access-policy-allow') {
-    value.authorizer = 'eks-access-policy';
-    const inForce = accessPolicyInForce(reason, mapping.resolution);
-    if (inForce.association) value.accessPolicy = inForce.association;
-    why = `allowed by the EKS access policy ${reason.policyArn}${impersonation}; ${inForce.note}`;
-    pending = !mapping.resolution?.accessEntry && mapping.historyUnknown;
-  } else if (reason.kind === 'privileged-allow') {
-    const groups = new Set(who.groups);
-    if (groups.has('system:masters')) {
-      value.authorizer = 'privileged-group';
-      why = `empty allow reason and the user is in system:masters${impersonation}: the privileged-group authorizer allowed it before RBAC`;
-    } else if (who.username?.startsWith('system:node:')) {
-      value.authorizer = 'node';
-      why = `empty allow reason for node identity ${who.username}: the Node authorizer allowed it`;
-    } else {
-      value.authorizer = 'unknown';
-      why =
-        'empty allow reason without system:masters in the groups: an always-allowed path or an authorizer that gives no reason';
-    }
-  } else {
-    why = `decision ${decision ?? '(none)'} with an unrecognised reason`;
-  }
+  let { why, pending } =
+    value.outcome === 'forbid'
+      ? explainForbidden(value, event, who, mapping, reason, impersonation)
+      : explainReason(value, decision, who, mapping, reason, impersonation);
   if (value.outcome === 'allow' && event.responseStatus?.code !== undefined && event.responseStatus.code >= 400) {
     why += `; authorized, but the request then failed with ${event.responseStatus.code} (admission or the handler)`;
   }
   return { link: { status: 'observed', value, why, evidence: ev }, pending };
+};
+
+/** A 401: authentication failed before any authorizer ran. */
+const authnFailedDecision = (message: string | undefined): DecisionResult => {
+  const value: DecisionLink = { outcome: 'authn-failed', authorizer: 'none', denial: { stage: 'authentication' } };
+  if (message && value.denial) value.denial.message = message;
+  return {
+    link: {
+      status: 'observed',
+      value,
+      why: `401: the API server could not authenticate the request${message ? ` (${message})` : ''}; the authenticator's access denied line around this time names the cause`,
+      evidence: ['audit:responseStatus.code'],
+    },
+    pending: false,
+  };
+};
+
+/** No authorization annotations: what the status code alone says. */
+const decisionFromStatus = (
+  event: AuditEvent,
+  code: number | undefined,
+  message: string | undefined,
+): DecisionResult => {
+  const truncated = event.truncated ? ' (event truncated)' : '';
+  if (code === 403 && message) {
+    const missing = parseForbiddenMessage(message);
+    const value: DecisionLink = {
+      outcome: 'forbid',
+      authorizer: 'unknown',
+      denial: { stage: 'authorization', message },
+    };
+    if (missing.ok && value.denial) value.denial.missing = missing.value;
+    return {
+      link: {
+        status: 'derived',
+        value,
+        why: `no authorization annotations${truncated}; 403 from responseStatus`,
+        evidence: ['audit:responseStatus'],
+      },
+      pending: false,
+    };
+  }
+  if (code !== undefined && code >= 200 && code < 400) {
+    return {
+      link: {
+        status: 'derived',
+        value: { outcome: 'allow', authorizer: 'unknown' },
+        why: `no authorization annotations${truncated}; the request succeeded (${code}), so it was authorized`,
+        evidence: ['audit:responseStatus.code'],
+      },
+      pending: false,
+    };
+  }
+  return {
+    link: {
+      status: 'unknown',
+      value: { outcome: 'unknown', authorizer: 'unknown' },
+      why: `no authorization annotations${truncated} and no conclusive status code`,
+      evidence: [],
+    },
+    pending: false,
+  };
+};
+
+type Identity = ReturnType<typeof effectiveIdentity>;
+
+/** A denial: the missing permission from the 403 message, and why the caller lacked it (derived). */
+const explainForbidden = (
+  value: DecisionLink,
+  event: AuditEvent,
+  who: Identity,
+  mapping: MappingResult,
+  reason: AuthorizationReason,
+  impersonation: string,
+): { why: string; pending: boolean } => {
+  const message = event.responseStatus?.message;
+  let pending = false;
+  value.authorizer = 'none';
+  const denial: NonNullable<DecisionLink['denial']> = { stage: 'authorization' };
+  if (message) denial.message = message;
+  let missing: MissingPermission | undefined;
+  if (message) {
+    const m = parseForbiddenMessage(message);
+    if (m.ok) missing = m.value;
+  }
+  if (missing) {
+    denial.missing = missing;
+    const ctx: Parameters<typeof explainDenial>[1] = {
+      groups: who.groups.filter((g) => !API_ADDED_GROUPS.has(g)),
+      // Access policies attach to the real principal; with impersonation the webhook sees the impersonated user.
+      policies: event.impersonatedUser ? [] : (mapping.resolution?.policies ?? []),
+      mappingUnknown: mapping.historyUnknown,
+      reason,
+    };
+    if (who.username !== undefined) ctx.username = who.username;
+    denial.explanation = explainDenial(missing, ctx).text;
+    pending = mapping.historyUnknown;
+  }
+  value.denial = denial;
+  const why = `forbidden${impersonation}: no authorizer allowed it${
+    missing ? '; missing permission parsed from responseStatus.message (explanation derived)' : ''
+  }`;
+  return { why, pending };
+};
+
+/** Which authorizer the reason names (RBAC, an access policy, a privileged group, the Node authorizer). */
+const explainReason = (
+  value: DecisionLink,
+  decision: string | undefined,
+  who: Identity,
+  mapping: MappingResult,
+  reason: AuthorizationReason,
+  impersonation: string,
+): { why: string; pending: boolean } => {
+  if (reason.kind === 'internal-error') return { why: 'an authorizer failed with an internal error', pending: false };
+  if (reason.kind === 'rbac-allow') {
+    value.authorizer = 'rbac';
+    const why = `allowed by RBAC${impersonation}: ${reason.binding.kind} ${reason.binding.name}${
+      reason.binding.namespace ? ` in ${reason.binding.namespace}` : ''
+    }${reason.role ? ` of ${reason.role.kind} ${reason.role.name}` : ''}${
+      reason.subject ? ` to ${reason.subject.kind} ${reason.subject.name}` : ''
+    } (only the first matching binding is named)`;
+    return { why, pending: false };
+  }
+  if (reason.kind === 'access-policy-allow') {
+    value.authorizer = 'eks-access-policy';
+    const inForce = accessPolicyInForce(reason, mapping.resolution);
+    if (inForce.association) value.accessPolicy = inForce.association;
+    return {
+      why: `allowed by the EKS access policy ${reason.policyArn}${impersonation}; ${inForce.note}`,
+      pending: !mapping.resolution?.accessEntry && mapping.historyUnknown,
+    };
+  }
+  if (reason.kind === 'privileged-allow') {
+    if (new Set(who.groups).has('system:masters')) {
+      value.authorizer = 'privileged-group';
+      return {
+        why: `empty allow reason and the user is in system:masters${impersonation}: the privileged-group authorizer allowed it before RBAC`,
+        pending: false,
+      };
+    }
+    if (who.username?.startsWith('system:node:')) {
+      value.authorizer = 'node';
+      return {
+        why: `empty allow reason for node identity ${who.username}: the Node authorizer allowed it`,
+        pending: false,
+      };
+    }
+    value.authorizer = 'unknown';
+    return {
+      why: 'empty allow reason without system:masters in the groups: an always-allowed path or an authorizer that gives no reason',
+      pending: false,
+    };
+  }
+  return { why: `decision ${decision ?? '(none)'} with an unrecognised reason`, pending: false };
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -360,10 +360,6 @@ export const replayFiles = async (
   planned.sort((a, b) => rank[a.kind] - rank[b.kind]);
 
   const summary = emptySummary();
-  const eventsPerPayload = opts.eventsPerPayload ?? 500;
-  const payloadsPerBatch = opts.payloadsPerBatch ?? 20;
-  const recordsPerBatch = opts.recordsPerBatch ?? 200;
-
   const accountOf = async (cluster: string | undefined): Promise<string | undefined> => {
     if (opts.accountId) return opts.accountId;
     if (!cluster || !opts.accountFor) return undefined;
@@ -374,8 +370,42 @@ export const replayFiles = async (
       return undefined;
     }
   };
-  type Work = { file: PlannedFile; digest: string; payloads?: CloudWatchLogsPayload[]; units: number; tooDeep?: true };
-  const work: Work[] = planned.map((file) => {
+  const run: ReplayRun = { store, opts, summary, progress, accountOf };
+  const work = planWork(planned, opts);
+  progress.addTotal(work.reduce((n, w) => n + w.units, 0));
+
+  for (const w of work) {
+    if (w.tooDeep) await replayTooDeep(w, run);
+    else if (w.file.kind === 'aws-auth') await replayAwsAuth(w, run);
+    else if (w.file.kind === 'cloudtrail') await replayCloudTrail(w, run);
+    else await replayLogs(w, run);
+  }
+  progress.done(`${summary.files.length} files`);
+  return summary;
+};
+
+/** A file to replay with its content digest, its log payloads once parsed, and how many units progress counts. */
+type ReplayWork = {
+  file: PlannedFile;
+  digest: string;
+  payloads?: CloudWatchLogsPayload[];
+  units: number;
+  tooDeep?: true;
+};
+
+/** What replaying one file needs. */
+interface ReplayRun {
+  store: IngestPort;
+  opts: ReplayOptions;
+  summary: ReplaySummary;
+  progress: Progress;
+  accountOf: (cluster: string | undefined) => Promise<string | undefined>;
+}
+
+/** Log exports are parsed (and cut into payloads) before anything is written, so that a bad file stops the replay first. */
+const planWork = (planned: readonly PlannedFile[], opts: ReplayOptions): ReplayWork[] => {
+  const eventsPerPayload = opts.eventsPerPayload ?? 500;
+  return planned.map((file): ReplayWork => {
     const digest = sha256(file.text);
     if (file.kind === 'cloudtrail') return { file, digest, units: file.bodies?.length ?? 0 };
     if (file.kind === 'aws-auth') return { file, digest, units: 1 };
@@ -395,111 +425,120 @@ export const replayFiles = async (
     if (file.invalidUtf8) for (const p of payloads) p.invalidUtf8 = true;
     return { file, digest, payloads, units: payloads.reduce((n, p) => n + p.logEvents.length, 0) };
   });
-  progress.addTotal(work.reduce((n, w) => n + w.units, 0));
+};
 
-  for (const w of work) {
-    const { file } = w;
-    if (w.tooDeep) {
-      const entry = quarantineEntry(
-        { source: 'replay-file', sourceId: fileRecordId(w.digest, 0, file.text) },
-        [{ code: 'INPUT_TOO_DEEP', message: `${basename(file.path)}: JSON nested too deep to read` }],
-        file.text,
-        0,
-      );
-      await store.quarantine([entry]);
-      countCodes(summary.quarantined, [entry]);
-      summary.files.push({ path: file.path, kind: file.kind, records: 1 });
-      progress.tick(1, basename(file.path));
-      continue;
-    }
-    if (file.kind === 'aws-auth') {
-      const cluster = clusterForAwsAuth(file.path, opts.cluster);
-      if (!cluster) {
-        throw new ReplayError(
-          `${file.path}: which cluster is this aws-auth for? pass --cluster or name the file <cluster>.yaml`,
-          file.path,
-        );
-      }
-      const at = opts.at ?? creationTimestampOf(file.text) ?? statSync(file.path).mtime.toISOString();
-      const change = awsAuthSnapshotChange(file.text, cluster, at, await accountOf(cluster), file.path);
-      const fresh = await store.putMappingChanges([change]);
-      summary.mappingChanges += 1;
-      summary.newMappingChanges += fresh.length;
-      summary.files.push({ path: file.path, kind: file.kind, records: 1 });
-      progress.tick(1, basename(file.path));
-      continue;
-    }
-    if (file.kind === 'cloudtrail') {
-      const bodies = file.bodies ?? [];
-      for (let i = 0; i < bodies.length; i += recordsPerBatch) {
-        const items: CloudTrailBatchItem[] = bodies.slice(i, i + recordsPerBatch).map((body, j) => {
-          const item: CloudTrailBatchItem = {
-            itemId: fileRecordId(w.digest, i + j, rawText(body)),
-            source: 'replay-file',
-            body,
-            receivedAt: 0,
-          };
-          if (file.invalidUtf8) item.invalidUtf8 = true;
-          return item;
-        });
-        const s = await ingestCloudTrailEvents(items, store, { now: opts.now });
-        summary.cloudTrailRecords += items.length;
-        summary.mappingChanges += s.mappingChanges;
-        summary.newMappingChanges += s.newMappingChanges;
-        summary.credentials += s.newCredentials;
-        summary.skipped += s.skippedUnsupported + s.failedCalls;
-        summary.duplicates += s.duplicates;
-        summary.failedItems += s.failedItemIds.length;
-        addCounts(summary.quarantined, s.quarantined);
-        progress.tick(items.length, basename(file.path));
-      }
-      summary.files.push({ path: file.path, kind: file.kind, records: bodies.length });
-      continue;
-    }
-    const payloads = w.payloads ?? [];
-    // Exports carry no owner: fill it from the registry once CloudTrail has been replayed.
-    for (const p of payloads) {
-      if (p.owner) continue;
-      const account = await accountOf(/^\/aws\/eks\/([^/]+)\/cluster$/.exec(p.logGroup)?.[1]);
-      if (account) p.owner = account;
-    }
-    for (let i = 0; i < payloads.length; i += payloadsPerBatch) {
-      const batch = payloads.slice(i, i + payloadsPerBatch);
-      const units = batchUnitIds(batch);
-      const items: LogBatchItem[] = batch.map((payload, j) => ({
-        // A payload is quarantined whole only when its log group is not an EKS one: its events name it.
-        itemId: fileRecordId(w.digest, i + j, batchUnitIds([payload])[0] as string),
-        unitId: units[j] as string,
-        source: 'replay-file',
-        payload,
-        receivedAt: 0,
-      }));
-      const s = await ingestLogPayloads(items, store, { now: opts.now });
-      let events = 0;
-      for (const it of items) {
-        for (const e of (it.payload as CloudWatchLogsPayload).logEvents) {
-          events++;
-          if (summary.firstEventAt === undefined || e.timestamp < summary.firstEventAt)
-            summary.firstEventAt = e.timestamp;
-          if (summary.lastEventAt === undefined || e.timestamp > summary.lastEventAt) summary.lastEventAt = e.timestamp;
-        }
-      }
-      summary.logEvents += events;
-      summary.requestsStored += s.requestsStored;
-      summary.authnFailureChains += s.authnFailureChains;
-      summary.mappingChanges += s.mappingChanges;
-      summary.newMappingChanges += s.newMappingChanges;
-      summary.skipped += s.skippedControlMessages + s.skippedOtherStreams + s.skippedUnrecognised;
-      summary.duplicates += s.duplicates;
-      summary.invalidUtf8 += s.invalidUtf8;
-      summary.failedItems += s.failedItemIds.length;
-      addCounts(summary.quarantined, s.quarantined);
-      progress.tick(events, basename(file.path));
-    }
-    summary.files.push({ path: file.path, kind: file.kind, records: w.units });
+/** A document nested too deep to read is quarantined as one record, and the replay goes on. */
+const replayTooDeep = async (w: ReplayWork, { store, summary, progress }: ReplayRun): Promise<void> => {
+  const { file } = w;
+  const entry = quarantineEntry(
+    { source: 'replay-file', sourceId: fileRecordId(w.digest, 0, file.text) },
+    [{ code: 'INPUT_TOO_DEEP', message: `${basename(file.path)}: JSON nested too deep to read` }],
+    file.text,
+    0,
+  );
+  await store.quarantine([entry]);
+  countCodes(summary.quarantined, [entry]);
+  summary.files.push({ path: file.path, kind: file.kind, records: 1 });
+  progress.tick(1, basename(file.path));
+};
+
+/** An aws-auth snapshot: one mapping change for its cluster, at its creation time or the file's. */
+const replayAwsAuth = async (
+  w: ReplayWork,
+  { store, opts, summary, progress, accountOf }: ReplayRun,
+): Promise<void> => {
+  const { file } = w;
+  const cluster = clusterForAwsAuth(file.path, opts.cluster);
+  if (!cluster) {
+    throw new ReplayError(
+      `${file.path}: which cluster is this aws-auth for? pass --cluster or name the file <cluster>.yaml`,
+      file.path,
+    );
   }
-  progress.done(`${summary.files.length} files`);
-  return summary;
+  const at = opts.at ?? creationTimestampOf(file.text) ?? statSync(file.path).mtime.toISOString();
+  const change = awsAuthSnapshotChange(file.text, cluster, at, await accountOf(cluster), file.path);
+  const fresh = await store.putMappingChanges([change]);
+  summary.mappingChanges += 1;
+  summary.newMappingChanges += fresh.length;
+  summary.files.push({ path: file.path, kind: file.kind, records: 1 });
+  progress.tick(1, basename(file.path));
+};
+
+/** CloudTrail records, in batches as the queue would deliver them. */
+const replayCloudTrail = async (w: ReplayWork, { store, opts, summary, progress }: ReplayRun): Promise<void> => {
+  const { file } = w;
+  const recordsPerBatch = opts.recordsPerBatch ?? 200;
+  const bodies = file.bodies ?? [];
+  for (let i = 0; i < bodies.length; i += recordsPerBatch) {
+    const items: CloudTrailBatchItem[] = bodies.slice(i, i + recordsPerBatch).map((body, j) => {
+      const item: CloudTrailBatchItem = {
+        itemId: fileRecordId(w.digest, i + j, rawText(body)),
+        source: 'replay-file',
+        body,
+        receivedAt: 0,
+      };
+      if (file.invalidUtf8) item.invalidUtf8 = true;
+      return item;
+    });
+    const s = await ingestCloudTrailEvents(items, store, { now: opts.now });
+    summary.cloudTrailRecords += items.length;
+    summary.mappingChanges += s.mappingChanges;
+    summary.newMappingChanges += s.newMappingChanges;
+    summary.credentials += s.newCredentials;
+    summary.skipped += s.skippedUnsupported + s.failedCalls;
+    summary.duplicates += s.duplicates;
+    summary.failedItems += s.failedItemIds.length;
+    addCounts(summary.quarantined, s.quarantined);
+    progress.tick(items.length, basename(file.path));
+  }
+  summary.files.push({ path: file.path, kind: file.kind, records: bodies.length });
+};
+
+/** Log payloads, in batches as the stream would deliver them. */
+const replayLogs = async (w: ReplayWork, { store, opts, summary, progress, accountOf }: ReplayRun): Promise<void> => {
+  const { file } = w;
+  const payloadsPerBatch = opts.payloadsPerBatch ?? 20;
+  const payloads = w.payloads ?? [];
+  // Exports carry no owner: fill it from the registry once CloudTrail has been replayed.
+  for (const p of payloads) {
+    if (p.owner) continue;
+    const account = await accountOf(/^\/aws\/eks\/([^/]+)\/cluster$/.exec(p.logGroup)?.[1]);
+    if (account) p.owner = account;
+  }
+  for (let i = 0; i < payloads.length; i += payloadsPerBatch) {
+    const batch = payloads.slice(i, i + payloadsPerBatch);
+    const units = batchUnitIds(batch);
+    const items: LogBatchItem[] = batch.map((payload, j) => ({
+      // A payload is quarantined whole only when its log group is not an EKS one: its events name it.
+      itemId: fileRecordId(w.digest, i + j, batchUnitIds([payload])[0] as string),
+      unitId: units[j] as string,
+      source: 'replay-file',
+      payload,
+      receivedAt: 0,
+    }));
+    const s = await ingestLogPayloads(items, store, { now: opts.now });
+    let events = 0;
+    for (const it of items) {
+      for (const e of (it.payload as CloudWatchLogsPayload).logEvents) {
+        events++;
+        if (summary.firstEventAt === undefined || e.timestamp < summary.firstEventAt)
+          summary.firstEventAt = e.timestamp;
+        if (summary.lastEventAt === undefined || e.timestamp > summary.lastEventAt) summary.lastEventAt = e.timestamp;
+      }
+    }
+    summary.logEvents += events;
+    summary.requestsStored += s.requestsStored;
+    summary.authnFailureChains += s.authnFailureChains;
+    summary.mappingChanges += s.mappingChanges;
+    summary.newMappingChanges += s.newMappingChanges;
+    summary.skipped += s.skippedControlMessages + s.skippedOtherStreams + s.skippedUnrecognised;
+    summary.duplicates += s.duplicates;
+    summary.invalidUtf8 += s.invalidUtf8;
+    summary.failedItems += s.failedItemIds.length;
+    addCounts(summary.quarantined, s.quarantined);
+    progress.tick(events, basename(file.path));
+  }
+  summary.files.push({ path: file.path, kind: file.kind, records: w.units });
 };
 
 export const renderReplaySummary = (s: ReplaySummary): string => {

@@ -184,159 +184,210 @@ export const runQuestion = async (
   return a;
 };
 
+/** What every question's answer needs besides its parameters. */
+interface AnswerContext {
+  store: QuestionPort;
+  binding: CursorBinding;
+  scope: QuestionScope | undefined;
+  /** The cluster asked about; required unless the question may span the fleet. */
+  resolve: (required: boolean) => ReturnType<typeof resolveCluster>;
+}
+
 const answerQuestion = async (
   store: QuestionPort,
   q: PagedQuestion | Extract<QuestionParams, { question: 'explain' }>,
   binding: CursorBinding,
   scope: QuestionScope | undefined,
 ): Promise<QueryAnswer> => {
-  const resolve = (required: boolean) => resolveCluster(store, q.cluster, required, scope);
+  const ctx: AnswerContext = {
+    store,
+    binding,
+    scope,
+    resolve: (required) => resolveCluster(store, q.cluster, required, scope),
+  };
   switch (q.question) {
-    case 'who-did': {
-      const fleetWide = q.principal !== undefined || q.human !== undefined;
-      const ref = await resolve(!fleetWide);
-      const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
-      const notes: string[] = [];
-      let fetch: Fetch;
-      if (q.principal) {
-        const matchKey = q.principal.matchKey;
-        fetch = (cursor, limit) => store.requestsByPrincipal(matchKey, q.range, withCursor(limit, cursor), ref);
-        if (q.principal.canonicalArn.toLowerCase() !== q.principal.arn.toLowerCase()) {
-          notes.push(`principal canonicalised to ${q.principal.canonicalArn}`);
-        }
-        if (q.principal.sessionName) {
-          notes.push(`only session "${q.principal.sessionName}" (session names are chosen by the caller)`);
-        }
-      } else if (q.human) {
-        const human = q.human;
-        fetch = (cursor, limit) => store.requestsByHuman(human, q.range, withCursor(limit, cursor), ref);
-      } else if (q.k8sUser) {
-        const user = q.k8sUser;
-        fetch = (cursor, limit) => store.requestsByK8sUser(ref as ClusterRef, user, q.range, withCursor(limit, cursor));
-      } else {
-        fetch = (cursor, limit) => store.requestsByCluster(ref as ClusterRef, q.range, withCursor(limit, cursor));
-      }
-      const keep = (c: DecisionChain): boolean => {
-        const r = c.request.value;
-        const p = c.principal.value;
-        if (ref && (c.cluster !== ref.cluster || (c.accountId && c.accountId !== ref.accountId))) return false;
-        if (q.principal?.sessionName !== undefined && p?.sessionName !== q.principal.sessionName) return false;
-        if (q.human && !eqi(c.human.value?.identity, q.human)) return false;
-        if (q.k8sUser && c.k8sIdentity.value?.username !== q.k8sUser) return false;
-        if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
-        if (q.resource !== undefined) {
-          // `deployments.apps` names the group too; a bare plural matches any group.
-          const dot = q.resource.indexOf('.');
-          const res = dot < 0 ? q.resource : q.resource.slice(0, dot);
-          if (r?.resource !== res || (dot >= 0 && r?.apiGroup !== q.resource.slice(dot + 1))) return false;
-        }
-        if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
-        if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
-        return true;
-      };
-      // Fleet-wide listings span every cluster the store knows: the scope filters them record by record.
-      const visible = scope && ref === undefined ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
-      if (visible) notes.push(SCOPED_NOTE);
-      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, binding, visible);
-      return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes });
-    }
-    case 'explain': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const rec = await store.requestByAuditId(ref, q.auditId, q.at);
-      if (!rec) {
-        const hint =
-          q.at === undefined
-            ? ' (requests of IAM callers, denials and identity or secret access are found by id alone; for any other request add --at with its requestReceivedTimestamp, as who-did prints it)'
-            : ` at ${q.at}`;
-        throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
-      }
-      const [c] = (await derivePage(store, [rec])) as [DecisionChain];
-      const notes = [`chain ${c.chainId} at ${c.at}`];
-      if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
-      return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
-    }
-    case 'denied': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const keep = (c: DecisionChain): boolean => {
-        const d = c.decision.value;
-        if (!d || (d.outcome !== 'forbid' && d.outcome !== 'authn-failed')) return false;
-        if (q.stage && d.denial?.stage !== q.stage) return false;
-        if (q.principal && c.principal.value?.canonicalArn?.toLowerCase() !== q.principal.matchKey) return false;
-        return true;
-      };
-      const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
-      const { rows, nextCursor } = await chainRows(
-        store,
-        (cursor, limit) => store.denials(ref, q.range, withCursor(limit, cursor)),
-        keep,
-        page,
-        binding,
-      );
-      return answer(q.question, ref, { window: q.range, columns: DENIED_COLUMNS, rows, nextCursor, notes: [] });
-    }
-    case 'access-at': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const changes = await store.mappingChanges(ref);
-      const a = accessAt(ref.cluster, changes, q.at, q.principal);
-      const evidence = authenticatorAccessRows(
-        await authenticatorEvidence(store, ref, q.at),
-        a.rows,
-        q.at,
-        q.principal,
-      );
-      const notes = [
-        a.authModeKnown
-          ? `authentication mode ${a.effectiveMode}`
-          : `authentication mode never observed: assumed ${a.effectiveMode}`,
-      ];
-      if (a.clusterDeleted) notes.push('the cluster was deleted at that time');
-      if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
-      if (evidence.length > 0) {
-        notes.push(
-          `${evidence.length} principal(s) shown from the authenticator's own log of the 24 h before: granted then, not proof the mapping still held`,
-        );
-      }
-      const { rows, nextCursor } = slicePage([...a.rows, ...evidence], q.limit, q.cursor, binding);
-      return answer(q.question, ref, { at: q.at, columns: ACCESS_AT_COLUMNS, rows, nextCursor, notes });
-    }
-    case 'mappings-history': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const changes = await store.mappingChanges(ref);
-      const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
-      const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
-      return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
-    }
-    case 'touched': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const t = q.target;
-      const sel: ResourceSelector =
-        t.kind === 'object'
-          ? { resource: t.resource, name: t.name, ...(t.namespace ? { namespace: t.namespace } : {}) }
-          : t.kind === 'namespace'
-            ? { namespace: t.namespace }
-            : { resource: t.resource, ...(t.namespace ? { namespace: t.namespace } : {}) };
-      const keep = (c: DecisionChain): boolean => {
-        const r = c.request.value;
-        if (!r) return false;
-        if (sel.namespace !== undefined && r.namespace !== sel.namespace) return false;
-        if (t.kind === 'object' && t.namespace === undefined && r.namespace) return false;
-        if (sel.resource !== undefined && r.resource !== sel.resource) return false;
-        if (t.kind === 'object' && r.name !== t.name) return false;
-        if (q.access === 'read' && isWriteVerb(r.verb)) return false;
-        if (q.access === 'write' && !isWriteVerb(r.verb)) return false;
-        return true;
-      };
-      const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
-      const { rows, nextCursor } = await chainRows(
-        store,
-        (cursor, limit) => store.requestsByResource(ref, sel, q.range, withCursor(limit, cursor)),
-        keep,
-        page,
-        binding,
-      );
-      return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
-    }
+    case 'who-did':
+      return answerWhoDid(ctx, q);
+    case 'explain':
+      return answerExplain(ctx, q);
+    case 'denied':
+      return answerDenied(ctx, q);
+    case 'access-at':
+      return answerAccessAt(ctx, q);
+    case 'mappings-history':
+      return answerMappingsHistory(ctx, q);
+    case 'touched':
+      return answerTouched(ctx, q);
   }
+};
+
+/** What a person, principal or Kubernetes user did (fleet-wide for a principal or a human). */
+const answerWhoDid = async (
+  { store, binding, scope, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'who-did' }>,
+): Promise<QueryAnswer> => {
+  const fleetWide = q.principal !== undefined || q.human !== undefined;
+  const ref = await resolve(!fleetWide);
+  const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const notes: string[] = [];
+  let fetch: Fetch;
+  if (q.principal) {
+    const matchKey = q.principal.matchKey;
+    fetch = (cursor, limit) => store.requestsByPrincipal(matchKey, q.range, withCursor(limit, cursor), ref);
+    if (q.principal.canonicalArn.toLowerCase() !== q.principal.arn.toLowerCase()) {
+      notes.push(`principal canonicalised to ${q.principal.canonicalArn}`);
+    }
+    if (q.principal.sessionName) {
+      notes.push(`only session "${q.principal.sessionName}" (session names are chosen by the caller)`);
+    }
+  } else if (q.human) {
+    const human = q.human;
+    fetch = (cursor, limit) => store.requestsByHuman(human, q.range, withCursor(limit, cursor), ref);
+  } else if (q.k8sUser) {
+    const user = q.k8sUser;
+    fetch = (cursor, limit) => store.requestsByK8sUser(ref as ClusterRef, user, q.range, withCursor(limit, cursor));
+  } else {
+    fetch = (cursor, limit) => store.requestsByCluster(ref as ClusterRef, q.range, withCursor(limit, cursor));
+  }
+  const keep = (c: DecisionChain): boolean => {
+    const r = c.request.value;
+    const p = c.principal.value;
+    if (ref && (c.cluster !== ref.cluster || (c.accountId && c.accountId !== ref.accountId))) return false;
+    if (q.principal?.sessionName !== undefined && p?.sessionName !== q.principal.sessionName) return false;
+    if (q.human && !eqi(c.human.value?.identity, q.human)) return false;
+    if (q.k8sUser && c.k8sIdentity.value?.username !== q.k8sUser) return false;
+    if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
+    if (q.resource !== undefined) {
+      // `deployments.apps` names the group too; a bare plural matches any group.
+      const dot = q.resource.indexOf('.');
+      const res = dot < 0 ? q.resource : q.resource.slice(0, dot);
+      if (r?.resource !== res || (dot >= 0 && r?.apiGroup !== q.resource.slice(dot + 1))) return false;
+    }
+    if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
+    if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
+    return true;
+  };
+  // Fleet-wide listings span every cluster the store knows: the scope filters them record by record.
+  const visible = scope && ref === undefined ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
+  if (visible) notes.push(SCOPED_NOTE);
+  const { rows, nextCursor } = await chainRows(store, fetch, keep, page, binding, visible);
+  return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes });
+};
+
+/** One request, link by link. */
+const answerExplain = async (
+  { store, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'explain' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const rec = await store.requestByAuditId(ref, q.auditId, q.at);
+  if (!rec) {
+    const hint =
+      q.at === undefined
+        ? ' (requests of IAM callers, denials and identity or secret access are found by id alone; for any other request add --at with its requestReceivedTimestamp, as who-did prints it)'
+        : ` at ${q.at}`;
+    throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
+  }
+  const [c] = (await derivePage(store, [rec])) as [DecisionChain];
+  const notes = [`chain ${c.chainId} at ${c.at}`];
+  if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
+  return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
+};
+
+/** 401s and 403s of a cluster. */
+const answerDenied = async (
+  { store, binding, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'denied' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const keep = (c: DecisionChain): boolean => {
+    const d = c.decision.value;
+    if (!d || (d.outcome !== 'forbid' && d.outcome !== 'authn-failed')) return false;
+    if (q.stage && d.denial?.stage !== q.stage) return false;
+    if (q.principal && c.principal.value?.canonicalArn?.toLowerCase() !== q.principal.matchKey) return false;
+    return true;
+  };
+  const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const { rows, nextCursor } = await chainRows(
+    store,
+    (cursor, limit) => store.denials(ref, q.range, withCursor(limit, cursor)),
+    keep,
+    page,
+    binding,
+  );
+  return answer(q.question, ref, { window: q.range, columns: DENIED_COLUMNS, rows, nextCursor, notes: [] });
+};
+
+/** Who could reach the cluster at a time, through which mapping, with the authenticator's own evidence. */
+const answerAccessAt = async (
+  { store, binding, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'access-at' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const changes = await store.mappingChanges(ref);
+  const a = accessAt(ref.cluster, changes, q.at, q.principal);
+  const evidence = authenticatorAccessRows(await authenticatorEvidence(store, ref, q.at), a.rows, q.at, q.principal);
+  const notes = [
+    a.authModeKnown
+      ? `authentication mode ${a.effectiveMode}`
+      : `authentication mode never observed: assumed ${a.effectiveMode}`,
+  ];
+  if (a.clusterDeleted) notes.push('the cluster was deleted at that time');
+  if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
+  if (evidence.length > 0) {
+    notes.push(
+      `${evidence.length} principal(s) shown from the authenticator's own log of the 24 h before: granted then, not proof the mapping still held`,
+    );
+  }
+  const { rows, nextCursor } = slicePage([...a.rows, ...evidence], q.limit, q.cursor, binding);
+  return answer(q.question, ref, { at: q.at, columns: ACCESS_AT_COLUMNS, rows, nextCursor, notes });
+};
+
+/** How the mappings changed, and by whom. */
+const answerMappingsHistory = async (
+  { store, binding, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'mappings-history' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const changes = await store.mappingChanges(ref);
+  const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
+  const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
+  return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
+};
+
+/** Who touched an object, a kind of object or a namespace. */
+const answerTouched = async (
+  { store, binding, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'touched' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const t = q.target;
+  const sel: ResourceSelector =
+    t.kind === 'object'
+      ? { resource: t.resource, name: t.name, ...(t.namespace ? { namespace: t.namespace } : {}) }
+      : t.kind === 'namespace'
+        ? { namespace: t.namespace }
+        : { resource: t.resource, ...(t.namespace ? { namespace: t.namespace } : {}) };
+  const keep = (c: DecisionChain): boolean => {
+    const r = c.request.value;
+    if (!r) return false;
+    if (sel.namespace !== undefined && r.namespace !== sel.namespace) return false;
+    if (t.kind === 'object' && t.namespace === undefined && r.namespace) return false;
+    if (sel.resource !== undefined && r.resource !== sel.resource) return false;
+    if (t.kind === 'object' && r.name !== t.name) return false;
+    if (q.access === 'read' && isWriteVerb(r.verb)) return false;
+    if (q.access === 'write' && !isWriteVerb(r.verb)) return false;
+    return true;
+  };
+  const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const { rows, nextCursor } = await chainRows(
+    store,
+    (cursor, limit) => store.requestsByResource(ref, sel, q.range, withCursor(limit, cursor)),
+    keep,
+    page,
+    binding,
+  );
+  return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
 };
 
 /** Lines read for access-at evidence: enough for every principal of a quiet day, bounded on a busy one. */

@@ -71,27 +71,27 @@ function functionEnvironments(stack: Stack, config: TrailConfig) {
 
 /** The four functions of the central stack, with their environments. */
 export function createFunctions(stack: Stack, config: TrailConfig, logsKey: kms.IKey): TrailFunctions {
-  const logs_ = { logRetention: config.logRetentionDays as logs.RetentionDays, logsKey };
+  const logSettings = { logRetention: config.logRetentionDays as logs.RetentionDays, logsKey };
   const env = functionEnvironments(stack, config);
   const logIngest = new TrailFunction(stack, 'LogIngest', {
     entry: 'log-ingest',
     description: 'EKS authenticator and audit log events from Kinesis -> decision chains',
     timeout: Duration.minutes(5),
-    ...logs_,
+    ...logSettings,
     environment: { ...env.common, ...env.alert },
   });
   const cloudTrailIngest = new TrailFunction(stack, 'CloudTrailIngest', {
     entry: 'cloudtrail-ingest',
     description: 'EKS access-management and STS AssumeRole* CloudTrail events -> mapping history, credentials',
     timeout: CLOUDTRAIL_INGEST_TIMEOUT,
-    ...logs_,
+    ...logSettings,
     environment: { ...env.common, ...env.alert },
   });
   const queryApi = new TrailFunction(stack, 'QueryApi', {
     entry: 'query-api',
     description: 'Compliance queries over the trail (IAM-authenticated function URL, access grants, audit log)',
     timeout: Duration.seconds(30),
-    ...logs_,
+    ...logSettings,
     environment: { ...env.common, [ENV.queryAccessPolicy]: JSON.stringify(config.queryAccess) },
   });
   if (config.queryAccess.length === 0) {
@@ -104,7 +104,7 @@ export function createFunctions(stack: Stack, config: TrailConfig, logsKey: kms.
     entry: 'posture-report',
     description: 'Daily posture report over identity mappings',
     timeout: Duration.minutes(5),
-    ...logs_,
+    ...logSettings,
     environment: { ...env.common, ...env.alert },
   });
   return { logIngest, cloudTrailIngest, queryApi, postureReport };

@@ -312,7 +312,7 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
   const internal = newAccount('aws-eks-internal', 'aws-eks-internal');
 
   const roles = new Map<string, SimRole>();
-  const addRole = (r: Omit<SimRole, 'arn' | 'canonicalArn' | 'roleId'>): SimRole => {
+  const addRole: AddRole = (r) => {
     const role: SimRole = {
       ...r,
       arn: roleArn(r.accountId, r.path, r.name),
@@ -323,120 +323,10 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
     return role;
   };
 
-  // Per workload account: SSO roles, the provisioning role, admins, team roles, CI deployer.
-  for (const [ai, acct] of workload.entries()) {
-    const region = REGIONS[ai % REGIONS.length] as string;
-    for (const [pi, ps] of PERMISSION_SETS.entries()) {
-      // Identity Center paths include the region for newer instances and omit it for older ones.
-      const path = pi % 2 === 0 ? `/aws-reserved/sso.amazonaws.com/${region}/` : '/aws-reserved/sso.amazonaws.com/';
-      addRole({
-        key: `sso:${ps}:${acct.id}`,
-        accountId: acct.id,
-        name: `AWSReservedSSO_${ps}_${rng.hex(16)}`,
-        path,
-        purpose: 'sso',
-        permissionSet: ps,
-      });
-    }
-    addRole({
-      key: `creator:${acct.id}`,
-      accountId: acct.id,
-      name: 'terraform-provisioner',
-      path: '/',
-      purpose: 'creator',
-    });
-    addRole({
-      key: `platform-admin:${acct.id}`,
-      accountId: acct.id,
-      name: 'PlatformAdmin',
-      path: '/',
-      purpose: 'platform-admin',
-    });
-    addRole({
-      key: `platform-operator:${acct.id}`,
-      accountId: acct.id,
-      name: 'platform-operator',
-      path: '/teams/platform/',
-      purpose: 'platform-operator',
-    });
-    addRole({
-      key: `break-glass:${acct.id}`,
-      accountId: acct.id,
-      name: 'break-glass',
-      path: '/',
-      purpose: 'break-glass',
-    });
-    addRole({
-      key: `contractor:${acct.id}`,
-      accountId: acct.id,
-      name: 'contractor-access',
-      path: '/',
-      purpose: 'contractor',
-    });
-    addRole({
-      key: `deployer:${acct.id}`,
-      accountId: acct.id,
-      name: 'eks-deployer',
-      path: '/ci/',
-      purpose: 'deployer',
-    });
-    for (let t = 0; t < Math.max(1, opts.roles); t++) {
-      addRole({
-        key: `team:${t}:${acct.id}`,
-        accountId: acct.id,
-        name: `team-${t + 1}-operator`,
-        path: '/',
-        purpose: 'team',
-      });
-    }
-  }
-  addRole({ key: 'ci-runner', accountId: ci.id, name: 'github-actions-runner', path: '/', purpose: 'ci-runner' });
-  addRole({ key: 'partner', accountId: partner.id, name: 'eks-auditor', path: '/', purpose: 'partner' });
-  for (const [suffix, username] of [
-    ['Add-AddonManagerRole', 'eks:addon-manager'],
-    ['NodeManagerRole', 'eks:node-manager'],
-    ['FargateManagerRole', 'eks:fargate-manager'],
-  ] as const) {
-    addRole({
-      key: `eks-internal:${username}`,
-      accountId: internal.id,
-      name: `AWSWesleyClusterManagerLambda-${suffix}-${upperAlnum(rng, 13)}`,
-      path: '/',
-      purpose: 'eks-internal',
-      internalUsername: username,
-    });
-  }
-
-  // IAM users live in the identity account and assume roles cross-account; one uses its key directly.
-  const users = new Map<string, SimIamUser>();
-  const nUsers = Math.max(2, opts.iamUsers);
-  for (let u = 0; u < nUsers; u++) {
-    const name = `${FIRST[u % FIRST.length]}.${LAST[(u * 7) % LAST.length]}${u >= FIRST.length ? u : ''}`;
-    const path = u % 3 === 2 ? '/engineering/' : '/';
-    const user: SimIamUser = {
-      key: `user:${u}`,
-      accountId: identity.id,
-      name,
-      path,
-      arn: `arn:aws:iam::${identity.id}:user${path}${name}`,
-      userId: iamUniqueId(rng, 'AIDA', identity.id),
-      accessKeyId: accessKeyId(rng, 'AKIA', identity.id),
-    };
-    users.set(user.key, user);
-  }
-
-  const ssoUsers: SimSsoUser[] = [];
-  for (let s = 0; s < Math.max(PERMISSION_SETS.length, opts.ssoUsers); s++) {
-    const first = FIRST[(s * 5 + 3) % FIRST.length] as string;
-    const last = LAST[(s * 3 + 1) % LAST.length] as string;
-    const ps = PERMISSION_SETS[s % PERMISSION_SETS.length] as string;
-    ssoUsers.push({
-      key: `sso-user:${s}`,
-      email: `${first}.${last}${s >= FIRST.length ? s : ''}@example.com`,
-      permissionSet: ps,
-      roleKeys: workload.map((a) => `sso:${ps}:${a.id}`),
-    });
-  }
+  for (const [ai, acct] of workload.entries()) addWorkloadRoles(addRole, rng, acct, ai, Math.max(1, opts.roles));
+  addSharedRoles(addRole, rng, { ci, partner, internal });
+  const users = buildIamUsers(rng, identity, Math.max(2, opts.iamUsers));
+  const ssoUsers = buildSsoUsers(workload, Math.max(PERMISSION_SETS.length, opts.ssoUsers));
 
   const mix = opts.mix ?? 'human-heavy';
   const nodeCounts = Array.from({ length: nClusters }, (_, c) =>
@@ -483,6 +373,137 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
     samlProviderName: 'AWSSSO_5e1a0c3bd4e2f7a9_DO_NOT_DELETE',
     ciSubject: 'repo:acme/payments-service:ref:refs/heads/main',
   };
+};
+
+type AddRole = (r: Omit<SimRole, 'arn' | 'canonicalArn' | 'roleId'>) => SimRole;
+
+/** Per workload account: SSO roles, the provisioning role, admins, team roles, CI deployer. */
+const addWorkloadRoles = (addRole: AddRole, rng: Rng, acct: SimAccount, ai: number, teamRoles: number): void => {
+  const region = REGIONS[ai % REGIONS.length] as string;
+  for (const [pi, ps] of PERMISSION_SETS.entries()) {
+    // Identity Center paths include the region for newer instances and omit it for older ones.
+    const path = pi % 2 === 0 ? `/aws-reserved/sso.amazonaws.com/${region}/` : '/aws-reserved/sso.amazonaws.com/';
+    addRole({
+      key: `sso:${ps}:${acct.id}`,
+      accountId: acct.id,
+      name: `AWSReservedSSO_${ps}_${rng.hex(16)}`,
+      path,
+      purpose: 'sso',
+      permissionSet: ps,
+    });
+  }
+  addRole({
+    key: `creator:${acct.id}`,
+    accountId: acct.id,
+    name: 'terraform-provisioner',
+    path: '/',
+    purpose: 'creator',
+  });
+  addRole({
+    key: `platform-admin:${acct.id}`,
+    accountId: acct.id,
+    name: 'PlatformAdmin',
+    path: '/',
+    purpose: 'platform-admin',
+  });
+  addRole({
+    key: `platform-operator:${acct.id}`,
+    accountId: acct.id,
+    name: 'platform-operator',
+    path: '/teams/platform/',
+    purpose: 'platform-operator',
+  });
+  addRole({
+    key: `break-glass:${acct.id}`,
+    accountId: acct.id,
+    name: 'break-glass',
+    path: '/',
+    purpose: 'break-glass',
+  });
+  addRole({
+    key: `contractor:${acct.id}`,
+    accountId: acct.id,
+    name: 'contractor-access',
+    path: '/',
+    purpose: 'contractor',
+  });
+  addRole({
+    key: `deployer:${acct.id}`,
+    accountId: acct.id,
+    name: 'eks-deployer',
+    path: '/ci/',
+    purpose: 'deployer',
+  });
+  for (let t = 0; t < teamRoles; t++) {
+    addRole({
+      key: `team:${t}:${acct.id}`,
+      accountId: acct.id,
+      name: `team-${t + 1}-operator`,
+      path: '/',
+      purpose: 'team',
+    });
+  }
+};
+
+/** Roles outside the workload accounts: the CI runner, the partner's auditor, and EKS's own managers. */
+const addSharedRoles = (
+  addRole: AddRole,
+  rng: Rng,
+  { ci, partner, internal }: { ci: SimAccount; partner: SimAccount; internal: SimAccount },
+): void => {
+  addRole({ key: 'ci-runner', accountId: ci.id, name: 'github-actions-runner', path: '/', purpose: 'ci-runner' });
+  addRole({ key: 'partner', accountId: partner.id, name: 'eks-auditor', path: '/', purpose: 'partner' });
+  for (const [suffix, username] of [
+    ['Add-AddonManagerRole', 'eks:addon-manager'],
+    ['NodeManagerRole', 'eks:node-manager'],
+    ['FargateManagerRole', 'eks:fargate-manager'],
+  ] as const) {
+    addRole({
+      key: `eks-internal:${username}`,
+      accountId: internal.id,
+      name: `AWSWesleyClusterManagerLambda-${suffix}-${upperAlnum(rng, 13)}`,
+      path: '/',
+      purpose: 'eks-internal',
+      internalUsername: username,
+    });
+  }
+};
+
+/** IAM users live in the identity account and assume roles cross-account; one uses its key directly. */
+const buildIamUsers = (rng: Rng, identity: SimAccount, nUsers: number): Map<string, SimIamUser> => {
+  const users = new Map<string, SimIamUser>();
+  for (let u = 0; u < nUsers; u++) {
+    const name = `${FIRST[u % FIRST.length]}.${LAST[(u * 7) % LAST.length]}${u >= FIRST.length ? u : ''}`;
+    const path = u % 3 === 2 ? '/engineering/' : '/';
+    const user: SimIamUser = {
+      key: `user:${u}`,
+      accountId: identity.id,
+      name,
+      path,
+      arn: `arn:aws:iam::${identity.id}:user${path}${name}`,
+      userId: iamUniqueId(rng, 'AIDA', identity.id),
+      accessKeyId: accessKeyId(rng, 'AKIA', identity.id),
+    };
+    users.set(user.key, user);
+  }
+  return users;
+};
+
+/** Identity Center users, spread over the permission sets, each with its role in every workload account. */
+const buildSsoUsers = (workload: readonly SimAccount[], nSsoUsers: number): SimSsoUser[] => {
+  const ssoUsers: SimSsoUser[] = [];
+  for (let s = 0; s < nSsoUsers; s++) {
+    const first = FIRST[(s * 5 + 3) % FIRST.length] as string;
+    const last = LAST[(s * 3 + 1) % LAST.length] as string;
+    const ps = PERMISSION_SETS[s % PERMISSION_SETS.length] as string;
+    ssoUsers.push({
+      key: `sso-user:${s}`,
+      email: `${first}.${last}${s >= FIRST.length ? s : ''}@example.com`,
+      permissionSet: ps,
+      roleKeys: workload.map((a) => `sso:${ps}:${a.id}`),
+    });
+  }
+  return ssoUsers;
 };
 
 interface ClusterInputs {

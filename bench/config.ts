@@ -4,7 +4,7 @@
  * environment variable (`BENCH_ENGINE_REQUESTS=20000`); flags win.
  */
 
-export const SECTIONS = ['cpu', 'engine', 'replay', 'query', 'memory', 'cold'] as const;
+export const SECTIONS = ['cpu', 'engine', 'replay', 'query', 'memory', 'cold', 'alerts'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -30,6 +30,8 @@ export interface BenchConfig {
   /** Deliveries in flight while loading the query table (Kinesis shards in parallel). */
   loadConcurrency: number;
   coldSamples: number;
+  /** Requests of the simulated fleet whose mapping changes are timed from receipt to alert. */
+  alertRequests: number;
 }
 
 const FULL: Omit<BenchConfig, 'quick' | 'sections' | 'out'> = {
@@ -46,6 +48,7 @@ const FULL: Omit<BenchConfig, 'quick' | 'sections' | 'out'> = {
   queryReps: 20,
   loadConcurrency: 3,
   coldSamples: 5,
+  alertRequests: 20_000,
 };
 
 const QUICK: Partial<BenchConfig> = {
@@ -57,6 +60,7 @@ const QUICK: Partial<BenchConfig> = {
   longWindowRequests: 500,
   queryReps: 5,
   coldSamples: 3,
+  alertRequests: 3_000,
 };
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

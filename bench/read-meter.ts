@@ -76,7 +76,8 @@ const plainSize = (v: unknown): number => {
  * response (it replaces the output in place) or not.
  */
 const itemBytes = (item: Item): number => {
-  const plain = typeof item['pk'] === 'string';
+  // A projected Query returns no `pk`; every item carries `sk` or `pk`.
+  const plain = typeof item['pk'] === 'string' || typeof item['sk'] === 'string';
   return Object.entries(item).reduce(
     (n, [k, v]) => n + Buffer.byteLength(k, 'utf8') + (plain ? plainSize(v) : attributeValueSize(v)),
     0,

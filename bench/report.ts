@@ -1,4 +1,5 @@
 import { TRAFFIC_MIXES, type TrafficMixName } from '../sim/index.js';
+import type { AlertLatencyResult } from './alert-latency.js';
 import { type ColdStartResult, TARGET_BUNDLE_BYTES, TARGET_IMPORT_MS } from './cold-start.js';
 import type { BenchConfig } from './config.js';
 import { type HandlerMemoryResult, TARGET_MAX_RSS_MB } from './handler-memory.js';
@@ -44,6 +45,8 @@ export interface BenchResults {
   query?: QueryLatencyResult;
   memory?: HandlerMemoryResult;
   cold?: ColdStartResult[];
+  /** Event-to-alert latency in the simulated delivery, and the cost per thousand alerts. */
+  alerts?: AlertLatencyResult;
   /** Sections that threw, with the message. */
   failures: { section: string; message: string }[];
 }
@@ -189,6 +192,21 @@ export const summaryRows = (r: BenchResults): SummaryRow[] => {
       status: status(!c.error && c.bundleBytes < TARGET_BUNDLE_BYTES && c.importMsMedian < TARGET_IMPORT_MS),
     });
   }
+  if (r.alerts) {
+    const a = r.alerts;
+    rows.push({
+      metric: `event-to-alert latency p50 / p95 (${fmt(a.alerts, 0)} alerts, simulated delivery)`,
+      value: `${fmt(a.p50Ms / 1000, 1)} s / ${fmt(a.p95Ms / 1000, 1)} s`,
+      target: '-',
+      status: '-',
+    });
+    rows.push({
+      metric: 'cost per 1,000 alerts',
+      value: `$${fmt(a.costPerThousandAlertsUsd, 4)}`,
+      target: '-',
+      status: '-',
+    });
+  }
   return rows;
 };
 
@@ -250,6 +268,8 @@ export const benchJson = (r: BenchResults): Record<string, unknown> => {
     correctnessAsAnswered: correctness.length ? Math.min(...correctness) : null,
     cpuPathRatioToFloor: num(r.cpu?.ratioToFloor),
     handlerPeakRssMb: num(r.memory?.maxRssMB),
+    alertLatencyMs: { p50: num(r.alerts?.p50Ms), p95: num(r.alerts?.p95Ms) },
+    alertCostPerThousandUsd: num(r.alerts?.costPerThousandAlertsUsd),
     targets: {
       replayRequestsPerSecond: { min: TARGET_REPLAY_REQUESTS_PER_S },
       queryP95Ms: { max: TARGET_QUERY_P95_MS, explainMax: TARGET_EXPLAIN_P95_MS, scans: 0 },
@@ -277,6 +297,7 @@ export const benchJson = (r: BenchResults): Record<string, unknown> => {
       cpuNodeDefaults: r.cpuNodeDefaults ?? null,
       memory: r.memory ?? null,
       cold: r.cold ?? null,
+      alerts: r.alerts ? (({ alertIds: _ids, ...a }) => a)(r.alerts) : null,
     },
   };
 };
@@ -680,6 +701,45 @@ const querySection = (out: string[], q: QueryLatencyResult, c: BenchConfig): voi
   }
 };
 
+const alertSection = (out: string[], a: AlertLatencyResult): void => {
+  const s = (ms: number) => `${fmt(ms / 1000, 1)} s`;
+  out.push('## 8. Event-to-alert latency and cost per thousand alerts');
+  out.push('');
+  out.push(
+    `bench/alert-latency.ts: a simulated fleet with identity-mapping changes, delivered as sim/delivery.ts delivers it and run through the real ingest handlers, alert rules, ledger and dispatch on the embedded engine (${fmt(a.invocations.log, 0)} log and ${fmt(a.invocations.cloudtrail, 0)} CloudTrail invocations). Latency runs from the receipt of the newest event an alert rests on to its publication; the processing part is measured on this machine.`,
+  );
+  out.push('');
+  const row = (label: string, x: { alerts?: number; p50Ms: number; p95Ms: number }) => [
+    label,
+    x.alerts === undefined ? '-' : fmt(x.alerts, 0),
+    s(x.p50Ms),
+    s(x.p95Ms),
+  ];
+  out.push(
+    mdTable(
+      ['from -> to publish', 'alerts', 'p50', 'p95'],
+      [
+        row('**receipt (all alerts)**', { alerts: a.alerts, p50Ms: a.p50Ms, p95Ms: a.p95Ms }),
+        row('audit log: CloudWatch receipt', a.paths.log),
+        row('audit log: arrival in Kinesis', a.paths.logFromStream),
+        row('CloudTrail: SQS send', a.paths.cloudtrail),
+        row("the change's own event time", a.fromEventTime),
+      ],
+    ),
+  );
+  out.push('');
+  out.push(
+    `Cost per 1,000 alerts: **$${fmt(a.costPerThousandAlertsUsd, 4)}** (${Object.entries(a.costBreakdownPerThousandUsd)
+      .map(([k, v]) => `${k} $${fmt(v, 4)}`)
+      .join(', ')}; the optional items are not in the total).`,
+  );
+  out.push('');
+  out.push('Assumptions:');
+  out.push('');
+  for (const x of a.assumptions) out.push(`- ${x}`);
+  out.push('');
+};
+
 export const renderMarkdown = (r: BenchResults): string => {
   const m = r.machine;
   const c = r.config;
@@ -844,6 +904,8 @@ export const renderMarkdown = (r: BenchResults): string => {
     );
     out.push('');
   }
+
+  if (r.alerts) alertSection(out, r.alerts);
 
   out.push('## Configuration of this run');
   out.push('');

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { measureAlertLatency } from './alert-latency.js';
 import { runColdStart } from './cold-start.js';
 import { type BenchConfig, BenchConfigError, parseBenchArgs, type Section } from './config.js';
 import { runHandlerMemory } from './handler-memory.js';
@@ -16,7 +17,7 @@ import { type BenchResults, benchJson, renderMarkdown, summaryRows, textTable } 
 import { elapsedMs } from './stats.js';
 
 /**
- * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold]`: measures, prints, and
+ * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold,alerts]`: measures, prints, and
  * writes BENCHMARKS.md and BENCHMARKS.json (the same name as --out, with .json).
  */
 
@@ -95,6 +96,9 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
       handlers,
       (text) => progress(`  ${text}`),
     );
+  });
+  await step('alerts', 'event-to-alert latency and cost per thousand alerts', async () => {
+    results.alerts = await measureAlertLatency({ requests: config.alertRequests, seed: config.seed + 4 });
   });
   results.wallMs = elapsedMs(started);
   return results;

@@ -1,4 +1,5 @@
 import { parseQueryAccessPolicy, type QueryGrant } from '../lib/query/access-policy.js';
+import { type AlertRoutingSettings, validateAlertRouting } from './alert-routing-config.js';
 import { LOG_STREAM_BATCHING } from './function-settings.js';
 /**
  * Deployment configuration of the CDK app: what the deployer writes (cdk.json context, a JSON file
@@ -85,6 +86,8 @@ export interface TrailConfig {
   silenceAlarmMinutes: number;
   /** Continuous OCSF export as Security Lake custom sources (docs/ocsf.md); absent = off. */
   ocsfExport?: OcsfExportConfig;
+  /** Alerts on EventBridge and in Security Hub (docs/alert-events.md); absent = DEFAULT_ALERT_ROUTING. */
+  alertRouting?: AlertRoutingSettings;
 }
 
 /**
@@ -186,6 +189,7 @@ const KNOWN_KEYS = new Set([
   'ocsfExport',
   'queryAccess',
   'silenceAlarmMinutes',
+  'alertRouting',
 ]);
 
 const OCSF_EXPORT_KEYS = new Set([
@@ -246,6 +250,7 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
   const ocsfExport = validateOcsfExport(input.ocsfExport, bad);
   const queryAccess = validateQueryAccess(input.queryAccess, bad);
   const silenceAlarmMinutes = validateSilenceAlarmMinutes(input.silenceAlarmMinutes, bad);
+  const alertRouting = validateAlertRouting(input.alertRouting, bad);
 
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -266,6 +271,7 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
       ...(ocsfExport ? { ocsfExport } : {}),
       queryAccess,
       silenceAlarmMinutes,
+      ...(alertRouting ? { alertRouting } : {}),
     },
   };
 }

@@ -1,7 +1,9 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import {
+  EKS_AUTH_EVENT_SOURCE,
   EKS_EVENT_SOURCE,
   STS_EVENT_SOURCE,
+  TRACKED_EKS_AUTH_EVENTS,
   TRACKED_EKS_EVENTS,
   TRACKED_STS_EVENTS,
 } from '../lib/sources/cloudtrail.js';
@@ -20,13 +22,18 @@ export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
  * The rules forward exactly the events the CloudTrail parser tracks: one list, owned by the parser,
  * so a newly handled operation cannot be parsed but never delivered (or delivered and rejected).
  */
-export const EKS_ACCESS_EVENT_NAMES = TRACKED_EKS_EVENTS;
+export const EKS_ACCESS_EVENT_NAMES = [...TRACKED_EKS_EVENTS, ...TRACKED_EKS_AUTH_EVENTS] as const;
 export const STS_ASSUME_ROLE_EVENT_NAMES = TRACKED_STS_EVENTS;
 
+/**
+ * EKS access management and the EKS Auth API (Pod Identity) share one rule: their event names differ,
+ * so the name list keeps each source's events apart, and the member stacks need no new rule. The
+ * EventBridge source of EKS Auth is `aws.` + its service prefix `eks-auth` (docs/formats.md §3.5).
+ */
 export const eksAccessEventPattern = (): events.EventPattern => ({
-  source: ['aws.eks'],
+  source: ['aws.eks', 'aws.eks-auth'],
   detailType: [CLOUDTRAIL_DETAIL_TYPE],
-  detail: { eventSource: [EKS_EVENT_SOURCE], eventName: [...EKS_ACCESS_EVENT_NAMES] },
+  detail: { eventSource: [EKS_EVENT_SOURCE, EKS_AUTH_EVENT_SOURCE], eventName: [...EKS_ACCESS_EVENT_NAMES] },
 });
 
 export const stsAssumeRoleEventPattern = (): events.EventPattern => ({

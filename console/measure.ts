@@ -63,7 +63,7 @@ const browser = await launchChromium();
 const views: [string, string][] = [
   ['search (first load, cold browser)', `/search?q=who-did&cluster=checkout-stg&from=${window.from}&to=${window.to}`],
   ['search', `/search?q=denied&cluster=checkout-stg&from=${window.from}&to=${window.to}`],
-  ['request (chain graph)', '/request?cluster=checkout-stg&audit-id=02f0e5fe-f0f7-4b1d-8e2a-855c7727d489'],
+  ['request (chain graph)', '/request?cluster=checkout-stg&audit-id=e2aedda2-efa2-43e6-a855-0cf30f222464'],
   ['mappings (timeline)', '/mappings?cluster=payments-prod'],
   ['access at T', '/access?cluster=payments-prod&at=2025-06-02T12:00:00Z'],
   ['alerts and posture', '/alerts'],

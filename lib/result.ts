@@ -54,7 +54,9 @@ export type IssueCode =
   // query parameters (CLI arguments, query API params): `path` names the bad parameter
   | 'QUERY_PARAM'
   // query API access model (the `queryAccess` grants): `path` names the bad grant field
-  | 'QUERY_ACCESS';
+  | 'QUERY_ACCESS'
+  // an alert configuration file (`--alert-config`): `path` names the bad key
+  | 'ALERT_CONFIG';
 
 export interface Issue {
   /** Stable machine-readable code; never reworded once released. */

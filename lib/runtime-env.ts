@@ -14,6 +14,12 @@ export const ENV = {
   organizationId: 'TRUSTED_ORGANIZATION_ID',
   /** JSON array of alert suppression rules. */
   alertSuppressions: 'ALERT_SUPPRESSIONS',
+  /** EventBridge bus (name, in the function's account and region) every alert is put on as an event. */
+  alertEventBusName: 'ALERT_EVENT_BUS_NAME',
+  /** Security Hub default product ARN to import alerts into as ASFF findings; absent = not imported. */
+  alertSecurityHubProductArn: 'ALERT_SECURITY_HUB_PRODUCT_ARN',
+  /** JSON object "<account>/<cluster>" -> region, for the cluster ARN of routed alerts. */
+  alertClusterRegions: 'ALERT_CLUSTER_REGIONS',
   /** JSON object: retention days per item class, e.g. {"chain":400,"quarantine":30}. */
   retentionDays: 'RETENTION_DAYS',
   /** Days without use after which a mapping is reported as unused (posture). */

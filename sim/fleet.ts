@@ -20,6 +20,7 @@ export interface SimAccount {
 }
 
 export type RolePurpose =
+  | 'workload'
   | 'sso'
   | 'creator'
   | 'platform-admin'
@@ -75,8 +76,15 @@ export interface SimSsoUser {
 export interface SimNode {
   instanceId: string;
   privateIp: string;
+  /** The node's name: its EC2 private DNS name, or the session name for the `{{SessionName}}` node types. */
   privateDnsName: string;
   roleKey: string;
+  /** The access-entry type that admits it (default EC2_LINUX through the node group role). */
+  entryType?: AccessEntryType;
+  /** The role session name when it is not the instance id (Fargate, hybrid nodes). */
+  sessionName?: string;
+  /** The AWS service that assumes the node role (CloudTrail invokedBy). */
+  issuer?: string;
 }
 
 export interface SimServiceAccount {
@@ -191,6 +199,54 @@ export interface SimCluster {
    * in `roles` and `bindings`. Empty in the human-heavy fleet.
    */
   addOns: SimServiceAccount[];
+  /** `identity.oidc.issuer`: what IRSA tokens of this cluster's pods name. */
+  oidcIssuer: string;
+  /** OIDC identity-provider configs associated before the window. */
+  identityProviders: SimOidcProvider[];
+}
+
+/** A Pod Identity association of a cluster, and the pods (of one Deployment) that use it. */
+export interface SimPodIdentity {
+  /** The cluster the pods run on. */
+  sourceCluster: string;
+  /** The cluster they call with the role's sessions. */
+  targetCluster: string;
+  namespace: string;
+  serviceAccount: string;
+  roleKey: string;
+  associationId: string;
+  associationArn: string;
+  createdAtUs: number;
+  deployment: string;
+  pods: string[];
+}
+
+/** A service account using IRSA: a role trusting its cluster's OIDC issuer for it. */
+export interface SimIrsa {
+  sourceCluster: string;
+  targetCluster: string;
+  namespace: string;
+  serviceAccount: string;
+  roleKey: string;
+}
+
+export interface SimOidcProvider {
+  name: string;
+  issuerUrl: string;
+  clientId: string;
+  usernameClaim: string;
+  usernamePrefix: string;
+  groupsClaim: string;
+  groupsPrefix: string;
+  associatedAtUs: number;
+  /** People of the provider (e-mail claim) and their groups claim. */
+  users: { email: string; groups: string[] }[];
+}
+
+/** Pods with IAM identities that call other clusters, and OIDC users (sim/scenario.ts planWorkloads). */
+export interface FleetWorkloads {
+  podIdentity?: SimPodIdentity;
+  irsa?: SimIrsa;
 }
 
 export interface Fleet {
@@ -207,6 +263,7 @@ export interface Fleet {
   samlProviderName: string;
   /** GitHub OIDC subject of the CI workflow that assumes the deployer roles. */
   ciSubject: string;
+  workloads: FleetWorkloads;
 }
 
 export interface FleetOptions {
@@ -312,19 +369,9 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
   const internal = newAccount('aws-eks-internal', 'aws-eks-internal');
 
   const roles = new Map<string, SimRole>();
-  const addRole: AddRole = (r) => {
-    const role: SimRole = {
-      ...r,
-      arn: roleArn(r.accountId, r.path, r.name),
-      canonicalArn: roleArn(r.accountId, '/', r.name),
-      roleId: iamUniqueId(rng, 'AROA', r.accountId),
-    };
-    roles.set(role.key, role);
-    return role;
-  };
-
-  for (const [ai, acct] of workload.entries()) addWorkloadRoles(addRole, rng, acct, ai, Math.max(1, opts.roles));
-  addSharedRoles(addRole, rng, { ci, partner, internal });
+  const addFleetRole: AddRole = (r) => addRole(roles, rng, r);
+  for (const [ai, acct] of workload.entries()) addWorkloadRoles(addFleetRole, rng, acct, ai, Math.max(1, opts.roles));
+  addSharedRoles(addFleetRole, rng, { ci, partner, internal });
   const users = buildIamUsers(rng, identity, Math.max(2, opts.iamUsers));
   const ssoUsers = buildSsoUsers(workload, Math.max(PERMISSION_SETS.length, opts.ssoUsers));
 
@@ -361,6 +408,8 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
     );
   }
 
+  // Drawn from a fork, after everything else: the rest of the fleet stays as it was.
+  const workloads = addWorkloadIdentities(rng.fork('workloads'), clusters, roles, startUs, mix);
   return {
     seed: opts.seed,
     mix,
@@ -372,6 +421,7 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
     clusters,
     samlProviderName: 'AWSSSO_5e1a0c3bd4e2f7a9_DO_NOT_DELETE',
     ciSubject: 'repo:acme/payments-service:ref:refs/heads/main',
+    workloads,
   };
 };
 
@@ -506,6 +556,209 @@ const buildSsoUsers = (workload: readonly SimAccount[], nSsoUsers: number): SimS
   return ssoUsers;
 };
 
+const addRole = (
+  roles: Map<string, SimRole>,
+  rng: Rng,
+  r: Omit<SimRole, 'arn' | 'canonicalArn' | 'roleId'>,
+): SimRole => {
+  const role: SimRole = {
+    ...r,
+    arn: roleArn(r.accountId, r.path, r.name),
+    canonicalArn: roleArn(r.accountId, '/', r.name),
+    roleId: iamUniqueId(rng, 'AROA', r.accountId),
+  };
+  roles.set(role.key, role);
+  return role;
+};
+
+/**
+ * The ways into a cluster besides people's IAM principals (docs/formats.md §3.5, §3.6): pods of the
+ * first cluster reach the second through EKS Pod Identity, pods of the second reach the first through
+ * IRSA, the second trusts an OIDC identity provider, and admits nodes of every node access-entry type.
+ * Needs a second cluster that honours access entries; a fleet without one gets OIDC issuers only.
+ */
+const addWorkloadIdentities = (
+  rng: Rng,
+  clusters: SimCluster[],
+  roles: Map<string, SimRole>,
+  startUs: number,
+  mix: TrafficMixName,
+): FleetWorkloads => {
+  for (const c of clusters) {
+    c.oidcIssuer = `https://oidc.eks.${c.region}.amazonaws.com/id/${rng.fromAlphabet('0123456789ABCDEF', 32)}`;
+  }
+  const [first, second] = clusters;
+  if (!first || !second || second.createdMode === 'CONFIG_MAP') return {};
+
+  // EKS Pod Identity: payments/payments-deployer on the first cluster acts as a role the second maps.
+  const podRole = addRole(roles, rng, {
+    key: `workload:pod-deployer:${first.accountId}`,
+    accountId: first.accountId,
+    name: 'payments-pod-deployer',
+    path: '/workloads/',
+    purpose: 'workload',
+  });
+  // Everything here happened before the window, after both clusters existed.
+  const historyAt = (fromUs: number, days: number): number => Math.min(fromUs + days * DAY_US, startUs - DAY_US);
+  const createdAtUs = historyAt(Math.max(first.createdAtUs, second.createdAtUs), rng.range(2, 10));
+  const associationId = `a-${rng.fromAlphabet('abcdefghijklmnopqrstuvwxyz0123456789', 17)}`;
+  const hash = rng.hex(10);
+  const pods = Array.from(
+    { length: 2 },
+    () => `payments-api-${hash}-${rng.fromAlphabet('bcdfghjklmnpqrstvwxz2456789', 5)}`,
+  );
+  const podIdentity: SimPodIdentity = {
+    sourceCluster: first.name,
+    targetCluster: second.name,
+    namespace: 'payments',
+    serviceAccount: 'payments-deployer',
+    roleKey: podRole.key,
+    associationId,
+    associationArn: `arn:aws:eks:${first.region}:${first.accountId}:podidentityassociation/${first.name}/${associationId}`,
+    createdAtUs,
+    deployment: 'payments-api',
+    pods,
+  };
+  second.accessEntries.push({
+    principalArn: podRole.arn,
+    principalKey: podRole.key,
+    type: 'STANDARD',
+    username: 'pod-deployer:{{SessionName}}',
+    kubernetesGroups: ['ci:deployers'],
+    policies: [],
+    boundPrincipalId: podRole.roleId,
+    createdAtUs: createdAtUs + HOUR_US,
+    accessEntryArn: `arn:aws:eks:${second.region}:${second.accountId}:access-entry/${second.name}/role/${podRole.accountId}/${podRole.name}/${rng.uuid()}`,
+  });
+
+  // IRSA: monitoring/cost-exporter on the second cluster reads the first through an aws-auth row.
+  const irsaRole = addRole(roles, rng, {
+    key: `workload:cost-exporter:${second.accountId}`,
+    accountId: second.accountId,
+    name: 'cost-exporter-irsa',
+    path: '/',
+    purpose: 'workload',
+  });
+  const irsa: SimIrsa = {
+    sourceCluster: second.name,
+    targetCluster: first.name,
+    namespace: 'monitoring',
+    serviceAccount: 'cost-exporter',
+    roleKey: irsaRole.key,
+  };
+  if (first.awsAuth) {
+    first.awsAuth.mapRoles.push({ rolearn: irsaRole.arn, username: 'cost-exporter', groups: ['platform:readers'] });
+  } else {
+    first.accessEntries.push({
+      principalArn: irsaRole.arn,
+      principalKey: irsaRole.key,
+      type: 'STANDARD',
+      username: 'cost-exporter',
+      kubernetesGroups: ['platform:readers'],
+      policies: [],
+      boundPrincipalId: irsaRole.roleId,
+      createdAtUs: createdAtUs + 2 * HOUR_US,
+      accessEntryArn: `arn:aws:eks:${first.region}:${first.accountId}:access-entry/${first.name}/role/${irsaRole.accountId}/${irsaRole.name}/${rng.uuid()}`,
+    });
+  }
+
+  // An OIDC identity provider on the second cluster, whose SRE group may read it.
+  second.identityProviders.push({
+    name: 'corp-okta',
+    issuerUrl: 'https://example.okta.com/oauth2/default',
+    clientId: `eks-${second.name}`,
+    usernameClaim: 'email',
+    usernamePrefix: 'okta:',
+    groupsClaim: 'groups',
+    groupsPrefix: 'okta:',
+    associatedAtUs: historyAt(second.createdAtUs, rng.range(1, 5)),
+    users: [
+      { email: 'nadia.kovacs@example.com', groups: ['sre'] },
+      { email: 'oscar.lindqvist@example.com', groups: ['sre', 'oncall'] },
+    ],
+  });
+  second.bindings.push({
+    kind: 'ClusterRoleBinding',
+    name: 'okta-sre-view',
+    roleRef: { kind: 'ClusterRole', name: 'view' },
+    subjects: [{ kind: 'Group', name: 'okta:sre' }],
+  });
+
+  // Nodes of every node access-entry type besides the EC2_LINUX node group. The realistic mix sizes its
+  // kubelet traffic by node group (sim/traffic-mix.ts): it keeps its node counts as they were.
+  if (mix === 'realistic') return { podIdentity, irsa };
+  const nodeTypes: { type: AccessEntryType; name: string; issuer: string; node: () => Omit<SimNode, 'roleKey'> }[] = [
+    {
+      type: 'EC2_WINDOWS',
+      name: 'windows-nodes',
+      issuer: 'ec2.amazonaws.com',
+      node: () => {
+        const ip = `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`;
+        return { instanceId: `i-0${rng.hex(16)}`, privateIp: ip, privateDnsName: privateDnsName(ip, second.region) };
+      },
+    },
+    {
+      type: 'FARGATE_LINUX',
+      name: 'fargate-pod-execution',
+      issuer: 'eks-fargate-pods.amazonaws.com',
+      node: () => {
+        const ip = `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`;
+        const name = `fargate-${privateDnsName(ip, second.region)}`;
+        return { instanceId: `i-0${rng.hex(16)}`, privateIp: ip, privateDnsName: name, sessionName: name };
+      },
+    },
+    {
+      type: 'HYBRID_LINUX',
+      name: 'hybrid-nodes',
+      issuer: 'ssm.amazonaws.com',
+      node: () => {
+        const id = `mi-0${rng.hex(16)}`;
+        return {
+          instanceId: id,
+          privateIp: `192.168.${rng.range(0, 255)}.${rng.range(2, 254)}`,
+          privateDnsName: id,
+          sessionName: id,
+        };
+      },
+    },
+    {
+      type: 'EC2',
+      name: 'auto-mode-nodes',
+      issuer: 'ec2.amazonaws.com',
+      node: () => {
+        const id = `i-0${rng.hex(16)}`;
+        return {
+          instanceId: id,
+          privateIp: `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`,
+          privateDnsName: id,
+          sessionName: id,
+        };
+      },
+    },
+  ];
+  for (const t of nodeTypes) {
+    const role = addRole(roles, rng, {
+      key: `node:${second.name}:${t.type}`,
+      accountId: second.accountId,
+      name: `${second.name}-${t.name}`,
+      path: '/',
+      purpose: 'node',
+    });
+    second.nodes.push({ ...t.node(), roleKey: role.key, entryType: t.type, issuer: t.issuer });
+    second.accessEntries.push({
+      principalArn: role.arn,
+      principalKey: role.key,
+      type: t.type,
+      kubernetesGroups: ['system:nodes'],
+      policies: [],
+      boundPrincipalId: role.roleId,
+      createdAtUs: historyAt(second.createdAtUs, rng.range(1, 15)),
+      accessEntryArn: `arn:aws:eks:${second.region}:${second.accountId}:access-entry/${second.name}/role/${role.accountId}/${role.name}/${rng.uuid()}`,
+    });
+  }
+  return { podIdentity, irsa };
+};
+
 interface ClusterInputs {
   name: string;
   acct: SimAccount;
@@ -593,6 +846,8 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
     namespaces,
     serviceAccounts,
     addOns,
+    oidcIssuer: '',
+    identityProviders: [],
   };
 };
 

@@ -108,7 +108,8 @@ export const renderTemplate = (
 export const defaultEntryUsername = (entry: SimAccessEntry, id: VerifiedIdentity): string => {
   const type: AccessEntryType = entry.type;
   if (type === 'EC2_LINUX' || type === 'EC2_WINDOWS') return 'system:node:{{EC2PrivateDNSName}}';
-  if (type === 'FARGATE_LINUX' || type === 'HYBRID_LINUX') return 'system:node:{{SessionName}}';
+  if (type === 'FARGATE_LINUX' || type === 'HYBRID_LINUX' || type === 'HYPERPOD_LINUX' || type === 'EC2')
+    return 'system:node:{{SessionName}}';
   if (id.type === 'user') return entry.principalArn;
   return `arn:aws:sts::${id.accountId}:assumed-role/${id.roleName ?? ''}/{{SessionName}}`;
 };

@@ -237,6 +237,7 @@ export const createClusterRecord = (
     bootstrap: boolean;
     vpcId: string;
     subnets: string[];
+    oidcIssuer?: string;
   },
 ): CloudTrailRecord => {
   const logging = { clusterLogging: [{ types: ['api', 'audit', 'authenticator'], enabled: true }] };
@@ -267,10 +268,110 @@ export const createClusterRecord = (
         platformVersion: 'eks.1',
         tags: {},
         accessConfig,
+        ...(c.oidcIssuer ? { identity: { oidc: { issuer: c.oidcIssuer } } } : {}),
       },
     },
   );
 };
+
+export interface AssociationShape {
+  clusterName: string;
+  namespace: string;
+  serviceAccount: string;
+  roleArn: string;
+  associationArn: string;
+  associationId: string;
+  createdAtUs: number;
+}
+
+/** CreatePodIdentityAssociation: the request's fields and the association EKS answers with (docs/formats.md §3.5). */
+export const createPodIdentityAssociationRecord = (b: RecordBase, a: AssociationShape): CloudTrailRecord =>
+  record(
+    b,
+    'eks.amazonaws.com',
+    'CreatePodIdentityAssociation',
+    {
+      name: a.clusterName,
+      namespace: a.namespace,
+      serviceAccount: a.serviceAccount,
+      roleArn: a.roleArn,
+      clientRequestToken: b.rng.uuid(),
+    },
+    {
+      association: {
+        clusterName: a.clusterName,
+        namespace: a.namespace,
+        serviceAccount: a.serviceAccount,
+        roleArn: a.roleArn,
+        associationArn: a.associationArn,
+        associationId: a.associationId,
+        tags: {},
+        createdAt: isoMicros(a.createdAtUs),
+        modifiedAt: isoMicros(a.createdAtUs),
+      },
+    },
+  );
+
+/** AssociateIdentityProviderConfig: the config is in the request, the response an asynchronous update. */
+export const associateIdentityProviderConfigRecord = (
+  b: RecordBase,
+  clusterName: string,
+  oidc: Record<string, unknown>,
+): CloudTrailRecord =>
+  record(
+    b,
+    'eks.amazonaws.com',
+    'AssociateIdentityProviderConfig',
+    { name: clusterName, oidc, clientRequestToken: b.rng.uuid() },
+    {
+      update: {
+        id: b.rng.uuid(),
+        status: 'InProgress',
+        type: 'AssociateIdentityProviderConfig',
+        params: [
+          {
+            type: 'IdentityProviderConfig',
+            value: JSON.stringify([{ type: 'oidc', name: oidc['identityProviderConfigName'] }]),
+          },
+        ],
+        createdAt: epochSecondsFraction(b.timeUs),
+        errors: [],
+      },
+      tags: {},
+    },
+  );
+
+/** EKS Auth as CloudTrail records it: the node's role session asked, the token masked, no response. */
+export const assumeRoleForPodIdentityRecord = (b: RecordBase, clusterName: string): CloudTrailRecord =>
+  record(
+    b,
+    'eks-auth.amazonaws.com',
+    'AssumeRoleForPodIdentity',
+    { clusterName, token: 'HIDDEN_DUE_TO_SECURITY_REASONS' },
+    null,
+    { readOnly: true, eventVersion: '1.09' },
+  );
+
+/** The STS AssumeRole EKS Pod Identity makes for the pod, with its session tags (docs/formats.md §3.5). */
+export const podIdentityAssumeRoleRecord = (
+  b: RecordBase,
+  p: { roleArn: string; roleAccountId: string; sessionName: string; tags: Record<string, string> },
+  c: IssuedCredentials,
+): CloudTrailRecord =>
+  record(
+    b,
+    'sts.amazonaws.com',
+    'AssumeRole',
+    {
+      roleArn: p.roleArn,
+      roleSessionName: p.sessionName,
+      durationSeconds: 21600,
+      tags: Object.entries(p.tags).map(([key, value]) => ({ key, value })),
+      transitiveTagKeys: Object.keys(p.tags),
+    },
+    { ...credentialsBody(b, c), packedPolicySize: 56 },
+    { readOnly: true, resources: roleResource(p.roleArn, p.roleAccountId), eventVersion: '1.08' },
+  );
 
 export const updateClusterConfigRecord = (b: RecordBase, clusterName: string, mode: string): CloudTrailRecord =>
   record(

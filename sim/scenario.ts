@@ -17,6 +17,7 @@ import {
   type SimCluster,
   type SimIamUser,
   type SimNode,
+  type SimOidcProvider,
   type SimRole,
   type SimServiceAccount,
   type SimSsoUser,
@@ -46,7 +47,9 @@ import {
   accessDeniedLine,
   accessGrantedLine,
   associateAccessPolicyRecord,
+  associateIdentityProviderConfigRecord,
   assumedRoleIdentity,
+  assumeRoleForPodIdentityRecord,
   assumeRoleRecord,
   assumeRoleWithSamlRecord,
   assumeRoleWithWebIdentityRecord,
@@ -54,9 +57,11 @@ import {
   type CloudTrailRecord,
   createAccessEntryRecord,
   createClusterRecord,
+  createPodIdentityAssociationRecord,
   deleteAccessEntryRecord,
   disassociateAccessPolicyRecord,
   iamUserIdentity,
+  podIdentityAssumeRoleRecord,
   stsResponseLine,
   type UserIdentity,
   updateAccessEntryRecord,
@@ -134,7 +139,14 @@ export interface GroundTruth {
   principalId?: string;
   accessKeyId?: string;
   sessionName?: string;
-  human?: { identity: string; via: HumanLink['via']; credentialEventId?: string; chain?: string[] };
+  human?: {
+    identity: string;
+    via: HumanLink['via'];
+    credentialEventId?: string;
+    chain?: string[];
+    /** Sessions issued to a pod: which pod of which cluster, through which association. */
+    workload?: TruthWorkload;
+  };
   mappingSource: TruthMappingSource;
   /** Access-entry principalArn, aws-auth row ARN as written, creator / internal role ARN, or the mapAccounts id. */
   mappingKey?: string;
@@ -155,6 +167,18 @@ export interface GroundTruth {
   statusCode: number;
   /** Scripted set pieces name the case they demonstrate. */
   cases?: string[];
+}
+
+/** The workload behind a pod's IAM session, as the simulator knows it. */
+export interface TruthWorkload {
+  kind: 'pod-identity' | 'irsa';
+  cluster: string;
+  accountId: string;
+  namespace: string;
+  serviceAccount: string;
+  /** Pod Identity names the pod in its session tags; IRSA does not. */
+  pod?: string;
+  association?: string;
 }
 
 export interface LogEmission {
@@ -201,7 +225,10 @@ type ActorKind =
   | 'eks-internal'
   | 'anonymous'
   | 'partner'
-  | 'certificate';
+  | 'certificate'
+  | 'pod-identity'
+  | 'irsa'
+  | 'oidc';
 
 interface Activity {
   verb: string;
@@ -240,6 +267,10 @@ interface Actor {
   certUser?: string;
   /** The one pod whose projected token this service-account actor sends (realistic mix). */
   pod?: PodIdentity;
+  /** A pod calling other clusters with an IAM session (EKS Pod Identity, IRSA). */
+  workload?: { cluster: SimCluster; namespace: string; serviceAccount: string; pod: string; associationId?: string };
+  /** A person of an OIDC identity provider. */
+  oidc?: { provider: SimOidcProvider; email: string; groups: string[] };
 }
 
 interface PodIdentity {
@@ -550,6 +581,7 @@ class Simulation {
       activities: [act.listPods('default'), act.nonResource('/api'), act.nonResource('/apis')],
       stretch: [],
     });
+    this.buildWorkloadActors();
   }
 
   private kubectl(os: string): string {
@@ -798,6 +830,82 @@ class Simulation {
     }
   }
 
+  /**
+   * Pods that call another cluster with IAM sessions (EKS Pod Identity, IRSA) and people of an OIDC
+   * identity provider (sim/fleet.ts addWorkloadIdentities). Drawn from a fork: the other actors stay as
+   * they were.
+   */
+  private buildWorkloadActors(): void {
+    const f = this.fleet;
+    const rng = this.rng.fork('workload-actors');
+    const byName = (name: string) => f.clusters.find((c) => c.name === name);
+    const podUa = 'aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 kubectl-in-cluster/v1.30';
+    const pi = f.workloads.podIdentity;
+    const piSource = pi ? byName(pi.sourceCluster) : undefined;
+    const piTarget = pi ? byName(pi.targetCluster) : undefined;
+    if (pi && piSource && piTarget) {
+      for (const pod of pi.pods) {
+        this.actors.push({
+          key: `pod-identity:${pi.sourceCluster}/${pi.namespace}/${pod}`,
+          kind: 'pod-identity',
+          weight: 0.6,
+          clusters: [piTarget],
+          ip: `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`,
+          userAgent: podUa,
+          activities: [act.patchDeploy('checkout'), act.getDeploy('checkout'), act.listPods('checkout')],
+          stretch: [act.getSecret('payments')],
+          roleKey: () => pi.roleKey,
+          workload: {
+            cluster: piSource,
+            namespace: pi.namespace,
+            serviceAccount: pi.serviceAccount,
+            pod,
+            associationId: pi.associationId,
+          },
+        });
+      }
+    }
+    const irsa = f.workloads.irsa;
+    const irsaSource = irsa ? byName(irsa.sourceCluster) : undefined;
+    const irsaTarget = irsa ? byName(irsa.targetCluster) : undefined;
+    if (irsa && irsaSource && irsaTarget) {
+      this.actors.push({
+        key: `irsa:${irsa.sourceCluster}/${irsa.namespace}/${irsa.serviceAccount}`,
+        kind: 'irsa',
+        weight: 0.6,
+        clusters: [irsaTarget],
+        ip: `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`,
+        userAgent: 'cost-exporter/1.4.2 (linux/amd64) kubernetes/$Format',
+        activities: [act.listPods('*'), act.listDeploy('*'), act.listNodes()],
+        stretch: [act.getSecret()],
+        roleKey: () => irsa.roleKey,
+        workload: {
+          cluster: irsaSource,
+          namespace: irsa.namespace,
+          serviceAccount: irsa.serviceAccount,
+          pod: `cost-exporter-${rng.hex(10)}-${rng.fromAlphabet('bcdfghjklmnpqrstvwxz2456789', 5)}`,
+        },
+      });
+    }
+    for (const c of f.clusters) {
+      for (const provider of c.identityProviders) {
+        for (const u of provider.users) {
+          this.actors.push({
+            key: `oidc:${provider.name}:${u.email}`,
+            kind: 'oidc',
+            weight: 0.5,
+            clusters: [c],
+            ip: this.humanIp(),
+            userAgent: `kubectl/v1.31.${rng.range(1, 4)} (darwin/arm64) kubernetes/${rng.hex(7)}`,
+            activities: [act.listPods('*'), act.getDeploy(), act.listNodes(), act.podLogs()],
+            stretch: [act.getSecret(), act.deletePod()],
+            oidc: { provider, email: u.email, groups: u.groups },
+          });
+        }
+      }
+    }
+  }
+
   // --- emission helpers ---------------------------------------------------------------------
 
   private logGroup(c: SimCluster): string {
@@ -898,6 +1006,10 @@ class Simulation {
         return this.issueCiSession(actor, issue);
       case 'node':
         return this.issueNodeSession(actor, issue);
+      case 'pod-identity':
+        return this.issuePodIdentitySession(actor, issue);
+      case 'irsa':
+        return this.issueIrsaSession(actor, issue);
       case 'eks-internal':
         // AWS-owned account: its STS calls never reach the customer's CloudTrail.
         return {
@@ -1051,13 +1163,15 @@ class Simulation {
 
   /** A node's instance profile: EC2 assumes the node role for the instance. */
   private issueNodeSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
-    const sessionName = (actor.node as SimNode).instanceId;
+    const node = actor.node as SimNode;
+    const sessionName = node.sessionName ?? node.instanceId;
+    const service = node.issuer ?? 'ec2.amazonaws.com';
     const rec = assumeRoleRecord(
       {
         ...base,
-        userIdentity: { type: 'AWSService', invokedBy: 'ec2.amazonaws.com' },
-        sourceIPAddress: 'ec2.amazonaws.com',
-        userAgent: 'ec2.amazonaws.com',
+        userIdentity: { type: 'AWSService', invokedBy: service },
+        sourceIPAddress: service,
+        userAgent: service,
       },
       {
         roleArn: role.arn,
@@ -1072,13 +1186,141 @@ class Simulation {
     return { sessionName };
   }
 
+  /** A pod's EKS Pod Identity session: the agent asks EKS Auth, then EKS assumes the role with the pod's tags. */
+  private issuePodIdentitySession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const w = actor.workload as NonNullable<Actor['workload']>;
+    const src = w.cluster;
+    // The Pod Identity Agent on the pod's node asks EKS Auth (the record names the cluster and the
+    // node only), then EKS assumes the role with the pod's session tags (docs/formats.md §3.5).
+    const nodeActor = this.actors.find((a) => a.kind === 'node' && a.clusters[0] === src && !a.node?.entryType);
+    if (nodeActor) {
+      const nodeRole = this.role((nodeActor.roleKey as (c: SimCluster) => string)(src));
+      const nodeSession = this.session(nodeActor, nodeRole.key, issued - 2 * US_PER_S);
+      this.emitTrail(
+        assumeRoleForPodIdentityRecord(
+          {
+            rng: this.rng,
+            timeUs: issued - US_PER_S,
+            region: src.region,
+            recipientAccountId: src.accountId,
+            userIdentity: assumedRoleIdentity({
+              accountId: nodeRole.accountId,
+              roleId: this.currentRoleId(nodeRole.key),
+              roleName: nodeRole.name,
+              roleArnWithPath: nodeRole.arn,
+              sessionName: nodeSession.sessionName,
+              accessKeyId: nodeSession.accessKeyId,
+              sessionIssuedUs: nodeSession.issuedUs,
+            }),
+            sourceIPAddress: nodeActor.ip,
+            userAgent: 'aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/eksauth#1.4.0',
+          },
+          src.name,
+        ),
+        issued - US_PER_S,
+      );
+    }
+    // `eks-<cluster cut to 10>-<pod>-<uuid>`, the pod cut so the name fits STS's 64 characters.
+    const uuid = this.rng.uuid();
+    const room = 64 - `eks-${src.name.slice(0, 10)}--${uuid}`.length;
+    const sessionName = `eks-${src.name.slice(0, 10)}-${w.pod.slice(0, room)}-${uuid}`;
+    const rec = podIdentityAssumeRoleRecord(
+      {
+        ...base,
+        region: src.region,
+        userIdentity: { type: 'AWSService', invokedBy: 'pods.eks.amazonaws.com' },
+        sourceIPAddress: 'pods.eks.amazonaws.com',
+        userAgent: 'pods.eks.amazonaws.com',
+      },
+      {
+        roleArn: role.arn,
+        roleAccountId: role.accountId,
+        sessionName,
+        tags: {
+          'eks-cluster-arn': src.arn,
+          'eks-cluster-name': src.name,
+          'kubernetes-namespace': w.namespace,
+          'kubernetes-service-account': w.serviceAccount,
+          'kubernetes-pod-name': w.pod,
+          'kubernetes-pod-uid': this.rng.uuid(),
+        },
+      },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    return {
+      sessionName,
+      human: {
+        identity: `serviceaccount:${src.accountId}/${src.name}/${w.namespace}/${w.serviceAccount}`,
+        via: 'pod-identity',
+        credentialEventId: rec.eventID,
+        workload: {
+          kind: 'pod-identity',
+          cluster: src.name,
+          accountId: src.accountId,
+          namespace: w.namespace,
+          serviceAccount: w.serviceAccount,
+          pod: w.pod,
+          ...(w.associationId ? { association: w.associationId } : {}),
+        },
+      },
+    };
+  }
+
+  /** A pod's IRSA session: AssumeRoleWithWebIdentity with the service account token of its cluster's issuer. */
+  private issueIrsaSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const w = actor.workload as NonNullable<Actor['workload']>;
+    const src = w.cluster;
+    const issuerHost = src.oidcIssuer.replace(/^https:\/\//, '');
+    const providerArn = `arn:aws:iam::${role.accountId}:oidc-provider/${issuerHost}`;
+    const subject = `system:serviceaccount:${w.namespace}:${w.serviceAccount}`;
+    const sessionName = `botocore-session-${Math.floor(issued / US_PER_S)}`;
+    const rec = assumeRoleWithWebIdentityRecord(
+      {
+        ...base,
+        region: src.region,
+        userIdentity: {
+          type: 'WebIdentityUser',
+          principalId: `${providerArn}:sts.amazonaws.com:${subject}`,
+          userName: subject,
+          identityProvider: providerArn,
+        },
+        sourceIPAddress: actor.ip,
+        userAgent: 'Boto3/1.34.162 md/Botocore#1.34.162 ua/2.0 os/linux#5.10 md/arch#x86_64 lang/python#3.12.4',
+      },
+      { roleArn: role.arn, roleAccountId: role.accountId, sessionName, providerArn, subject },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    return {
+      sessionName,
+      human: {
+        identity: `serviceaccount:${src.accountId}/${src.name}/${w.namespace}/${w.serviceAccount}`,
+        via: 'irsa',
+        credentialEventId: rec.eventID,
+        workload: {
+          kind: 'irsa',
+          cluster: src.name,
+          accountId: src.accountId,
+          namespace: w.namespace,
+          serviceAccount: w.serviceAccount,
+        },
+      },
+    };
+  }
+
   /** What the token proves about the caller, or undefined for callers that do not use IAM. */
   private verified(
     actor: Actor,
     c: SimCluster,
     t: number,
   ): { id: VerifiedIdentity; human?: GroundTruth['human'] } | undefined {
-    if (actor.kind === 'service-account' || actor.kind === 'anonymous' || actor.kind === 'certificate')
+    if (
+      actor.kind === 'service-account' ||
+      actor.kind === 'anonymous' ||
+      actor.kind === 'certificate' ||
+      actor.kind === 'oidc'
+    )
       return undefined;
     if (actor.kind === 'iam-user') {
       const u = actor.user as SimIamUser;
@@ -1120,7 +1362,13 @@ class Simulation {
 
   /** Would this actor be admitted to this cluster right now (no side effects)? Cached per mapping version. */
   private admitted(actor: Actor, c: SimCluster, t: number): boolean {
-    if (actor.kind === 'service-account' || actor.kind === 'anonymous' || actor.kind === 'certificate') return true;
+    if (
+      actor.kind === 'service-account' ||
+      actor.kind === 'anonymous' ||
+      actor.kind === 'certificate' ||
+      actor.kind === 'oidc'
+    )
+      return true;
     const cacheKey = `${actor.key}|${c.name}`;
     const hit = this.admittedCache.get(cacheKey);
     if (hit && hit.version === this.mappingVersion) return hit.ok;
@@ -1146,7 +1394,8 @@ class Simulation {
     } else {
       const roleKey = (actor.roleKey as (c: SimCluster) => string)(c);
       const role = this.role(roleKey);
-      const session = actor.node?.instanceId ?? actor.sso?.email ?? actor.user?.name ?? 'probe';
+      const session =
+        actor.node?.sessionName ?? actor.node?.instanceId ?? actor.sso?.email ?? actor.user?.name ?? 'probe';
       id = {
         type: 'assumed-role',
         accountId: role.accountId,
@@ -1254,7 +1503,7 @@ class Simulation {
     const cluster = this.rng.pick(pool.length ? pool : this.fleet.clusters);
     const stretch = actor.stretch.length > 0 && this.rng.chance(this.forbiddenFraction);
     const activity = this.rng.pick(stretch ? actor.stretch : actor.activities);
-    const iam = !['service-account', 'anonymous'].includes(actor.kind);
+    const iam = !['service-account', 'anonymous', 'certificate', 'oidc'].includes(actor.kind);
     return {
       atUs: t,
       actor,
@@ -1273,8 +1522,10 @@ class Simulation {
     c: SimCluster,
     t: number,
   ): AuditUser {
-    // Client certificates carry a CN and organisations only: no uid, no extra.
-    if (actor.kind === 'anonymous' || actor.kind === 'certificate') return { username, groups };
+    // Client certificates carry a CN and organisations only: no uid, no extra. The API server's OIDC
+    // authenticator sets no extra either (docs/formats.md §2.8).
+    if (actor.kind === 'anonymous' || actor.kind === 'certificate' || actor.kind === 'oidc')
+      return { username, groups };
     if (actor.kind === 'service-account' && actor.pod) return this.podUserBlock(actor, actor.pod, username, groups, t);
     if (actor.kind === 'service-account') {
       const sa = actor.sa as SimServiceAccount;
@@ -1454,7 +1705,9 @@ class Simulation {
     const result = authenticate(verified, this.mappingState(cs), cs.statics, t);
     const tokenKey = `${actor.key}|${c.name}|${verified.accessKeyId}`;
     const tok = this.tokens.get(tokenKey);
-    const tokenLife = ['node', 'eks-internal', 'ci'].includes(actor.kind) ? 14 * MINUTE_US : 60 * US_PER_S;
+    const tokenLife = ['node', 'eks-internal', 'ci', 'pod-identity', 'irsa'].includes(actor.kind)
+      ? 14 * MINUTE_US
+      : 60 * US_PER_S;
     const token = tok && t - tok.mintedUs < tokenLife ? tok : { id: `tok${this.tokenSeq++}`, mintedUs: t };
     this.tokens.set(tokenKey, token);
     const cache = cs.tokenCache[apiServer] as Map<string, number>;
@@ -1640,6 +1893,17 @@ class Simulation {
     if (actor.kind === 'certificate') {
       // The certificate names no organisation: the API server adds only system:authenticated.
       return { username: actor.certUser as string, groups: ['system:authenticated'], mappingSource: 'certificate' };
+    }
+    if (actor.kind === 'oidc') {
+      // The provider config prefixes the email claim and the groups claim (docs/formats.md §3.6).
+      const o = actor.oidc as NonNullable<Actor['oidc']>;
+      return {
+        username: `${o.provider.usernamePrefix}${o.email}`,
+        groups: [...o.groups.map((g) => `${o.provider.groupsPrefix}${g}`), 'system:authenticated'],
+        mappingSource: 'oidc-provider',
+        mappingKey: o.provider.name,
+        human: { identity: o.email, via: 'oidc' },
+      };
     }
     const v = this.verified(actor, c, t) as { id: VerifiedIdentity; human?: GroundTruth['human'] };
     const verified = v.id;
@@ -1995,10 +2259,49 @@ class Simulation {
           bootstrap: c.bootstrapAdmin,
           vpcId: `vpc-0${this.rng.hex(16)}`,
           subnets: [`subnet-0${this.rng.hex(16)}`, `subnet-0${this.rng.hex(16)}`],
+          oidcIssuer: c.oidcIssuer,
         }),
         c.createdAtUs,
       );
       for (const e of c.accessEntries) if (!e.bootstrap) this.emitCreateEntry(creator, c, e, e.createdAtUs);
+      for (const p of c.identityProviders) {
+        this.emitTrail(
+          associateIdentityProviderConfigRecord(
+            this.recordBase(creator, c, p.associatedAtUs, 'associate-identity-provider-config'),
+            c.name,
+            {
+              identityProviderConfigName: p.name,
+              issuerUrl: p.issuerUrl,
+              clientId: p.clientId,
+              usernameClaim: p.usernameClaim,
+              usernamePrefix: p.usernamePrefix,
+              groupsClaim: p.groupsClaim,
+              groupsPrefix: p.groupsPrefix,
+            },
+          ),
+          p.associatedAtUs,
+        );
+      }
+    }
+    const pi = this.fleet.workloads.podIdentity;
+    const piCluster = pi ? this.fleet.clusters.find((c) => c.name === pi.sourceCluster) : undefined;
+    if (pi && piCluster) {
+      const creator = this.actors.find((a) => a.key.startsWith(`creator:${piCluster.name}@`)) as Actor;
+      this.emitTrail(
+        createPodIdentityAssociationRecord(
+          this.recordBase(creator, piCluster, pi.createdAtUs, 'create-pod-identity-association'),
+          {
+            clusterName: piCluster.name,
+            namespace: pi.namespace,
+            serviceAccount: pi.serviceAccount,
+            roleArn: this.role(pi.roleKey).arn,
+            associationArn: pi.associationArn,
+            associationId: pi.associationId,
+            createdAtUs: pi.createdAtUs,
+          },
+        ),
+        pi.createdAtUs,
+      );
     }
   }
 
@@ -2033,6 +2336,7 @@ class Simulation {
     if (both) this.planMixedModeCluster(both, ctx);
     if (api && changes) this.planApiCluster(api, ctx);
     if (scripted) this.planFleetWide(ctx);
+    if (scripted) this.planWorkloads();
     this.changes.sort((a, b) => a.atUs - b.atUs);
     this.scripted.sort((a, b) => a.atUs - b.atUs);
   }
@@ -2409,6 +2713,99 @@ class Simulation {
     }
   }
 
+  /**
+   * Set pieces of the ways in that are not a person's IAM principal: a pod calling another cluster with
+   * its Pod Identity session and one with IRSA, an OIDC provider's user, a node of every node type,
+   * and a control-plane component with its client certificate.
+   */
+  private planWorkloads(): void {
+    // Someone rolls out the Deployment whose pods hold the Pod Identity sessions, before they use them.
+    const pi = this.fleet.workloads.podIdentity;
+    const deployer = this.actorByKey('platform-admin@');
+    const source = pi ? this.fleet.clusters.find((c) => c.name === pi.sourceCluster) : undefined;
+    if (pi && deployer && source)
+      this.script({
+        atUs: this.at(0.005),
+        actor: deployer,
+        cluster: source,
+        activity: {
+          verb: 'patch',
+          resource: 'deployments',
+          group: 'apps',
+          ns: pi.namespace,
+          fixedName: pi.deployment,
+          fieldManager: 'kubectl-rollout',
+        },
+        cases: ['pod-owner-rollout'],
+      });
+    const pod = this.actors.find((a) => a.kind === 'pod-identity');
+    if (pod)
+      this.script({
+        atUs: this.at(0.16),
+        actor: pod,
+        cluster: pod.clusters[0] as SimCluster,
+        activity: act.patchDeploy('checkout'),
+        cases: ['pod-identity-cross-cluster'],
+      });
+    const irsa = this.actors.find((a) => a.kind === 'irsa');
+    if (irsa)
+      this.script({
+        atUs: this.at(0.18),
+        actor: irsa,
+        cluster: irsa.clusters[0] as SimCluster,
+        activity: act.listPods('monitoring'),
+        cases: ['irsa-cross-cluster'],
+      });
+    const oidc = this.actors.find((a) => a.kind === 'oidc');
+    if (oidc)
+      this.script({
+        atUs: this.at(0.2),
+        actor: oidc,
+        cluster: oidc.clusters[0] as SimCluster,
+        activity: act.listPods('payments'),
+        cases: ['oidc-provider-user'],
+      });
+    const nodeCases: Record<string, string> = {
+      EC2_WINDOWS: 'node-ec2-windows-entry',
+      FARGATE_LINUX: 'node-fargate-entry',
+      HYBRID_LINUX: 'node-hybrid-entry',
+      EC2: 'node-auto-mode-entry',
+    };
+    let k = 0;
+    for (const a of this.actors) {
+      const type = a.node?.entryType;
+      const name = type ? nodeCases[type] : undefined;
+      if (!name) continue;
+      this.script({
+        atUs: this.at(0.22 + 0.01 * k++),
+        actor: a,
+        cluster: a.clusters[0] as SimCluster,
+        activity: { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
+        cases: [name],
+      });
+    }
+    const first = this.fleet.clusters[0];
+    if (first && this.mix !== 'realistic') {
+      this.script({
+        atUs: this.at(0.27),
+        actor: {
+          key: `control-plane:${first.name}:kube-scheduler`,
+          kind: 'certificate',
+          weight: 0,
+          clusters: [first],
+          ip: `10.${this.rng.range(0, 31)}.${this.rng.range(0, 255)}.${this.rng.range(2, 254)}`,
+          userAgent: `kube-scheduler/v${first.version}.0 (linux/amd64) kubernetes/${this.rng.hex(7)}/scheduler`,
+          activities: [],
+          stretch: [],
+          certUser: 'system:kube-scheduler',
+        },
+        cluster: first,
+        activity: act.listPods('payments'),
+        cases: ['certificate-user'],
+      });
+    }
+  }
+
   private applyChange(change: ScheduledChange): void {
     change.apply();
     this.mappingVersion++;
@@ -2610,7 +3007,9 @@ class Simulation {
     const people = this.actors
       .filter(
         (a) =>
-          ['sso', 'iam-user', 'assume-role', 'ci', 'partner'].includes(a.kind) && a.weight > 0 && a.clusters.length > 0,
+          ['sso', 'iam-user', 'assume-role', 'ci', 'partner', 'pod-identity', 'irsa', 'oidc'].includes(a.kind) &&
+          a.weight > 0 &&
+          a.clusters.length > 0,
       )
       .map((a) => [a, a.weight] as const);
     const anonymous = this.actorByKey('anonymous');

@@ -21,6 +21,7 @@ export const TRUTH_FIELDS = [
   'human.identity',
   'human.via',
   'human.chain',
+  'human.workload',
   'mapping.source',
   'mapping.key',
   'k8s.username',
@@ -95,9 +96,33 @@ const productMappingKey = (chain: DecisionChain): string | undefined => {
       return m.accessEntry?.principalArn ?? chain.principal.value?.canonicalArn;
     case 'eks-internal':
       return chain.principal.value?.canonicalArn;
+    case 'oidc-provider':
+      return m.oidcProvider?.name;
     default:
       return undefined;
   }
+};
+
+/** The workload fields both sides state: where the pod runs, its service account, pod and association. */
+const workloadOf = (w: {
+  kind: string;
+  cluster?: string;
+  accountId?: string;
+  namespace: string;
+  serviceAccount: string;
+  pod?: string;
+  association?: string;
+}) => {
+  const out: Record<string, string> = {
+    kind: w.kind,
+    cluster: w.cluster ?? '',
+    accountId: w.accountId ?? '',
+    namespace: w.namespace,
+    serviceAccount: w.serviceAccount,
+  };
+  if (w.pod) out['pod'] = w.pod;
+  if (w.association) out['association'] = w.association;
+  return out;
 };
 
 /** What the product says for each field (undefined = the product does not know or has no value). */
@@ -114,6 +139,12 @@ export const productFields = (chain: DecisionChain | undefined): Record<TruthFie
     'human.identity': h?.identity,
     'human.via': h?.via,
     'human.chain': h?.chain,
+    'human.workload': h?.workload
+      ? workloadOf({
+          ...h.workload,
+          ...(h.workload.association?.associationId ? { association: h.workload.association.associationId } : {}),
+        } as Parameters<typeof workloadOf>[0])
+      : undefined,
     'mapping.source': m?.source,
     'mapping.key': chain && m ? productMappingKey(chain) : undefined,
     'k8s.username': k?.username,
@@ -142,6 +173,7 @@ export const truthFields = (t: GroundTruth): Record<TruthField, unknown> => ({
   'human.identity': t.human?.identity,
   'human.via': t.human?.via,
   'human.chain': t.human?.chain,
+  'human.workload': t.human?.workload ? workloadOf(t.human.workload) : undefined,
   'mapping.source': t.failedStage && NO_MAPPER_RAN.has(t.failedStage) ? undefined : t.mappingSource,
   'mapping.key': t.mappingKey,
   'k8s.username': t.username,
@@ -203,7 +235,7 @@ export interface AgreementReport {
 const shapeOf = (m: FieldMismatch): string => {
   const show = (v: unknown) => (v === undefined ? 'missing' : typeof v === 'string' ? v : JSON.stringify(v));
   // Values that are identifiers per request would make every mismatch its own class: keep the shape.
-  if (/principalId|accessKeyId|canonicalArn|identity|key|username|chain/.test(m.field)) {
+  if (/principalId|accessKeyId|canonicalArn|identity|key|username|chain|workload/.test(m.field)) {
     return `${m.expected === undefined ? 'missing' : 'set'} -> ${m.actual === undefined ? 'missing' : 'different'}`;
   }
   return `${show(m.expected)} -> ${show(m.actual)}`;

@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util';
 import { LocalEngineError } from '../../lib/local/engine.js';
 import { QueryNotFoundError, QueryParamError } from '../../lib/query/errors.js';
 import { TrailStoreError } from '../../lib/store/trail-store.js';
+import { alertsCommand } from '../commands/alerts.js';
 import { backfill } from '../commands/backfill.js';
 import { consoleCommand } from '../commands/console.js';
 import { exportCommand } from '../commands/export.js';
 import { demo, replay } from '../commands/local.js';
 import { accessAt, denied, explain, mappingsHistory, touched, whoDid } from '../commands/questions.js';
 import { decodeTokenCommand, postureCommand } from '../commands/tools.js';
+import { workloadsCommand } from '../commands/workloads.js';
 import { type Command, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
 import { EXIT, NotFoundError, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
@@ -19,6 +21,8 @@ export const COMMANDS: Command[] = [
   accessAt,
   mappingsHistory,
   touched,
+  alertsCommand,
+  workloadsCommand,
   exportCommand,
   replay,
   demo,

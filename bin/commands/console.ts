@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConsoleAssets } from '../../console/build.js';
+import { recordedAlerts } from '../../lib/alerts/recorded-alerts.js';
+import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/types.js';
 import { type ConsoleBackend, storeBackend } from '../../lib/console/backend.js';
 import { startConsoleServer } from '../../lib/console/server.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
@@ -64,6 +66,7 @@ const openBackend = async (values: Values, io: CliIo): Promise<Opened> => {
       now: io.now,
       progress: createProgress(io.stderr, 'replay', 0),
       accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
+      alerts: recordedAlerts(store, DEFAULT_ALERT_CONFIG),
     });
     if (summary.firstEventAt !== undefined && summary.lastEventAt !== undefined) {
       defaultWindow = {

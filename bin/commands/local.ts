@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recordedAlerts } from '../../lib/alerts/recorded-alerts.js';
+import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/types.js';
 import { finalChains } from '../../lib/chain/rederive.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
 import { createProgress } from '../../lib/local/progress.js';
@@ -14,6 +16,7 @@ import { type Command, str } from '../cli/command.js';
 import { UsageError } from '../cli/errors.js';
 import { printAnswer } from '../cli/output.js';
 import { openTarget, parseRetentionFlag } from '../cli/target.js';
+import { readAlertConfigOption } from './alerts.js';
 import { outputFormat } from './questions.js';
 
 const isoOrUndefined = (text: string | undefined, name: string): string | undefined => {
@@ -33,6 +36,7 @@ export const replay: Command = {
     cluster: { type: 'string' },
     at: { type: 'string' },
     'retention-days': { type: 'string' },
+    'alert-config': { type: 'string' },
   },
   help: [
     '--log-group <g>      log group of log exports (else from <cluster>.filter-log-events.json or /aws/eks/<cluster>/cluster in the path)',
@@ -40,6 +44,7 @@ export const replay: Command = {
     '--cluster <name>     cluster of aws-auth files (else from <cluster>.yaml)',
     '--at <iso>           time of aws-auth snapshots (else metadata.creationTimestamp, else the file modification time)',
     '--retention-days <c=d,…>  TTL per item class of what is written (request, bulkRequest, authenticator, credential, quarantine)',
+    '--alert-config <f>   local mode: raise alerts with this deployment configuration (alertSuppressions, memberAccountIds…)',
   ],
   run: async ({ values, positionals, io }) => {
     if (positionals.length === 0) throw new UsageError(`nothing to replay (usage: eks-trail ${replay.usage})`);
@@ -54,6 +59,7 @@ export const replay: Command = {
       );
     }
     const at = isoOrUndefined(str(values.at), 'at');
+    const alertConfig = readAlertConfigOption(values, io);
     const target = await openTarget(
       {
         dataDir: str(values['data-dir']),
@@ -66,10 +72,17 @@ export const replay: Command = {
     try {
       const store = target.store as DynamoDbTrailStore;
       const progress = createProgress(io.stderr, 'replay', 0);
+      // Claiming alert ids in a deployed ledger without publishing would silence the deployed pipeline
+      // for those changes, so the alert stage runs in local mode only.
+      const alerts =
+        target.kind === 'local' ? recordedAlerts(store, alertConfig.file?.config ?? DEFAULT_ALERT_CONFIG) : undefined;
+      if (!alerts)
+        io.stderr.write('# alerts: not raised into a deployed table (eks-trail alerts --rerun --table … shows them)\n');
       const summary = await replayFiles(positionals, store, {
         now: io.now,
         progress,
         accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
+        ...(alerts ? { alerts } : {}),
         ...(logGroup ? { logGroup } : {}),
         ...(account ? { accountId: account } : {}),
         ...(str(values.cluster) ? { cluster: str(values.cluster) as string } : {}),
@@ -112,6 +125,7 @@ export const demo: Command = {
         now: io.now,
         progress: createProgress(io.stderr, 'replay', 0),
         accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
+        alerts: recordedAlerts(store, DEFAULT_ALERT_CONFIG),
       });
       out(`${renderReplaySummary(summary)}\n`);
       const clusters = (await store.clusters()).sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
@@ -165,6 +179,12 @@ export const demo: Command = {
           from: wide.from,
           to: wide.to,
           limit: '15',
+        });
+        await ask(`alerts the replay raised on ${cluster}`, 'alerts', {
+          cluster,
+          from: wide.from,
+          to: wide.to,
+          limit: '10',
         });
       }
       if (values.keep) out(`\ndata kept in ${dataDir}: eks-trail <question> --data-dir ${dataDir}\n`);

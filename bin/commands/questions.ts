@@ -24,6 +24,8 @@ const CLUSTER_HELP = [
   '--cluster <name>     cluster name, or <account-id>/<name> when the name exists in several accounts',
 ];
 
+export { CLUSTER, PAGE, PAGE_HELP };
+
 export const outputFormat = (values: Values): OutputFormat => {
   const f = str(values.format) ?? 'table';
   if (!(OUTPUT_FORMATS as readonly string[]).includes(f)) {
@@ -32,7 +34,7 @@ export const outputFormat = (values: Values): OutputFormat => {
   return f as OutputFormat;
 };
 
-const ask = async (
+export const ask = async (
   question: QuestionName,
   raw: Record<string, string | undefined>,
   values: Values,
@@ -73,14 +75,15 @@ const oneArg = (positionals: string[], what: string, usage: string): string => {
   return positionals[0] as string;
 };
 
-const noArgs = (positionals: string[]): void => {
+export const noArgs = (positionals: string[]): void => {
   if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
 };
 
 export const whoDid: Command = {
   name: 'who-did',
   summary: 'requests of a principal, human or Kubernetes user (or of a whole cluster)',
-  usage: 'who-did [--principal <arn> | --human <id> | --k8s-user <name>] [--cluster c] [filters]',
+  usage:
+    'who-did [--principal <arn> | --human <id> | --k8s-user <name> | --service-account ns/sa | --pod ns/pod] [--cluster c] [filters]',
   options: {
     ...CLUSTER,
     ...RANGE,
@@ -88,6 +91,8 @@ export const whoDid: Command = {
     principal: { type: 'string' },
     human: { type: 'string' },
     'k8s-user': { type: 'string' },
+    'service-account': { type: 'string' },
+    pod: { type: 'string' },
     verb: { type: 'string' },
     resource: { type: 'string' },
     namespace: { type: 'string' },
@@ -97,6 +102,9 @@ export const whoDid: Command = {
     '--principal <arn>    IAM role, user or sts assumed-role ARN (canonicalised; an assumed-role ARN also filters its session)',
     '--human <id>         SSO user / e-mail, IAM user ARN or assume-role caller',
     '--k8s-user <name>    Kubernetes username',
+    '--service-account <ns/sa>  requests on any cluster made with the IAM sessions (Pod Identity, IRSA) of this',
+    '                     service account of --cluster (the cluster its pods run on)',
+    '--pod <ns/pod>       the same, for one pod (found through its Pod Identity sessions)',
     '--verb <v[,v]>       get, list, watch, create, update, patch, delete, deletecollection',
     '--resource <r>       resource plural, optionally with group: deployments.apps',
     '--namespace <ns>     namespace',
@@ -114,6 +122,8 @@ export const whoDid: Command = {
         principal: str(values.principal),
         human: str(values.human),
         'k8s-user': str(values['k8s-user']),
+        'service-account': str(values['service-account']),
+        pod: str(values.pod),
         verb: str(values.verb),
         resource: str(values.resource),
         namespace: str(values.namespace),

@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TrailConfig } from '../config.js';
+import { AlertRouting } from '../constructs/alert-routing.js';
 import { AlertTopic } from '../constructs/alert-topic.js';
 import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
 import type { LogDestination } from '../constructs/log-destination.js';
@@ -73,6 +74,7 @@ export class CentralStack extends Stack {
   readonly rules: events.Rule[] = [];
   readonly trailTable: TrailTable;
   readonly alerts: AlertTopic;
+  readonly alertRouting: AlertRouting;
   readonly logIngest: TrailFunction;
   readonly cloudTrailIngest: TrailFunction;
   readonly queryApi: TrailFunction;
@@ -119,6 +121,12 @@ export class CentralStack extends Stack {
     this.queryApi = fns.queryApi;
     this.postureReport = fns.postureReport;
     grantFunctions(fns, this.trailTable, this.alerts);
+    this.alertRouting = new AlertRouting(this, 'AlertRouting', {
+      ...(config.alertRouting ? { settings: config.alertRouting } : {}),
+      clusters: config.clusters,
+    });
+    this.alertRouting.grantTo(this.logIngest.fn);
+    this.alertRouting.grantTo(this.cloudTrailIngest.fn);
     connectIngestSources(fns, config, this.stream, queues);
 
     // ---- query API

@@ -1,6 +1,7 @@
 import type { AlertConfig } from '../../lib/alerts/types.js';
 import { ENV } from '../../lib/runtime-env.js';
 import { DEFAULT_RETENTION_DAYS, type RetentionDays } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
+import { type AlertRoutingConfig, readAlertRouting } from './alert-routing-config.js';
 import { type Env, EnvReader } from './env-reader.js';
 import { readAlertConfig } from './posture-report-config.js';
 
@@ -13,6 +14,8 @@ export interface LogIngestConfig {
   /** Mapping-change and first-use alerts go here. */
   alertTopicArn: string;
   alerts: AlertConfig;
+  /** EventBridge and Security Hub, besides the topic. */
+  alertRouting: AlertRoutingConfig;
 }
 
 /** The store's item classes (the alert ledger's included), as cdk/config.ts lets deployers set them. */
@@ -42,6 +45,7 @@ export const loadLogIngestConfig = (env: Env): LogIngestConfig => {
     ...readRetention(r),
     alertTopicArn: readRequiredTopic(r),
     alerts: readAlertConfig(r),
+    alertRouting: readAlertRouting(r),
   };
   return r.done(config);
 };

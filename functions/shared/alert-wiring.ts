@@ -1,5 +1,6 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { mappingChangeAlertHook, mappingUseAlertHook } from '../../lib/alerts/dispatch.js';
+import { FanOutSink } from '../../lib/alerts/fan-out-sink.js';
 import type { AlertConfig, AlertLedger, AlertSink, MappingUsagePort } from '../../lib/alerts/types.js';
 import { describeError } from '../../lib/ingest/faults.js';
 import type { MappingChangeHook, RequestsStoredHook } from '../../lib/ingest/types.js';
@@ -22,25 +23,39 @@ export interface AlertWiring {
   config: AlertConfig;
 }
 
-/** The trail's alert ledger and mapping usage (parts of the storage port) and the SNS sink of a function. */
+/**
+ * The trail's alert ledger and mapping usage (parts of the storage port) and the sinks of a function:
+ * the routes (Security Hub, EventBridge) first and SNS last, so a failed e-mail is the only thing a
+ * retry sends twice (lib/alerts/fan-out-sink.ts).
+ */
 export const alertWiringFor = (
   store: Pick<TrailStore, 'alerts' | 'usage'>,
   sns: Pick<SNSClient, 'send'>,
-  opts: { alertTopicArn: string; config: AlertConfig },
-): AlertWiring => ({
-  ledger: store.alerts,
-  sink: new SnsAlertSink(sns, opts.alertTopicArn),
-  usage: store.usage,
-  config: opts.config,
-});
+  opts: { alertTopicArn: string; config: AlertConfig; routes?: readonly AlertSink[] },
+): AlertWiring => {
+  const topic = new SnsAlertSink(sns, opts.alertTopicArn);
+  return {
+    ledger: store.alerts,
+    sink: opts.routes && opts.routes.length > 0 ? new FanOutSink([...opts.routes, topic]) : topic,
+    usage: store.usage,
+    config: opts.config,
+  };
+};
 
-/** The `onNewMappingChanges` hook; credentials come from the trail so alerts name the human. */
-export const mappingChangeHookFor = (wiring: AlertWiring, store: Pick<TrailStore, 'credential'>): MappingChangeHook =>
+/**
+ * The `onNewMappingChanges` hook; credentials come from the trail so alerts name the human, and the
+ * fleet's mapping history tells whether a Pod Identity association's role administers another cluster.
+ */
+export const mappingChangeHookFor = (
+  wiring: AlertWiring,
+  store: Pick<TrailStore, 'credential' | 'clusters' | 'mappingChanges'>,
+): MappingChangeHook =>
   mappingChangeAlertHook({
     ledger: wiring.ledger,
     sink: wiring.sink,
     config: wiring.config,
     lookupCredential: (accessKeyId) => store.credential(accessKeyId),
+    fleet: store,
   });
 
 /**

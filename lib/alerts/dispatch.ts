@@ -6,12 +6,14 @@
  */
 import type { CredentialIssuance, DecisionChain } from '../chain/types.js';
 import { instantMicros } from '../identity/mapping-timeline.js';
-import type { ClusterMappingState } from '../identity/types.js';
+import type { ClusterMappingState, MappingChange } from '../identity/types.js';
 import { classifyFault } from '../ingest/faults.js';
 import type { MappingChangeHook, MappingChangeNotice, RequestsStoredHook } from '../ingest/types.js';
+import type { TrailStore } from '../store/trail-store.js';
 import { mappingKeyOfChain, mappingOrigin } from './mapping-keys.js';
-import { evaluateMappingChanges, firstUseAlert } from './mapping-rules.js';
+import { type EvaluateInput, evaluateMappingChanges, firstUseAlert } from './mapping-rules.js';
 import type { Alert, AlertConfig, AlertLedger, AlertSink, MappingUsagePort } from './types.js';
+import { fleetAdminLookup } from './workload-rules.js';
 
 export class AlertDispatchError extends Error {
   /** Alerts not sent (their ids were released for the retry where the ledger allows it). */
@@ -182,7 +184,26 @@ export interface MappingAlertDeps {
   config: AlertConfig;
   /** AssumeRole* issuance of an access key (TrailStore.credential); fetched up front for the actors. */
   lookupCredential?(accessKeyId: string): Promise<CredentialIssuance | undefined>;
+  /**
+   * Every watched cluster's mapping history, read only when a Pod Identity association changes: the
+   * escalation rule checks whether its role administers another cluster.
+   */
+  fleet?: Pick<TrailStore, 'clusters' | 'mappingChanges'>;
 }
+
+/** The fleet-wide admin lookup, loaded only when a change binds a role to pods. */
+const fleetAdmins = async (
+  changes: readonly MappingChange[],
+  fleet: MappingAlertDeps['fleet'],
+): Promise<EvaluateInput['adminMappingsElsewhere']> => {
+  const binds = changes.some(
+    (c) => c.op.kind === 'pod-identity-association-put' || c.op.kind === 'pod-identity-association-update',
+  );
+  if (!binds || !fleet) return undefined;
+  const clusters = [];
+  for (const ref of await fleet.clusters()) clusters.push({ ref, changes: await fleet.mappingChanges(ref) });
+  return fleetAdminLookup(clusters);
+};
 
 /**
  * The `onNewMappingChanges` hook of the ingestion pipelines: evaluates new and redelivered changes
@@ -202,11 +223,13 @@ export const mappingChangeAlertHook =
         if (issuance) credentials.set(key, issuance);
       }
     }
+    const adminMappingsElsewhere = await fleetAdmins(changes, deps.fleet);
     const alerts = evaluateMappingChanges({
       newChanges: changes,
       allChanges: notice.allChanges,
       config: deps.config,
       credentialFor: (key) => credentials.get(key),
+      ...(adminMappingsElsewhere ? { adminMappingsElsewhere } : {}),
     });
     await publishAlerts(alerts, deps);
   };

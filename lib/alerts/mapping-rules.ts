@@ -17,6 +17,7 @@ import type { AccessEntry, AwsAuthConfig, AwsAuthRow, MappingActor, MappingChang
 import type { ControlPlaneLogType } from '../sources/types.js';
 import { accountOfArn, alertActorOf, describeActor, humanBehind } from './alert-actors.js';
 import { isAwsServiceActor, isEksManagedPrincipal, isEksManagedRow, isEksManagedUsername } from './eks-managed.js';
+import { mappingChangeEvidence, requestEvidence } from './evidence.js';
 import { mappingKeyOfChain } from './mapping-keys.js';
 import { isSuppressed } from './suppressions.js';
 import {
@@ -28,6 +29,17 @@ import {
   type Severity,
   severityRank,
 } from './types.js';
+import {
+  type AdminMapping,
+  adminMappingsOf,
+  associationLines,
+  associationSeverity,
+  crossAccountTarget,
+  isPrivilegedServiceAccount,
+  plainAssociation,
+  providerSummary,
+  rolesOf,
+} from './workload-rules.js';
 
 /** The fold state MappingTimeline uses internally (ClusterMappingState without cluster and instant). */
 type Fold = Parameters<typeof applyChange>[0];
@@ -49,6 +61,12 @@ export interface EvaluateInput {
   config: AlertConfig;
   /** AssumeRole* issuance of an access key, to name the human behind the actor. */
   credentialFor?(accessKeyId: string): CredentialIssuance | undefined;
+  /**
+   * Where else a role is mapped with admin rights, fleet-wide (watched clusters at `at`): a Pod Identity
+   * association to such a role is an escalation path. Optional: without it only the association's own
+   * cluster is checked.
+   */
+  adminMappingsElsewhere?(roleMatchKey: string, at: string): AdminMapping[];
 }
 
 /** What a rule proposes; evaluate() turns it into an Alert (ids, actor, human, suppression). */
@@ -69,6 +87,8 @@ interface Draft {
   /** The change the alert is about when it is not the one being evaluated (churn: the delete). */
   anchor?: MappingChange;
   sourceEventIds?: string[];
+  /** Start of the span the evidence covers when the alert is about two changes (churn: the create). */
+  since?: string;
 }
 
 interface Ctx {
@@ -79,6 +99,7 @@ interface Ctx {
   history: readonly MappingChange[];
   trusted: Set<string>;
   byAwsService: boolean;
+  adminMappingsElsewhere?: EvaluateInput['adminMappingsElsewhere'];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,6 +214,7 @@ const churnDraft = (put: MappingChange, del: MappingChange): Draft => {
     idEventId: del.sourceEventId,
     anchor: del,
     sourceEventIds: [put.sourceEventId, del.sourceEventId],
+    since: put.at,
     notes: ['a short-lived access entry can grant access while leaving no mapping behind to review'],
   };
 };
@@ -594,6 +616,190 @@ const clusterCreated = (ctx: Ctx): Draft[] => {
   ];
 };
 
+// ---------------------------------------------------------------------------------------------
+// Workload identities: Pod Identity associations and OIDC identity providers
+// ---------------------------------------------------------------------------------------------
+
+/** The association a change is about, in a state (by id, else by service account). */
+const associationIn = (state: Fold, op: MappingChange['op']) => {
+  const all = [...(state.podIdentityAssociations?.values() ?? [])];
+  if (op.kind === 'pod-identity-association-put')
+    return state.podIdentityAssociations?.get(`${op.association.namespace}/${op.association.serviceAccount}`);
+  if (op.kind === 'pod-identity-association-update' || op.kind === 'pod-identity-association-delete') {
+    const named = op.kind === 'pod-identity-association-update' ? op.after : op.before;
+    // EKS keeps one association per service account: a call naming an id the history lacks is about
+    // the association that service account has.
+    return (
+      all.find((a) => a.associationId === op.associationId) ??
+      (named ? state.podIdentityAssociations?.get(`${named.namespace}/${named.serviceAccount}`) : undefined)
+    );
+  }
+  return undefined;
+};
+
+const sameAssociation = (a: ReturnType<typeof associationIn>, b: ReturnType<typeof associationIn>): boolean =>
+  JSON.stringify(plainAssociation(a)) === JSON.stringify(plainAssociation(b));
+
+const podIdentityAssociation = (ctx: Ctx): Draft[] => {
+  const op = ctx.change.op;
+  if (
+    op.kind !== 'pod-identity-association-put' &&
+    op.kind !== 'pod-identity-association-update' &&
+    op.kind !== 'pod-identity-association-delete'
+  )
+    return [];
+  const before = associationIn(ctx.before, op);
+  const after = op.kind === 'pod-identity-association-delete' ? undefined : associationIn(ctx.after, op);
+  // A backfill's first snapshot is the baseline, not a change anyone made (posture reports its risks).
+  if (ctx.change.source === 'backfill' && !before) return [];
+  if (op.kind === 'pod-identity-association-delete') {
+    const gone = before ?? op.before;
+    return [
+      {
+        ruleId: 'pod-identity-association-deleted',
+        severity: 'low',
+        title: `Pod Identity association ${gone ? `of ${gone.namespace}/${gone.serviceAccount} ` : ''}deleted`,
+        lines: gone ? associationLines('-', gone) : [`- association ${op.associationId} (not in the recorded history)`],
+        before: plainAssociation(gone),
+        ...(gone ? { principalArn: gone.roleArn } : {}),
+      },
+    ];
+  }
+  if (!after || (before && sameAssociation(before, after))) return [];
+  const severity = ctx.byAwsService ? 'info' : associationSeverity(after);
+  const notes: string[] = [];
+  if (isPrivilegedServiceAccount(after)) {
+    notes.push(
+      after.serviceAccount === 'default'
+        ? 'the default service account: every pod of the namespace that names no service account gets the role'
+        : 'kube-system: the system components and anyone who can create pods there get the role',
+    );
+  }
+  return [
+    {
+      ruleId: before ? 'pod-identity-association-updated' : 'pod-identity-association-created',
+      severity,
+      title: `Pod Identity association ${before ? 'changed' : 'created'}: ${after.namespace}/${after.serviceAccount} -> ${after.targetRoleArn ?? after.roleArn}`,
+      lines: [...(before ? associationLines('-', before) : []), ...associationLines('+', after)],
+      before: plainAssociation(before),
+      after: plainAssociation(after),
+      principalArn: after.roleArn,
+      notes,
+    },
+  ];
+};
+
+const podIdentityRisks = (ctx: Ctx): Draft[] => {
+  const op = ctx.change.op;
+  if (op.kind !== 'pod-identity-association-put' && op.kind !== 'pod-identity-association-update') return [];
+  const before = associationIn(ctx.before, op);
+  const after = associationIn(ctx.after, op);
+  if (!after) return [];
+  const out: Draft[] = [];
+  const sa = `${after.namespace}/${after.serviceAccount}`;
+  // Escalation: the role this service account now holds is an administrator of a watched cluster.
+  const roles = rolesOf(after);
+  const beforeRoles = new Set(before ? rolesOf(before).map((r) => r.matchKey) : []);
+  for (const role of roles) {
+    if (beforeRoles.has(role.matchKey)) continue;
+    const here = adminMappingsOf(ctx.after, role.matchKey).map((via) => ({
+      cluster: `${ctx.change.accountId ?? '_'}/${ctx.change.cluster}`,
+      via,
+    }));
+    const elsewhere = (ctx.adminMappingsElsewhere?.(role.matchKey, ctx.change.at) ?? []).filter(
+      (m) => m.cluster !== `${ctx.change.accountId ?? '_'}/${ctx.change.cluster}`,
+    );
+    const all = [...here, ...elsewhere];
+    if (all.length === 0) continue;
+    out.push({
+      ruleId: 'pod-identity-escalation',
+      severity: elsewhere.length > 0 ? 'critical' : 'high',
+      title: `Pods of ${sa} can act as ${role.arn}, an administrator of ${[...new Set(all.map((m) => m.cluster))].join(', ')}`,
+      lines: [`+ ${sa} -> ${role.arn}`, ...all.map((m) => `  ${m.cluster}: ${m.via}`)],
+      subKey: role.matchKey,
+      principalArn: role.arn,
+      notes: [
+        'whoever can run a pod with this service account (or create pods in its namespace) administers those clusters',
+      ],
+    });
+  }
+  const target = crossAccountTarget(after, ctx.change.accountId);
+  if (target && (!before || before.targetRoleArn !== after.targetRoleArn)) {
+    out.push({
+      ruleId: 'pod-identity-cross-account-target',
+      severity: 'high',
+      title: `Pods of ${sa} reach account ${target} through target role ${after.targetRoleArn}`,
+      lines: [`+ targetRoleArn: ${after.targetRoleArn}`, `  role chained from ${after.roleArn}`],
+      principalArn: after.targetRoleArn,
+      notes: ["the target role's trust policy must require the association's external id"],
+    });
+  }
+  if (after.disableSessionTags && !before?.disableSessionTags) {
+    out.push({
+      ruleId: 'pod-identity-session-tags-disabled',
+      severity: 'medium',
+      title: `Session tags disabled for ${sa}`,
+      lines: ['+ disableSessionTags: true'],
+      principalArn: after.roleArn,
+      notes: [
+        'the sessions no longer carry the cluster, namespace, service account and pod: policies conditioned on those tags stop applying, and CloudTrail names the pod only by its cut session name',
+      ],
+    });
+  }
+  return out;
+};
+
+/** The provider's settings, without when and by whom the history recorded them. */
+const sameProviderSettings = (a: object, b: object): boolean => {
+  const settings = (c: object) =>
+    JSON.stringify(
+      Object.entries(c)
+        .filter(([k]) => k !== 'since' && k !== 'actor' && k !== 'sourceEventId')
+        .sort(([x], [y]) => (x < y ? -1 : 1)),
+    );
+  return settings(a) === settings(b);
+};
+
+const identityProvider = (ctx: Ctx): Draft[] => {
+  const op = ctx.change.op;
+  if (op.kind === 'identity-provider-associate') {
+    const known = ctx.before.identityProviders?.get(op.config.name);
+    // A backfill's first snapshot is the baseline, not a change anyone made; a provider already in force
+    // with the same settings (a re-list, a redelivered event) changes nothing either.
+    if (ctx.change.source === 'backfill' && !known) return [];
+    if (known && sameProviderSettings(known, op.config)) return [];
+    return [
+      {
+        ruleId: 'identity-provider-associated',
+        severity: 'high',
+        title: `OIDC identity provider ${op.config.name} associated: its users reach the cluster without IAM`,
+        lines: [`+ ${providerSummary(op.config)}`],
+        after: op.config,
+        subKey: op.config.name,
+        notes: [
+          'requests of its users carry no IAM principal; RBAC bindings naming its prefixed users and groups decide',
+        ],
+      },
+    ];
+  }
+  if (op.kind === 'identity-provider-disassociate') {
+    const was = ctx.before.identityProviders?.get(op.name);
+    // A backfill only states that the provider is absent: news only if the history still had it.
+    if (ctx.change.source === 'backfill' && !was) return [];
+    return [
+      {
+        ruleId: 'identity-provider-disassociated',
+        severity: 'medium',
+        title: `OIDC identity provider ${op.name} disassociated`,
+        lines: [was ? `- ${providerSummary(was)}` : `- ${op.name} (not in the recorded history)`],
+        before: was,
+        subKey: op.name,
+      },
+    ];
+  }
+  return [];
+};
+
 const RULES: ((ctx: Ctx) => Draft[])[] = [
   accessEntryPut,
   accessEntryUpdate,
@@ -605,6 +811,9 @@ const RULES: ((ctx: Ctx) => Draft[])[] = [
   authModeSet,
   loggingSet,
   clusterCreated,
+  podIdentityAssociation,
+  podIdentityRisks,
+  identityProvider,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -689,6 +898,13 @@ const toAlert = (change: MappingChange, draft: Draft, human: string | undefined)
   if (draft.policyArn !== undefined) related.policyArn = draft.policyArn;
   if (draft.notes && draft.notes.length > 0) related.notes = draft.notes;
   if (Object.keys(related).length > 0) alert.related = related;
+  alert.evidence = mappingChangeEvidence({
+    cluster: change.cluster,
+    accountId: change.accountId,
+    from: draft.since ?? change.at,
+    to: change.at,
+    principalArn: draft.principalArn,
+  });
   return alert;
 };
 
@@ -735,6 +951,7 @@ export const evaluateMappingChanges = (input: EvaluateInput): Alert[] => {
       trusted,
       byAwsService: isAwsServiceActor(change.actor),
     };
+    if (input.adminMappingsElsewhere) ctx.adminMappingsElsewhere = input.adminMappingsElsewhere;
     const drafts = RULES.flatMap((rule) => rule(ctx));
     if (drafts.length === 0) continue;
     const humans = new Map<MappingChange, string | undefined>();
@@ -873,5 +1090,14 @@ export const firstUseAlert = (
   if (principalArn) alert.related.principalArn = principalArn;
   if (mappingActor) alert.related.mappingActor = mappingActor;
   if (notes.length > 0) alert.related.notes = notes;
+  alert.evidence = chain.auditID
+    ? requestEvidence({ cluster: chain.cluster, accountId: chain.accountId, auditId: chain.auditID, at: chain.at })
+    : mappingChangeEvidence({
+        cluster: chain.cluster,
+        accountId: chain.accountId,
+        from: createdAt,
+        to: chain.at,
+        principalArn,
+      });
   return alert;
 };

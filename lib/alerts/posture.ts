@@ -20,6 +20,13 @@ import { accessEntryMappingKey, awsAuthAccountMappingKey, awsAuthRowMappingKey }
 import { isSuppressed } from './suppressions.js';
 import type { AlertConfig, Finding, MappingUsage, PostureRuleId, Severity } from './types.js';
 import { severityRank } from './types.js';
+import {
+  adminMappingsOf,
+  crossAccountTarget,
+  isPrivilegedServiceAccount,
+  providerSummary,
+  rolesOf,
+} from './workload-rules.js';
 
 export interface PostureInput {
   /** Mapping state of each cluster now; `accountId` tells same-named clusters of two accounts apart. */
@@ -387,6 +394,78 @@ const unusedFindings = (ctx: ClusterCtx, usage: Map<string, MappingUsage>, now: 
 };
 
 // ---------------------------------------------------------------------------------------------
+// Workload identities: Pod Identity associations and OIDC providers
+// ---------------------------------------------------------------------------------------------
+
+const workloadFindings = (ctx: ClusterCtx, fleet: PostureInput['states']): void => {
+  const { state } = ctx;
+  const here = `${state.accountId ?? '_'}/${state.cluster}`;
+  for (const a of state.podIdentityAssociations?.values() ?? []) {
+    const sa = `${a.namespace}/${a.serviceAccount}`;
+    const base = { principalArn: a.roleArn, since: a.since, sourceEventId: a.sourceEventId };
+    const sub = a.associationId ?? sa;
+    for (const role of rolesOf(a)) {
+      const admins = fleet.flatMap((s) =>
+        adminMappingsOf(s, role.matchKey).map((via) => `${s.accountId ?? '_'}/${s.cluster}: ${via}`),
+      );
+      if (admins.length === 0) continue;
+      const elsewhere = admins.some((m) => !m.startsWith(`${here}:`));
+      add(ctx, 'pod-identity-escalation-path', `${sub}#${role.matchKey}`, elsewhere ? 'critical' : 'high', {
+        ...base,
+        principalArn: role.arn,
+        title: `Pods of ${sa} can act as ${role.arn}, an administrator of ${admins.length} mapping(s)`,
+        detail: `Anyone who can run a pod with service account ${sa} here holds ${role.arn}, which is mapped as an administrator: ${admins.join('; ')}. Bind a narrower role, or remove the admin mapping.`,
+        commands: [
+          `aws eks describe-pod-identity-association --cluster-name ${sh(state.cluster)} --association-id ${sh(a.associationId ?? '<id>')}`,
+        ],
+      });
+    }
+    const target = crossAccountTarget(a, state.accountId);
+    if (target) {
+      add(ctx, 'pod-identity-cross-account-target', sub, 'medium', {
+        ...base,
+        principalArn: a.targetRoleArn,
+        title: `Pods of ${sa} reach account ${target} through ${a.targetRoleArn}`,
+        detail:
+          "A target role lets these pods act in another account. Its trust policy must require the association's external id, and the account owner must expect it.",
+      });
+    }
+    if (a.disableSessionTags) {
+      add(ctx, 'pod-identity-session-tags-disabled', sub, 'low', {
+        ...base,
+        title: `Session tags disabled for ${sa}`,
+        detail:
+          'Sessions of these pods carry no cluster, namespace, service account or pod tags: tag-conditioned policies do not apply, and CloudTrail names the pod only by its cut session name.',
+      });
+    }
+    if (isPrivilegedServiceAccount(a)) {
+      add(ctx, 'pod-identity-privileged-service-account', sub, 'medium', {
+        ...base,
+        title: `${sa} is bound to ${a.roleArn}`,
+        detail:
+          a.serviceAccount === 'default'
+            ? 'The default service account is used by every pod of the namespace that names none: all of them get the role. Bind a dedicated service account.'
+            : 'kube-system holds the system components; anyone who can create pods there gets the role. Keep IAM roles of add-ons narrow.',
+      });
+    }
+  }
+  for (const p of state.identityProviders?.values() ?? []) {
+    const noPrefix = p.usernamePrefix === '-' || (p.usernamePrefix === undefined && p.usernameClaim === 'email');
+    add(ctx, 'oidc-identity-provider', p.name, noPrefix ? 'high' : 'medium', {
+      since: p.since,
+      sourceEventId: p.sourceEventId,
+      title: `OIDC identity provider ${p.name} admits users without IAM`,
+      detail: `${providerSummary(p)}. Their requests carry no IAM principal and are governed by RBAC bindings of their prefixed names and groups.${
+        noPrefix ? ' Without a username prefix its users can take names that RBAC bindings already give to others.' : ''
+      }`,
+      commands: [
+        `aws eks describe-identity-provider-config --cluster-name ${sh(state.cluster)} --identity-provider-config type=oidc,name=${sh(p.name)}`,
+      ],
+    });
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
 
@@ -410,6 +489,7 @@ export const postureFindings = (input: PostureInput): Finding[] => {
     for (const e of state.accessEntries.values()) accessEntryFindings(ctx, e);
     awsAuthFindings(ctx);
     creatorFindings(ctx);
+    workloadFindings(ctx, input.states);
     if (!Number.isNaN(now) && days > 0) {
       const usage = new Map<string, MappingUsage>();
       for (const u of input.usage) {

@@ -79,6 +79,7 @@ export const alertBody = (alert: Alert): string => {
     for (const n of r.notes ?? []) facts.push(`Note:      ${n}`);
     if (facts.length > 0) lines.push('', ...facts);
   }
+  if (alert.evidence) lines.push('', `Evidence: ${alert.evidence.command}`);
   lines.push('', `Source events: ${alert.sourceEventIds.join(', ')}`, `Alert id: ${alert.alertId}`);
   return capBytes(lines.join('\n'));
 };

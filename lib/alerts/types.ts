@@ -16,24 +16,35 @@ export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 export const maxSeverity = (a: Severity, b: Severity): Severity => (severityRank(a) <= severityRank(b) ? a : b);
 
 /** Stable rule identifiers: suppressions and downstream filters name them, never reword them. */
-export type MappingRuleId =
-  | 'access-entry-created'
-  | 'access-entry-updated'
-  | 'access-entry-deleted'
-  | 'access-entry-churn'
-  | 'access-policy-associated'
-  | 'access-policy-disassociated'
-  | 'aws-auth-created'
-  | 'aws-auth-edited'
-  | 'aws-auth-deleted'
-  | 'aws-auth-unparseable'
-  | 'system-masters-mapping'
-  | 'untrusted-account-mapping'
-  | 'aws-auth-map-accounts'
-  | 'auth-mode-changed'
-  | 'control-plane-logging-disabled'
-  | 'cluster-created-creator-admin'
-  | 'new-mapping-first-use';
+export const MAPPING_RULE_IDS = [
+  'access-entry-created',
+  'access-entry-updated',
+  'access-entry-deleted',
+  'access-entry-churn',
+  'access-policy-associated',
+  'access-policy-disassociated',
+  'aws-auth-created',
+  'aws-auth-edited',
+  'aws-auth-deleted',
+  'aws-auth-unparseable',
+  'system-masters-mapping',
+  'untrusted-account-mapping',
+  'aws-auth-map-accounts',
+  'auth-mode-changed',
+  'control-plane-logging-disabled',
+  'cluster-created-creator-admin',
+  'new-mapping-first-use',
+  'pod-identity-association-created',
+  'pod-identity-association-updated',
+  'pod-identity-association-deleted',
+  'pod-identity-escalation',
+  'pod-identity-cross-account-target',
+  'pod-identity-session-tags-disabled',
+  'identity-provider-associated',
+  'identity-provider-disassociated',
+] as const;
+
+export type MappingRuleId = (typeof MAPPING_RULE_IDS)[number];
 
 export interface AlertActor {
   /** The caller's ARN as the source gave it (STS assumed-role form for sessions). */
@@ -70,6 +81,19 @@ export interface AlertRequestRef {
   username?: string;
 }
 
+/**
+ * Where an alert's evidence is read: the question (CLI, query API, console) that shows the change or the
+ * request behind it, with its parameters. A pure function of the alert, stored with it in the ledger so
+ * a listing links to it without deriving anything.
+ */
+export interface AlertEvidence {
+  question: 'explain' | 'mappings-history';
+  /** The question's parameters, as the CLI and the query API take them (cluster is `<account>/<name>`). */
+  params: Record<string, string>;
+  /** The same as an `eks-trail` command line. */
+  command: string;
+}
+
 export interface Alert {
   /** Deterministic: rule id + source event id (+ sub key). The ledger dedupes on it. */
   alertId: string;
@@ -95,6 +119,8 @@ export interface Alert {
     /** Free-form notes (e.g. why the severity was raised). */
     notes?: string[];
   };
+  /** The question that shows the evidence (absent on alerts recorded before it was kept). */
+  evidence?: AlertEvidence;
 }
 
 /** A rule that silences alerts; every field given must match (an empty rule matches nothing). */
@@ -136,7 +162,12 @@ export type PostureRuleId =
   | 'aws-auth-migration'
   | 'aws-auth-unparseable'
   | 'creator-invisible-admin'
-  | 'mapping-unused';
+  | 'mapping-unused'
+  | 'pod-identity-escalation-path'
+  | 'pod-identity-cross-account-target'
+  | 'pod-identity-session-tags-disabled'
+  | 'pod-identity-privileged-service-account'
+  | 'oidc-identity-provider';
 
 export interface Finding {
   /** Deterministic: rule id + cluster + subject. */

@@ -2,6 +2,7 @@ import { explainDenial } from '../authz/explain-denial.js';
 import { parseForbiddenMessage } from '../authz/forbidden-message.js';
 import { parseAuthorizationReason } from '../authz/reason.js';
 import type { AuthorizationReason, MissingPermission } from '../authz/types.js';
+import { canonicalizeArn } from '../identity/arn.js';
 import { resolveMapping } from '../identity/resolve.js';
 import type { AccessPolicyAssociation, ClusterMappingState, MappingResolution } from '../identity/types.js';
 import { deepFreeze, memoizeByString } from '../memo.js';
@@ -14,7 +15,8 @@ import type {
   StsResponseLine,
 } from '../sources/types.js';
 import { humanFor } from './human.js';
-import { principalFromCanonicalArn, principalFromStsResponse, principalFromUser } from './principal.js';
+import { nodeMappingCandidates, oidcUserOf } from './non-iam.js';
+import { hasIamExtra, principalFromCanonicalArn, principalFromStsResponse, principalFromUser } from './principal.js';
 import type {
   CorrelationEvidence,
   DecisionChain,
@@ -692,11 +694,14 @@ const identityFor = (
     const hit = history.byVersion.get(stateKey.version)?.get(key);
     if (hit && sameUser(hit.user, user)) return hit.links;
   }
-  const principal = principalFromUser(user);
+  let principal = principalFromUser(user);
   // A principal known only from the batch's credentials is not a function of the user block.
   const batchDependent = needsIssuance(principal);
   if (batchDependent) principalFromIssuance(principal, evidence);
-  const mapping = mappingFor(principal, lookupAt, evidence, observedIdentity(user), Boolean(user.username));
+  const nonIam = nonIamLinks(user, principal, lookupAt, evidence);
+  if (nonIam) principal = nonIam.principal;
+  const mapping =
+    nonIam?.mapping ?? mappingFor(principal, lookupAt, evidence, observedIdentity(user), Boolean(user.username));
   const links = { principal, mapping };
   // An empty history's explanation names the request time, so it is not shared across requests.
   if (history && stateKey && !batchDependent && !mapping.historyUnknown) {
@@ -717,6 +722,60 @@ const identityFor = (
     slots.set(key, { user, links });
   }
   return links;
+};
+
+/**
+ * A user with no IAM identity in the event, read against the mapping state (lib/chain/non-iam.ts): an
+ * OIDC provider's user, or a node one node mapping explains. Undefined leaves the unknown principal
+ * as principalFromUser said it.
+ */
+const nonIamLinks = (
+  user: AuditEvent['user'],
+  principal: Link<PrincipalLink>,
+  at: string | undefined,
+  evidence: CorrelationEvidence,
+): { principal: Link<PrincipalLink>; mapping: MappingResult } | undefined => {
+  const username = user.username;
+  if (!username || !at || principal.value?.type !== 'unknown' || principal.value.canonicalArn || hasIamExtra(user))
+    return undefined;
+  const state = safeState(evidence, at);
+  if (!state) return undefined;
+  const oidc = oidcUserOf(username, user.groups ?? [], state);
+  if (oidc)
+    return { principal: oidc.principal, mapping: { link: oidc.mapping, pending: false, historyUnknown: false } };
+  const nodes = nodeMappingCandidates(username, state);
+  if (nodes.length === 0) return undefined;
+  if (nodes.length > 1) {
+    return {
+      principal,
+      mapping: {
+        link: {
+          status: 'unknown',
+          why: `${username} carries no IAM identity; ${nodes.length} node mappings fit its name (${nodes.map((n) => n.label).join('; ')}), so which role it used is not known`,
+          evidence: [],
+        },
+        pending: false,
+        historyUnknown: false,
+      },
+    };
+  }
+  const only = nodes[0] as { principalArn: string; label: string };
+  const c = canonicalizeArn(only.principalArn);
+  if (!c.ok) return undefined;
+  const derived: Link<PrincipalLink> = {
+    status: 'derived',
+    value: { type: 'assumed-role', canonicalArn: c.value.canonicalArn, accountId: c.value.accountId },
+    why: `${username} carries no IAM identity in user.extra (an authenticator too old to write it); the only node mapping that fits its name is the ${only.label}, so the node came in as that role`,
+    evidence: ['audit:user.username'],
+  };
+  const mapping = mappingFor(derived, at, evidence, observedIdentity(user), true);
+  if (mapping.link.value) {
+    mapping.link = {
+      ...mapping.link,
+      why: `${mapping.link.why}; the role is derived from the node's name, not stated by the event`,
+    };
+  }
+  return { principal: derived, mapping };
 };
 
 /** Build the chain of one audit event stage. */
@@ -758,10 +817,14 @@ const safeCredential = (evidence: CorrelationEvidence, key: string) => {
 };
 
 /** Evidence whose lookups cannot throw into the correlator. */
-const safeEvidence = (evidence: CorrelationEvidence): CorrelationEvidence => ({
-  mappingStateAt: (at) => evidence.mappingStateAt(at),
-  credentialFor: (key) => safeCredential(evidence, key),
-});
+const safeEvidence = (evidence: CorrelationEvidence): CorrelationEvidence => {
+  const safe: CorrelationEvidence = {
+    mappingStateAt: (at) => evidence.mappingStateAt(at),
+    credentialFor: (key) => safeCredential(evidence, key),
+  };
+  if (evidence.workload) safe.workload = evidence.workload;
+  return safe;
+};
 
 const STAGE_BY_CLASS: Record<AuthnFailureClass, FailedStage> = {
   'token-malformed': 'token',

@@ -40,6 +40,9 @@ const principalText = (p: PrincipalLink): string => {
   }
   if (p.type === 'anonymous') return 'anonymous (no credentials)';
   if (p.type === 'k8s-internal') return 'Kubernetes / EKS component (no IAM principal)';
+  if (p.type === 'oidc-user' && p.oidc) {
+    return `OIDC user ${p.oidc.claim} of provider ${p.oidc.provider} (${p.oidc.issuerUrl}); no IAM principal`;
+  }
   const parts = [`${p.type} ${p.canonicalArn ?? '(ARN unknown)'}`];
   const details: string[] = [];
   if (p.stsArn && p.stsArn !== p.canonicalArn) details.push(`session ARN ${p.stsArn}`);
@@ -59,6 +62,39 @@ const VIA: Record<HumanLink['via'], string> = {
   'web-identity': 'web identity subject',
   'source-identity': 'STS source identity',
   root: 'account root',
+  'pod-identity': 'EKS Pod Identity session of a pod',
+  irsa: 'IRSA web identity of a pod',
+  oidc: 'OIDC identity provider user',
+};
+
+/** The workload lines: pod, association or trust, and the people behind them. */
+export const workloadLines = (h: HumanLink): string[] => {
+  const w = h.workload;
+  if (!w) return [];
+  const where = w.cluster ? `cluster ${w.accountId ? `${w.accountId}/` : ''}${w.cluster}` : 'cluster unknown';
+  const out = [
+    `workload: ${where}, namespace ${w.namespace}, service account ${w.serviceAccount}${
+      w.pod ? `, pod ${w.pod}${w.podStatus === 'derived' ? ' (derived)' : ''}` : ', pod not named by the evidence'
+    }`,
+  ];
+  const a = w.association;
+  if (a) {
+    out.push(
+      `association ${a.associationId ?? '(id unknown)'} [${a.status}] -> ${a.roleArn}${
+        a.targetRoleArn ? ` then ${a.targetRoleArn}` : ''
+      }${a.createdBy ? `, created ${a.createdAt ?? ''} by ${a.createdBy}${a.createdByHuman ? ` (${a.createdByHuman})` : ''}` : ''}`,
+    );
+  }
+  if (w.trust) out.push(`IRSA trust: issuer ${w.trust.issuer}, subject ${w.trust.subject}`);
+  const d = w.deployedBy;
+  if (d) {
+    out.push(
+      `deployed by [${d.status}]: ${d.human ?? d.username ?? '(unknown)'}${d.verb ? ` ${d.verb}` : ''} ${d.owner}${
+        d.at ? ` at ${d.at}` : ''
+      }${d.auditID ? ` (audit ${d.auditID})` : ''}`,
+    );
+  }
+  return out;
 };
 
 const humanText = (h: HumanLink): string => {
@@ -74,6 +110,7 @@ const SOURCE: Record<MappingLink['source'], string> = {
   'aws-auth-account': 'aws-auth mapAccounts (auto-mapped to the ARN)',
   'cluster-creator': 'cluster creator grant',
   'eks-internal': 'EKS-internal identity',
+  'oidc-provider': 'OIDC identity provider config',
   unmapped: 'no mapping',
   'service-account': 'service-account token (no IAM mapping)',
   anonymous: 'anonymous (no mapping)',
@@ -83,6 +120,14 @@ const SOURCE: Record<MappingLink['source'], string> = {
 
 const mappingLines = (m: MappingLink): string[] => {
   const out = [SOURCE[m.source]];
+  if (m.oidcProvider) {
+    const o = m.oidcProvider;
+    out.push(
+      `provider ${o.name} issuer ${o.issuerUrl}${o.clientId ? ` client ${o.clientId}` : ''}, username claim ${o.usernameClaim} prefix ${JSON.stringify(o.usernamePrefix)}${
+        o.groupsClaim ? `, groups claim ${o.groupsClaim} prefix ${JSON.stringify(o.groupsPrefix ?? '')}` : ''
+      }`,
+    );
+  }
   if (m.accessEntry) {
     const e = m.accessEntry;
     out.push(
@@ -208,7 +253,7 @@ export const renderChain = (chain: DecisionChain): string => {
     lines.push('  pending enrichment: some links are unknown only because related events have not arrived yet');
   }
   lines.push(...section(1, 'principal', chain.principal, (p) => [principalText(p)]));
-  lines.push(...section(2, 'human', chain.human, (h) => [humanText(h)]));
+  lines.push(...section(2, 'human', chain.human, (h) => [humanText(h), ...workloadLines(h)]));
   lines.push(...section(3, 'mapping', chain.mapping, mappingLines));
   lines.push(...section(4, 'k8s identity', chain.k8sIdentity, k8sText));
   lines.push(...section(5, 'decision', chain.decision, decisionLines));

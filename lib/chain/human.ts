@@ -1,6 +1,7 @@
 import { canonicalizeArn } from '../identity/arn.js';
 import type { AwsActor } from '../sources/types.js';
 import type { CorrelationEvidence, CredentialIssuance, HumanLink, Link, PrincipalLink } from './types.js';
+import { type WorkloadHuman, workloadOfIssuance } from './workload.js';
 
 /**
  * Who is behind an IAM principal (docs/design.md, principle 4: attribute by what the caller cannot choose).
@@ -47,6 +48,8 @@ interface Trace {
   pending: boolean;
   /** Set when the chain ends at an AWS service (e.g. ec2.amazonaws.com): a workload, not a person. */
   service?: string;
+  /** Set when the chain ends at a pod (EKS Pod Identity or IRSA): the workload link. */
+  workload?: WorkloadHuman;
 }
 
 /** The human a caller represents, when the caller itself says it (no further lookup needed). */
@@ -76,6 +79,14 @@ const trace = (accessKeyId: string, evidence: CorrelationEvidence): Trace | unde
   let iss: CredentialIssuance | undefined = first;
   for (let depth = 0; iss && depth < MAX_CHAIN_DEPTH; depth++) {
     t.issuances.push(iss);
+    // A key EKS issued to a pod names the pod before anything else: IRSA is a web identity, Pod
+    // Identity an AWS service call, and both would otherwise end the trace without a workload.
+    const w = workloadOfIssuance(iss, evidence);
+    if (w) {
+      t.workload = w;
+      t.human = w.human;
+      return t;
+    }
     if (iss.api === 'AssumeRoleWithSAML') {
       if (iss.subject) {
         t.human = { identity: iss.subject, via: 'saml' };
@@ -133,6 +144,31 @@ const trace = (accessKeyId: string, evidence: CorrelationEvidence): Trace | unde
   return t;
 };
 
+/** The human link of a session issued to a pod: the workload, with how each part is known. */
+const workloadResult = (accessKeyId: string, t: Trace, sessionNote: string): HumanResult => {
+  const w = t.workload as WorkloadHuman;
+  const first = t.issuances[0] as CredentialIssuance;
+  const hops = [...t.hops].reverse();
+  const value: HumanLink = { ...w.human, credentialEventId: first.sourceEventId };
+  if (hops.length > 0) value.chain = hops;
+  const why = [
+    ...(hops.length > 0
+      ? [
+          `access key ${accessKeyId} was issued by ${first.api} ${first.sourceEventId}; role chain through ${hops.join(' -> ')}`,
+        ]
+      : []),
+    ...w.why,
+    ...t.why,
+  ].join('; ');
+  const evidence = t.issuances.map((i) => `cloudtrail:${i.sourceEventId}`);
+  const a = w.human.workload?.association;
+  if (a?.sourceEventId) evidence.push(`mapping:${a.sourceEventId}`);
+  return {
+    link: { status: w.status, value, why: `${why}${sessionNote}`, evidence },
+    pending: w.pending || t.pending,
+  };
+};
+
 /** The human link for an IAM principal link (non-IAM principals have none). */
 export const humanFor = (principal: Link<PrincipalLink>, evidence: CorrelationEvidence): HumanResult => {
   const p = principal.value;
@@ -147,6 +183,19 @@ export const humanFor = (principal: Link<PrincipalLink>, evidence: CorrelationEv
       return unknown('no human: the request carried no credentials', false);
     case 'k8s-internal':
       return unknown('no human: a Kubernetes / EKS component identity', false);
+    case 'oidc-user':
+      if (p.oidc) {
+        return {
+          link: {
+            status: 'derived',
+            value: { identity: p.oidc.claim, via: 'oidc' },
+            why: `the ${p.oidc.provider} identity provider (${p.oidc.issuerUrl}) vouched for ${p.oidc.claim}; the claim is the person's identity at that provider`,
+            evidence: [...principal.evidence],
+          },
+          pending: false,
+        };
+      }
+      return unknown('an OIDC user whose provider is not known', false);
     default:
       break;
   }
@@ -214,6 +263,7 @@ export const humanFor = (principal: Link<PrincipalLink>, evidence: CorrelationEv
       true,
     );
   }
+  if (t.workload) return workloadResult(p.accessKeyId, t, sessionNote);
   const value: HumanLink = { ...t.human };
   const firstIssuance = t.issuances[0] as CredentialIssuance;
   value.credentialEventId = firstIssuance.sourceEventId;

@@ -51,5 +51,6 @@ export const withRoleChains = async (
   const chained: CorrelationEvidence = { mappingStateAt: (at) => evidence.mappingStateAt(at), credentialFor: lookup };
   const stateKey = evidence.mappingStateKeyAt?.bind(evidence);
   if (stateKey) chained.mappingStateKeyAt = stateKey;
+  if (evidence.workload) chained.workload = evidence.workload;
   return chained;
 };

@@ -25,7 +25,7 @@ export interface Link<T> {
 }
 
 export interface PrincipalLink {
-  type: PrincipalType | 'service-account' | 'anonymous' | 'k8s-internal' | 'unknown';
+  type: PrincipalType | 'service-account' | 'anonymous' | 'k8s-internal' | 'oidc-user' | 'unknown';
   stsArn?: string;
   canonicalArn?: string;
   principalId?: string;
@@ -35,20 +35,95 @@ export interface PrincipalLink {
   sessionName?: string;
   /** Kubernetes service accounts (`system:serviceaccount:<ns>:<name>`), with the pod bound to the token. */
   serviceAccount?: { namespace: string; name: string; podName?: string; podUid?: string; nodeName?: string };
+  /** A user of an OIDC identity provider: the provider config and the claim value behind the username. */
+  oidc?: { provider: string; issuerUrl: string; claim: string };
+}
+
+/** Who created or last changed a pod's owner, from the source cluster's audit trail (query time only). */
+export interface DeployerLink {
+  status: LinkStatus;
+  /** `deployments.apps/ns/name` and the like. */
+  owner: string;
+  verb?: string;
+  at?: string;
+  auditID?: string;
+  /** The Kubernetes user that made the change, and the human behind it when known. */
+  username?: string;
+  human?: string;
+  humanVia?: string;
+  why: string;
+}
+
+/**
+ * The workload an IAM session was issued to (EKS Pod Identity or IRSA): which pod of which cluster
+ * holds the key, through which association or trust, and who put it there (docs/formats.md §3.5).
+ */
+export interface WorkloadLink {
+  kind: 'pod-identity' | 'irsa';
+  /** The cluster the pod runs on (not necessarily the cluster it called). */
+  cluster?: string;
+  accountId?: string;
+  namespace: string;
+  serviceAccount: string;
+  /** Pod Identity names the pod in its session tags; IRSA never names it. */
+  pod?: string;
+  podUid?: string;
+  /** `observed` when the issuing record states the pod, `derived` from a cut session name. */
+  podStatus?: LinkStatus;
+  association?: {
+    status: LinkStatus;
+    associationId?: string;
+    associationArn?: string;
+    roleArn: string;
+    targetRoleArn?: string;
+    disableSessionTags?: boolean;
+    createdAt?: string;
+    createdBy?: string;
+    createdByHuman?: string;
+    lastChangedAt?: string;
+    sourceEventId?: string;
+    why: string;
+  };
+  /** IRSA: the OIDC issuer of the token and what the role's trust policy had to admit (not read here). */
+  trust?: { issuer: string; subject: string; audience?: string; why: string };
+  deployedBy?: DeployerLink;
 }
 
 export interface HumanLink {
-  /** e-mail / SSO user name, IAM user ARN, SAML subject, or the caller ARN that assumed the role. */
+  /** e-mail / SSO user name, IAM user ARN, SAML subject, the caller ARN that assumed the role, or a workload. */
   identity: string;
-  via: 'sso-session' | 'iam-user' | 'assume-role-caller' | 'saml' | 'web-identity' | 'source-identity' | 'root';
+  via:
+    | 'sso-session'
+    | 'iam-user'
+    | 'assume-role-caller'
+    | 'saml'
+    | 'web-identity'
+    | 'source-identity'
+    | 'root'
+    | 'pod-identity'
+    | 'irsa'
+    | 'oidc';
   /** The AssumeRole* CloudTrail event that issued the access key, when that is the evidence. */
   credentialEventId?: string;
   /** Role chaining: intermediate callers, outermost first. */
   chain?: string[];
+  /** Set when the session was issued to a pod: `identity` is then the workload, not a person. */
+  workload?: WorkloadLink;
 }
 
 export interface MappingLink {
   source: MappingSource | 'service-account' | 'anonymous' | 'static-file' | 'certificate';
+  /** The identity-provider config that admitted an OIDC user. */
+  oidcProvider?: {
+    name: string;
+    issuerUrl: string;
+    clientId?: string;
+    usernameClaim: string;
+    usernamePrefix: string;
+    groupsClaim?: string;
+    groupsPrefix?: string;
+    requiredClaims?: Record<string, string>;
+  };
   accessEntry?: {
     principalArn: string;
     type: AccessEntryType;
@@ -136,13 +211,36 @@ export interface DecisionChain {
   pendingEnrichment: boolean;
 }
 
+/**
+ * The pod a key was issued to, as the issuing record states it: the Pod Identity session tags, the
+ * EKS Auth response, or the service-account subject and EKS issuer of an IRSA token.
+ */
+export interface IssuedWorkload {
+  kind: 'pod-identity' | 'irsa';
+  from: 'session-tags' | 'eks-auth-response' | 'session-name' | 'web-identity-token';
+  cluster?: string;
+  clusterArn?: string;
+  accountId?: string;
+  namespace?: string;
+  serviceAccount?: string;
+  pod?: string;
+  podUid?: string;
+  associationId?: string;
+  associationArn?: string;
+  /** IRSA: the issuer as eksIssuerKey writes it (`oidc.eks.<region>.amazonaws.com/id/<ID>`). */
+  issuer?: string;
+  audience?: string;
+}
+
 /** STS AssumeRole* record: which caller received which temporary access key. */
 export interface CredentialIssuance {
   accessKeyId: string;
   /** CloudTrail eventTime of the AssumeRole* call. */
   issuedAt: string;
   expiresAt?: string;
-  api: 'AssumeRole' | 'AssumeRoleWithSAML' | 'AssumeRoleWithWebIdentity';
+  api: 'AssumeRole' | 'AssumeRoleWithSAML' | 'AssumeRoleWithWebIdentity' | 'AssumeRoleForPodIdentity';
+  /** Set when the key went to a pod (EKS Pod Identity or IRSA). */
+  workload?: IssuedWorkload;
   roleArn: string;
   /** Lower-cased canonical role ARN (path stripped). */
   roleMatchKey: string;
@@ -173,6 +271,26 @@ export interface CorrelationEvidence {
    * principal's links once per state instead of once per request; evidence without it is uncached.
    */
   mappingStateKeyAt?(at: string): MappingStateKey;
+  /** Other clusters' facts that name the pods behind workload sessions (see WorkloadEvidence). */
+  workload?: WorkloadEvidence;
+}
+
+/** A cluster by account and name (the storage port's ClusterRef, without importing it). */
+export interface ClusterRefLike {
+  accountId: string;
+  cluster: string;
+}
+
+/**
+ * What a workload session's chain needs from other clusters, loaded up front (the correlator is
+ * synchronous): the cluster an IRSA issuer belongs to, and the mapping state of the cluster a pod
+ * runs on (its associations) at the time its key was issued.
+ */
+export interface WorkloadEvidence {
+  clusterOfIssuer(issuerKey: string): ClusterRefLike | undefined;
+  stateOf(ref: ClusterRefLike, at: string): import('../identity/types.js').ClusterMappingState | undefined;
+  /** The clusters whose state is loaded. */
+  clusters(): readonly ClusterRefLike[];
 }
 
 export interface MappingStateKey {

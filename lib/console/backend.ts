@@ -1,8 +1,8 @@
-import { evaluateMappingChanges } from '../alerts/mapping-rules.js';
 import { postureFindings } from '../alerts/posture.js';
 import { buildPostureInput } from '../alerts/posture-input.js';
 import type { Alert, Finding, MappingUsagePort } from '../alerts/types.js';
 import { DEFAULT_ALERT_CONFIG } from '../alerts/types.js';
+import { entryAlert, newestFirst } from '../query/alerts.js';
 import type { QuestionParams } from '../query/params.js';
 import { type QueryAnswer, refText, resolveCluster, runQuestion } from '../query/run.js';
 import type { QuestionPort, StoredRequest, TimeRange } from '../store/trail-store.js';
@@ -33,8 +33,11 @@ export interface AlertListing {
 }
 
 export const ALERTS_SOURCE =
-  'derived: the mapping-change alert rules (lib/alerts/mapping-rules.ts) run over the stored mapping history; ' +
-  'first-use alerts and the ledger of alerts actually sent are not listed by the storage port';
+  'recorded: the alert ledger, as the deployed pipeline or a local replay raised each alert (mapping changes and first uses); ' +
+  '`eks-trail alerts --rerun` evaluates the current rules over the stored history instead';
+
+/** Every time an alert can carry: the per-cluster listing reads one partition, so the span costs nothing. */
+const ALL_TIME = { from: '1970-01-01T00:00:00Z', to: '2999-12-31T23:59:59Z' };
 
 export interface StoreBackendOptions {
   mode: 'local' | 'table';
@@ -66,12 +69,14 @@ export const storeBackend = (o: StoreBackendOptions): ConsoleBackend => {
     alerts: async (cluster) => {
       const alerts: Alert[] = [];
       for (const ref of await refsOf(cluster)) {
-        const changes = await store.mappingChanges(ref);
-        alerts.push(
-          ...evaluateMappingChanges({ newChanges: changes, allChanges: changes, config: DEFAULT_ALERT_CONFIG }),
-        );
+        let cursor: string | undefined;
+        do {
+          const page = await store.alerts.listAlerts(ref, ALL_TIME, { limit: 1_000, ...(cursor ? { cursor } : {}) });
+          alerts.push(...page.items.map(entryAlert));
+          cursor = page.cursor;
+        } while (cursor !== undefined);
       }
-      return { alerts, source: ALERTS_SOURCE };
+      return { alerts: alerts.sort(newestFirst), source: ALERTS_SOURCE };
     },
   };
   if (o.defaultWindow) backend.defaultWindow = o.defaultWindow;

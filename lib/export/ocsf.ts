@@ -408,6 +408,12 @@ const ENTITY_ACTIVITY: Record<MappingChangeOp['kind'], [number, string]> = {
   'logging-set': [3, 'Update'],
   // An observation of an IAM unique id bound to an ARN, not an edit: OCSF has no activity for it.
   'principal-id-observed': [99, 'Observe'],
+  'cluster-oidc-issuer': [99, 'Observe'],
+  'pod-identity-association-put': [1, 'Create'],
+  'pod-identity-association-update': [3, 'Update'],
+  'pod-identity-association-delete': [4, 'Delete'],
+  'identity-provider-associate': [1, 'Create'],
+  'identity-provider-disassociate': [4, 'Delete'],
 };
 
 const LOG_NAME: Record<MappingChange['source'], string> = {
@@ -483,6 +489,35 @@ export const entityOf = (c: MappingChange): Obj => {
         type: 'IAM principal id binding',
         type_id: 99,
       };
+    case 'cluster-oidc-issuer':
+      return { name: op.issuer, uid: `${cl}/oidc-issuer`, type: 'EKS cluster OIDC issuer', type_id: 99 };
+    case 'pod-identity-association-put':
+    case 'pod-identity-association-update':
+    case 'pod-identity-association-delete': {
+      const a =
+        op.kind === 'pod-identity-association-put'
+          ? op.association
+          : op.kind === 'pod-identity-association-update'
+            ? op.after
+            : op.before;
+      const id = op.kind === 'pod-identity-association-put' ? (op.association.associationId ?? '') : op.associationId;
+      return {
+        name: a ? `${a.namespace}/${a.serviceAccount} -> ${a.roleArn}` : id,
+        uid: `${cl}/pod-identity-association/${id}`,
+        type: 'EKS Pod Identity association',
+        type_id: 99,
+      };
+    }
+    case 'identity-provider-associate':
+    case 'identity-provider-disassociate': {
+      const name = op.kind === 'identity-provider-associate' ? op.config.name : op.name;
+      return {
+        name,
+        uid: `${cl}/identity-provider-config/${name}`,
+        type: 'EKS OIDC identity provider config',
+        type_id: 99,
+      };
+    }
   }
 };
 

@@ -14,7 +14,14 @@ export const reservedPrefixOf = (username: string): string | undefined =>
   RESERVED_USERNAME_PREFIXES.find((p) => username.startsWith(p));
 
 /** Entry types that stand for nodes: EKS sets their username itself, under `system:node:`. */
-const NODE_TYPES = new Set<AccessEntryType>(['EC2_LINUX', 'EC2_WINDOWS', 'FARGATE_LINUX', 'HYBRID_LINUX', 'EC2']);
+const NODE_TYPES = new Set<AccessEntryType>([
+  'EC2_LINUX',
+  'EC2_WINDOWS',
+  'FARGATE_LINUX',
+  'HYBRID_LINUX',
+  'HYPERPOD_LINUX',
+  'EC2',
+]);
 
 export const isNodeEntryType = (type: AccessEntryType): boolean => NODE_TYPES.has(type);
 
@@ -24,9 +31,9 @@ export const isNodeEntryType = (type: AccessEntryType): boolean => NODE_TYPES.ha
  *  - STANDARD role -> `arn:<p>:sts::<A>:assumed-role/<role name without path>/{{SessionName}}`;
  *  - EC2_LINUX / EC2_WINDOWS -> `system:node:{{EC2PrivateDNSName}}`;
  *  - FARGATE_LINUX / HYBRID_LINUX -> `system:node:{{SessionName}}`;
- *  - EC2 (Auto Mode) -> `system:node:{{SessionName}}`. Not in the table: Auto Mode nodes are named
- *    after their instance id, which is the session name of the node role, and the Node authorizer
- *    needs `system:node:<node name>`; inferred, not documented.
+ *  - EC2 (Auto Mode), HYPERPOD_LINUX -> `system:node:{{SessionName}}`. Not in the table: Auto Mode
+ *    nodes are named after their instance id, which is the session name of the node role, and the
+ *    Node authorizer needs `system:node:<node name>`; inferred, not documented.
  * Returns undefined for a principal that is not an IAM role or user.
  */
 export const defaultAccessEntryUsername = (
@@ -34,7 +41,8 @@ export const defaultAccessEntryUsername = (
   type: AccessEntryType = 'STANDARD',
 ): string | undefined => {
   if (type === 'EC2_LINUX' || type === 'EC2_WINDOWS') return 'system:node:{{EC2PrivateDNSName}}';
-  if (type === 'FARGATE_LINUX' || type === 'HYBRID_LINUX' || type === 'EC2') return 'system:node:{{SessionName}}';
+  if (type === 'FARGATE_LINUX' || type === 'HYBRID_LINUX' || type === 'HYPERPOD_LINUX' || type === 'EC2')
+    return 'system:node:{{SessionName}}';
   const parts = splitArn(principalArn.trim());
   if (parts?.service !== 'iam') return undefined;
   const segments = parts.resource.split('/');
@@ -49,10 +57,11 @@ export const defaultAccessEntryUsername = (
 
 /**
  * Groups EKS sets on a node entry. The CLI shows `system:nodes` for EC2_LINUX; the other node types
- * are documented without groups, so none are assumed for them.
+ * are documented without groups, but every node needs `system:nodes` for the Node authorizer to let
+ * its kubelet work, so it is assumed for all of them (docs/formats.md §7.2, inferred).
  */
 export const defaultAccessEntryGroups = (type: AccessEntryType): string[] =>
-  type === 'EC2_LINUX' || type === 'EC2_WINDOWS' ? ['system:nodes'] : [];
+  NODE_TYPES.has(type) ? ['system:nodes'] : [];
 
 /** The username template in force for an entry: the stored one, else the generated default. */
 export const effectiveAccessEntryUsername = (entry: Pick<AccessEntry, 'principalArn' | 'type' | 'username'>) =>

@@ -7,7 +7,8 @@ import { digitAt, isDigitAt } from '../sources/timestamps.js';
 import type { AuditEvent, AwsActor, CloudTrailEvent } from '../sources/types.js';
 import { canonicalizeArn } from './arn.js';
 import { AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, awsAuthRawData, parseAwsAuth } from './aws-auth.js';
-import type { ClusterCreator, MappingActor, MappingChange, MappingChangeOp } from './types.js';
+import type { ClusterCreator, MappingActor, MappingChange, MappingChangeOp, PodIdentityAssociation } from './types.js';
+import { withMatchKeys } from './workload.js';
 
 /** ISO 8601 with milliseconds in UTC, the ordering clock of MappingChange; raw text when unparseable. */
 export const toChangeInstant = (at: string): string => {
@@ -83,15 +84,21 @@ const creatorOf = (actor: AwsActor, bootstrapAdmin: boolean): ClusterCreator => 
   return creator;
 };
 
+const associationOf = (a: import('../sources/types.js').PodIdentityAssociationFields): PodIdentityAssociation => {
+  const out = withMatchKeys({ ...a, roleArn: decodeArn(a.roleArn) });
+  if (a.targetRoleArn) return withMatchKeys({ ...out, targetRoleArn: decodeArn(a.targetRoleArn) });
+  return out;
+};
+
 /**
- * The mapping facts a CloudTrail record states. Failed calls change nothing; STS events are about
- * credentials, not mappings. UpdateClusterConfig is applied at call time although EKS completes it
- * asynchronously: CloudTrail never records the completion.
+ * The mapping facts a CloudTrail record states. Failed calls change nothing; STS and EKS Auth events
+ * are about credentials, not mappings. UpdateClusterConfig and the identity-provider calls are applied
+ * at call time although EKS completes them asynchronously: CloudTrail never records the completion.
  */
 export const changesFromCloudTrail = (event: CloudTrailEvent): MappingChange[] => {
   if (!event.succeeded || event.errorCode) return [];
   const a = event.action;
-  if (a.kind === 'AssumeRole') return [];
+  if (a.kind === 'AssumeRole' || a.kind === 'AssumeRoleForPodIdentity') return [];
   const base = {
     cluster: a.cluster,
     at: toChangeInstant(event.eventTime),
@@ -157,8 +164,8 @@ export const changesFromCloudTrail = (event: CloudTrailEvent): MappingChange[] =
         }),
       ];
     }
-    case 'CreateCluster':
-      return [
+    case 'CreateCluster': {
+      const out = [
         withAccount({
           kind: 'cluster-created',
           creator: creatorOf(event.actor, a.bootstrapClusterCreatorAdminPermissions),
@@ -166,6 +173,36 @@ export const changesFromCloudTrail = (event: CloudTrailEvent): MappingChange[] =
           enabledLogTypes: [...a.enabledLogTypes],
         }),
       ];
+      if (a.oidcIssuer) out.push(withAccount({ kind: 'cluster-oidc-issuer', issuer: a.oidcIssuer }));
+      return out;
+    }
+    case 'CreatePodIdentityAssociation':
+      return [withAccount({ kind: 'pod-identity-association-put', association: associationOf(a.association) })];
+    case 'UpdatePodIdentityAssociation': {
+      const op: Extract<MappingChangeOp, { kind: 'pod-identity-association-update' }> = {
+        kind: 'pod-identity-association-update',
+        associationId: a.associationId,
+      };
+      if (a.roleArn !== undefined) op.roleArn = decodeArn(a.roleArn);
+      if (a.targetRoleArn !== undefined)
+        op.targetRoleArn = a.targetRoleArn === null ? null : decodeArn(a.targetRoleArn);
+      if (a.disableSessionTags !== undefined) op.disableSessionTags = a.disableSessionTags;
+      if (a.policy !== undefined) op.policy = a.policy;
+      if (a.after) op.after = associationOf(a.after);
+      return [withAccount(op)];
+    }
+    case 'DeletePodIdentityAssociation': {
+      const op: Extract<MappingChangeOp, { kind: 'pod-identity-association-delete' }> = {
+        kind: 'pod-identity-association-delete',
+        associationId: a.associationId,
+      };
+      if (a.before) op.before = associationOf(a.before);
+      return [withAccount(op)];
+    }
+    case 'AssociateIdentityProviderConfig':
+      return [withAccount({ kind: 'identity-provider-associate', config: { ...a.config } })];
+    case 'DisassociateIdentityProviderConfig':
+      return [withAccount({ kind: 'identity-provider-disassociate', name: a.name, type: a.type })];
     case 'DeleteCluster':
       return [withAccount({ kind: 'cluster-deleted' })];
     case 'UpdateClusterConfig': {

@@ -19,6 +19,17 @@ export const mappingOpTarget = (op: MappingChangeOp): string => {
       return `${op.matchKey}#${op.policyArn}`;
     case 'principal-id-observed':
       return `${op.matchKey}#${op.principalId}`;
+    case 'pod-identity-association-put':
+      // A put without an id (a record whose response was cut) is still one association per service account.
+      return op.association.associationId ?? `${op.association.namespace}/${op.association.serviceAccount}`;
+    case 'pod-identity-association-update':
+    case 'pod-identity-association-delete':
+      return op.associationId;
+    case 'identity-provider-associate':
+      return op.config.name;
+    case 'identity-provider-disassociate':
+      return op.name;
+    case 'cluster-oidc-issuer':
     case 'aws-auth-put':
     case 'aws-auth-delete':
     case 'auth-mode-set':

@@ -7,7 +7,16 @@ import { digitAt, isDigitAt } from '../sources/timestamps.js';
 import type { ControlPlaneLogType } from '../sources/types.js';
 import { bootstrapCreatorEntry } from './access-entry.js';
 import { mappingOpTarget } from './mapping-op-target.js';
-import type { AccessEntry, ClusterMappingState, MappingActor, MappingChange, MappingChangeOp } from './types.js';
+import type {
+  AccessEntry,
+  ClusterMappingState,
+  MappingActor,
+  MappingChange,
+  MappingChangeOp,
+  PodIdentityAssociation,
+  StoredAssociation,
+} from './types.js';
+import { associationKey, withMatchKeys } from './workload.js';
 
 export {
   accessEntryMatchKey,
@@ -56,17 +65,23 @@ export const instantMicros = (at: string): number => {
 /** Fold order within one instant and one source event: creation first, deletion last. */
 const KIND_RANK: Record<MappingChangeOp['kind'], number> = {
   'cluster-created': 0,
-  'auth-mode-set': 1,
-  'logging-set': 2,
-  'access-entry-put': 3,
-  'access-entry-update': 4,
-  'access-policy-associate': 5,
-  'access-policy-disassociate': 6,
-  'access-entry-delete': 7,
-  'aws-auth-put': 8,
-  'aws-auth-delete': 9,
-  'principal-id-observed': 10,
-  'cluster-deleted': 11,
+  'cluster-oidc-issuer': 1,
+  'auth-mode-set': 2,
+  'logging-set': 3,
+  'access-entry-put': 4,
+  'access-entry-update': 5,
+  'access-policy-associate': 6,
+  'access-policy-disassociate': 7,
+  'access-entry-delete': 8,
+  'aws-auth-put': 9,
+  'aws-auth-delete': 10,
+  'pod-identity-association-put': 11,
+  'pod-identity-association-update': 12,
+  'pod-identity-association-delete': 13,
+  'identity-provider-associate': 14,
+  'identity-provider-disassociate': 15,
+  'principal-id-observed': 16,
+  'cluster-deleted': 17,
 };
 
 interface Keyed {
@@ -148,6 +163,94 @@ const applyLogging = (
   for (const t of enabled) set.add(t);
   for (const t of disabled) set.delete(t);
   return [...set].sort();
+};
+
+/** The association with this id in the state, with its key. */
+const findAssociation = (state: FoldState, id: string): [string, StoredAssociation] | undefined => {
+  for (const [k, a] of state.podIdentityAssociations ?? new Map<string, StoredAssociation>())
+    if (a.associationId === id) return [k, a];
+  return undefined;
+};
+
+const withAssociation = (state: FoldState, key: string, a: StoredAssociation | undefined): FoldState => {
+  const next = new Map(state.podIdentityAssociations ?? []);
+  if (a) next.set(key, a);
+  else next.delete(key);
+  return { ...state, podIdentityAssociations: next };
+};
+
+/** An update's effect: the whole association from the response, else the request's delta. */
+const updatedAssociation = (
+  existing: PodIdentityAssociation | undefined,
+  op: Extract<MappingChangeOp, { kind: 'pod-identity-association-update' }>,
+): PodIdentityAssociation | undefined => {
+  if (op.after) return { ...op.after };
+  if (!existing) return undefined;
+  const next: PodIdentityAssociation = { ...existing };
+  if (op.roleArn !== undefined) next.roleArn = op.roleArn;
+  if (op.targetRoleArn === null) {
+    delete next.targetRoleArn;
+    delete next.externalId;
+  } else if (op.targetRoleArn !== undefined) next.targetRoleArn = op.targetRoleArn;
+  if (op.disableSessionTags !== undefined) next.disableSessionTags = op.disableSessionTags;
+  if (op.policy === null) delete next.policy;
+  else if (op.policy !== undefined) next.policy = op.policy;
+  const { roleMatchKey: _r, targetRoleMatchKey: _t, ...fields } = next;
+  return withMatchKeys(fields);
+};
+
+const applyWorkloadChange = (state: FoldState, change: MappingChange): FoldState => {
+  const op = change.op;
+  switch (op.kind) {
+    case 'cluster-oidc-issuer':
+      return { ...state, oidcIssuer: { issuer: op.issuer, ...stamp(change) } };
+    case 'pod-identity-association-put': {
+      const a = op.association;
+      const key = associationKey(a.namespace, a.serviceAccount);
+      const existing = state.podIdentityAssociations?.get(key);
+      // A put of the association already in force (redelivery, backfill snapshot) keeps its creation.
+      const created =
+        existing?.created && existing.associationId === a.associationId
+          ? existing.created
+          : { at: change.at, actor: change.actor, sourceEventId: change.sourceEventId };
+      return withAssociation(state, key, { ...a, ...stamp(change), created });
+    }
+    case 'pod-identity-association-update': {
+      const found = findAssociation(state, op.associationId);
+      const next = updatedAssociation(found?.[1], op);
+      if (!next) return state;
+      const key = associationKey(next.namespace, next.serviceAccount);
+      let out = found && found[0] !== key ? withAssociation(state, found[0], undefined) : state;
+      const stored: StoredAssociation = { ...next, ...stamp(change) };
+      if (found?.[1].created) stored.created = found[1].created;
+      out = withAssociation(out, key, stored);
+      return out;
+    }
+    case 'pod-identity-association-delete': {
+      const found = findAssociation(state, op.associationId);
+      if (found) return withAssociation(state, found[0], undefined);
+      const b = op.before;
+      if (!b) return state;
+      const key = associationKey(b.namespace, b.serviceAccount);
+      const there = state.podIdentityAssociations?.get(key);
+      return there && (there.associationId === undefined || there.associationId === op.associationId)
+        ? withAssociation(state, key, undefined)
+        : state;
+    }
+    case 'identity-provider-associate': {
+      const next = new Map(state.identityProviders ?? []);
+      next.set(op.config.name, { ...op.config, ...stamp(change) });
+      return { ...state, identityProviders: next };
+    }
+    case 'identity-provider-disassociate': {
+      if (!state.identityProviders?.has(op.name)) return state;
+      const next = new Map(state.identityProviders);
+      next.delete(op.name);
+      return { ...state, identityProviders: next };
+    }
+    default:
+      return state;
+  }
 };
 
 /** One step of the fold. Returns the same object when nothing changed (cheap snapshots). */
@@ -232,6 +335,13 @@ export const applyChange = (state: FoldState, change: MappingChange): FoldState 
       if (!existing || existing.principalId || !op.principalId) return state;
       return withEntry(state, op.matchKey, { ...existing, principalId: op.principalId });
     }
+    case 'cluster-oidc-issuer':
+    case 'pod-identity-association-put':
+    case 'pod-identity-association-update':
+    case 'pod-identity-association-delete':
+    case 'identity-provider-associate':
+    case 'identity-provider-disassociate':
+      return applyWorkloadChange(state, change);
     default:
       return state;
   }

@@ -4,6 +4,8 @@ import type {
   AuthenticationMode,
   AwsActor,
   ControlPlaneLogType,
+  OidcIdentityProviderConfig,
+  PodIdentityAssociationFields,
 } from '../sources/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -92,6 +94,17 @@ export interface AccessEntry {
   bootstrapCreator?: boolean;
 }
 
+/**
+ * A Pod Identity association in the versioned history (docs/formats.md §3.5). EKS allows one
+ * association per service account and cluster, so the state keys it by `<namespace>/<serviceAccount>`;
+ * updates and deletes name the association id.
+ */
+export interface PodIdentityAssociation extends PodIdentityAssociationFields {
+  /** Lower-cased canonical role ARN (path-less): how it meets access entries and issuances. */
+  roleMatchKey: string;
+  targetRoleMatchKey?: string;
+}
+
 export interface ClusterCreator {
   actor: AwsActor;
   /** Canonical ARN of the creator's principal (the session's role for assumed roles). */
@@ -124,7 +137,24 @@ export type MappingChangeOp =
   | { kind: 'cluster-deleted' }
   | { kind: 'logging-set'; enabled: ControlPlaneLogType[]; disabled: ControlPlaneLogType[] }
   /** A principal id seen bound to a canonical ARN (audit extra.principalId, access-policy reason). */
-  | { kind: 'principal-id-observed'; matchKey: string; principalId: string };
+  | { kind: 'principal-id-observed'; matchKey: string; principalId: string }
+  /** The cluster's own OIDC issuer (CreateCluster response, DescribeCluster): what IRSA tokens name. */
+  | { kind: 'cluster-oidc-issuer'; issuer: string }
+  | { kind: 'pod-identity-association-put'; association: PodIdentityAssociation }
+  | {
+      kind: 'pod-identity-association-update';
+      associationId: string;
+      /** undefined = unchanged; null = removed. */
+      roleArn?: string;
+      targetRoleArn?: string | null;
+      disableSessionTags?: boolean;
+      policy?: string | null;
+      /** The whole association after the call, when the record carries it: it wins over the delta. */
+      after?: PodIdentityAssociation;
+    }
+  | { kind: 'pod-identity-association-delete'; associationId: string; before?: PodIdentityAssociation }
+  | { kind: 'identity-provider-associate'; config: OidcIdentityProviderConfig }
+  | { kind: 'identity-provider-disassociate'; name: string; type: string };
 
 export interface MappingChange {
   cluster: string;
@@ -161,7 +191,24 @@ export interface ClusterMappingState {
   creator?: ClusterCreator & { since: string; sourceEventId: string };
   enabledLogTypes?: ControlPlaneLogType[];
   deleted: boolean;
+  /** Pod Identity associations in force, keyed by `<namespace>/<serviceAccount>`. */
+  podIdentityAssociations?: Map<string, StoredAssociation>;
+  /** OIDC identity-provider configs associated with the cluster, keyed by config name. */
+  identityProviders?: Map<string, OidcIdentityProviderConfig & Stamp>;
+  /** The cluster's own OIDC issuer URL, when a source stated it. */
+  oidcIssuer?: { issuer: string } & Stamp;
 }
+
+/** When a mapping version began, who made it, and the event that says so. */
+export interface Stamp {
+  since: string;
+  actor: MappingActor;
+  sourceEventId: string;
+}
+
+/** An association in the state: its last change (the stamp) and its creation, kept apart. */
+export type StoredAssociation = PodIdentityAssociation &
+  Stamp & { created?: { at: string; actor: MappingActor; sourceEventId: string } };
 
 // ---------------------------------------------------------------------------------------------
 // Resolution at time T (docs/formats.md §1.5 precedence)
@@ -174,6 +221,7 @@ export type MappingSource =
   | 'aws-auth-account'
   | 'cluster-creator'
   | 'eks-internal'
+  | 'oidc-provider'
   | 'unmapped';
 
 export interface MappingResolution {

@@ -276,9 +276,13 @@ const applyEvent = async (
   return retry === undefined ? {} : { retry };
 };
 
-/** An issuance to an AWS service (an EC2 instance profile, say) has no person behind it to index. */
+/**
+ * An issuance to an AWS service (an EC2 instance profile, say) has no person behind it to index. A
+ * pod's session is issued by a service too (EKS Pod Identity), but it names the workload, which the
+ * requests made with it are indexed by.
+ */
 const issuedToService = (c: CredentialIssuance): boolean =>
-  c.caller.type === 'AWSService' || c.caller.invokedBy !== undefined;
+  c.workload === undefined && (c.caller.type === 'AWSService' || c.caller.invokedBy !== undefined);
 
 /** Hours a temporary key may be used after its issuance (STS caps sessions at 12 h), plus clock slack. */
 const KEY_LIFETIME_MS = 12 * 3_600_000 + 15 * 60_000;

@@ -9,17 +9,22 @@ import {
 import {
   DescribeAccessEntryCommand,
   DescribeClusterCommand,
+  DescribeIdentityProviderConfigCommand,
+  DescribePodIdentityAssociationCommand,
   type EKSClient,
   ListAccessEntriesCommand,
   ListAssociatedAccessPoliciesCommand,
+  ListIdentityProviderConfigsCommand,
+  ListPodIdentityAssociationsCommand,
 } from '@aws-sdk/client-eks';
 import { canonicalizeArn } from '../identity/arn.js';
-import type { MappingChange } from '../identity/types.js';
+import type { MappingChange, PodIdentityAssociation } from '../identity/types.js';
+import { withMatchKeys } from '../identity/workload.js';
 import { ingestCloudTrailEvents } from '../ingest/cloudtrail-pipeline.js';
 import { batchUnitIds, ingestLogPayloads } from '../ingest/log-pipeline.js';
 import type { QuarantineCounts } from '../ingest/types.js';
 import type { IssueCode } from '../result.js';
-import type { AuthenticationMode, CloudWatchLogsPayload } from '../sources/types.js';
+import type { AuthenticationMode, CloudWatchLogsPayload, OidcIdentityProviderConfig } from '../sources/types.js';
 import type { TrailStore } from '../store/trail-store.js';
 import { type Progress, silentProgress } from './progress.js';
 
@@ -27,10 +32,13 @@ import { type Progress, silentProgress } from './progress.js';
  * `backfill`: history from before the deployment, pulled from a real account into the trail (deployed
  * table or local mode) through the same pipelines:
  *  - CloudWatch Logs FilterLogEvents on /aws/eks/<cluster>/cluster, authenticator and audit streams;
- *  - CloudTrail LookupEvents: EKS access management (EventSource eks.amazonaws.com) and AssumeRole*;
- *  - EKS DescribeCluster / ListAccessEntries / DescribeAccessEntry / ListAssociatedAccessPolicies: the
- *    current mapping state, recorded as backfill MappingChanges at "now" (their true creation time is
- *    in CloudTrail only if it is younger than LookupEvents' 90 days).
+ *  - CloudTrail LookupEvents: EKS access management (EventSource eks.amazonaws.com), EKS Auth
+ *    (eks-auth.amazonaws.com) and AssumeRole*;
+ *  - EKS DescribeCluster / ListAccessEntries / DescribeAccessEntry / ListAssociatedAccessPolicies /
+ *    ListPodIdentityAssociations / DescribePodIdentityAssociation / ListIdentityProviderConfigs /
+ *    DescribeIdentityProviderConfig: the current mapping state (the cluster's OIDC issuer, associations
+ *    and provider configs included), recorded as backfill MappingChanges at "now" (their true creation
+ *    time is in CloudTrail only if it is younger than LookupEvents' 90 days).
  * Resumable: after every page the next token of each source is written to a checkpoint file, so an
  * interrupted run continues where it stopped. Pages are requested with a fresh input object each time
  * (SDK paginators mutate one shared input, which makes per-page tokens unobservable).
@@ -52,6 +60,7 @@ export interface BackfillClients {
 export const BACKFILL_SOURCES = [
   'eks:access-entries',
   'cloudtrail:eks',
+  'cloudtrail:eks-auth',
   'cloudtrail:AssumeRole',
   'cloudtrail:AssumeRoleWithSAML',
   'cloudtrail:AssumeRoleWithWebIdentity',
@@ -148,6 +157,31 @@ const accessEntryChanges = async (
   if (mode) {
     changes.push(withAccount({ ...base, sourceEventId: id('mode', mode), op: { kind: 'auth-mode-set', mode } }));
   }
+  // The issuer IRSA tokens of this cluster's pods name (docs/formats.md §3.9).
+  const issuer = cluster.cluster?.identity?.oidc?.issuer;
+  if (issuer) {
+    changes.push(
+      withAccount({ ...base, sourceEventId: id('issuer', issuer), op: { kind: 'cluster-oidc-issuer', issuer } }),
+    );
+  }
+  for (const a of await podIdentityAssociations(eks, o.cluster)) {
+    changes.push(
+      withAccount({
+        ...base,
+        sourceEventId: id('association', JSON.stringify(a)),
+        op: { kind: 'pod-identity-association-put', association: a },
+      }),
+    );
+  }
+  for (const config of await identityProviderConfigs(eks, o.cluster)) {
+    changes.push(
+      withAccount({
+        ...base,
+        sourceEventId: id('idp', JSON.stringify(config)),
+        op: { kind: 'identity-provider-associate', config },
+      }),
+    );
+  }
   // CONFIG_MAP clusters have no access entries: the API then answers InvalidRequestException.
   if (mode === 'CONFIG_MAP') return { changes, entries: 0 };
   let entries = 0;
@@ -213,6 +247,71 @@ const accessEntryChanges = async (
   return { changes, entries };
 };
 
+/** Every Pod Identity association of the cluster, described (the list omits target role and flags). */
+const podIdentityAssociations = async (eks: EKSClient, cluster: string): Promise<PodIdentityAssociation[]> => {
+  const out: PodIdentityAssociation[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await eks.send(
+      new ListPodIdentityAssociationsCommand({ clusterName: cluster, ...(nextToken ? { nextToken } : {}) }),
+    );
+    for (const s of page?.associations ?? []) {
+      if (!s.associationId) continue;
+      const d = await eks.send(
+        new DescribePodIdentityAssociationCommand({ clusterName: cluster, associationId: s.associationId }),
+      );
+      const a = d?.association;
+      if (!a?.namespace || !a.serviceAccount || !a.roleArn) continue;
+      out.push(
+        withMatchKeys({
+          associationId: s.associationId,
+          namespace: a.namespace,
+          serviceAccount: a.serviceAccount,
+          roleArn: a.roleArn,
+          ...(a.associationArn ? { associationArn: a.associationArn } : {}),
+          ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}),
+          ...(a.externalId ? { externalId: a.externalId } : {}),
+          ...(a.disableSessionTags !== undefined ? { disableSessionTags: a.disableSessionTags } : {}),
+          ...(a.policy ? { policy: a.policy } : {}),
+        }),
+      );
+    }
+    nextToken = page?.nextToken;
+  } while (nextToken);
+  return out;
+};
+
+/** Every OIDC identity-provider config associated with the cluster. */
+const identityProviderConfigs = async (eks: EKSClient, cluster: string): Promise<OidcIdentityProviderConfig[]> => {
+  const out: OidcIdentityProviderConfig[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await eks.send(
+      new ListIdentityProviderConfigsCommand({ clusterName: cluster, ...(nextToken ? { nextToken } : {}) }),
+    );
+    for (const ref of page?.identityProviderConfigs ?? []) {
+      if (ref.type !== 'oidc' || !ref.name) continue;
+      const d = await eks.send(
+        new DescribeIdentityProviderConfigCommand({
+          clusterName: cluster,
+          identityProviderConfig: { type: ref.type, name: ref.name },
+        }),
+      );
+      const c = d?.identityProviderConfig?.oidc;
+      if (!c?.issuerUrl) continue;
+      const config: OidcIdentityProviderConfig = { name: ref.name, issuerUrl: c.issuerUrl };
+      for (const k of ['clientId', 'usernameClaim', 'usernamePrefix', 'groupsClaim', 'groupsPrefix'] as const) {
+        const v = c[k];
+        if (v) config[k] = v;
+      }
+      if (c.requiredClaims && Object.keys(c.requiredClaims).length > 0) config.requiredClaims = { ...c.requiredClaims };
+      out.push(config);
+    }
+    nextToken = page?.nextToken;
+  } while (nextToken);
+  return out;
+};
+
 /** What the page fetchers of one backfill run share. */
 interface BackfillRun {
   clients: BackfillClients;
@@ -239,8 +338,8 @@ const cloudTrailPages = (run: BackfillRun, source: BackfillSource): PageFetch =>
   const { clients, store, o, summary, fromMs, toMs, settle } = run;
   const name = source.slice('cloudtrail:'.length);
   const attr =
-    name === 'eks'
-      ? { AttributeKey: 'EventSource' as const, AttributeValue: 'eks.amazonaws.com' }
+    name === 'eks' || name === 'eks-auth'
+      ? { AttributeKey: 'EventSource' as const, AttributeValue: `${name}.amazonaws.com` }
       : { AttributeKey: 'EventName' as const, AttributeValue: name };
   return async (token, pageNo) => {
     const input: LookupEventsCommandInput = {

@@ -4,10 +4,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
+import { type AlertTally, type RecordedAlerts, tallyOf } from '../alerts/recorded-alerts.js';
+import { SEVERITIES } from '../alerts/types.js';
 import { awsAuthRawData, parseAwsAuth } from '../identity/aws-auth.js';
 import type { MappingChange } from '../identity/types.js';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../ingest/cloudtrail-pipeline.js';
 import { batchUnitIds, ingestLogPayloads, type LogBatchItem } from '../ingest/log-pipeline.js';
+import { notifyMappingChanges } from '../ingest/mapping-change-stage.js';
 import { countCodes, type QuarantineCounts, quarantineEntry } from '../ingest/types.js';
 import { type IssueCode, rawText } from '../result.js';
 import { parseLogExport } from '../sources/cloudwatch-logs.js';
@@ -66,6 +69,8 @@ export interface ReplayOptions {
   recordsPerBatch?: number;
   now: () => number;
   progress?: Progress;
+  /** The alert stage (lib/alerts/recorded-alerts.ts): the pipelines' hooks, as the deployed functions run them. */
+  alerts?: Pick<RecordedAlerts, 'hooks' | 'raised' | 'alreadyRecorded'>;
 }
 
 export interface ReplaySummary {
@@ -87,6 +92,8 @@ export interface ReplaySummary {
   /** Time span of the replayed log events (epoch ms), to ask questions over exactly that window. */
   firstEventAt?: number;
   lastEventAt?: number;
+  /** Alerts the replay recorded, by severity (present when the alert stage ran). */
+  alerts?: AlertTally;
 }
 
 /** Expand directories (recursively, sorted for a deterministic order); skip hidden files and READMEs. */
@@ -381,6 +388,7 @@ export const replayFiles = async (
     else await replayLogs(w, run);
   }
   progress.done(`${summary.files.length} files`);
+  if (opts.alerts) summary.alerts = tallyOf(opts.alerts);
   return summary;
 };
 
@@ -458,6 +466,8 @@ const replayAwsAuth = async (
   const at = opts.at ?? creationTimestampOf(file.text) ?? statSync(file.path).mtime.toISOString();
   const change = awsAuthSnapshotChange(file.text, cluster, at, await accountOf(cluster), file.path);
   const fresh = await store.putMappingChanges([change]);
+  const hook = opts.alerts?.hooks.onNewMappingChanges;
+  if (hook && (await notifyMappingChanges(store, [change], fresh, hook)) !== undefined) summary.failedItems += 1;
   summary.mappingChanges += 1;
   summary.newMappingChanges += fresh.length;
   summary.files.push({ path: file.path, kind: file.kind, records: 1 });
@@ -480,7 +490,7 @@ const replayCloudTrail = async (w: ReplayWork, { store, opts, summary, progress 
       if (file.invalidUtf8) item.invalidUtf8 = true;
       return item;
     });
-    const s = await ingestCloudTrailEvents(items, store, { now: opts.now });
+    const s = await ingestCloudTrailEvents(items, store, { now: opts.now, ...opts.alerts?.hooks });
     summary.cloudTrailRecords += items.length;
     summary.mappingChanges += s.mappingChanges;
     summary.newMappingChanges += s.newMappingChanges;
@@ -516,7 +526,7 @@ const replayLogs = async (w: ReplayWork, { store, opts, summary, progress, accou
       payload,
       receivedAt: 0,
     }));
-    const s = await ingestLogPayloads(items, store, { now: opts.now });
+    const s = await ingestLogPayloads(items, store, { now: opts.now, ...opts.alerts?.hooks });
     let events = 0;
     for (const it of items) {
       for (const e of (it.payload as CloudWatchLogsPayload).logEvents) {
@@ -562,6 +572,13 @@ export const renderReplaySummary = (s: ReplaySummary): string => {
     `skipped: ${s.skipped}; duplicates: ${s.duplicates}`,
     `quarantined: ${qTotal}${q.length ? ` (${q.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`,
     ...(s.invalidUtf8 ? [`invalid UTF-8: ${s.invalidUtf8} records read with U+FFFD (flagged)`] : []),
+    ...(s.alerts ? [alertsLine(s.alerts)] : []),
     ...(s.failedItems ? [`FAILED items (store faults): ${s.failedItems}`] : []),
   ].join('\n');
+};
+
+const alertsLine = (a: AlertTally): string => {
+  const total = SEVERITIES.reduce((n, sev) => n + a.raised[sev], 0);
+  const parts = SEVERITIES.filter((sev) => a.raised[sev] > 0).map((sev) => `${a.raised[sev]} ${sev}`);
+  return `alerts: ${total} raised${parts.length ? ` (${parts.join(', ')})` : ''}${a.alreadyRecorded ? `; ${a.alreadyRecorded} already recorded` : ''} (eks-trail alerts lists them)`;
 };

@@ -54,6 +54,17 @@ const spanOf = (r: StoredRequest): [number, number] | undefined => {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** Overlapping or touching spans joined, in time order. */
+const mergeSpans = (spans: [number, number][]): [number, number][] => {
+  const out: [number, number][] = [];
+  for (const s of [...spans].sort((a, b) => a[0] - b[0])) {
+    const last = out[out.length - 1];
+    if (last && s[0] <= last[1]) last[1] = Math.max(last[1], s[1]);
+    else out.push([s[0], s[1]]);
+  }
+  return out;
+};
+
 /** Every page of a listing, or undefined when it has more than MAX_LOAD_PAGES pages. */
 const loadAll = async <T>(read: (page: PageRequest) => Promise<StorePage<T>>): Promise<T[] | undefined> => {
   const out: T[] = [];
@@ -89,18 +100,23 @@ export const pageAuthenticatorContext = async (
 ): Promise<PageAuthenticatorContext | undefined> => {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
+  const spans: [number, number][] = [];
   for (const r of records) {
     if (!needsAuthenticator(r)) continue;
     const s = spanOf(r);
     if (!s) continue;
     lo = Math.min(lo, s[0]);
     hi = Math.max(hi, s[1]);
+    spans.push([s[0] - DENIAL_JOIN_SLACK_MS - STS_LINE_MAX_GAP_MS, s[1] + DENIAL_JOIN_SLACK_MS]);
   }
   if (lo > hi) return undefined;
   const linesRange: TimeRange = {
     from: iso(lo - DENIAL_JOIN_SLACK_MS - STS_LINE_MAX_GAP_MS),
     to: iso(hi + DENIAL_JOIN_SLACK_MS),
   };
+  // A page of denials can span hours of a busy cluster's authenticator stream, but the join needs only
+  // the seconds around each of them.
+  const within = mergeSpans(spans).map(([a, b]) => ({ from: iso(a), to: iso(b) }));
   // A denial in a page request's window is within DENIAL_JOIN_SLACK_MS of the span; another 401
   // claims it when the denial is within the slack of that 401's own window.
   const neighboursRange: TimeRange = {
@@ -108,7 +124,7 @@ export const pageAuthenticatorContext = async (
     to: iso(hi + 2 * DENIAL_JOIN_SLACK_MS),
   };
   const [lines, neighbours] = await Promise.all([
-    loadAll((page) => store.authenticatorRecords(ref, linesRange, page)),
+    loadAll((page) => store.authenticatorRecords(ref, linesRange, page, within)),
     loadAll((page) => store.denials(ref, neighboursRange, page)),
   ]);
   if (!lines) return { context: authenticatorContext([], []), accessKeys: [] };

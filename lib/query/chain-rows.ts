@@ -1,5 +1,6 @@
 import { describeReason } from '../authz/reason.js';
 import type { MissingPermission } from '../authz/types.js';
+import { workloadLines } from '../chain/explain.js';
 import { linkValues } from '../chain/link-values.js';
 import type { DecisionChain, Link, LinkStatus } from '../chain/types.js';
 import type { Column } from './format.js';
@@ -15,6 +16,9 @@ export interface ChainRow {
   /** The human behind the principal (SSO user, IAM user, assume-role caller), when known. */
   human?: string;
   humanVia?: string;
+  /** For sessions issued to a pod: `<account>/<cluster>/<namespace>/<pod or service account>`. */
+  workload?: string;
+  pod?: string;
   principal?: string;
   principalType?: string;
   /** Caller-chosen: shown, never trusted. */
@@ -80,6 +84,11 @@ export const chainRow = (chain: DecisionChain): ChainRow => {
   if (h) {
     row.human = h.identity;
     row.humanVia = h.via;
+    const w = h.workload;
+    if (w) {
+      row.workload = `${w.accountId ?? '_'}/${w.cluster ?? '?'}/${w.namespace}/${w.pod ?? w.serviceAccount}`;
+      if (w.pod) row.pod = `${w.namespace}/${w.pod}`;
+    }
   }
   if (p) {
     const principal = p.canonicalArn ?? p.stsArn;
@@ -179,6 +188,7 @@ export const explainRows = (chain: DecisionChain): ExplainRow[] => {
           `via ${h.via}`,
           h.credentialEventId && `issued by CloudTrail ${h.credentialEventId}`,
           h.chain?.length ? `chain ${h.chain.join(' -> ')}` : false,
+          ...workloadLines(h),
         ])
       : '',
     mapping: m

@@ -1,4 +1,11 @@
-import { accessPolicyName, CONFIG_MAP_CREATOR_MAPPING, creatorPrincipalArn } from '../identity/access-entry.js';
+import {
+  accessPolicyName,
+  CONFIG_MAP_CREATOR_MAPPING,
+  creatorPrincipalArn,
+  effectiveAccessEntryGroups,
+  effectiveAccessEntryUsername,
+  isNodeEntryType,
+} from '../identity/access-entry.js';
 import { principalMatchKey } from '../identity/arn.js';
 import { diffAwsAuth, rowCanMatch } from '../identity/aws-auth.js';
 import { applyChange, MappingTimeline } from '../identity/mapping-timeline.js';
@@ -9,7 +16,9 @@ import type {
   ClusterMappingState,
   MappingActor,
   MappingChange,
+  PodIdentityAssociation,
 } from '../identity/types.js';
+import { effectiveUsernamePrefix } from '../identity/workload.js';
 import type { AuthenticationMode } from '../sources/types.js';
 import type { StoredAuthenticatorRecord } from '../store/trail-store.js';
 import type { PrincipalFilter } from './params.js';
@@ -26,6 +35,7 @@ export type AccessAtSource =
   | 'aws-auth-role'
   | 'aws-auth-user'
   | 'aws-auth-account'
+  | 'oidc-provider'
   | 'authenticator';
 
 export interface AccessAtRow {
@@ -92,6 +102,11 @@ const entryRow = (e: AccessEntry & { since: string; actor: MappingActor; sourceE
   if (actor) row.actor = actor;
   const notes: string[] = [];
   if (e.bootstrapCreator) notes.push('bootstrap entry EKS created for the cluster creator');
+  if (isNodeEntryType(e.type)) {
+    notes.push(
+      `node entry: admits nodes as ${effectiveAccessEntryUsername(e) ?? 'system:node:…'} in [${effectiveAccessEntryGroups(e).join(' ')}]`,
+    );
+  }
   if (e.principalId) notes.push(`bound to principal id ${e.principalId}: a recreated principal does not match`);
   if (notes.length) row.note = notes.join('; ');
   return row;
@@ -186,13 +201,39 @@ export const accessAt = (
       }
     }
   }
+  // An OIDC provider admits its users whatever the authentication mode: it is not an IAM mapper.
+  if (!state.deleted) {
+    for (const p of state.identityProviders?.values() ?? []) {
+      const prefix = effectiveUsernamePrefix(p);
+      const row: AccessAtRow = {
+        principal: p.issuerUrl,
+        source: 'oidc-provider',
+        username: `${prefix}<${p.usernameClaim ?? 'sub'} claim>`,
+        groups: p.groupsClaim ? [`${p.groupsPrefix ?? ''}<${p.groupsClaim} claim>`] : [],
+        policies: [],
+        since: p.since,
+        sourceEventId: p.sourceEventId,
+        note: `OIDC identity provider ${p.name}${p.clientId ? ` (client ${p.clientId})` : ''}: any user the issuer vouches for${
+          p.requiredClaims
+            ? ` with ${Object.entries(p.requiredClaims)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ')}`
+            : ''
+        }; no IAM principal involved`,
+      };
+      const actor = actorText(p.actor);
+      if (actor) row.actor = actor;
+      rows.push(row);
+    }
+  }
   const order: Record<AccessAtSource, number> = {
     'cluster-creator': 0,
     'access-entry': 1,
     'aws-auth-role': 2,
     'aws-auth-user': 3,
     'aws-auth-account': 4,
-    authenticator: 5,
+    'oidc-provider': 5,
+    authenticator: 6,
   };
   rows.sort(
     (a, b) => order[a.source] - order[b.source] || (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0),
@@ -262,8 +303,64 @@ const changeTarget = (c: MappingChange): { target: string; matchKey?: string } =
       return { target: op.principalArn, matchKey: op.matchKey };
     case 'principal-id-observed':
       return { target: op.matchKey, matchKey: op.matchKey };
+    case 'pod-identity-association-put':
+      return { target: associationTarget(op.association) };
+    case 'pod-identity-association-update':
+      return { target: op.after ? associationTarget(op.after) : `association ${op.associationId}` };
+    case 'pod-identity-association-delete':
+      return { target: op.before ? associationTarget(op.before) : `association ${op.associationId}` };
+    case 'identity-provider-associate':
+      return { target: `oidc provider ${op.config.name}` };
+    case 'identity-provider-disassociate':
+      return { target: `oidc provider ${op.name}` };
     default:
       return { target: '(cluster)' };
+  }
+};
+
+const associationTarget = (a: Pick<PodIdentityAssociation, 'namespace' | 'serviceAccount' | 'associationId'>) =>
+  `serviceaccount ${a.namespace}/${a.serviceAccount}${a.associationId ? ` (${a.associationId})` : ''}`;
+
+/** The lines of an association, for before/after diffs. */
+export const associationLines = (a: PodIdentityAssociation | undefined): string[] =>
+  a
+    ? [
+        `association=${a.associationId ?? '(id unknown)'}`,
+        `serviceAccount=${a.namespace}/${a.serviceAccount}`,
+        `roleArn=${a.roleArn}`,
+        ...(a.targetRoleArn ? [`targetRoleArn=${a.targetRoleArn}`] : []),
+        ...(a.disableSessionTags ? ['disableSessionTags=true'] : []),
+        ...(a.policy ? [`policy=${a.policy}`] : []),
+      ]
+    : [];
+
+const providerLines = (p: import('../sources/types.js').OidcIdentityProviderConfig | undefined): string[] =>
+  p
+    ? [
+        `provider=${p.name}`,
+        `issuerUrl=${p.issuerUrl}`,
+        ...(p.clientId ? [`clientId=${p.clientId}`] : []),
+        `usernameClaim=${p.usernameClaim ?? 'sub'}`,
+        `usernamePrefix=${JSON.stringify(effectiveUsernamePrefix(p))}`,
+        ...(p.groupsClaim
+          ? [`groupsClaim=${p.groupsClaim}`, `groupsPrefix=${JSON.stringify(p.groupsPrefix ?? '')}`]
+          : []),
+        ...Object.entries(p.requiredClaims ?? {}).map(([k, v]) => `requiredClaim ${k}=${v}`),
+      ]
+    : [];
+
+/** The association a change is about, before and after it. */
+const associationOfChange = (c: MappingChange, state: FoldState): PodIdentityAssociation | undefined => {
+  const op = c.op;
+  const all = [...(state.podIdentityAssociations?.values() ?? [])];
+  switch (op.kind) {
+    case 'pod-identity-association-put':
+      return state.podIdentityAssociations?.get(`${op.association.namespace}/${op.association.serviceAccount}`);
+    case 'pod-identity-association-update':
+    case 'pod-identity-association-delete':
+      return all.find((a) => a.associationId === op.associationId);
+    default:
+      return undefined;
   }
 };
 
@@ -311,6 +408,26 @@ const diffOf = (c: MappingChange, before: FoldState, after: FoldState): string[]
       );
     case 'principal-id-observed':
       return [`+ ${op.matchKey} seen with principal id ${op.principalId}`];
+    case 'cluster-oidc-issuer':
+      return lineDiff(before.oidcIssuer ? [`oidcIssuer=${before.oidcIssuer.issuer}`] : [], [`oidcIssuer=${op.issuer}`]);
+    case 'pod-identity-association-put':
+    case 'pod-identity-association-update':
+    case 'pod-identity-association-delete': {
+      const b = associationOfChange(c, before);
+      const a = op.kind === 'pod-identity-association-delete' ? undefined : associationOfChange(c, after);
+      const lines = lineDiff(associationLines(b), associationLines(a));
+      if (op.kind === 'pod-identity-association-delete' && !b && op.before)
+        lines.push(...associationLines(op.before).map((l) => `- ${l}`));
+      return lines;
+    }
+    case 'identity-provider-associate':
+    case 'identity-provider-disassociate': {
+      const name = op.kind === 'identity-provider-associate' ? op.config.name : op.name;
+      return lineDiff(
+        providerLines(before.identityProviders?.get(name)),
+        providerLines(after.identityProviders?.get(name)),
+      );
+    }
     default:
       return [];
   }
@@ -360,7 +477,11 @@ export const mappingHistory = (
             ? awsAuthTouches(before, state, principal)
             : c.op.kind === 'cluster-created'
               ? principalMatchKey(c.op.creator.canonicalArn ?? c.op.creator.actor.arn) === principal.matchKey
-              : false;
+              : c.op.kind.startsWith('pod-identity-association')
+                ? [associationOfChange(c, before), associationOfChange(c, state)].some(
+                    (a) => a?.roleMatchKey === principal.matchKey || a?.targetRoleMatchKey === principal.matchKey,
+                  )
+                : false;
       if (!hit) continue;
     }
     const row: HistoryRow = {
@@ -378,8 +499,12 @@ export const mappingHistory = (
   return rows;
 };
 
-/** How far before `at` access-at looks for the authenticator's own record of a mapping. */
-export const AUTHENTICATOR_EVIDENCE_WINDOW_MS = 24 * 3_600_000;
+/**
+ * How far before `at` access-at looks for the authenticator's own record of a mapping: an hour, since
+ * a session's token is re-verified within minutes (its cache is short) while reading a busy cluster's
+ * whole day of lines would cost more than the rest of the answer.
+ */
+export const AUTHENTICATOR_EVIDENCE_WINDOW_MS = 3_600_000;
 
 /**
  * What the authenticator itself logged about who it admitted (docs/formats.md §1.3): `access granted`

@@ -1,3 +1,4 @@
+import { MAPPING_RULE_IDS, SEVERITIES, type Severity } from '../alerts/types.js';
 import { canonicalizeArn } from '../identity/arn.js';
 import { fail, failWith, type Issue, isNonEmpty, issue, ok, type ParseResult } from '../result.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './paging.js';
@@ -9,7 +10,16 @@ import { parseInstant, parseTimeRange, type QuestionWindow } from './time-range.
  * typo (`--namspace`) never silently widens an answer.
  */
 
-export const QUESTIONS = ['who-did', 'explain', 'denied', 'access-at', 'mappings-history', 'touched'] as const;
+export const QUESTIONS = [
+  'who-did',
+  'explain',
+  'denied',
+  'access-at',
+  'mappings-history',
+  'touched',
+  'alerts',
+  'workloads',
+] as const;
 export type QuestionName = (typeof QUESTIONS)[number];
 
 export const OUTCOMES = ['allow', 'forbid', 'authn-failed'] as const;
@@ -51,6 +61,12 @@ export interface PrincipalFilter {
   sessionName?: string;
 }
 
+/** `<namespace>/<name>` of a service account or a pod. */
+export interface NamespacedName {
+  namespace: string;
+  name: string;
+}
+
 export type TouchedTarget =
   | { kind: 'object'; namespace?: string; resource: string; name: string }
   | { kind: 'namespace'; namespace: string }
@@ -64,6 +80,10 @@ export type QuestionParams =
       principal?: PrincipalFilter;
       human?: string;
       k8sUser?: string;
+      /** Requests made with the IAM sessions of this service account of `cluster` (Pod Identity, IRSA). */
+      serviceAccount?: NamespacedName;
+      /** Requests made with the Pod Identity sessions of this pod of `cluster`. */
+      pod?: NamespacedName;
       verbs?: string[];
       resource?: string;
       namespace?: string;
@@ -85,18 +105,60 @@ export type QuestionParams =
       range: QuestionWindow;
       target: TouchedTarget;
       access: AccessKind;
+    } & Paging)
+  | ({
+      question: 'alerts';
+      cluster?: string;
+      range: QuestionWindow;
+      /** Only these severities (absent: all). */
+      severities?: Severity[];
+      /** Only these rules (absent: all). */
+      rules?: string[];
+      /**
+       * Evaluate the rules and suppressions over the stored history instead of listing the ledger. Needs
+       * the alert configuration, which only the CLI has (lib/query/alerts-rerun.ts); the query API refuses it.
+       */
+      rerun?: boolean;
+    } & Paging)
+  | ({
+      question: 'workloads';
+      /** Only pods of this cluster. */
+      cluster?: string;
+      /** The IAM role the service accounts could act as. */
+      role: PrincipalFilter;
+      /** Associations in force at range.to; sessions issued within range. */
+      range: QuestionWindow;
     } & Paging);
 
 const ALLOWED: Record<QuestionName, readonly string[]> = {
-  'who-did': ['principal', 'human', 'k8s-user', 'verb', 'resource', 'namespace', 'outcome'],
+  'who-did': ['principal', 'human', 'k8s-user', 'service-account', 'pod', 'verb', 'resource', 'namespace', 'outcome'],
   explain: ['audit-id', 'at'],
   denied: ['stage', 'principal'],
   'access-at': ['at', 'principal'],
   'mappings-history': ['principal'],
   touched: ['target', 'access'],
+  alerts: ['severity', 'rule', 'rerun'],
+  workloads: ['role', 'at', 'since'],
 };
-const RANGED = new Set<QuestionName>(['who-did', 'denied', 'mappings-history', 'touched']);
-const PAGED = new Set<QuestionName>(['who-did', 'denied', 'access-at', 'mappings-history', 'touched']);
+const RANGED = new Set<QuestionName>(['who-did', 'denied', 'mappings-history', 'touched', 'alerts']);
+const PAGED = new Set<QuestionName>([
+  'who-did',
+  'denied',
+  'access-at',
+  'mappings-history',
+  'touched',
+  'alerts',
+  'workloads',
+]);
+
+const NAMESPACED = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/;
+
+/** `<namespace>/<name>`, both Kubernetes object names. */
+export const parseNamespacedName = (text: string, param: string): ParseResult<NamespacedName> => {
+  const m = NAMESPACED.exec(text.trim());
+  if (!m) return fail(text, bad(param, `"${text}" is not <namespace>/<name>`));
+  return ok({ namespace: m[1] as string, name: m[3] as string });
+};
 
 /** Accept camelCase from JSON callers as well as the CLI's kebab-case. */
 const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -150,6 +212,31 @@ export const parseTouchedTarget = (text: string): ParseResult<TouchedTarget> => 
   return fail(text, bad('target', `"${text}" has too many segments (${usage})`));
 };
 
+/**
+ * `critical,high`, or `high+` for high and everything more severe: an analyst asks for "high and up"
+ * more often than for one level.
+ */
+export const parseSeverities = (text: string): ParseResult<Severity[]> => {
+  const out = new Set<Severity>();
+  for (const part of text
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean)) {
+    const orMore = part.endsWith('+');
+    const name = orMore ? part.slice(0, -1) : part;
+    const r = oneOf('severity', name, SEVERITIES);
+    if (!r.ok)
+      return fail(
+        text,
+        bad('severity', `"${part}" is not one of ${SEVERITIES.join(', ')} (add + for "or more severe")`),
+      );
+    const rank = SEVERITIES.indexOf(r.value);
+    for (const s of orMore ? SEVERITIES.slice(0, rank + 1) : [r.value]) out.add(s);
+  }
+  if (out.size === 0) return fail(text, bad('severity', 'names no severity'));
+  return ok(SEVERITIES.filter((s) => out.has(s)));
+};
+
 const str = (v: unknown): string | undefined => {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v;
@@ -166,6 +253,7 @@ interface ParamsSoFar {
   paging: Paging;
   range: QuestionWindow | undefined;
   principal: PrincipalFilter | undefined;
+  cluster: string | undefined;
   withCluster: <T extends object>(o: T) => T & { cluster?: string };
   now: number;
 }
@@ -217,14 +305,16 @@ export const parseQuestionParams = (
   }
   const cursor = p.get('cursor');
   const paging: Paging = cursor === undefined ? { limit } : { limit, cursor };
-  if (question === 'access-at' ? p.has('at') : p.has('from') && p.has('to')) paging.clockFree = true;
+  if (question === 'access-at' || question === 'workloads' ? p.has('at') : p.has('from') && p.has('to'))
+    paging.clockFree = true;
   const range = RANGED.has(question)
     ? take(
         parseTimeRange(
           { since: p.get('since'), from: p.get('from'), to: p.get('to') } as Record<string, string | undefined>,
           now,
           // Mapping history and object history are asked over long periods; requests over the last day.
-          question === 'mappings-history' ? '3650d' : question === 'touched' ? '30d' : '24h',
+          // Alerts are rare and looked back on over weeks ("what fired last month").
+          question === 'mappings-history' ? '3650d' : question === 'touched' || question === 'alerts' ? '30d' : '24h',
         ),
       )
     : undefined;
@@ -233,13 +323,23 @@ export const parseQuestionParams = (
   const withCluster = <T extends object>(o: T): T & { cluster?: string } =>
     cluster === undefined ? o : { ...o, cluster };
 
-  const soFar: ParamsSoFar = { p, take, issues, paging, range, principal, withCluster, now };
+  const soFar: ParamsSoFar = { p, take, issues, paging, range, principal, cluster, withCluster, now };
   const out = PARAMS_OF[question](soFar);
   if (isNonEmpty(issues)) return failWith(rawText, issues);
+  if (out === undefined) return fail(rawText, bad('question', 'not answered'));
   return ok(out);
 };
 
-const whoDidParams = ({ p, take, issues, paging, range, principal, withCluster }: ParamsSoFar): QuestionParams => {
+const whoDidParams = ({
+  p,
+  take,
+  issues,
+  paging,
+  range,
+  principal,
+  cluster,
+  withCluster,
+}: ParamsSoFar): QuestionParams => {
   const outcomeText = p.get('outcome');
   const outcome = outcomeText === undefined ? undefined : take(oneOf('outcome', outcomeText, OUTCOMES));
   const verbText = p.get('verb');
@@ -253,8 +353,21 @@ const whoDidParams = ({ p, take, issues, paging, range, principal, withCluster }
   if (human !== undefined) q.human = human;
   const k8sUser = p.get('k8s-user');
   if (k8sUser !== undefined) q.k8sUser = k8sUser;
-  if ([principal, human, k8sUser].filter((x) => x !== undefined).length > 1) {
-    issues.push(bad('principal', 'give one of principal, human, k8s-user'));
+  const saText = p.get('service-account');
+  const serviceAccount = saText === undefined ? undefined : take(parseNamespacedName(saText, 'service-account'));
+  if (serviceAccount) q.serviceAccount = serviceAccount;
+  const podText = p.get('pod');
+  const pod = podText === undefined ? undefined : take(parseNamespacedName(podText, 'pod'));
+  if (pod) q.pod = pod;
+  const workload = saText !== undefined || podText !== undefined;
+  if ([principal, human, k8sUser, workload || undefined].filter((x) => x !== undefined).length > 1) {
+    issues.push(bad('principal', 'give one of principal, human, k8s-user, service-account / pod'));
+  }
+  if (workload && cluster === undefined) {
+    issues.push(bad('cluster', 'required with service-account and pod: the cluster the pod runs on'));
+  }
+  if (serviceAccount && pod && serviceAccount.namespace !== pod.namespace) {
+    issues.push(bad('pod', 'a pod and its service account share a namespace'));
   }
   if (verbs?.length) q.verbs = verbs;
   const resource = p.get('resource');
@@ -324,12 +437,49 @@ const touchedParams = ({ p, take, issues, paging, range, withCluster }: ParamsSo
   });
 };
 
+const alertsParams = ({ p, take, paging, range, withCluster }: ParamsSoFar): QuestionParams => {
+  const q: QuestionParams = withCluster({ question: 'alerts' as const, range: range as QuestionWindow, ...paging });
+  const severityText = p.get('severity');
+  if (severityText !== undefined) {
+    const severities = take(parseSeverities(severityText));
+    if (severities) q.severities = severities;
+  }
+  const ruleText = p.get('rule');
+  if (ruleText !== undefined) {
+    const rules = ruleText
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
+    for (const r of rules) take(oneOf('rule', r, MAPPING_RULE_IDS));
+    if (rules.length > 0) q.rules = [...new Set(rules)];
+  }
+  const rerunText = p.get('rerun');
+  if (rerunText !== undefined) {
+    const rerun = take(oneOf('rerun', rerunText.toLowerCase(), ['true', 'false'] as const));
+    if (rerun === 'true') q.rerun = true;
+  }
+  return q;
+};
+
+/** Undefined when the role or the window is unusable (the issues say why). */
+const workloadsParams = ({ p, take, issues, paging, withCluster, now }: ParamsSoFar): QuestionParams | undefined => {
+  const roleText = p.get('role');
+  const role = roleText === undefined ? undefined : take(parsePrincipal(roleText, 'role'));
+  if (roleText === undefined) issues.push(bad('role', 'required (the IAM role ARN the service accounts could act as)'));
+  const window = take(
+    parseTimeRange({ since: p.get('since'), to: p.get('at') } as Record<string, string | undefined>, now, '30d'),
+  );
+  return role && window ? withCluster({ question: 'workloads' as const, role, range: window, ...paging }) : undefined;
+};
+
 /** Each question's own parameters, parsed after the shared ones. */
-const PARAMS_OF: Record<QuestionName, (soFar: ParamsSoFar) => QuestionParams> = {
+const PARAMS_OF: Record<QuestionName, (soFar: ParamsSoFar) => QuestionParams | undefined> = {
   'who-did': whoDidParams,
   explain: explainParams,
   denied: deniedParams,
   'access-at': accessAtParams,
   'mappings-history': mappingsHistoryParams,
   touched: touchedParams,
+  alerts: alertsParams,
+  workloads: workloadsParams,
 };

@@ -1,9 +1,11 @@
 import { type AuthenticatorContext, accessKeysOf, rederive } from '../chain/rederive.js';
 import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
+import { workloadIdentity } from '../identity/workload.js';
 import type {
   ClusterRef,
   PageRequest,
   QuestionPort,
+  ClusterRef as Ref,
   ResourceSelector,
   StoredAuthenticatorRecord,
   StoredRequest,
@@ -11,6 +13,7 @@ import type {
   TimeRange,
   TrailStore,
 } from '../store/trail-store.js';
+import { ALERT_COLUMNS, listRecordedAlerts } from './alerts.js';
 import { pageAuthenticatorContext } from './authn-join.js';
 import { CHAIN_COLUMNS, type ChainRow, chainRow, DENIED_COLUMNS, EXPLAIN_COLUMNS, explainRows } from './chain-rows.js';
 import { QueryNotFoundError, QueryParamError } from './errors.js';
@@ -19,6 +22,7 @@ import { AUTHENTICATOR_EVIDENCE_WINDOW_MS, accessAt, authenticatorAccessRows, ma
 import { type CursorBinding, collectPage, slicePage } from './paging.js';
 import { isWriteVerb, type QuestionParams } from './params.js';
 import { type PagedQuestion, resumeQuestion } from './resume.js';
+import { deployerOf, WORKLOAD_COLUMNS, workloadRows } from './workloads.js';
 
 /**
  * The questions, answered over the storage port (lib/store/trail-store.ts). One implementation for the
@@ -118,13 +122,20 @@ export const deriveWithEvidence = async (
     byCluster.set(refText(r.ref), slot);
   }
   const loaded = new Map<string, { evidence: CorrelationEvidence; authn?: AuthenticatorContext }>();
-  for (const [k, { ref, records: mine }] of byCluster) {
-    const authn = await pageAuthenticatorContext(store, ref, mine);
-    const keys = new Set(accessKeysOf(mine));
-    for (const key of authn?.accessKeys ?? []) keys.add(key);
-    const evidence = await store.evidenceFor(ref, [...keys].sort());
-    loaded.set(k, authn ? { evidence, authn: authn.context } : { evidence });
-  }
+  // Clusters, and a cluster's authenticator context and evidence, are read side by side: the
+  // evidence is asked again only when a denied token's `STS response` names a key the page did not.
+  await Promise.all(
+    [...byCluster].map(async ([k, { ref, records: mine }]) => {
+      const own = [...new Set(accessKeysOf(mine))].sort();
+      const [authn, first] = await Promise.all([
+        pageAuthenticatorContext(store, ref, mine),
+        store.evidenceFor(ref, own),
+      ]);
+      const extra = (authn?.accessKeys ?? []).filter((key) => !own.includes(key));
+      const evidence = extra.length > 0 ? await store.evidenceFor(ref, [...own, ...extra].sort()) : first;
+      loaded.set(k, authn ? { evidence, authn: authn.context } : { evidence });
+    }),
+  );
   return records.map((r) => {
     const l = loaded.get(refText(r.ref)) as { evidence: CorrelationEvidence; authn?: AuthenticatorContext };
     return { chain: rederive(r, l.evidence, l.authn), evidence: l.evidence };
@@ -216,16 +227,21 @@ const answerQuestion = async (
       return answerAccessAt(ctx, q);
     case 'mappings-history':
       return answerMappingsHistory(ctx, q);
+    case 'workloads':
+      return answerWorkloads(ctx, q);
     case 'touched':
       return answerTouched(ctx, q);
+    case 'alerts':
+      return answerAlerts(ctx, q);
   }
 };
 
-/** What a person, principal or Kubernetes user did (fleet-wide for a principal or a human). */
+/** What a person, principal, Kubernetes user or workload did (fleet-wide for a principal or a human). */
 const answerWhoDid = async (
   { store, binding, scope, resolve }: AnswerContext,
   q: Extract<QuestionParams, { question: 'who-did' }>,
 ): Promise<QueryAnswer> => {
+  if (q.serviceAccount || q.pod) return workloadWhoDid(store, q, binding, scope);
   const fleetWide = q.principal !== undefined || q.human !== undefined;
   const ref = await resolve(!fleetWide);
   const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
@@ -276,7 +292,7 @@ const answerWhoDid = async (
 
 /** One request, link by link. */
 const answerExplain = async (
-  { store, resolve }: AnswerContext,
+  { store, scope, resolve }: AnswerContext,
   q: Extract<QuestionParams, { question: 'explain' }>,
 ): Promise<QueryAnswer> => {
   const ref = (await resolve(true)) as ClusterRef;
@@ -289,6 +305,7 @@ const answerExplain = async (
     throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
   }
   const [c] = (await derivePage(store, [rec])) as [DecisionChain];
+  await withDeployer(store, c, scope);
   const notes = [`chain ${c.chainId} at ${c.at}`];
   if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
   return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
@@ -324,9 +341,9 @@ const answerAccessAt = async (
   q: Extract<QuestionParams, { question: 'access-at' }>,
 ): Promise<QueryAnswer> => {
   const ref = (await resolve(true)) as ClusterRef;
-  const changes = await store.mappingChanges(ref);
+  const [changes, lines] = await Promise.all([store.mappingChanges(ref), authenticatorEvidence(store, ref, q.at)]);
   const a = accessAt(ref.cluster, changes, q.at, q.principal);
-  const evidence = authenticatorAccessRows(await authenticatorEvidence(store, ref, q.at), a.rows, q.at, q.principal);
+  const evidence = authenticatorAccessRows(lines, a.rows, q.at, q.principal);
   const notes = [
     a.authModeKnown
       ? `authentication mode ${a.effectiveMode}`
@@ -336,7 +353,7 @@ const answerAccessAt = async (
   if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
   if (evidence.length > 0) {
     notes.push(
-      `${evidence.length} principal(s) shown from the authenticator's own log of the 24 h before: granted then, not proof the mapping still held`,
+      `${evidence.length} principal(s) shown from the authenticator's own log of the hour before (its latest 1,000 lines at most): granted then, not proof the mapping still held`,
     );
   }
   const { rows, nextCursor } = slicePage([...a.rows, ...evidence], q.limit, q.cursor, binding);
@@ -353,6 +370,51 @@ const answerMappingsHistory = async (
   const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
   const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
   return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
+};
+
+/** Which service accounts and pods could act as a role, and the sessions they were issued. */
+const answerWorkloads = async (
+  { store, binding, scope }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'workloads' }>,
+): Promise<QueryAnswer> => {
+  const only = q.cluster === undefined ? undefined : await resolveCluster(store, q.cluster, true, scope);
+  const refs = only ? [only] : (await store.clusters()).filter((r) => !scope || scope.mayRead(r));
+  const clusters = [];
+  for (const ref of refs) clusters.push({ ref, changes: await store.mappingChanges(ref) });
+  const issued = (await store.workloadIssuances?.(q.role.matchKey, q.range)) ?? [];
+  const issuers = new Map<string, Ref>();
+  for (const iss of issued) {
+    const key = iss.workload?.issuer;
+    if (!key || issuers.has(key)) continue;
+    const ref = await store.issuerCluster?.(key);
+    if (ref) issuers.set(key, ref);
+  }
+  // A scoped caller sees the sessions of pods on clusters it may read only; an IRSA session whose
+  // issuer no known cluster owns cannot be placed, so it is not shown to a scoped caller.
+  const issuances = scope
+    ? issued.filter((iss) => {
+        const w = iss.workload;
+        const at =
+          w?.kind === 'irsa'
+            ? w.issuer
+              ? issuers.get(w.issuer)
+              : undefined
+            : w?.accountId && w.cluster
+              ? { accountId: w.accountId, cluster: w.cluster }
+              : undefined;
+        return at !== undefined && scope.mayRead(at);
+      })
+    : issued;
+  let rows = workloadRows(q.role.matchKey, clusters, issuances, q.range, issuers);
+  if (only) rows = rows.filter((r) => r.cluster === refText(only));
+  const notes = [
+    `associations in force at ${q.range.to}; sessions issued from ${q.range.from} to ${q.range.to}`,
+    'IRSA rows come from sessions seen: trust policies are not read, so a service account that could assume the role but did not is not listed',
+  ];
+  if (scope && !only) notes.push(SCOPED_NOTE);
+  if (!store.workloadIssuances) notes.push('this store keeps no index of pod sessions: sessions are not counted');
+  const { rows: page, nextCursor } = slicePage(rows, q.limit, q.cursor, binding);
+  return answer(q.question, only, { window: q.range, columns: WORKLOAD_COLUMNS, rows: page, nextCursor, notes });
 };
 
 /** Who touched an object, a kind of object or a namespace. */
@@ -390,10 +452,139 @@ const answerTouched = async (
   return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
 };
 
-/** Lines read for access-at evidence: enough for every principal of a quiet day, bounded on a busy one. */
-const EVIDENCE_LINES = 5_000;
+/** The alerts the ledger recorded. */
+const answerAlerts = async (
+  { store, binding, scope, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'alerts' }>,
+): Promise<QueryAnswer> => {
+  if (q.rerun) {
+    throw new QueryParamError(
+      'rerun: evaluating the rules over history needs the alert configuration; run `eks-trail alerts --rerun` in local mode or with --table',
+      'rerun',
+    );
+  }
+  const ref = await resolve(false);
+  // The ledger's fleet-wide listing spans every cluster: the scope filters it alert by alert.
+  const visible = scope && ref === undefined ? (r: ClusterRef) => scope.mayRead(r) : undefined;
+  const { rows, nextCursor, trimmed } = await listRecordedAlerts(store, ref, q, binding, visible);
+  const notes = [
+    `alerts recorded in the alert ledger${ref ? '' : ' of every cluster'} (by the deployed pipeline or a local replay); \`eks-trail alerts --rerun\` evaluates the rules over the stored history instead`,
+  ];
+  if (visible) notes.push(SCOPED_NOTE);
+  if (trimmed > 0)
+    notes.push(
+      `${trimmed} alert(s) kept without their before/after bodies to fit one item (the first 200 diff lines are kept)`,
+    );
+  return answer(q.question, ref, { window: q.range, columns: ALERT_COLUMNS, rows, nextCursor, notes });
+};
 
-/** The authenticator's lines of the day before `at`, newest first, bounded. */
+/**
+ * Lines read for access-at evidence: every principal of a quiet hour, and on a busy cluster the
+ * latest minutes, where the principals that hold a session show up again and again anyway.
+ */
+const EVIDENCE_LINES = 1_000;
+
+/**
+ * `who-did --service-account ns/sa --cluster X` and `--pod ns/pod`: the requests, on any cluster, made
+ * with IAM sessions issued to that workload. They are indexed under the workload identity (the human
+ * posting), which names the cluster the pod runs on; a pod is found through its Pod Identity sessions.
+ */
+const workloadWhoDid = async (
+  store: QuestionPort,
+  q: Extract<PagedQuestion, { question: 'who-did' }>,
+  binding: CursorBinding,
+  scope: QuestionScope | undefined,
+): Promise<QueryAnswer> => {
+  // The pod's own cluster must be readable; the requests its sessions made span clusters, each shown
+  // only when readable too.
+  const ref = (await resolveCluster(store, q.cluster, true, scope)) as ClusterRef;
+  const notes: string[] = [];
+  let sa = q.serviceAccount;
+  if (q.pod && !sa) {
+    const sessions = (await store.podIssuances?.(ref, q.pod.namespace, q.pod.name)) ?? [];
+    const accounts = [
+      ...new Set(sessions.flatMap((i) => (i.workload?.serviceAccount ? [i.workload.serviceAccount] : []))),
+    ];
+    if (accounts.length === 0) {
+      throw new QueryNotFoundError(
+        `pod: no Pod Identity session of pod ${q.pod.namespace}/${q.pod.name} on cluster ${refText(ref)} is recorded (IRSA sessions never name their pod: ask by --service-account)`,
+        'pod',
+      );
+    }
+    if (accounts.length > 1) notes.push(`the pod used several service accounts; showing ${accounts[0]}`);
+    sa = { namespace: q.pod.namespace, name: accounts[0] as string };
+  }
+  const s = sa as { namespace: string; name: string };
+  const identity = workloadIdentity(ref, s.namespace, s.name);
+  notes.push(`requests on any cluster made with sessions of ${identity}`);
+  const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const keep = (c: DecisionChain): boolean => {
+    const h = c.human.value;
+    if (!h || !eqi(h.identity, identity)) return false;
+    if (q.pod && (h.workload?.pod !== q.pod.name || h.workload.namespace !== q.pod.namespace)) return false;
+    const r = c.request.value;
+    if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
+    if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
+    if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
+    return true;
+  };
+  const visible = scope ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
+  if (visible) notes.push(SCOPED_NOTE);
+  const { rows, nextCursor } = await chainRows(
+    store,
+    (cursor, limit) => store.requestsByHuman(identity, q.range, withCursor(limit, cursor)),
+    keep,
+    page,
+    binding,
+    visible,
+  );
+  return answer('who-did', ref, { window: q.range, columns: WORKLOAD_CHAIN_COLUMNS, rows, nextCursor, notes });
+};
+
+/** who-did rows of a workload: the request's own cluster and the pod take the human's place. */
+const WORKLOAD_CHAIN_COLUMNS: Column[] = [
+  { key: 'at', header: 'time', maxWidth: 27 },
+  { key: 'cluster', header: 'called cluster', maxWidth: 24 },
+  { key: 'pod', header: 'pod', maxWidth: 40 },
+  { key: 'principal', header: 'principal', maxWidth: 56 },
+  { key: 'mapping', header: 'mapping' },
+  { key: 'username', header: 'k8s user', maxWidth: 40 },
+  { key: 'verb', header: 'verb' },
+  { key: 'target', header: 'target', maxWidth: 48 },
+  { key: 'code', header: 'code' },
+  { key: 'outcome', header: 'outcome' },
+  { key: 'auditID', header: 'auditID', maxWidth: 36 },
+];
+
+/** Adds who deployed the pod behind a workload session, from its cluster's trail (explain only). */
+const withDeployer = async (
+  store: QuestionPort,
+  chain: DecisionChain,
+  scope: QuestionScope | undefined,
+): Promise<void> => {
+  const w = chain.human.value?.workload;
+  if (!w?.pod || !w.cluster || !w.accountId || w.deployedBy) return;
+  const ref = { accountId: w.accountId, cluster: w.cluster };
+  // The deployer comes from the pod cluster's audit trail: a caller who may not read that cluster
+  // does not get it through a request on another one.
+  if (scope && !scope.mayRead(ref)) return;
+  try {
+    w.deployedBy = await deployerOf(
+      {
+        requestsByResource: (r, sel, range, page) => store.requestsByResource(r, sel, range, page),
+        derive: (rs) => derivePage(store, rs),
+      },
+      ref,
+      w.namespace,
+      w.pod,
+      chain.at,
+    );
+  } catch {
+    // Who deployed the pod is context; a failed lookup leaves the chain as derived.
+  }
+};
+
+/** The authenticator's lines of the hour before `at`, newest first, bounded. */
 const authenticatorEvidence = async (
   store: QuestionPort,
   ref: ClusterRef,
@@ -404,7 +595,10 @@ const authenticatorEvidence = async (
   const out: StoredAuthenticatorRecord[] = [];
   let cursor: string | undefined;
   do {
-    const page = await store.authenticatorRecords(ref, range, { limit: 1_000, ...(cursor ? { cursor } : {}) });
+    const page = await store.authenticatorRecords(ref, range, {
+      limit: EVIDENCE_LINES - out.length,
+      ...(cursor ? { cursor } : {}),
+    });
     out.push(...page.items);
     cursor = page.cursor;
   } while (cursor !== undefined && out.length < EVIDENCE_LINES);

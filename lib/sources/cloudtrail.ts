@@ -1,6 +1,7 @@
 /**
- * CloudTrail records for EKS access management and STS AssumeRole* (docs/formats.md §3), raw, wrapped by
- * EventBridge, in CloudTrail log files and in `aws cloudtrail lookup-events` output.
+ * CloudTrail records for EKS access management, Pod Identity and identity-provider configs, EKS Auth
+ * and STS AssumeRole* (docs/formats.md §3), raw, wrapped by EventBridge, in CloudTrail log files and in
+ * `aws cloudtrail lookup-events` output.
  *
  * Failed calls (errorCode set) are parsed with `succeeded: false`: they never change state, consumers
  * decide whether to show them. A failed AssumeRole* issued no credentials, so its
@@ -15,18 +16,24 @@ import { fail, failWith, type Issue, isNonEmpty, issue, mapIssues, ok, type Pars
 import { isRecord, jsonFailureCode, splitJsonValues, tryParseJson } from './json-stream.js';
 import { redactIssues, redactText, redactValue } from './redact.js';
 import { normaliseTimestamp } from './timestamps.js';
-import type {
-  AccessEntryType,
-  AccessScope,
-  AuthenticationMode,
-  AwsActor,
-  CloudTrailAction,
-  CloudTrailEvent,
-  ControlPlaneLogType,
+import {
+  type AccessEntryType,
+  type AccessScope,
+  type AuthenticationMode,
+  type AwsActor,
+  type CloudTrailAction,
+  type CloudTrailEvent,
+  type ControlPlaneLogType,
+  type OidcIdentityProviderConfig,
+  POD_SESSION_TAGS,
+  type PodIdentityAssociationFields,
+  type PodSessionTag,
 } from './types.js';
 
 export const EKS_EVENT_SOURCE = 'eks.amazonaws.com';
 export const STS_EVENT_SOURCE = 'sts.amazonaws.com';
+/** The EKS Auth API, which only the Pod Identity Agent calls (docs/formats.md §3.5). */
+export const EKS_AUTH_EVENT_SOURCE = 'eks-auth.amazonaws.com';
 
 export const TRACKED_EKS_EVENTS = [
   'CreateAccessEntry',
@@ -37,17 +44,25 @@ export const TRACKED_EKS_EVENTS = [
   'CreateCluster',
   'DeleteCluster',
   'UpdateClusterConfig',
+  'CreatePodIdentityAssociation',
+  'UpdatePodIdentityAssociation',
+  'DeletePodIdentityAssociation',
+  'AssociateIdentityProviderConfig',
+  'DisassociateIdentityProviderConfig',
 ] as const;
 export const TRACKED_STS_EVENTS = ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity'] as const;
+export const TRACKED_EKS_AUTH_EVENTS = ['AssumeRoleForPodIdentity'] as const;
 
 const EKS_SET: ReadonlySet<string> = new Set(TRACKED_EKS_EVENTS);
 const STS_SET: ReadonlySet<string> = new Set(TRACKED_STS_EVENTS);
+const EKS_AUTH_SET: ReadonlySet<string> = new Set(TRACKED_EKS_AUTH_EVENTS);
 
 /** True when (eventSource, eventName) is one this product tracks (ECS also has a CreateCluster). */
 export const isTrackedEvent = (eventSource: unknown, eventName: unknown): boolean =>
   typeof eventName === 'string' &&
   ((eventSource === EKS_EVENT_SOURCE && EKS_SET.has(eventName)) ||
-    (eventSource === STS_EVENT_SOURCE && STS_SET.has(eventName)));
+    (eventSource === STS_EVENT_SOURCE && STS_SET.has(eventName)) ||
+    (eventSource === EKS_AUTH_EVENT_SOURCE && EKS_AUTH_SET.has(eventName)));
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const obj = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
@@ -104,6 +119,8 @@ export const parseAwsActor = (userIdentity: unknown): AwsActor => {
   if (invokedBy !== undefined) actor.invokedBy = invokedBy;
   const identityStoreUserId = str(obj(u.onBehalfOf).userId);
   if (identityStoreUserId !== undefined) actor.identityStoreUserId = identityStoreUserId;
+  const identityProvider = str(u.identityProvider);
+  if (identityProvider !== undefined) actor.identityProvider = identityProvider;
   return actor;
 };
 
@@ -179,6 +196,66 @@ const accessScope = (c: Ctx, ...candidates: unknown[]): AccessScope | undefined 
     return undefined;
   }
   return { type, namespaces: stringList(s.namespaces) ?? [] };
+};
+
+/** A boolean field; anything but a JSON boolean is treated as absent. */
+const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+
+/**
+ * A Pod Identity association from a response `association` object, filled from the request where
+ * the response is silent (docs/formats.md §3.5). Undefined, with issues, when namespace, service
+ * account or role cannot be read.
+ */
+const associationFields = (
+  c: Ctx,
+  from: Record<string, unknown>,
+  req: Record<string, unknown>,
+  path: string,
+): PodIdentityAssociationFields | undefined => {
+  const namespace = str(from.namespace) ?? str(req.namespace);
+  const serviceAccount = str(from.serviceAccount) ?? str(req.serviceAccount);
+  if (namespace === undefined) c.issues.push(missing(`${path}.namespace`));
+  if (serviceAccount === undefined) c.issues.push(missing(`${path}.serviceAccount`));
+  const roleArn = arnField(c, `${path}.roleArn`, from.roleArn, req.roleArn);
+  if (namespace === undefined || serviceAccount === undefined || roleArn === undefined) return undefined;
+  const a: PodIdentityAssociationFields = { namespace, serviceAccount, roleArn };
+  const id = str(from.associationId) ?? str(req.associationId);
+  if (id !== undefined) a.associationId = id;
+  const arn = str(from.associationArn);
+  if (arn !== undefined) a.associationArn = arn;
+  const target = str(from.targetRoleArn) ?? str(req.targetRoleArn);
+  if (target !== undefined) {
+    const t = arnField(c, `${path}.targetRoleArn`, target);
+    if (t !== undefined) a.targetRoleArn = t;
+  }
+  const externalId = str(from.externalId);
+  if (externalId !== undefined) a.externalId = externalId;
+  const disable = bool(from.disableSessionTags) ?? bool(req.disableSessionTags);
+  if (disable !== undefined) a.disableSessionTags = disable;
+  const policy = str(from.policy) ?? str(req.policy);
+  if (policy !== undefined) a.policy = policy;
+  return a;
+};
+
+/** `oidc{…}` of AssociateIdentityProviderConfig; name and issuer are what the chain names users by. */
+const oidcConfig = (c: Ctx, v: unknown): OidcIdentityProviderConfig | undefined => {
+  const o = obj(v);
+  const name = str(o.identityProviderConfigName);
+  const issuerUrl = str(o.issuerUrl);
+  if (name === undefined) c.issues.push(missing('requestParameters.oidc.identityProviderConfigName'));
+  if (issuerUrl === undefined) c.issues.push(missing('requestParameters.oidc.issuerUrl'));
+  if (name === undefined || issuerUrl === undefined) return undefined;
+  const config: OidcIdentityProviderConfig = { name, issuerUrl };
+  for (const k of ['clientId', 'usernameClaim', 'usernamePrefix', 'groupsClaim', 'groupsPrefix'] as const) {
+    const x = str(o[k]);
+    if (x !== undefined) config[k] = x;
+  }
+  if (isRecord(o.requiredClaims)) {
+    const claims: Record<string, string> = {};
+    for (const [k, x] of Object.entries(o.requiredClaims)) if (typeof x === 'string') claims[k] = x;
+    if (Object.keys(claims).length > 0) config.requiredClaims = claims;
+  }
+  return config;
 };
 
 const buildEks = (name: string, c: Ctx): CloudTrailAction | undefined => {
@@ -272,7 +349,84 @@ const buildEks = (name: string, c: Ctx): CloudTrailAction | undefined => {
       };
       const clusterArn = str(described.arn);
       if (clusterArn !== undefined) action.clusterArn = clusterArn;
+      const issuer = str(obj(obj(described.identity).oidc).issuer);
+      if (issuer !== undefined) action.oidcIssuer = issuer;
       return action;
+    }
+    case 'CreatePodIdentityAssociation': {
+      const assoc = obj(res.association);
+      const cluster = clusterName(c, [assoc.clusterName]);
+      const association = associationFields(c, assoc, req, 'responseElements.association');
+      if (cluster === undefined || association === undefined) return undefined;
+      return { kind: 'CreatePodIdentityAssociation', cluster, association };
+    }
+    case 'UpdatePodIdentityAssociation': {
+      const assoc = obj(res.association);
+      const cluster = clusterName(c, [assoc.clusterName]);
+      const associationId = str(req.associationId) ?? str(assoc.associationId);
+      if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
+      if (cluster === undefined || associationId === undefined) return undefined;
+      const action: Extract<CloudTrailAction, { kind: 'UpdatePodIdentityAssociation' }> = {
+        kind: 'UpdatePodIdentityAssociation',
+        cluster,
+        associationId,
+      };
+      if (req.roleArn !== undefined) {
+        const role = arnField(c, 'requestParameters.roleArn', req.roleArn);
+        if (role !== undefined) action.roleArn = role;
+      }
+      // An empty string removes the target role or the session policy; absence leaves them as they were.
+      if (req.targetRoleArn === '') action.targetRoleArn = null;
+      else if (req.targetRoleArn !== undefined) {
+        const t = arnField(c, 'requestParameters.targetRoleArn', req.targetRoleArn);
+        if (t !== undefined) action.targetRoleArn = t;
+      }
+      const disable = bool(req.disableSessionTags);
+      if (disable !== undefined) action.disableSessionTags = disable;
+      if (req.policy === '') action.policy = null;
+      else if (typeof req.policy === 'string') action.policy = req.policy;
+      if (isRecord(res.association)) {
+        const after = associationFields(c, assoc, {}, 'responseElements.association');
+        if (after !== undefined) action.after = after;
+      }
+      return action;
+    }
+    case 'DeletePodIdentityAssociation': {
+      const assoc = obj(res.association);
+      const cluster = clusterName(c, [assoc.clusterName]);
+      const associationId = str(req.associationId) ?? str(assoc.associationId);
+      if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
+      if (cluster === undefined || associationId === undefined) return undefined;
+      const action: Extract<CloudTrailAction, { kind: 'DeletePodIdentityAssociation' }> = {
+        kind: 'DeletePodIdentityAssociation',
+        cluster,
+        associationId,
+      };
+      if (isRecord(res.association)) {
+        const before = associationFields(c, assoc, {}, 'responseElements.association');
+        if (before !== undefined) action.before = before;
+      }
+      return action;
+    }
+    case 'AssociateIdentityProviderConfig': {
+      const cluster = clusterName(c, []);
+      // The response is only the asynchronous `update`: the configuration is in the request.
+      const config = oidcConfig(c, req.oidc);
+      if (cluster === undefined || config === undefined) return undefined;
+      return { kind: 'AssociateIdentityProviderConfig', cluster, config };
+    }
+    case 'DisassociateIdentityProviderConfig': {
+      const cluster = clusterName(c, []);
+      const ref = obj(req.identityProviderConfig);
+      const configName = str(ref.name);
+      if (configName === undefined) c.issues.push(missing('requestParameters.identityProviderConfig.name'));
+      if (cluster === undefined || configName === undefined) return undefined;
+      return {
+        kind: 'DisassociateIdentityProviderConfig',
+        cluster,
+        name: configName,
+        type: str(ref.type) ?? 'oidc',
+      };
     }
     case 'DeleteCluster': {
       const described = obj(res.cluster);
@@ -342,6 +496,68 @@ const buildSts = (
   if (subject !== undefined) action.subject = subject;
   const iss = name === 'AssumeRoleWithWebIdentity' ? str(res.provider) : str(res.issuer);
   if (iss !== undefined) action.issuer = iss;
+  const audience = str(res.audience);
+  if (audience !== undefined && name === 'AssumeRoleWithWebIdentity') action.audience = audience;
+  const podTags = podSessionTags(req.tags);
+  if (podTags !== undefined) action.podTags = podTags;
+  const externalId = str(req.externalId);
+  if (externalId !== undefined) action.externalId = externalId;
+  return action;
+};
+
+const POD_TAG_SET: ReadonlySet<string> = new Set(POD_SESSION_TAGS);
+
+/** The Pod Identity session tags of `requestParameters.tags[] = {key, value}`; others are dropped. */
+const podSessionTags = (tags: unknown): Partial<Record<PodSessionTag, string>> | undefined => {
+  if (!Array.isArray(tags)) return undefined;
+  const out: Partial<Record<PodSessionTag, string>> = {};
+  for (const t of tags) {
+    const key = str(obj(t).key);
+    const value = str(obj(t).value);
+    if (key !== undefined && value !== undefined && POD_TAG_SET.has(key)) out[key as PodSessionTag] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+};
+
+/**
+ * EKS Auth AssumeRoleForPodIdentity. The API answers with the pod's subject, association and
+ * credentials, but the CloudTrail records seen carry `responseElements: null` and a masked token
+ * (docs/formats.md §3.5): then only the cluster and the calling node are known, and the issued key is
+ * found through the STS AssumeRole record EKS writes with the pod's session tags.
+ */
+const buildEksAuth = (c: Ctx, succeeded: boolean): CloudTrailAction | undefined => {
+  const { res } = c;
+  const cluster = clusterName(c, []);
+  if (cluster === undefined) return undefined;
+  const action: Extract<CloudTrailAction, { kind: 'AssumeRoleForPodIdentity' }> = {
+    kind: 'AssumeRoleForPodIdentity',
+    cluster,
+    issuedAccessKeyId: succeeded ? (str(obj(res.credentials).accessKeyId) ?? '') : '',
+  };
+  const assumed = obj(res.assumedRoleUser);
+  const assumedRoleArn = str(assumed.arn);
+  if (assumedRoleArn !== undefined) action.assumedRoleArn = assumedRoleArn;
+  // The API spells it assumeRoleId here, STS spells it assumedRoleId: accept either.
+  const assumedRoleId = str(assumed.assumeRoleId) ?? str(assumed.assumedRoleId);
+  if (assumedRoleId !== undefined) action.assumedRoleId = assumedRoleId;
+  const subject = obj(res.subject);
+  const ns = str(subject.namespace);
+  const sa = str(subject.serviceAccount);
+  if (ns !== undefined && sa !== undefined) action.subject = { namespace: ns, serviceAccount: sa };
+  const assoc = obj(res.podIdentityAssociation);
+  const associationArn = str(assoc.associationArn);
+  if (associationArn !== undefined) action.associationArn = associationArn;
+  const associationId = str(assoc.associationId);
+  if (associationId !== undefined) action.associationId = associationId;
+  const audience = str(res.audience);
+  if (audience !== undefined) action.audience = audience;
+  // The API returns epoch seconds; the CLI prints ISO.
+  const expiration = normaliseTimestamp(obj(res.credentials).expiration);
+  if (expiration !== undefined) action.expiration = expiration;
+  if (action.issuedAccessKeyId !== '' && assumedRoleArn === undefined) {
+    c.issues.push(missing('responseElements.assumedRoleUser.arn'));
+    return undefined;
+  }
   return action;
 };
 
@@ -376,9 +592,12 @@ const fromRecord = (
   const errorCode = str(r.errorCode);
   const succeeded = errorCode === undefined;
   const ctx: Ctx = { req: obj(r.requestParameters), res: obj(r.responseElements), issues };
-  const action = STS_SET.has(eventName)
-    ? buildSts(eventName as (typeof TRACKED_STS_EVENTS)[number], ctx, succeeded)
-    : buildEks(eventName, ctx);
+  const action =
+    eventSource === STS_EVENT_SOURCE
+      ? buildSts(eventName as (typeof TRACKED_STS_EVENTS)[number], ctx, succeeded)
+      : eventSource === EKS_AUTH_EVENT_SOURCE
+        ? buildEksAuth(ctx, succeeded)
+        : buildEks(eventName, ctx);
   if (isNonEmpty(issues)) return failWith(raw, issues);
   if (action === undefined || eventId === undefined || eventTime === undefined) {
     return fail(raw, issue('CLOUDTRAIL_SHAPE', 'record could not be read'));

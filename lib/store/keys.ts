@@ -75,6 +75,16 @@ export const cellOf = (sortable: string): string => {
   return `${sortable.slice(0, 14)}${String(start).padStart(2, '0')}`;
 };
 
+/**
+ * A row time inside its cell, as stored in the `hi`/`lo` bounds of parts and postings: the cell
+ * already fixes the date, hour and minute of the cell's start, so `MM:SS.ffffffZ` (13 characters)
+ * is enough, and it sorts as the full time does.
+ */
+export const timeInCell = (sortable: string): string => sortable.slice(14);
+
+/** The full sortable time of a `timeInCell` bound of a part or posting in `cell`. */
+export const timeFromCell = (cell: string, inCell: string): string => `${cell.slice(0, 14)}${inCell}`;
+
 /** Epoch ms at which a cell ends (exclusive). */
 export const cellEndMs = (cell: string): number => Date.parse(`${cell}:00Z`) + CELL_MS;
 
@@ -110,15 +120,39 @@ export const anchorOf = (unitId: string): string =>
 /** Which rows of a segment a part holds: notable requests, bulk requests, or authenticator lines. */
 export type PartKind = 'n' | 'b';
 
+/**
+ * Rows per part. A segment's rows of one kind are cut, in time order, into parts of at most this many
+ * rows, so each part covers a short span of time: a listing that wants a busy cell's newest rows
+ * fetches the newest part of each segment, and a posting that names a few rows fetches a few small
+ * parts (docs/data-model.md, "Segments"). Part of the key schema.
+ */
+export const PART_ROWS = 256;
+
+/**
+ * The name of a segment's `index`-th part of one kind: the kind letter, then for every part after the
+ * first a bijective base-26 suffix (`b`, `ba`, `bb`, …, `bz`, `baa`): letters only, so a row reference
+ * (`<part><chunk count>~…`) still reads unambiguously.
+ */
+export const partName = (kind: PartKind | 'l', index: number): string => {
+  let suffix = '';
+  for (let n = index; n > 0; n = Math.floor((n - 1) / 26)) suffix = String.fromCharCode(97 + ((n - 1) % 26)) + suffix;
+  return `${kind}${suffix}`;
+};
+
+/** The kind of a part from its name. */
+export const partKindOf = (part: string): PartKind | 'l' => part[0] as PartKind | 'l';
+
 export const keys = {
   /** Audit rows of one cluster, time-ordered by cell: the cluster's own listing is a Query on this. */
   segmentPk: (ref: ClusterRef) => `S#${ref.accountId}#${ref.cluster}`,
   /** `<cell>#<anchor>#<part>` then `.<chunk>` for chunks after the first. */
-  segmentSk: (cell: string, anchor: string, part: PartKind, chunk: number) =>
+  segmentSk: (cell: string, anchor: string, part: string, chunk: number) =>
     `${cell}#${anchor}#${part}${chunk === 0 ? '' : `.${chunk}`}`,
   /** Authenticator rows of one cluster, same layout as segments in their own partition. */
   authnPk: (ref: ClusterRef) => `N#${ref.accountId}#${ref.cluster}`,
-  authnSk: (cell: string, anchor: string, chunk: number) => `${cell}#${anchor}${chunk === 0 ? '' : `.${chunk}`}`,
+  /** `<cell>#<anchor>` for a segment's first authenticator part, `<cell>#<anchor>#<part>` for the next; then `.<chunk>`. */
+  authnSk: (cell: string, anchor: string, part: string, chunk: number) =>
+    `${cell}#${anchor}${part === 'l' ? '' : `#${part}`}${chunk === 0 ? '' : `.${chunk}`}`,
   /** A notable request by auditID: one item per segment holding a stage of it. */
   requestPk: (ref: ClusterRef, auditID: string) => `R#${clusterRefKey(ref)}#${auditID}`,
   /** All mapping changes of one cluster live in one partition, read whole by evidenceFor. */
@@ -127,6 +161,8 @@ export const keys = {
   credential: (accessKeyId: string) => ({ pk: `CRED#${accessKeyId}`, sk: 'CRED' }),
   quarantine: (source: string, sourceId: string) => ({ pk: `Q#${source}#${sourceId}`, sk: 'Q' }),
   cluster: (ref: ClusterRef) => ({ pk: `CL#${ref.accountId}#${ref.cluster}`, sk: 'CLUSTER' }),
+  /** Which cluster an EKS OIDC issuer belongs to (IRSA tokens name the issuer, not the cluster). */
+  oidcIssuer: (issuerKey: string) => ({ pk: `OIDC#${issuerKey.toLowerCase()}`, sk: 'OIDC' }),
 } as const;
 
 /**
@@ -152,4 +188,8 @@ export const gsiPrefix = {
   registry: 'REG',
   /** Issuances by the access key of the session that asked for them (role chaining). */
   credentialCaller: (accessKeyId: string) => `CALLER#${accessKeyId}`,
+  /** Issuances to pods (Pod Identity, IRSA) by the role they hold: the `workloads` question. */
+  workloadRole: (roleMatchKey: string) => `WLR#${roleMatchKey.toLowerCase()}`,
+  /** Pod Identity issuances by the pod the session tags name: `who-did --pod`. */
+  workloadPod: (ref: ClusterRef, namespace: string, pod: string) => `WLP#${clusterRefKey(ref)}#${namespace}#${pod}`,
 } as const;

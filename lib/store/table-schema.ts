@@ -42,8 +42,10 @@ const gsi = (n: number): GlobalSecondaryIndexSchema => ({
  * Index roles (docs/data-model.md lists every access pattern). Requests are not in any index: their
  * segments and postings are base-table items keyed for the questions (lib/store/keys.ts). The two
  * indexes serve the low-volume item classes only:
- *  - gsi1: cluster registry (`REG`), quarantine by day (`QD#…`), alerts by cluster, mapping usage by cluster
- *  - gsi2: quarantine by code (`QC#…`), issuances by the caller's access key (`CALLER#…`)
+ *  - gsi1: cluster registry (`REG`), quarantine by day (`QD#…`), alerts by cluster, mapping usage by cluster,
+ *    issuances to pods by role (`WLR#…`)
+ *  - gsi2: quarantine by code (`QC#…`), issuances by the caller's access key (`CALLER#…`), Pod Identity
+ *    issuances by pod (`WLP#…`)
  */
 export const TABLE_SCHEMA: TableSchema = {
   partitionKey: { name: 'pk', type: 'S' },

@@ -196,8 +196,25 @@ export interface AlertLedgerEntry {
   cluster: string;
   accountId?: string;
   at: string;
+  /** `claimed`: recorded and handed to the sink; `released`: its publication failed and it awaits a retry. */
   state: string;
+  /** The alert as raised (rule, severity, actor, diff with before/after, evidence); absent only on a damaged item. */
   alert?: Alert;
+  /** The before/after bodies were left out to fit the item (the diff lines are kept). */
+  trimmed?: boolean;
+}
+
+/** Listing what the ledger recorded: the `alerts` question and the console read this. */
+export interface AlertListing {
+  /**
+   * Alerts whose time (the change's or the first use's own time) falls in the inclusive window, newest
+   * first unless `oldest-first`: of one cluster, or of every cluster when `ref` is undefined.
+   */
+  listAlerts(
+    ref: ClusterRef | undefined,
+    range: { from: string; to: string },
+    page: PageRequest,
+  ): Promise<StorePage<AlertLedgerEntry>>;
 }
 
 /** What recording one use of a mapping found. */
@@ -243,8 +260,8 @@ export interface ResourceSelector {
 }
 
 export interface TrailStore {
-  /** Claims each alert id once (the alert stage), and lists a cluster's alerts. */
-  readonly alerts: AlertLedger & { alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> };
+  /** Claims each alert id once (the alert stage), and lists what it recorded. */
+  readonly alerts: AlertLedger & AlertListing & { alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> };
   /** First and last use of each mapping (the alert stage writes it, the posture report reads it). */
   readonly usage: MappingUsagePort;
 
@@ -272,6 +289,16 @@ export interface TrailStore {
   credentialsIssuedTo(callerAccessKeyId: string): Promise<CredentialIssuance[]>;
   /** Indexes links derived after the facts were stored (the human behind a late issuance). Idempotent. */
   putLateLinks(items: LateLinkWrite[]): Promise<void>;
+  /**
+   * Issuances to pods (EKS Pod Identity, IRSA) of one role, by its lower-cased path-less ARN, oldest
+   * first: which sessions each service account received. Optional: a store without the index answers
+   * the workload questions from mapping history alone.
+   */
+  workloadIssuances?(roleMatchKey: string, range: TimeRange): Promise<CredentialIssuance[]>;
+  /** Pod Identity issuances to one pod of a cluster (the session tags name it), oldest first. */
+  podIssuances?(ref: ClusterRef, namespace: string, pod: string): Promise<CredentialIssuance[]>;
+  /** The cluster whose own OIDC issuer this is (`oidc.eks.<region>.amazonaws.com/id/<ID>`). */
+  issuerCluster?(issuerKey: string): Promise<ClusterRef | undefined>;
 
   // --- questions ------------------------------------------------------------------------------------
 
@@ -321,11 +348,17 @@ export interface TrailStore {
    * is given. Undefined when neither finds it.
    */
   requestByAuditId(ref: ClusterRef, auditID: string, at?: string): Promise<StoredRequest | undefined>;
-  /** Authenticator log lines of one cluster in a window (STS responses, grants, denials, mappers). */
+  /**
+   * Authenticator log lines of one cluster in a window (STS responses, grants, denials, mappers).
+   * `within`: only lines inside one of these narrower windows (the seconds around a few 401s), which
+   * a store may answer without reading the rest of the window. A store may also return lines outside
+   * them; callers match by time anyway.
+   */
   authenticatorRecords(
     ref: ClusterRef,
     range: TimeRange,
     page: PageRequest,
+    within?: readonly TimeRange[],
   ): Promise<StorePage<StoredAuthenticatorRecord>>;
   /** Quarantined records, newest first, optionally of one issue code. */
   quarantined(
@@ -350,7 +383,7 @@ export type IngestPort = Pick<
   | 'putLateLinks'
 >;
 
-/** The half of the port the questions (CLI, query API, console) read. */
+/** The half of the port the questions (CLI, query API, console) read; of the alert ledger, only its listing. */
 export type QuestionPort = Pick<
   TrailStore,
   | 'clusters'
@@ -364,7 +397,10 @@ export type QuestionPort = Pick<
   | 'requestByAuditId'
   | 'evidenceFor'
   | 'authenticatorRecords'
->;
+  | 'workloadIssuances'
+  | 'podIssuances'
+  | 'issuerCluster'
+> & { readonly alerts: AlertListing };
 
 /** Storage faults, mapped from SDK errors. `retryable` decides whether a batch item is retried or quarantined. */
 export class TrailStoreError extends Error {

@@ -163,7 +163,7 @@ describe('central stack: CloudTrail events', () => {
         r.Properties.EventBusName !== undefined && JSON.stringify(r.Properties.Targets).includes('CloudTrailQueue'),
     );
     expect(rules.map(([, r]) => (r.Properties.EventPattern as { source: string[] }).source).sort()).toEqual([
-      ['aws.eks'],
+      ['aws.eks', 'aws.eks-auth'],
       ['aws.sts'],
     ]);
   });

@@ -52,7 +52,45 @@ const stsEvent = (eventName: string) => ({
   detail: { eventSource: 'sts.amazonaws.com', eventName, eventType: 'AwsApiCall' },
 });
 
+/** The real AssumeRoleForPodIdentity record of the immersion-day sample in an EventBridge envelope. */
+const eksAuthEvent = (() => {
+  const records = JSON.parse(
+    readFileSync(
+      new URL('../fixtures/sources/cloudtrail/immersion-day-pod-identity-records.json', import.meta.url),
+      'utf8',
+    ),
+  ) as { Records: Record<string, unknown>[] };
+  const detail = records.Records[0] as Record<string, unknown>;
+  return {
+    version: '0',
+    id: '1d1b2c3e-0000-4000-8000-000000000001',
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.eks-auth',
+    account: detail['recipientAccountId'],
+    time: detail['eventTime'],
+    region: detail['awsRegion'],
+    resources: [],
+    detail,
+  };
+})();
+
 describe('EventBridge patterns against real events', () => {
+  it('the EKS rules match the EKS Auth AssumeRoleForPodIdentity record of a pod, the STS rules do not', () => {
+    for (const { pattern } of rulesFor('aws.eks')) expect(matchesEventPattern(pattern, eksAuthEvent)).toBe(true);
+    for (const { pattern } of rulesFor('aws.sts')) expect(matchesEventPattern(pattern, eksAuthEvent)).toBe(false);
+  });
+
+  it.each([
+    'CreatePodIdentityAssociation',
+    'UpdatePodIdentityAssociation',
+    'DeletePodIdentityAssociation',
+    'AssociateIdentityProviderConfig',
+    'DisassociateIdentityProviderConfig',
+  ])('the EKS rules forward %s', (eventName) => {
+    const event = { ...eksAuthEvent, source: 'aws.eks', detail: { eventSource: 'eks.amazonaws.com', eventName } };
+    for (const { pattern } of rulesFor('aws.eks')) expect(matchesEventPattern(pattern, event)).toBe(true);
+  });
+
   it.each(['stratus-create-access-entry', 'stratus-associate-access-policy', 'awsdocs-create-cluster-2018'])(
     'the EKS rules (member and central) match the %s CloudTrail record',
     (name) => {
@@ -107,7 +145,7 @@ describe('EventBridge patterns against real events', () => {
     for (const { pattern } of patterns) expect(matchesEventPattern(pattern, event)).toBe(false);
   });
 
-  it('covers exactly the EKS operations that change access, authentication mode or logging', () => {
+  it('covers exactly the EKS operations that change access, authentication mode, logging, Pod Identity or OIDC providers, and EKS Auth', () => {
     expect([...EKS_ACCESS_EVENT_NAMES].sort()).toEqual(
       [
         'AssociateAccessPolicy',
@@ -118,6 +156,12 @@ describe('EventBridge patterns against real events', () => {
         'DisassociateAccessPolicy',
         'UpdateAccessEntry',
         'UpdateClusterConfig',
+        'CreatePodIdentityAssociation',
+        'UpdatePodIdentityAssociation',
+        'DeletePodIdentityAssociation',
+        'AssociateIdentityProviderConfig',
+        'DisassociateIdentityProviderConfig',
+        'AssumeRoleForPodIdentity',
       ].sort(),
     );
   });

@@ -238,7 +238,10 @@ describe('single-account mode', () => {
     const defaultBusRules = Object.values(t.findResources('AWS::Events::Rule')).filter(
       (r) => r.Properties.EventBusName === undefined && r.Properties.EventPattern !== undefined,
     );
-    expect(defaultBusRules.map((r) => r.Properties.EventPattern.source).sort()).toEqual([['aws.eks'], ['aws.sts']]);
+    expect(defaultBusRules.map((r) => r.Properties.EventPattern.source).sort()).toEqual([
+      ['aws.eks', 'aws.eks-auth'],
+      ['aws.sts'],
+    ]);
     for (const r of defaultBusRules) expect(JSON.stringify(r.Properties.Targets)).toContain('CloudTrailQueue');
     // Same-account senders need no bus policy.
     t.resourceCountIs('AWS::Events::EventBusPolicy', 0);

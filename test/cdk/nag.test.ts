@@ -45,6 +45,10 @@ describe('cdk-nag AwsSolutions', () => {
       OCSF_OWN_BUCKET_ACKS,
     ],
     [
+      'multi-account with alerts imported into Security Hub on a bus of its own',
+      { ...multiAccountInput, alertRouting: { eventBusName: 'security-findings', securityHub: true } },
+    ],
+    [
       'multi-account with the OCSF export into Security Lake',
       {
         ...multiAccountInput,

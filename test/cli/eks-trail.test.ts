@@ -39,6 +39,9 @@ describe('usage errors exit 2 with a message naming the argument', () => {
     [['explain'], 'missing auditID'],
     [['decode-token', 'not-a-token'], 'token is missing expected "k8s-aws-v1." prefix'],
     [['replay', '--account', '12'], 'nothing to replay'],
+    [['workloads'], '--role: required'],
+    [['who-did', '--service-account', 'ci/deployer'], '--cluster: required with service-account and pod'],
+    [['who-did', '--pod', 'runner-7f9', '--cluster', 'build-eu'], '--pod: "runner-7f9" is not <namespace>/<name>'],
   ])('%j', (args, message) => {
     const r = run(...args);
     expect(r.code).toBe(2);

@@ -157,7 +157,7 @@ describe('the API answers with the question layer the CLI uses', () => {
   it('gives a request its chain, its pivots and its stored audit event', async () => {
     const r = await get(
       server,
-      '/api/request?cluster=checkout-stg&audit-id=02f0e5fe-f0f7-4b1d-8e2a-855c7727d489',
+      '/api/request?cluster=checkout-stg&audit-id=e2aedda2-efa2-43e6-a855-0cf30f222464',
       authed(server),
     );
     expect(r.status).toBe(200);
@@ -178,21 +178,24 @@ describe('the API answers with the question layer the CLI uses', () => {
         'arn:aws:iam::813088197977:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_8a8e18daf3feb240',
       k8sUser:
         'arn:aws:sts::813088197977:assumed-role/AWSReservedSSO_AdministratorAccess_8a8e18daf3feb240/dmitri.smith-example.com',
-      verb: 'patch',
-      target: 'checkout/deployments.apps/checkout-web',
+      verb: 'list',
     });
-    expect(body.stored.stages[0].event.auditID).toBe('02f0e5fe-f0f7-4b1d-8e2a-855c7727d489');
+    expect(body.stored.stages[0].event.auditID).toBe('e2aedda2-efa2-43e6-a855-0cf30f222464');
   });
 
-  it('lists posture findings and the alerts the mapping rules derive from the stored history', async () => {
+  it('lists posture findings and the alerts the replay recorded in the ledger', async () => {
     const posture = JSON.parse((await get(server, '/api/posture?cluster=payments-prod', authed(server))).body);
     expect(posture.at).toBe(new Date(NOW).toISOString());
     expect(
       posture.findings.map((f: { ruleId: string; principalArn?: string }) => `${f.ruleId} ${f.principalArn}`),
     ).toContain('system-masters-mapping arn:aws:iam::888636335083:role/break-glass');
     const alerts = JSON.parse((await get(server, '/api/alerts?cluster=payments-prod', authed(server))).body);
-    expect(alerts.source).toContain('derived');
-    expect(alerts.alerts.map((a: { ruleId: string }) => a.ruleId)).toContain('system-masters-mapping');
+    expect(alerts.source).toContain('recorded: the alert ledger');
+    const rules = alerts.alerts.map((a: { ruleId: string }) => a.ruleId);
+    expect(rules).toContain('system-masters-mapping');
+    // First uses are in the ledger too, each pointing at the request it made.
+    const firstUse = alerts.alerts.find((a: { ruleId: string }) => a.ruleId === 'new-mapping-first-use');
+    expect(firstUse?.evidence?.question).toBe('explain');
   });
 
   it('says what a question-only target (--api) cannot list instead of guessing', async () => {
@@ -205,7 +208,7 @@ describe('the API answers with the question layer the CLI uses', () => {
       (
         await get(
           apiOnly,
-          '/api/request?cluster=checkout-stg&audit-id=02f0e5fe-f0f7-4b1d-8e2a-855c7727d489',
+          '/api/request?cluster=checkout-stg&audit-id=e2aedda2-efa2-43e6-a855-0cf30f222464',
           authed(apiOnly),
         )
       ).body,

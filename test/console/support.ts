@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CHROMIUM } from '../../console/chromium.js';
+import { recordedAlerts } from '../../lib/alerts/recorded-alerts.js';
+import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/types.js';
 import { type LocalEngine, startLocalEngine } from '../../lib/local/engine.js';
 import { replayFiles } from '../../lib/local/replay.js';
 import { DynamoDbTrailStore } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
@@ -22,6 +24,7 @@ export const replaySamples = async (): Promise<ReplayedSamples> => {
   const summary = await replayFiles([SAMPLES], store, {
     now: () => Date.parse('2025-06-03T00:00:00Z'),
     accountFor: async (c) => (await store.resolveCluster(c))?.accountId,
+    alerts: recordedAlerts(store, DEFAULT_ALERT_CONFIG),
   });
   return {
     engine,

@@ -119,7 +119,7 @@ export const auditProblems = (line: string): string[] => {
   return problems;
 };
 
-const SOURCES = new Set(['eks.amazonaws.com', 'sts.amazonaws.com']);
+const SOURCES = new Set(['eks.amazonaws.com', 'sts.amazonaws.com', 'eks-auth.amazonaws.com']);
 
 /** Checks one CloudTrail record (docs/formats.md §3.1). */
 export const cloudTrailProblems = (r: Record<string, unknown>): string[] => {

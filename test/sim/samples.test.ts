@@ -51,6 +51,15 @@ describe('bundled samples', () => {
       'access-entry-short-lived',
       'access-entry-deleted',
       'aws-auth-add-masters',
+      'pod-identity-cross-cluster',
+      'irsa-cross-cluster',
+      'oidc-provider-user',
+      'node-ec2-windows-entry',
+      'node-fargate-entry',
+      'node-hybrid-entry',
+      'node-auto-mode-entry',
+      'certificate-user',
+      'pod-owner-rollout',
     ]) {
       expect(cases).toContain(c);
     }

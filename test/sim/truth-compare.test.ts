@@ -25,9 +25,14 @@ const chainFor = (t: GroundTruth): DecisionChain => {
     value === undefined
       ? { status: 'unknown' as const, why: 'test', evidence: [] }
       : { status: 'derived' as const, value, why: 'test', evidence: [] };
-  // The product has no mapping source for client certificates; the human-heavy samples have none.
-  if (t.mappingSource === 'certificate') throw new Error('no certificate users in the samples');
   const mappingValue: NonNullable<DecisionChain['mapping']['value']> = { source: t.mappingSource };
+  if (t.mappingSource === 'oidc-provider')
+    mappingValue.oidcProvider = {
+      name: t.mappingKey as string,
+      issuerUrl: 'https://issuer.test',
+      usernameClaim: 'email',
+      usernamePrefix: '',
+    };
   if (t.mappingSource === 'access-entry' || (t.mappingSource === 'cluster-creator' && t.mappingKey !== t.canonicalArn))
     mappingValue.accessEntry = {
       principalArn: t.mappingKey as string,
@@ -64,7 +69,26 @@ const chainFor = (t: GroundTruth): DecisionChain => {
     at: t.at,
     auditID: t.auditID,
     principal: link(principal),
-    human: link(t.human ? { ...t.human } : undefined),
+    human: link(
+      t.human
+        ? (() => {
+            const { workload, ...rest } = t.human;
+            if (!workload) return { ...rest };
+            const { association, ...w } = workload;
+            return {
+              ...rest,
+              workload: {
+                ...w,
+                ...(association
+                  ? {
+                      association: { status: 'derived' as const, associationId: association, roleArn: '', why: 'test' },
+                    }
+                  : {}),
+              },
+            };
+          })()
+        : undefined,
+    ),
     mapping: link(noMapper ? undefined : mappingValue),
     k8sIdentity: link(k8s),
     decision: link(decision),
@@ -127,13 +151,13 @@ describe('compareChainToTruth', () => {
   });
 
   it('expects no mapping for a token rejected before any mapper ran, and the stage the authenticator gave', () => {
-    const token = find((t) => t.failedStage === 'token');
+    const token = find((t) => t.failedStage === 'token' || t.failedStage === 'sts');
     const chain = chainFor(token);
     expect(chain.mapping.status).toBe('unknown');
     expect(compareChainToTruth(chain, token)).toEqual([]);
     chain.decision.value!.denial = { stage: 'unmapped' };
     expect(compareChainToTruth(chain, token)).toEqual([
-      { field: 'decision.failedStage', expected: 'token', actual: 'unmapped' },
+      { field: 'decision.failedStage', expected: token.failedStage, actual: 'unmapped' },
     ]);
   });
 });

@@ -14,7 +14,16 @@ import {
   useReady,
   ViewTitle,
 } from '../components.js';
-import { accessHref, alertsHref, clusterOf, isPrincipalArn, mappingsHref, searchHref, windowAround } from '../links.js';
+import {
+  accessHref,
+  alertsHref,
+  clusterOf,
+  isPrincipalArn,
+  mappingsHref,
+  requestHref,
+  searchHref,
+  windowAround,
+} from '../links.js';
 
 const findingColumns: TableColumn<Finding>[] = [
   { key: 'severity', header: 'severity', cell: (f) => <SeverityBadge severity={f.severity} /> },
@@ -124,23 +133,34 @@ const alertColumns: TableColumn<Alert>[] = [
   {
     key: 'evidence',
     header: 'evidence',
-    cell: (a) => (
-      <span className="links">
-        {a.sourceEventIds.map((id) => (
-          <Link
-            key={id}
-            href={mappingsHref(clusterOf(a), {
-              event: id,
-              ...(isPrincipalArn(a.related?.principalArn) ? { principal: a.related?.principalArn } : {}),
-            })}
-            aria-label={`Change ${id} in the mapping timeline`}
-          >
-            change {id.slice(0, 8)}
-          </Link>
-        ))}
-      </span>
-    ),
-    text: (a) => a.sourceEventIds.join(' '),
+    cell: (a) => {
+      // A first use is evidenced by the request it made (evidence.question explain), a change by the timeline.
+      const ev = a.evidence;
+      const request = ev?.question === 'explain' ? ev.params['audit-id'] : undefined;
+      const changes = request ? a.sourceEventIds.slice(0, -1) : a.sourceEventIds;
+      return (
+        <span className="links">
+          {request && ev && (
+            <Link href={requestHref(clusterOf(a), request, ev.params['at'])} aria-label={`Request ${request}`}>
+              request {request.slice(0, 8)}
+            </Link>
+          )}
+          {changes.map((id) => (
+            <Link
+              key={id}
+              href={mappingsHref(clusterOf(a), {
+                event: id,
+                ...(isPrincipalArn(a.related?.principalArn) ? { principal: a.related?.principalArn } : {}),
+              })}
+              aria-label={`Change ${id} in the mapping timeline`}
+            >
+              change {id.slice(0, 8)}
+            </Link>
+          ))}
+        </span>
+      );
+    },
+    text: (a) => a.evidence?.command ?? a.sourceEventIds.join(' '),
   },
 ];
 

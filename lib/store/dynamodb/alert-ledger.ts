@@ -1,11 +1,20 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../../alerts/types.js';
 import { toTrailStoreError } from '../errors.js';
+import { type FanOutQuery, readFanOutPage } from '../fan-out.js';
 import { canonicalJson, ITEM_BUDGET, itemSize } from '../item-codec.js';
 import { type ClusterRef, clusterRefKey, epochMsOf, sortableTime, UNKNOWN_ACCOUNT } from '../keys.js';
 import { INDEX } from '../table-schema.js';
-import type { AlertLedger, AlertLedgerEntry } from '../trail-store.js';
+import {
+  type AlertLedger,
+  type AlertLedgerEntry,
+  type AlertListing,
+  type PageRequest,
+  type StorePage,
+  TrailStoreError,
+} from '../trail-store.js';
+import { TableClient } from './table-client.js';
 
 /**
  * The alert ledger (docs/data-model.md, `ALERT#` items): one item per alert id, claimed with a
@@ -15,6 +24,8 @@ import type { AlertLedger, AlertLedgerEntry } from '../trail-store.js';
  *
  *  - base:  pk `ALERT#<alertId>`, sk `ALERT`
  *  - gsi1:  `ALERT#C#<acct>#<cluster>` / `<sortable at>#<alertId>` (alerts of a cluster by time)
+ *  - gsi2:  `ALERTM#<yyyy-mm>` / `<sortable at>#<alertId>` (alerts of every cluster by month, then time;
+ *           alerts are rare, so one partition per month takes them all)
  *
  * `state` is `claimed` while the alert is (being) sent and `released` when its publication failed:
  * a released id can be claimed again. Release is an UpdateItem because the ingest functions are
@@ -26,6 +37,10 @@ const RELEASED = 'released';
 
 export const alertLedgerKey = (alertId: string) => ({ pk: `ALERT#${alertId}`, sk: 'ALERT' });
 export const alertsByClusterPk = (ref: ClusterRef) => `ALERT#${clusterRefKey(ref)}`;
+export const alertsByMonthPk = (month: string) => `ALERTM#${month}`;
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 1000;
 
 export interface DynamoDbAlertLedgerOptions {
   tableName: string;
@@ -35,10 +50,11 @@ export interface DynamoDbAlertLedgerOptions {
 
 type Item = Record<string, unknown>;
 
-export class DynamoDbAlertLedger implements AlertLedger {
+export class DynamoDbAlertLedger implements AlertLedger, AlertListing {
   private readonly doc: DynamoDBDocumentClient;
   private readonly table: string;
   private readonly retentionDays: number;
+  private readonly client: TableClient;
 
   constructor(client: DynamoDBClient | DynamoDBDocumentClient, options: DynamoDbAlertLedgerOptions) {
     this.doc =
@@ -47,6 +63,7 @@ export class DynamoDbAlertLedger implements AlertLedger {
         : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.table = options.tableName;
     this.retentionDays = options.retentionDays ?? 400;
+    this.client = new TableClient(this.doc, { tableName: options.tableName });
   }
 
   /** The item a claim writes: a pure function of the alert. */
@@ -64,6 +81,8 @@ export class DynamoDbAlertLedger implements AlertLedger {
       at: alert.at,
       gsi1pk: alertsByClusterPk(ref),
       gsi1sk: `${sortable ?? alert.at}#${alert.alertId}`,
+      gsi2pk: alertsByMonthPk((sortable ?? alert.at).slice(0, 7)),
+      gsi2sk: `${sortable ?? alert.at}#${alert.alertId}`,
       data: canonicalJson(alert),
     };
     if (alert.accountId !== undefined) item['accountId'] = alert.accountId;
@@ -114,40 +133,85 @@ export class DynamoDbAlertLedger implements AlertLedger {
     }
   }
 
-  /** Alerts recorded for a cluster, oldest first (keys from the KEYS_ONLY gsi1, then GetItem each). */
+  /** Every alert recorded for a cluster, oldest first. */
   async alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> {
-    const keys: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    try {
-      do {
-        const res = await this.doc.send(
-          new QueryCommand({
-            TableName: this.table,
-            IndexName: INDEX.gsi1,
-            KeyConditionExpression: 'gsi1pk = :p',
-            ExpressionAttributeValues: { ':p': alertsByClusterPk(ref) },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        keys.push(...(res.Items ?? []));
-        start = res.LastEvaluatedKey;
-      } while (start);
-    } catch (err) {
-      throw toTrailStoreError(err, 'Query(alerts by cluster)');
+    const keys = await this.client.queryAll(
+      {
+        IndexName: INDEX.gsi1,
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': alertsByClusterPk(ref) },
+      },
+      'Query(alerts by cluster)',
+    );
+    return this.entries(keys);
+  }
+
+  /**
+   * Alerts in a window: one cluster's gsi1 partition, or every cluster's through the month partitions
+   * of gsi2. Index entries are keys only, so the page's items are read with BatchGetItem.
+   */
+  async listAlerts(
+    ref: ClusterRef | undefined,
+    range: { from: string; to: string },
+    page: PageRequest,
+  ): Promise<StorePage<AlertLedgerEntry>> {
+    const from = sortableTime(range.from);
+    const to = sortableTime(range.to, 'end');
+    if (from === undefined || to === undefined) {
+      throw new TrailStoreError(`alerts: window ${range.from}..${range.to} is not two ISO times`, 'VALIDATION', false);
     }
-    const out: AlertLedgerEntry[] = [];
-    for (const k of keys) {
-      const res = await this.doc
-        .send(new GetCommand({ TableName: this.table, Key: { pk: k['pk'], sk: k['sk'] } }))
-        .catch((err: unknown) => {
-          throw toTrailStoreError(err, 'GetItem(alert ledger)');
-        });
-      const item = res.Item;
-      if (item) out.push(entryOf(item));
+    const limit = Math.min(MAX_LIMIT, Math.max(1, page.limit ?? DEFAULT_LIMIT));
+    const forward = page.order === 'oldest-first';
+    const between: [string, string] = [from, `${to}~`];
+    let q: FanOutQuery;
+    if (ref) {
+      q = {
+        index: INDEX.gsi1,
+        pkAttr: 'gsi1pk',
+        skAttr: 'gsi1sk',
+        buckets: ['all'],
+        forward,
+        streams: () => [{ pk: alertsByClusterPk(ref), between }],
+      };
+    } else {
+      const months: string[] = [];
+      for (let m = from.slice(0, 7); m <= to.slice(0, 7) && months.length <= 1200; m = nextMonth(m)) months.push(m);
+      q = {
+        index: INDEX.gsi2,
+        pkAttr: 'gsi2pk',
+        skAttr: 'gsi2sk',
+        buckets: forward ? months : months.reverse(),
+        forward,
+        streams: (month) => [{ pk: alertsByMonthPk(month), between }],
+      };
     }
-    return out;
+    const res = await readFanOutPage(
+      q,
+      (input) =>
+        this.client
+          .queryPage(input, 'Query(alerts)')
+          .then((p) => ({ Items: p.items, ...(p.last ? { LastEvaluatedKey: p.last } : {}) })),
+      limit,
+      page.cursor,
+    );
+    const items = await this.entries(res.items);
+    return res.cursor ? { items, cursor: res.cursor } : { items };
+  }
+
+  /** The ledger items behind index entries, in the entries' order. */
+  private async entries(keys: readonly Record<string, unknown>[]): Promise<AlertLedgerEntry[]> {
+    const got = await this.client.batchGet(keys.map((k) => ({ pk: String(k['pk']), sk: String(k['sk']) })));
+    return keys.flatMap((k) => {
+      const item = got.get(`${k['pk']}\u0000${k['sk']}`);
+      return item ? [entryOf(item)] : [];
+    });
   }
 }
+
+const nextMonth = (month: string): string => {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+};
 
 const entryOf = (item: Item): AlertLedgerEntry => {
   const entry: AlertLedgerEntry = {
@@ -159,6 +223,7 @@ const entryOf = (item: Item): AlertLedgerEntry => {
     state: String(item['state']),
   };
   if (typeof item['accountId'] === 'string') entry.accountId = item['accountId'];
+  if (item['trimmed'] === true) entry.trimmed = true;
   if (typeof item['data'] === 'string') {
     try {
       entry.alert = JSON.parse(item['data']) as Alert;

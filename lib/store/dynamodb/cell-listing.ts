@@ -1,4 +1,4 @@
-import { type ClusterRef, cellOf, parseClusterRefKey } from '../keys.js';
+import { type ClusterRef, cellOf, keys, parseClusterRefKey, partKindOf, timeFromCell } from '../keys.js';
 import { TrailStoreError } from '../trail-store.js';
 import { compareRowKeys, DecodedPart, decodeRefs, type RowKey } from './segment-codec.js';
 import { type Item, itemKey, type TableClient } from './table-client.js';
@@ -96,8 +96,21 @@ export const decodeListCursor = (text: string | undefined): ListCursor | undefin
   throw new TrailStoreError('cursor: not a cursor of this listing (pass back the one returned)', 'VALIDATION', false);
 };
 
-/** Query page size: parts can be ~380 KB, so a page of items is bounded by DynamoDB's 1 MB anyway. */
-const PAGE_ITEMS = 200;
+/**
+ * Query page size. Part listings read only the parts' keys and bounds (a projected Query), so a page
+ * is small; postings are small items too.
+ */
+const PAGE_ITEMS = 500;
+
+/**
+ * What a part listing reads of each part item: its sort key, chunk count, row count and time bounds
+ * (segment-writer.ts partBounds). The parts themselves are fetched by key once a listing knows which
+ * it is about to hand out.
+ */
+const PART_PROJECTION = {
+  ProjectionExpression: '#sk, #nc, #nr, #hi, #lo',
+  ExpressionAttributeNames: { '#sk': 'sk', '#nc': 'nc', '#nr': 'nr', '#hi': 'hi', '#lo': 'lo' },
+};
 
 /** Reads one partition cell by cell. */
 class CellReader {
@@ -115,13 +128,16 @@ class CellReader {
   private async fill(): Promise<void> {
     if (this.exhausted) return;
     const { pk, fromCell, toCell, forward } = this.q;
+    const projected = this.q.kind !== 'postings';
+    const names = { ...(projected ? PART_PROJECTION.ExpressionAttributeNames : {}), ...(this.q.filter?.names ?? {}) };
     const input = {
       KeyConditionExpression: 'pk = :p AND sk BETWEEN :a AND :b',
       ExpressionAttributeValues: { ':p': pk, ':a': fromCell, ':b': `${toCell}~`, ...(this.q.filter?.values ?? {}) },
       ScanIndexForward: forward,
       Limit: PAGE_ITEMS,
+      ...(projected ? { ProjectionExpression: PART_PROJECTION.ProjectionExpression } : {}),
       ...(this.q.filter ? { FilterExpression: this.q.filter.expression } : {}),
-      ...(this.q.filter?.names ? { ExpressionAttributeNames: this.q.filter.names } : {}),
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
       ...(this.last ? { ExclusiveStartKey: this.last } : {}),
     };
     this.started = true;
@@ -200,16 +216,14 @@ const parseSegmentSk = (sk: string): { cell: string; anchor: string; part: strin
   };
 };
 
-/** `cell#anchor[.<chunk>]` of the authenticator partition. */
+/** `cell#anchor[.<chunk>]` (first part) or `cell#anchor#<part>[.<chunk>]` of the authenticator partition. */
 const parseAuthnSk = (sk: string): { cell: string; anchor: string; part: string; chunk: number } => {
-  const [cell = '', tail = ''] = sk.split('#');
+  const [cell = '', second = '', third] = sk.split('#');
+  const tail = third ?? second;
   const dot = tail.indexOf('.');
-  return {
-    cell,
-    anchor: dot < 0 ? tail : tail.slice(0, dot),
-    part: 'l',
-    chunk: dot < 0 ? 0 : Number.parseInt(tail.slice(dot + 1), 10),
-  };
+  const chunk = dot < 0 ? 0 : Number.parseInt(tail.slice(dot + 1), 10);
+  if (third === undefined) return { cell, anchor: dot < 0 ? second : second.slice(0, dot), part: 'l', chunk };
+  return { cell, anchor: second, part: dot < 0 ? third : third.slice(0, dot), chunk };
 };
 
 export const segmentPartKeys = (
@@ -219,14 +233,14 @@ export const segmentPartKeys = (
   Array.from({ length: loc.chunks }, (_, i) => ({
     pk: partitionPk,
     sk:
-      loc.part === 'l'
-        ? `${loc.cell}#${loc.anchor}${i === 0 ? '' : `.${i}`}`
-        : `${loc.cell}#${loc.anchor}#${loc.part}${i === 0 ? '' : `.${i}`}`,
+      partKindOf(loc.part) === 'l'
+        ? keys.authnSk(loc.cell, loc.anchor, loc.part, i)
+        : keys.segmentSk(loc.cell, loc.anchor, loc.part, i),
   }));
 
 type SkParser = (sk: string) => { cell: string; anchor: string; part: string; chunk: number };
 
-const parserFor = (part: string): SkParser => (part === 'l' ? parseAuthnSk : parseSegmentSk);
+const parserFor = (part: string): SkParser => (partKindOf(part) === 'l' ? parseAuthnSk : parseSegmentSk);
 
 /** Decoded parts of one read, shared by every selection that needs them. */
 export class PartCache {
@@ -310,17 +324,50 @@ export interface CellRowsOptions {
   /** Inclusive bounds on row time (sortable). */
   from: string;
   to: string;
+  /**
+   * Narrower windows inside [from, to] (sortable, inclusive): only rows inside one of them are listed,
+   * and only parts that reach one of them are fetched.
+   */
+  windows?: readonly (readonly [string, string])[];
+  /**
+   * About how many rows the caller will take: parts are fetched in rounds that each aim at this many
+   * rows (doubling every round), so a page of the newest rows of a busy cell fetches the latest few
+   * parts, not the whole cell. Default: every part of a cell at once.
+   */
+  want?: number;
 }
 
+/** A part a listing may fetch: where it is, which of its rows are asked for, and their time bounds. */
+interface Candidate {
+  loc: Omit<RowLocation, 'row'>;
+  /** Rows a posting names; undefined: every row of the part. */
+  rows?: number[];
+  /** Full sortable bounds of those rows; '' and '~' when the item does not say (read it regardless). */
+  lo: string;
+  hi: string;
+  /** Rows it may yield. */
+  size: number;
+}
+
+interface PlannedCell {
+  cell: string;
+  candidates: Candidate[];
+}
+
+const UNKNOWN_LO = '';
+const UNKNOWN_HI = '~';
+
 /**
- * Reads cells in order and yields, per cell, its rows in listing order (newest first unless the query
- * is forward), restricted to the window. Rows with the same key from two segments (a transport
- * duplicate) come out once.
+ * Reads cells in order and yields their rows in listing order (newest first unless the query is
+ * forward), restricted to the window. A cell comes out in one or more slices, the last marked
+ * `complete`: its parts are fetched in order of their bounds (latest `hi` first when listing newest
+ * first), and a row is handed out once no part left to fetch can hold a row before it. Rows with the
+ * same key from two segments (a transport duplicate) come out once.
  */
 export async function* cellRows(
   opts: CellRowsOptions,
   startAfter?: ListCursor,
-): AsyncGenerator<{ cell: string; rows: ListedRow[] }> {
+): AsyncGenerator<{ cell: string; rows: ListedRow[]; complete: boolean }> {
   const { table, query } = opts;
   const q: CellQuery = { ...query };
   if (startAfter) {
@@ -330,25 +377,33 @@ export async function* cellRows(
   if (q.fromCell > q.toCell) return;
   const reader = new MergedCellReader(table, q);
   const cache = new PartCache(opts.partitionOf);
-  for (;;) {
-    const next = await reader.nextCell();
-    if (!next) return;
-    const { cell, groups } = next;
-    if (startAfter && startAfter.k === undefined && cell === startAfter.c) continue;
-    const selections: { loc: Omit<RowLocation, 'row'>; rows?: number[] }[] = [];
+  const windows = opts.windows;
+  const inWindow = (t: string): boolean =>
+    t >= opts.from && t <= opts.to && (!windows || windows.some(([a, b]) => t >= a && t <= b));
+  const reaches = (c: Candidate): boolean =>
+    c.hi >= opts.from && c.lo <= opts.to && (!windows || windows.some(([a, b]) => c.hi >= a && c.lo <= b));
+  const resumeKey = (cell: string): RowKey | undefined =>
+    startAfter?.k && cell === startAfter.c ? startAfter.k : undefined;
+  // A row is handed out in listing order: newest first, unless forward.
+  const before = (x: RowKey, y: RowKey): boolean => (q.forward ? compareRowKeys(x, y) < 0 : compareRowKeys(x, y) > 0);
+
+  /** The parts a cell's items lead to, pruned to the window, in the order they are fetched. */
+  const plan = (cell: string, groups: { items: Item[]; ref?: ClusterRef }[]): PlannedCell => {
+    const candidates: Candidate[] = [];
     if (query.kind !== 'postings') {
       const parse = query.kind === 'authenticator' ? parseAuthnSk : parseSegmentSk;
       for (const g of groups) {
         const ref = g.ref as ClusterRef;
-        const kept = g.items.filter((i) => query.partFilter?.(parse(String(i['sk'])).part) ?? true);
-        cache.addItems(ref, kept, parse);
-        const seen = new Set<string>();
-        for (const i of kept) {
+        for (const i of g.items) {
           const s = parse(String(i['sk']));
-          const k = `${s.anchor}#${s.part}`;
-          if (seen.has(k)) continue;
-          seen.add(k);
-          selections.push({ loc: { ref, cell, anchor: s.anchor, part: s.part, chunks: Number(i['nc'] ?? 1) } });
+          // A part is listed by its first chunk, which carries its size and bounds.
+          if (s.chunk !== 0 || !(query.partFilter?.(s.part) ?? true)) continue;
+          candidates.push({
+            loc: { ref, cell, anchor: s.anchor, part: s.part, chunks: Number(i['nc'] ?? 1) },
+            lo: typeof i['lo'] === 'string' ? timeFromCell(cell, i['lo']) : UNKNOWN_LO,
+            hi: typeof i['hi'] === 'string' ? timeFromCell(cell, i['hi']) : UNKNOWN_HI,
+            size: Number(i['nr'] ?? 1),
+          });
         }
       }
     } else {
@@ -360,47 +415,135 @@ export async function* cellRows(
           const ref = fleet ? parseClusterRefKey(`C#${sk[2]}#${sk[3]}`) : g.ref;
           const anchor = fleet ? sk[4] : sk[1];
           if (!ref || !anchor) continue;
-          selections.push(...postingSelections(ref, cell, anchor, String(p['r'])));
+          const hi = typeof p['hi'] === 'string' ? timeFromCell(cell, p['hi']) : UNKNOWN_HI;
+          for (const sel of postingSelections(ref, cell, anchor, String(p['r']))) {
+            candidates.push({ ...sel, lo: UNKNOWN_LO, hi, size: sel.rows.length });
+          }
+        }
+      }
+    }
+    const resume = resumeKey(cell);
+    const kept = candidates.filter(
+      (c) => reaches(c) && (!resume || (q.forward ? c.hi >= resume[0] : c.lo <= resume[0])),
+    );
+    kept.sort((x, y) =>
+      q.forward ? (x.lo < y.lo ? -1 : x.lo > y.lo ? 1 : 0) : x.hi > y.hi ? -1 : x.hi < y.hi ? 1 : 0,
+    );
+    return { cell, candidates: kept };
+  };
+
+  // Cells read ahead of the one being handed out, so that one fetch serves several small cells.
+  const ahead: PlannedCell[] = [];
+  let readerDone = false;
+  const nextPlanned = async (): Promise<PlannedCell | undefined> => {
+    for (;;) {
+      const queued = ahead.shift();
+      if (queued) return queued;
+      if (readerDone) return undefined;
+      const next = await reader.nextCell();
+      if (!next) {
+        readerDone = true;
+        return undefined;
+      }
+      if (startAfter && startAfter.k === undefined && next.cell === startAfter.c) continue;
+      return plan(next.cell, next.groups);
+    }
+  };
+
+  // What a fetch aims at: the rows the caller still wants, times a factor that doubles whenever a fetch
+  // hands out fewer rows than it aimed at (filters, the window or the resume point dropped some).
+  const wanted = opts.want ?? Number.POSITIVE_INFINITY;
+  let emitted = 0;
+  let factor = 1;
+  // Rows already fetched but held back (pending) count towards the page, so that a cell about to
+  // fill it does not read the cells after it ahead.
+  const aim = (held: number): number =>
+    Number.isFinite(wanted) ? Math.max(1, wanted - emitted - held) * factor : wanted;
+  for (;;) {
+    const current = await nextPlanned();
+    if (!current) return;
+    const { cell, candidates } = current;
+    const resume = resumeKey(cell);
+    let pending: ListedRow[] = [];
+    let last: RowKey | undefined;
+    let next = 0;
+    let yielded = false;
+    while (next < candidates.length || !yielded) {
+      // One fetch: this cell's next parts up to `want` rows, then, if the cell is used up, the parts of
+      // the cells after it (read ahead) up to the same budget.
+      // Postings name a few rows in many parts and bound them only by `hi`: their rows would be held
+      // back round after round, so a cell's postings are followed in one fetch, and never ahead.
+      const want = query.kind === 'postings' ? Number.POSITIVE_INFINITY : aim(pending.length);
+      const batch: Candidate[] = [];
+      let budget = 0;
+      while (next < candidates.length && (batch.length === 0 || budget < want)) {
+        const c = candidates[next++]!;
+        batch.push(c);
+        budget += c.size;
+      }
+      const batchBudget = budget;
+      let got = 0;
+      const prefetch: Candidate[] = [];
+      if (next >= candidates.length && budget < want && Number.isFinite(want)) {
+        let i = 0;
+        while (budget < want) {
+          let p = ahead[i];
+          if (!p) {
+            if (readerDone) break;
+            const more = await reader.nextCell();
+            if (!more) {
+              readerDone = true;
+              break;
+            }
+            if (startAfter && startAfter.k === undefined && more.cell === startAfter.c) continue;
+            p = plan(more.cell, more.groups);
+            ahead.push(p);
+          }
+          for (const c of p.candidates) {
+            prefetch.push(c);
+            budget += c.size;
+          }
+          i++;
         }
       }
       await cache.load(
         table,
-        selections.map((s) => s.loc),
+        [...batch, ...prefetch].map((c) => c.loc),
       );
-    }
-    const rows: ListedRow[] = [];
-    for (const s of selections) {
-      const part = cache.get(s.loc);
-      // A reference written for another version of the part names other rows: not followed.
-      if (!part || (s.loc.digest !== undefined && s.loc.digest !== part.digest)) continue;
-      const indexes = s.rows ?? Array.from({ length: part.size }, (_, i) => i);
-      for (const row of indexes) {
-        const key = part.keys[row];
-        if (!key || key[0] < opts.from || key[0] > opts.to) continue;
-        const at: RowLocation = { ...s.loc, digest: part.digest, row };
-        const listed: ListedRow = { key, at, value: <T>() => part.row<T>(row) };
-        if (query.rowFilter && !query.rowFilter(listed)) continue;
-        rows.push(listed);
+      for (const c of batch) {
+        const part = cache.get(c.loc);
+        // A reference written for another version of the part names other rows: not followed.
+        if (!part || (c.loc.digest !== undefined && c.loc.digest !== part.digest)) continue;
+        const indexes = c.rows ?? Array.from({ length: part.size }, (_, i) => i);
+        for (const row of indexes) {
+          const key = part.keys[row];
+          if (!key || !inWindow(key[0])) continue;
+          if (resume && !before(resume, key)) continue;
+          const at: RowLocation = { ...c.loc, digest: part.digest, row };
+          const listed: ListedRow = { key, at, value: <T>() => part.row<T>(row) };
+          if (query.rowFilter && !query.rowFilter(listed)) continue;
+          pending.push(listed);
+          got++;
+        }
       }
-    }
-    rows.sort((a, b) => compareRowKeys(a.key, b.key));
-    if (!q.forward) rows.reverse();
-    const unique: ListedRow[] = [];
-    for (const r of rows) {
-      const prev = unique[unique.length - 1];
-      if (prev && compareRowKeys(prev.key, r.key) === 0) continue;
-      unique.push(r);
-    }
-    let start = 0;
-    if (startAfter?.k && cell === startAfter.c) {
-      const after = startAfter.k;
-      while (start < unique.length) {
-        const c = compareRowKeys(unique[start]!.key, after);
-        if (q.forward ? c > 0 : c < 0) break;
-        start++;
+      // Rows no part left to fetch can precede: those after the next part's bound, in listing order.
+      const bound = next < candidates.length ? candidates[next]! : undefined;
+      const ready = bound ? pending.filter((r) => (q.forward ? r.key[0] < bound.lo : r.key[0] > bound.hi)) : pending;
+      pending = bound ? pending.filter((r) => !(q.forward ? r.key[0] < bound.lo : r.key[0] > bound.hi)) : [];
+      ready.sort((a, b) => compareRowKeys(a.key, b.key));
+      if (!q.forward) ready.reverse();
+      const out: ListedRow[] = [];
+      for (const r of ready) {
+        if (last && compareRowKeys(last, r.key) === 0) continue;
+        out.push(r);
+        last = r.key;
       }
+      const complete = next >= candidates.length;
+      yielded = true;
+      emitted += out.length;
+      if (got < Math.min(batchBudget, want)) factor *= 2;
+      if (out.length > 0 || complete) yield { cell, rows: out, complete };
     }
-    yield { cell, rows: unique.slice(start) };
   }
 }
 

@@ -12,12 +12,19 @@ import type { Item, TableClient } from './table-client.js';
  * the same as if the account had been known from the start. With two accounts claiming the name, the
  * placeholder stays on its own (`_/<name>`): which account it belongs to cannot be told.
  */
+/** How long a name's accounts are reused by one store instance (a query function's container). */
+export const NAMED_CACHE_MS = 30_000;
+
 export class ClusterRegistry {
   /** Clusters whose registry item this instance already wrote (one write per cluster per container). */
   private readonly registered = new Set<string>();
   private readonly nameCache = new Map<string, ClusterRef[]>();
+  private readonly namedCache = new Map<string, { refs: ClusterRef[]; until: number }>();
 
-  constructor(private readonly table: TableClient) {}
+  constructor(
+    private readonly table: TableClient,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   private item(ref: ClusterRef): Item {
     return {
@@ -39,12 +46,25 @@ export class ClusterRegistry {
       out.push(this.item(ref));
       const known = this.nameCache.get(ref.cluster);
       if (known && !known.some((r) => r.accountId === ref.accountId)) this.nameCache.delete(ref.cluster);
+      this.namedCache.delete(ref.cluster);
     }
     return out;
   }
 
-  /** Every account that has a cluster of this name. */
+  /**
+   * Every account that has a cluster of this name. Answers are kept for a short while: one question
+   * asks it of every listing it makes, and a new account for a known name is rare (the registry item
+   * is written once per cluster); this instance's own registrations drop the entry at once.
+   */
   async named(name: string): Promise<ClusterRef[]> {
+    const cached = this.namedCache.get(name);
+    if (cached && cached.until > this.clock()) return cached.refs;
+    const refs = await this.readNamed(name);
+    this.namedCache.set(name, { refs, until: this.clock() + NAMED_CACHE_MS });
+    return refs;
+  }
+
+  private async readNamed(name: string): Promise<ClusterRef[]> {
     const items = await this.table.queryAll(
       {
         IndexName: INDEX.gsi1,

@@ -3,8 +3,10 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { timelineEvidence } from '../../chain/evidence.js';
 import { withRoleChains } from '../../chain/role-chain-evidence.js';
 import type { CorrelationEvidence, CredentialIssuance } from '../../chain/types.js';
+import { withWorkloads } from '../../chain/workload-evidence.js';
 import type { MappingChange } from '../../identity/types.js';
-import { type ClusterRef, epochMsOf, sortableFromEpochMs, sortableTime } from '../keys.js';
+import { eksIssuerKey } from '../../identity/workload.js';
+import { type ClusterRef, epochMsOf, keys, sortableFromEpochMs, sortableTime, UNKNOWN_ACCOUNT } from '../keys.js';
 import {
   type LateLinkWrite,
   type LogBatchWrite,
@@ -144,8 +146,40 @@ export class DynamoDbTrailStore implements TrailStore {
   // Ingest
   // -------------------------------------------------------------------------------------------
 
-  putMappingChanges(changes: MappingChange[]): Promise<MappingChange[]> {
-    return this.history.put(changes);
+  async putMappingChanges(changes: MappingChange[]): Promise<MappingChange[]> {
+    const fresh = await this.history.put(changes);
+    await this.putIssuers(changes);
+    return fresh;
+  }
+
+  /**
+   * The issuer registry (docs/data-model.md, `OIDC#` items): the cluster that owns each EKS OIDC
+   * issuer, so a later IRSA session can be traced to it. Rewritten on every delivery of the fact
+   * (same content, same bytes); only clusters whose account is known are registered.
+   */
+  private async putIssuers(changes: readonly MappingChange[]): Promise<void> {
+    const items = changes.flatMap((c) => {
+      if (c.op.kind !== 'cluster-oidc-issuer' || !c.accountId || c.accountId === UNKNOWN_ACCOUNT) return [];
+      const key = eksIssuerKey(c.op.issuer);
+      if (!key) return [];
+      return [
+        { ...keys.oidcIssuer(key), accountId: c.accountId, cluster: c.cluster, at: c.at, eventId: c.sourceEventId },
+      ];
+    });
+    if (items.length > 0) await this.table.batchPut(items);
+  }
+
+  async issuerCluster(issuerKey: string): Promise<ClusterRef | undefined> {
+    const item = await this.table.get(keys.oidcIssuer(issuerKey), 'GetItem(oidc issuer)');
+    return item ? { accountId: String(item['accountId']), cluster: String(item['cluster']) } : undefined;
+  }
+
+  workloadIssuances(roleMatchKey: string, range: TimeRange = {}): Promise<CredentialIssuance[]> {
+    return this.issuances.forRole(roleMatchKey, range);
+  }
+
+  podIssuances(ref: ClusterRef, namespace: string, pod: string): Promise<CredentialIssuance[]> {
+    return this.issuances.forPod(ref, namespace, pod);
   }
 
   async mappingChanges(ref: ClusterRef | string): Promise<MappingChange[]> {
@@ -240,8 +274,9 @@ export class DynamoDbTrailStore implements TrailStore {
     ref: ClusterRef,
     range: TimeRange = {},
     page: PageRequest = {},
+    within?: readonly TimeRange[],
   ): Promise<StorePage<StoredAuthenticatorRecord>> {
-    return this.requests.authenticatorRecords(ref, range, page);
+    return this.requests.authenticatorRecords(ref, range, page, within);
   }
 
   /**
@@ -256,7 +291,12 @@ export class DynamoDbTrailStore implements TrailStore {
       accessKeys.length > 0 ? this.issuances.many(accessKeys) : Promise.resolve(new Map<string, CredentialIssuance>()),
     ]);
     const evidence = timelineEvidence(timeline, (accessKeyId) => creds.get(accessKeyId));
-    return withRoleChains(evidence, accessKeys, { credential: (k) => this.issuances.get(k) });
+    const chained = await withRoleChains(evidence, accessKeys, { credential: (k) => this.issuances.get(k) });
+    return withWorkloads(chained, accessKeys, {
+      issuerCluster: (k) => this.issuerCluster(k),
+      clusters: () => this.registry.all(),
+      timeline: async (r) => this.history.timeline(await this.registry.joined(r)),
+    });
   }
 
   // -------------------------------------------------------------------------------------------

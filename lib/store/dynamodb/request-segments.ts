@@ -6,6 +6,7 @@ import {
   clusterRefKey,
   keys,
   parseClusterRefKey,
+  partKindOf,
   postingPk,
   sortableFromEpochMs,
   sortableTime,
@@ -176,7 +177,7 @@ export class RequestSegments {
       let forever = false;
       let latest = 0;
       for (const r of refs) {
-        const e = partExpiry(g.cell, r.part === 'n' ? 'n' : 'b', this.retention);
+        const e = partExpiry(g.cell, partKindOf(r.part) === 'n' ? 'n' : 'b', this.retention);
         if (e === undefined) forever = true;
         else latest = Math.max(latest, e);
       }
@@ -196,7 +197,7 @@ export class RequestSegments {
   }
 
   private partitionOf = (ref: ClusterRef, part: string): string =>
-    part === 'l' ? keys.authnPk(ref) : keys.segmentPk(ref);
+    partKindOf(part) === 'l' ? keys.authnPk(ref) : keys.segmentPk(ref);
 
   /** Reads rows in cell order and groups them into requests, `limit` at a time. */
   /**
@@ -233,16 +234,18 @@ export class RequestSegments {
         partitionOf: this.partitionOf,
         from: w.from,
         to: w.to,
+        // Most requests are one row (their final stage); rounds double when they are not.
+        want: limit + 1,
       },
       start,
     );
-    for await (const { cell, rows: cellRowList } of rows) {
+    for await (const { cell, rows: cellRowList, complete } of rows) {
       const requests = groupRequests(cellRowList);
       for (let i = 0; i < requests.length; i++) {
         const r = requests[i]!;
         items.push(await canonical.of(r.request));
         if (items.length >= limit) {
-          const more = i + 1 < requests.length;
+          const more = i + 1 < requests.length || !complete;
           const cursor: ListCursor = more ? { c: cell, k: r.lastKey } : { c: cell };
           return { items, cursor: encodeListCursor(cursor) };
         }
@@ -396,29 +399,47 @@ export class RequestSegments {
       }
     }
     // A pointer names the notable part of each delivery that carried a stage; an earlier stage that
-    // came in another delivery, as bulk, sits elsewhere in the same cell. Read the cell when the
-    // final stage is missing, or when no pointer exists and `at` names the cell.
+    // came in another delivery, as bulk, sits elsewhere in the same cell, at the same time (stages share
+    // requestReceivedTimestamp). Read the parts of the cell that reach that time when the final stage is
+    // missing, or when no pointer exists and `at` names it; a caller's `at` that is not the request's
+    // own time (another instant of its cell) is answered by reading the whole cell.
     const hasFinal = rows.some((r) => r.key[2] >= STAGE_RANK['Panic']!);
-    const cell = rows[0] ? cellOf(rows[0].key[0]) : at !== undefined ? cellOfInstant(at) : undefined;
-    if (cell !== undefined && (rows.length === 0 || !hasFinal)) {
-      for await (const c of cellRows({
-        table: this.table,
-        query: {
-          pk: keys.segmentPk(ref),
-          kind: 'segments',
-          ref,
-          fromCell: cell,
-          toCell: cell,
-          forward: true,
-          ...alsoOf(refs, keys.segmentPk),
-        },
-        partitionOf: this.partitionOf,
-        // Row times are full sortable times: bound them by the cell's first and last microsecond
-        // (`${cell}~` would end the window after the cell's first minute).
-        from: `${cell}:00.000000Z`,
-        to: `${sortableFromEpochMs(cellEndMs(cell) - 1).slice(0, 23)}999Z`,
-      })) {
-        for (const r of c.rows) if (r.key[1] === auditID && r.key[3] === 'a') rows.push(r);
+    if (rows.length === 0 || !hasFinal) {
+      const instant = rows[0]
+        ? ([rows[0].key[0], rows[0].key[0]] as const)
+        : at !== undefined
+          ? instantOf(at)
+          : undefined;
+      if (instant) {
+        const cell = cellOf(instant[0]);
+        const read = async (window: readonly [string, string]) => {
+          const found: ListedRow[] = [];
+          for await (const c of cellRows({
+            table: this.table,
+            query: {
+              pk: keys.segmentPk(ref),
+              kind: 'segments',
+              ref,
+              fromCell: cell,
+              toCell: cell,
+              forward: true,
+              ...alsoOf(refs, keys.segmentPk),
+            },
+            partitionOf: this.partitionOf,
+            from: window[0],
+            to: window[1],
+          })) {
+            for (const r of c.rows) if (r.key[1] === auditID && r.key[3] === 'a') found.push(r);
+          }
+          return found;
+        };
+        let more = await read(instant);
+        if (more.length === 0 && rows.length === 0) {
+          // Row times are full sortable times: bound them by the cell's first and last microsecond
+          // (`${cell}~` would end the window after the cell's first minute).
+          more = await read([`${cell}:00.000000Z`, `${sortableFromEpochMs(cellEndMs(cell) - 1).slice(0, 23)}999Z`]);
+        }
+        rows.push(...more);
       }
     }
     if (rows.length === 0) return undefined;
@@ -431,13 +452,18 @@ export class RequestSegments {
     ref: ClusterRef,
     range: TimeRange = {},
     page: PageRequest = {},
+    within?: readonly TimeRange[],
   ): Promise<StorePage<StoredAuthenticatorRecord>> {
     const w = this.window(range, 'cluster');
+    const windows = within?.map((r) => {
+      const b = this.window(r, 'cluster');
+      return [b.from, b.to] as const;
+    });
     const forward = page.order === 'oldest-first';
     const limit = Math.min(Math.max(1, page.limit ?? DEFAULT_LIMIT), MAX_LIMIT);
     const items: StoredAuthenticatorRecord[] = [];
     const refs = await this.registry.joined(ref);
-    for await (const { cell, rows } of cellRows(
+    for await (const { cell, rows, complete } of cellRows(
       {
         table: this.table,
         query: {
@@ -451,6 +477,8 @@ export class RequestSegments {
         partitionOf: this.partitionOf,
         from: w.from,
         to: w.to,
+        want: limit + 1,
+        ...(windows ? { windows } : {}),
       },
       decodeListCursor(page.cursor),
     )) {
@@ -458,7 +486,7 @@ export class RequestSegments {
         const r = rows[i]!;
         items.push(r.value<StoredAuthenticatorRecord>());
         if (items.length >= limit) {
-          const cursor: ListCursor = i + 1 < rows.length ? { c: cell, k: r.key } : { c: cell };
+          const cursor: ListCursor = i + 1 < rows.length || !complete ? { c: cell, k: r.key } : { c: cell };
           return { items, cursor: encodeListCursor(cursor) };
         }
       }
@@ -467,11 +495,12 @@ export class RequestSegments {
   }
 }
 
-/** The cell of an instant given by a caller (`--at`): the whole cell, so a time to the second or minute finds it. */
-const cellOfInstant = (at: string): string => {
+/** The bounds of an instant given by a caller (`--at`): to the second, the whole second. */
+const instantOf = (at: string): readonly [string, string] => {
   const start = sortableTime(at);
-  if (!start) throw new TrailStoreError(`at ${JSON.stringify(at)} is not ISO 8601`, 'VALIDATION', false);
-  return cellOf(start);
+  const end = sortableTime(at, 'end');
+  if (!start || !end) throw new TrailStoreError(`at ${JSON.stringify(at)} is not ISO 8601`, 'VALIDATION', false);
+  return [start, end];
 };
 
 const dedupe = (rows: readonly ListedRow[]): ListedRow[] => {

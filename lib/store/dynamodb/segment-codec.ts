@@ -131,7 +131,7 @@ export interface PartRef {
 }
 
 /**
- * `n2~AbCd1234:0.5.1a;b1~XyZ_5678:3`: per part, its letter, its chunk count, its digest, and the row
+ * `n2~AbCd1234:0.5.1a;bc1~XyZ_5678:3`: per part, its name (letters, keys.ts partName), its chunk count, its digest, and the row
  * indexes in base 36, ascending. Compact because a posting is written per value and segment: its
  * bytes are most of what indexing costs.
  */
@@ -140,8 +140,8 @@ export const encodeRefs = (refs: readonly PartRef[]): string =>
     .map((r) => `${r.part}${r.chunks}${r.digest ? `~${r.digest}` : ''}:${r.rows.map((i) => i.toString(36)).join('.')}`)
     .join(';');
 
-/** One part's references, exactly as encodeRefs writes them: letter, chunk count >= 1, digest, base-36 rows. */
-const PART_REF = /^([nbl])([1-9][0-9]*)(?:~([A-Za-z0-9_-]+))?:((?:[0-9a-z]+)(?:\.[0-9a-z]+)*)?$/;
+/** One part's references, exactly as encodeRefs writes them: part name (letters), chunk count >= 1, digest, base-36 rows. */
+const PART_REF = /^([nbl][a-z]*)([1-9][0-9]*)(?:~([A-Za-z0-9_-]+))?:((?:[0-9a-z]+)(?:\.[0-9a-z]+)*)?$/;
 
 export const decodeRefs = (text: string): PartRef[] =>
   text.split(';').map((piece) => {

@@ -7,10 +7,13 @@ import {
   cellOf,
   clusterRefKey,
   keys,
+  PART_ROWS,
   type PartKind,
+  partName,
   postingPk,
   sortableFromEpochMs,
   sortableTime,
+  timeInCell,
 } from '../keys.js';
 import type { DeliveryUnit, StoredAuditFacts, StoredAuthenticatorRecord } from '../trail-store.js';
 import { type RowIndex, rowIndexOf } from './row-index.js';
@@ -56,7 +59,7 @@ interface Row {
 
 /** Where a row sits: its cluster, cell and the part it went into, for postings and pointers. */
 interface Placed {
-  part: PartKind | 'l';
+  part: string;
   chunks: number;
   /** partDigest of the part, so that a reference to an older version of it is not followed. */
   digest: string;
@@ -129,6 +132,8 @@ class PostingAccumulator {
       /** A posting lives as long as the longest-kept part it points to; undefined = kept forever. */
       forever: boolean;
       latest: number;
+      /** Latest row time it names, for cluster-scoped postings (read newest first by bound). */
+      hi?: string;
     }
   >();
 
@@ -137,7 +142,7 @@ class PostingAccumulator {
     sk: string,
     placed: Placed,
     expiresAt: number | undefined,
-    extra: { cluster?: string; namespace?: string } = {},
+    extra: { cluster?: string; namespace?: string; at?: string } = {},
   ): void {
     const k = `${pk}\u0000${sk}`;
     let p = this.postings.get(k);
@@ -158,6 +163,7 @@ class PostingAccumulator {
     if (ref.rows[ref.rows.length - 1] !== placed.row) ref.rows.push(placed.row);
     if (expiresAt === undefined) p.forever = true;
     else p.latest = Math.max(p.latest, expiresAt);
+    if (extra.at !== undefined && (p.hi === undefined || extra.at > p.hi)) p.hi = extra.at;
   }
 
   items(): Item[] {
@@ -165,6 +171,7 @@ class PostingAccumulator {
       const item: Item = { pk: p.pk, sk: p.sk, r: encodeRefs(sortRefs([...p.refs.values()])) };
       if (p.cluster !== undefined) item['cl'] = p.cluster;
       if (p.ns) item['ns'] = new Set([...p.ns].sort());
+      if (p.hi !== undefined) item['hi'] = timeInCell(p.hi);
       if (!p.forever) item['expiresAt'] = p.latest;
       return item;
     });
@@ -172,6 +179,38 @@ class PostingAccumulator {
 }
 
 const sortRefs = (refs: PartRef[]): PartRef[] => refs.sort((a, b) => (a.part < b.part ? -1 : a.part > b.part ? 1 : 0));
+
+/**
+ * A segment's rows of one kind, in key order, as parts of at most PART_ROWS rows (keys.ts). Rows of one
+ * instant stay in one part where they can, so a part's bounds rarely touch its neighbour's.
+ */
+const cutIntoParts = <K extends PartKind | 'l', R extends { key: RowKey }>(
+  kind: K,
+  rows: readonly R[],
+): { kind: K; part: string; rows: R[] }[] => {
+  const out: { kind: K; part: string; rows: R[] }[] = [];
+  let start = 0;
+  while (start < rows.length) {
+    let end = Math.min(rows.length, start + PART_ROWS);
+    // Move the cut back to the first row of its instant, unless that would leave the part empty.
+    let back = end;
+    while (back < rows.length && back > start + 1 && rows[back]!.key[0] === rows[back - 1]!.key[0]) back--;
+    if (back > start + 1 && back < end) end = back;
+    out.push({ kind, part: partName(kind, out.length), rows: rows.slice(start, end) });
+    start = end;
+  }
+  return out;
+};
+
+/**
+ * `nr` and the part's time bounds (`lo`, `hi`, inside the cell), on a part's first chunk: a listing
+ * reads them with a projected Query and loads only the parts whose rows it is about to hand out.
+ */
+const partBounds = (rows: readonly { key: RowKey }[]): Item => ({
+  nr: rows.length,
+  lo: timeInCell(rows[0]!.key[0]),
+  hi: timeInCell(rows[rows.length - 1]!.key[0]),
+});
 
 /** When a part of this kind in this cell expires (undefined: kept forever). */
 export const partExpiry = (cell: string, part: PartKind, retention: SegmentRetention): number | undefined =>
@@ -225,12 +264,12 @@ export const buildLogBatchItems = (
       const notable = row.index?.notable || (row.key[3] === 'a' && notableRequests.has(row.key[1]));
       byPart[notable ? 'n' : 'b'].push(row);
     }
-    for (const part of ['n', 'b'] as const) {
-      const rows = orderRows(byPart[part]);
-      if (rows.length === 0) continue;
+    for (const { kind, part, rows } of ['n', 'b'].flatMap((kind) =>
+      cutIntoParts(kind as PartKind, orderRows(byPart[kind as PartKind])),
+    )) {
       const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
       const digest = partDigest(chunks);
-      const expiresAt = partExpiry(g.cell, part, retention);
+      const expiresAt = partExpiry(g.cell, kind, retention);
       chunks.forEach((z, i) => {
         const item: Item = {
           pk: keys.segmentPk(g.ref),
@@ -238,7 +277,7 @@ export const buildLogBatchItems = (
           z,
           nc: chunks.length,
         };
-        if (i === 0) item['nr'] = rows.length;
+        if (i === 0) Object.assign(item, partBounds(rows));
         if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
         parts.push(item);
       });
@@ -247,6 +286,9 @@ export const buildLogBatchItems = (
       rows.forEach((r, row) => {
         const ix = r.index as RowIndex;
         const placed: Placed = { part, chunks: chunks.length, digest, row };
+        // Cluster-scoped postings carry the latest row time they name, so a newest-first listing
+        // loads the parts of the latest postings first (docs/data-model.md, "Reading").
+        const at = { at: r.key[0] };
         if (ix.principal)
           postings.add(postingPk.principal(ix.principal), fleet, placed, expiresAt, { cluster: refKey });
         if (ix.pendingAccessKey) {
@@ -257,17 +299,18 @@ export const buildLogBatchItems = (
             cluster: refKey,
           });
         }
-        if (ix.username) postings.add(postingPk.k8sUser(g.ref, ix.username), local, placed, expiresAt);
+        if (ix.username) postings.add(postingPk.k8sUser(g.ref, ix.username), local, placed, expiresAt, at);
         if (ix.resource) {
           postings.add(postingPk.resource(g.ref, ix.resource), local, placed, expiresAt, {
             namespace: ix.namespace ?? '-',
+            at: r.key[0],
           });
           if (ix.name)
-            postings.add(postingPk.object(g.ref, ix.resource, ix.namespace, ix.name), local, placed, expiresAt);
+            postings.add(postingPk.object(g.ref, ix.resource, ix.namespace, ix.name), local, placed, expiresAt, at);
         }
-        if (ix.namespace) postings.add(postingPk.namespace(g.ref, ix.namespace), local, placed, expiresAt);
-        if (ix.denied) postings.add(postingPk.denials(g.ref), local, placed, expiresAt);
-        if (part === 'n' && r.key[3] === 'a') {
+        if (ix.namespace) postings.add(postingPk.namespace(g.ref, ix.namespace), local, placed, expiresAt, at);
+        if (ix.denied) postings.add(postingPk.denials(g.ref), local, placed, expiresAt, at);
+        if (kind === 'n' && r.key[3] === 'a') {
           postings.add(keys.requestPk(g.ref, r.key[1]), local, placed, expiresAt);
         }
       });
@@ -285,14 +328,16 @@ export const buildLogBatchItems = (
         position: r.position,
       })),
     );
-    const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
     const expiresAt = ttl(g.cell, retention.authenticator);
-    chunks.forEach((z, i) => {
-      const item: Item = { pk: keys.authnPk(g.ref), sk: keys.authnSk(g.cell, anchor, i), z, nc: chunks.length };
-      if (i === 0) item['nr'] = rows.length;
-      if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
-      parts.push(item);
-    });
+    for (const { part, rows: partRows } of cutIntoParts('l', rows)) {
+      const chunks = encodePart({ keys: partRows.map((r) => r.key), rows: partRows.map((r) => r.json) });
+      chunks.forEach((z, i) => {
+        const item: Item = { pk: keys.authnPk(g.ref), sk: keys.authnSk(g.cell, anchor, part, i), z, nc: chunks.length };
+        if (i === 0) Object.assign(item, partBounds(partRows));
+        if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
+        parts.push(item);
+      });
+    }
   }
   return { parts, index: postings.items(), segments: auditGroups.size + authnGroups.size };
 };

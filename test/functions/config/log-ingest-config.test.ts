@@ -32,6 +32,10 @@ describe.each([
         ALERT_SUPPRESSIONS: '[{"ruleId":"access-entry-created","cluster":"sandbox-*"}]',
         RECENT_MAPPING_DAYS: '3',
         UNUSED_MAPPING_DAYS: '30',
+        AWS_REGION: 'eu-west-1',
+        ALERT_EVENT_BUS_NAME: 'default',
+        ALERT_SECURITY_HUB_PRODUCT_ARN: 'arn:aws:securityhub:eu-west-1:111111111111:product/111111111111/default',
+        ALERT_CLUSTER_REGIONS: '{"222222222222/prod":"eu-west-1","222222222222/prod-us":"us-west-2"}',
       }),
     ).toEqual({
       tableName: 'eks-access-trail-Trail-1ABC',
@@ -44,6 +48,12 @@ describe.each([
         recentMappingDays: 3,
         unusedMappingDays: 30,
       },
+      alertRouting: {
+        eventBusName: 'default',
+        securityHubProductArn: 'arn:aws:securityhub:eu-west-1:111111111111:product/111111111111/default',
+        clusterRegions: { '222222222222/prod': 'eu-west-1', '222222222222/prod-us': 'us-west-2' },
+        partition: 'aws',
+      },
     });
   });
 
@@ -53,6 +63,8 @@ describe.each([
       retentionDays: {},
       alertTopicArn: valid.ALERT_TOPIC_ARN,
       alerts: { trustedAccountIds: [], suppressions: [], recentMappingDays: 7, unusedMappingDays: 90 },
+      // Without the routing variables (outside a deployment) alerts go to the topic alone.
+      alertRouting: { clusterRegions: {}, partition: 'aws' },
     });
   });
 
@@ -105,6 +117,34 @@ describe('log-ingest config errors', () => {
     ['zero recent-mapping window', { RECENT_MAPPING_DAYS: '0' }, 'RECENT_MAPPING_DAYS', /positive integer/],
     ['bad unused-mapping days', { UNUSED_MAPPING_DAYS: 'ninety' }, 'UNUSED_MAPPING_DAYS', /positive integer/],
     ['bad organization id', { TRUSTED_ORGANIZATION_ID: 'org-1' }, 'TRUSTED_ORGANIZATION_ID', /Organizations id/],
+    ['bus name with a space', { ALERT_EVENT_BUS_NAME: 'my bus' }, 'ALERT_EVENT_BUS_NAME', /bus name/],
+    [
+      'Security Hub product of a partner (not the default product)',
+      { ALERT_SECURITY_HUB_PRODUCT_ARN: 'arn:aws:securityhub:eu-west-1::product/vendor/product' },
+      'ALERT_SECURITY_HUB_PRODUCT_ARN',
+      /product\/<account>\/default/,
+    ],
+    [
+      'Security Hub default product of another account',
+      {
+        ALERT_SECURITY_HUB_PRODUCT_ARN: 'arn:aws:securityhub:eu-west-1:111111111111:product/222222222222/default',
+      },
+      'ALERT_SECURITY_HUB_PRODUCT_ARN',
+      /default/,
+    ],
+    ['cluster regions not JSON', { ALERT_CLUSTER_REGIONS: '{prod' }, 'ALERT_CLUSTER_REGIONS', /JSON object/],
+    [
+      'cluster region key without its account',
+      { ALERT_CLUSTER_REGIONS: '{"prod":"eu-west-1"}' },
+      'ALERT_CLUSTER_REGIONS',
+      /not <account>\/<cluster>/,
+    ],
+    [
+      'cluster region that is not a region',
+      { ALERT_CLUSTER_REGIONS: '{"222222222222/prod":"Ireland"}' },
+      'ALERT_CLUSTER_REGIONS',
+      /not a region/,
+    ],
   ])('rejects %s', (_case, override, variable, message) => {
     const problems = problemsOf({ ...valid, ...override });
     expect(problems).toHaveLength(1);

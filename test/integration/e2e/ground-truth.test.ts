@@ -146,6 +146,14 @@ describe('a simulated fleet delivered through the real Lambda handlers', () => {
     expect(truths.filter((t) => t.outcome === 'forbid').length).toBeGreaterThan(0);
     expect(truths.filter((t) => t.human?.chain).length).toBeGreaterThan(0);
     expect(truths.filter((t) => t.impersonated).length).toBeGreaterThan(0);
+    // Ways in besides a person's IAM principal: pods calling another cluster with Pod Identity and IRSA
+    // sessions, an OIDC provider's users, a control-plane certificate, nodes of every node entry type.
+    for (const s of ['oidc-provider', 'certificate'] as const) expect(sources).toContain(s);
+    expect(truths.filter((t) => t.human?.via === 'pod-identity' && t.human.workload?.pod).length).toBeGreaterThan(0);
+    expect(truths.filter((t) => t.human?.via === 'irsa' && t.human.workload).length).toBeGreaterThan(0);
+    const cases = new Set(truths.flatMap((t) => t.cases ?? []));
+    for (const c of ['node-ec2-windows-entry', 'node-fargate-entry', 'node-hybrid-entry', 'node-auto-mode-entry'])
+      expect(cases).toContain(c);
 
     const tableName = await createTestTable(engine.client, 'e2e-handlers');
     stubHandlerEnv(engine, tableName);

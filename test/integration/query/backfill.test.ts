@@ -10,9 +10,13 @@ import {
 import {
   DescribeAccessEntryCommand,
   DescribeClusterCommand,
+  DescribeIdentityProviderConfigCommand,
+  DescribePodIdentityAssociationCommand,
   EKSClient,
   ListAccessEntriesCommand,
   ListAssociatedAccessPoliciesCommand,
+  ListIdentityProviderConfigsCommand,
+  ListPodIdentityAssociationsCommand,
 } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -53,9 +57,47 @@ beforeEach(() => {
   logs.reset();
   cloudtrail.reset();
   eks.reset();
-  eks
-    .on(DescribeClusterCommand)
-    .resolves({ cluster: { name: 'kiem', accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' } } });
+  eks.on(DescribeClusterCommand).resolves({
+    cluster: {
+      name: 'kiem',
+      accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' },
+      // The identity block of the aws-cli describe-cluster example (test/fixtures/SOURCES.md).
+      identity: { oidc: { issuer: 'https://oidc.eks.us-east-2.amazonaws.com/id/JSA79429HJDASKJDJ8223829MNDNASW' } },
+    },
+  });
+  eks.on(ListPodIdentityAssociationsCommand).resolves({
+    associations: [
+      { clusterName: 'kiem', namespace: 'apps', serviceAccount: 'ci', associationId: 'a-8mvwvh57cu74mgcst' },
+    ],
+  });
+  eks.on(DescribePodIdentityAssociationCommand).resolves({
+    association: {
+      clusterName: 'kiem',
+      namespace: 'apps',
+      serviceAccount: 'ci',
+      roleArn: role,
+      associationId: 'a-8mvwvh57cu74mgcst',
+      disableSessionTags: false,
+    },
+  });
+  eks.on(ListIdentityProviderConfigsCommand).resolves({
+    identityProviderConfigs: [{ type: 'oidc', name: 'my-identity-provider' }],
+  });
+  // The describe-identity-provider-config aws-cli example's config (test/fixtures/SOURCES.md).
+  eks.on(DescribeIdentityProviderConfigCommand).resolves({
+    identityProviderConfig: {
+      oidc: {
+        identityProviderConfigName: 'my-identity-provider',
+        issuerUrl: 'https://oidc.eks.us-east-2.amazonaws.com/id/38D6A4619A0A69E342B113ED7F1A7652',
+        clientId: 'kubernetes',
+        usernameClaim: 'email',
+        usernamePrefix: 'my-username-prefix',
+        groupsClaim: 'my-claim',
+        groupsPrefix: 'my-groups-prefix',
+        requiredClaims: { Claim1: 'value1', Claim2: 'value2' },
+      },
+    },
+  });
   eks.on(ListAccessEntriesCommand).resolves({ accessEntries: [role] });
   eks.on(DescribeAccessEntryCommand).resolves({
     accessEntry: {
@@ -89,7 +131,7 @@ describe('backfill', () => {
       let failOnce = true;
       cloudtrail.on(LookupEventsCommand).callsFake((input: LookupEventsCommandInput) => {
         const attr = input.LookupAttributes?.[0];
-        if (attr?.AttributeKey === 'EventSource') {
+        if (attr?.AttributeKey === 'EventSource' && attr.AttributeValue === 'eks.amazonaws.com') {
           lookupTokens.push(input.NextToken);
           if (input.NextToken === undefined)
             return { Events: [{ CloudTrailEvent: JSON.stringify(eksRecords[0]) }], NextToken: 'ct-2' };
@@ -158,7 +200,21 @@ describe('backfill', () => {
         ['cluster-creator', `arn:aws:iam::${ACCOUNT}:role/platform-admin`, ['AmazonEKSClusterAdminPolicy@cluster']],
         ['access-entry', role, ['AmazonEKSEditPolicy@ns:apps']],
         ['access-entry', `arn:aws:iam::${ACCOUNT}:role/sso_admin`, ['AmazonEKSClusterAdminPolicy@cluster']],
+        ['oidc-provider', 'https://oidc.eks.us-east-2.amazonaws.com/id/38D6A4619A0A69E342B113ED7F1A7652', []],
       ]);
+      expect(at.at(-1)).toMatchObject({
+        username: 'my-username-prefix<email claim>',
+        groups: ['my-groups-prefix<my-claim claim>'],
+      });
+      // The association and the issuer came with the current state.
+      const workloads = await ask('workloads', { role, at: '2024-09-01T00:00:00Z' });
+      expect(workloads.map((r) => [r.cluster, r.namespace, r.serviceAccount, r.via, r.association])).toEqual([
+        [`${ACCOUNT}/kiem`, 'apps', 'ci', 'pod-identity-association', 'a-8mvwvh57cu74mgcst'],
+      ]);
+      expect(await store.issuerCluster('oidc.eks.us-east-2.amazonaws.com/id/JSA79429HJDASKJDJ8223829MNDNASW')).toEqual({
+        accountId: ACCOUNT,
+        cluster: 'kiem',
+      });
       const who = await ask('who-did', {
         cluster: 'kiem',
         human: 'gomyers@paloaltonetworks.com',

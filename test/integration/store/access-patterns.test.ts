@@ -308,12 +308,15 @@ describe('requests by cluster and time', () => {
     expect(sorted(ids(page))).toEqual(sorted([pantherStarted!.auditID, pantherForbidden!.auditID]));
   });
 
-  it('answers a window with no data with two Queries, however long the window', async () => {
+  it('answers a window with no data with one Query on the requests, however long the window', async () => {
     h.counter.reset();
     const page = await h.store.requestsByCluster(prodA, { from: '2023-01-01T00:00:00Z', to: '2023-12-31T23:59:59Z' });
     expect(page).toEqual({ items: [] });
-    // One on the registry (is there placeholder data to join to this cluster?), one on the cell listing.
-    expect(h.counter.counts()).toEqual({ QueryCommand: 2 });
+    // One on the cell listing, and one on the registry (is there placeholder data to join to this
+    // cluster?) unless this store asked it in the last NAMED_CACHE_MS.
+    const counts = h.counter.counts();
+    expect(Object.keys(counts)).toEqual(['QueryCommand']);
+    expect(counts['QueryCommand']).toBeLessThanOrEqual(2);
   });
 
   it.each([

@@ -52,6 +52,7 @@ describe('defaultAccessEntryUsername', () => {
     ['FARGATE_LINUX', 'system:node:{{SessionName}}'],
     ['HYBRID_LINUX', 'system:node:{{SessionName}}'],
     ['EC2', 'system:node:{{SessionName}}'],
+    ['HYPERPOD_LINUX', 'system:node:{{SessionName}}'],
   ])('gives %s nodes %s', (type, username) => {
     expect(defaultAccessEntryUsername('arn:aws:iam::111122223333:role/node', type)).toBe(username);
   });
@@ -76,8 +77,15 @@ describe('default and effective groups', () => {
   it('keeps the groups of STANDARD entries as they are, even when empty', () => {
     expect(effectiveAccessEntryGroups({ type: 'STANDARD', kubernetesGroups: [] })).toEqual([]);
     expect(effectiveAccessEntryGroups({ type: 'STANDARD', kubernetesGroups: ['tester'] })).toEqual(['tester']);
-    expect(defaultAccessEntryGroups('FARGATE_LINUX')).toEqual([]);
   });
+
+  it.each(['FARGATE_LINUX', 'HYBRID_LINUX', 'HYPERPOD_LINUX', 'EC2'])(
+    'puts %s nodes in system:nodes, which the Node authorizer needs (inferred)',
+    (type) => {
+      expect(defaultAccessEntryGroups(type)).toEqual(['system:nodes']);
+      expect(effectiveAccessEntryGroups({ type, kubernetesGroups: [] })).toEqual(['system:nodes']);
+    },
+  );
 
   it('uses the stored username before the generated default', () => {
     const base = { principalArn: 'arn:aws:iam::111122223333:role/R', type: 'STANDARD' };

@@ -149,19 +149,34 @@ class MemoryAlertLedger {
     if (seen?.state === 'claimed') seen.state = 'released';
   }
   async alertsByCluster(ref: ClusterRef): Promise<AlertLedgerEntry[]> {
-    return [...this.claimed.values()]
-      .filter((e) => e.alert.cluster === ref.cluster)
-      .map((e) => ({
-        alertId: e.alert.alertId,
-        ruleId: e.alert.ruleId,
-        severity: e.alert.severity,
-        cluster: e.alert.cluster,
-        at: e.alert.at,
-        state: e.state,
-        alert: e.alert,
-      }));
+    return [...this.claimed.values()].filter((e) => e.alert.cluster === ref.cluster).map(entry);
+  }
+  /** One page holding the whole window (paging is the DynamoDB ledger's business, tested against the engine). */
+  async listAlerts(
+    ref: ClusterRef | undefined,
+    range: { from: string; to: string },
+    page: PageRequest,
+  ): Promise<StorePage<AlertLedgerEntry>> {
+    const from = Date.parse(range.from);
+    const to = Date.parse(range.to);
+    const items = [...this.claimed.values()]
+      .filter((e) => ref === undefined || e.alert.cluster === ref.cluster)
+      .filter((e) => Date.parse(e.alert.at) >= from && Date.parse(e.alert.at) <= to)
+      .sort((a, b) => Date.parse(a.alert.at) - Date.parse(b.alert.at))
+      .map(entry);
+    return { items: page.order === 'oldest-first' ? items : items.reverse() };
   }
 }
+
+const entry = (e: { alert: Alert; state: string }): AlertLedgerEntry => ({
+  alertId: e.alert.alertId,
+  ruleId: e.alert.ruleId,
+  severity: e.alert.severity,
+  cluster: e.alert.cluster,
+  at: e.alert.at,
+  state: e.state,
+  alert: e.alert,
+});
 
 /** First and last use per (cluster, mapping), min and max as the table keeps them. */
 class MemoryMappingUsage {

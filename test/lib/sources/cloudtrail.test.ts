@@ -287,11 +287,12 @@ describe('STS AssumeRole*', () => {
       issuer: 'http://www.okta.com/exk0example',
       expiration: '2025-06-05T09:05:00Z',
     });
-    // A SAMLUser has no ARN; its principalId keeps its colon.
+    // A SAMLUser has no ARN; its principalId keeps its colon; identityProvider names the provider.
     expect(saml?.actor).toEqual({
       type: 'SAMLUser',
       principalId: 'EXAMPLEnameQualifier=:carol@example.com',
       userName: 'carol@example.com',
+      identityProvider: 'EXAMPLEnameQualifier=',
     });
   });
 

@@ -5,7 +5,13 @@
  */
 
 /** The four handler entries under functions/, bundled by path. */
-export type TrailFunctionEntry = 'log-ingest' | 'cloudtrail-ingest' | 'query-api' | 'posture-report' | 'ocsf-export';
+export type TrailFunctionEntry =
+  | 'log-ingest'
+  | 'cloudtrail-ingest'
+  | 'query-api'
+  | 'posture-report'
+  | 'ocsf-export'
+  | 'digest-signer';
 
 /**
  * Memory per function, MB. Lambda scales CPU with memory, and the managed Node.js runtime sizes the V8
@@ -19,6 +25,8 @@ export const FUNCTION_MEMORY_MB: Readonly<Record<TrailFunctionEntry, number>> = 
   'posture-report': 512,
   // Holds one cluster's window of Parquet in memory before the upload (lib/export/security-lake.ts).
   'ocsf-export': 1024,
+  // Reads and hashes an hour of every cluster; Lambda gives CPU and network in proportion to memory.
+  'digest-signer': 1024,
 };
 
 /** Stack traces of the minified bundle point at the TypeScript sources (the bundle ships its map). */

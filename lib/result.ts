@@ -45,6 +45,8 @@ export type IssueCode =
   // ingestion: the store refused a record for good (not a transient fault), or a bug in correlation
   | 'STORE_REJECTED'
   | 'INGEST_INTERNAL'
+  // tamper evidence: a stored digest manifest or chain link that does not read back (docs/tamper-evidence.md)
+  | 'DIGEST_MALFORMED'
   // tokens
   | 'TOKEN_PREFIX'
   | 'TOKEN_ENCODING'

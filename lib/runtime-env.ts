@@ -6,6 +6,12 @@
 export const ENV = {
   /** The trail table (chains, mapping history, credentials, quarantine, alerts). */
   tableName: 'TABLE_NAME',
+  /** Digest signer: ARN of the asymmetric KMS key that signs the digests (docs/tamper-evidence.md). */
+  digestKeyArn: 'DIGEST_KEY_ARN',
+  /** Digest signer: minutes a pending mark waits before it is covered (the longest ingest function timeout). */
+  digestSettleMinutes: 'DIGEST_SETTLE_MINUTES',
+  /** Digest signer: minutes Lambda may retry a log batch (the event source's maximum record age). */
+  digestRetryWindowMinutes: 'DIGEST_RETRY_WINDOW_MINUTES',
   /** SNS topic for mapping-change alerts and posture findings. */
   alertTopicArn: 'ALERT_TOPIC_ARN',
   /** Comma-separated 12-digit account ids considered "inside" (alerts on mappings admitting others). */
@@ -94,3 +100,11 @@ export const regionOfSubscriptionFilters = (filters: readonly string[]): string 
   }
   return undefined;
 };
+
+/** Metrics of the digest signer (functions/digest-signer.ts), alarmed by cdk/constructs/digest-signer.ts. */
+export const DIGEST_METRICS = {
+  /** Signed items found changed or gone when the signer looked at their hour again. */
+  mismatches: 'DigestMismatches',
+  /** Items a run signed (first versions and late additions). */
+  itemsSigned: 'DigestItemsSigned',
+} as const;

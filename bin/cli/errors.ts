@@ -1,5 +1,5 @@
 /** CLI exit codes: scripts rely on them, never renumber. */
-export const EXIT = { ok: 0, runtime: 1, usage: 2, notFound: 3 } as const;
+export const EXIT = { ok: 0, runtime: 1, usage: 2, notFound: 3, integrity: 4 } as const;
 
 /** Bad command line: exit 2 with a message naming the argument and the valid choices. */
 export class UsageError extends Error {

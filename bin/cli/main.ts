@@ -9,6 +9,7 @@ import { exportCommand } from '../commands/export.js';
 import { demo, replay } from '../commands/local.js';
 import { accessAt, denied, explain, mappingsHistory, touched, whoDid } from '../commands/questions.js';
 import { decodeTokenCommand, postureCommand } from '../commands/tools.js';
+import { verifyCommand } from '../commands/verify.js';
 import { workloadsCommand } from '../commands/workloads.js';
 import { type Command, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
 import { EXIT, NotFoundError, UsageError } from './errors.js';
@@ -30,6 +31,7 @@ export const COMMANDS: Command[] = [
   decodeTokenCommand,
   postureCommand,
   consoleCommand,
+  verifyCommand,
 ];
 
 const overview = (): string =>
@@ -45,7 +47,7 @@ const overview = (): string =>
     'global options:',
     ...GLOBAL_HELP.map((l) => `  ${l}`),
     '',
-    'exit codes: 0 ok, 1 runtime error, 2 usage error, 3 not found',
+    'exit codes: 0 ok, 1 runtime error, 2 usage error, 3 not found, 4 verify found the trail changed',
   ].join('\n');
 
 const commandHelp = (c: Command): string =>

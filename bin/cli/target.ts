@@ -50,6 +50,8 @@ export interface Target {
   kind: 'local' | 'table' | 'api';
   /** Absent for `--api` (the API only answers questions). */
   store?: DynamoDbTrailStore;
+  /** Local mode: the data dir (where its digest signing key lives). */
+  dataDir?: string;
   ask(q: QuestionParams, raw: Record<string, string>): Promise<QueryAnswer>;
   close(): Promise<void>;
 }
@@ -90,6 +92,7 @@ export const openTarget = async (o: TargetOptions, env: Record<string, string | 
   return {
     kind: 'local',
     store,
+    ...(engine.dataDir ? { dataDir: engine.dataDir } : {}),
     ask: (q) => runQuestion(store, q),
     close: () => engine.stop(),
   };

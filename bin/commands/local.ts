@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { recordedAlerts } from '../../lib/alerts/recorded-alerts.js';
 import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/types.js';
 import { finalChains } from '../../lib/chain/rederive.js';
+import { verifyCluster } from '../../lib/integrity/verify.js';
+import { localDigestKey, renderSigning, signLocalTrail } from '../../lib/local/digest-key.js';
 import { startLocalEngine } from '../../lib/local/engine.js';
 import { createProgress } from '../../lib/local/progress.js';
 import { ReplayError, renderReplaySummary, replayFiles } from '../../lib/local/replay.js';
@@ -18,6 +20,7 @@ import { printAnswer } from '../cli/output.js';
 import { openTarget, parseRetentionFlag } from '../cli/target.js';
 import { readAlertConfigOption } from './alerts.js';
 import { outputFormat } from './questions.js';
+import { renderVerifyReport } from './verify.js';
 
 const isoOrUndefined = (text: string | undefined, name: string): string | undefined => {
   if (text === undefined) return undefined;
@@ -90,6 +93,11 @@ export const replay: Command = {
       });
       if (outputFormat(values) === 'json') io.stdout.write(`${formatJson(summary)}\n`);
       else io.stdout.write(`${renderReplaySummary(summary)}\n`);
+      // Local mode signs what it stored at once (docs/tamper-evidence.md); a deployed table is signed
+      // by its scheduled signer, from the pending marks this replay left.
+      if (target.kind === 'local' && target.dataDir) {
+        io.stderr.write(`${renderSigning(await signLocalTrail(store.digests, target.dataDir, io.now()))}\n`);
+      }
       return summary.failedItems > 0 ? 1 : 0;
     } catch (err) {
       if (err instanceof ReplayError) throw new UsageError(err.message, { cause: err });
@@ -128,6 +136,7 @@ export const demo: Command = {
         alerts: recordedAlerts(store, DEFAULT_ALERT_CONFIG),
       });
       out(`${renderReplaySummary(summary)}\n`);
+      out(`${renderSigning(await signLocalTrail(store.digests, dataDir, io.now()))}\n`);
       const clusters = (await store.clusters()).sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
       // The sample data is in the past: ask over exactly the span it covers (listings fan out per hour).
       const first = summary.firstEventAt ?? io.now() - 86_400_000;
@@ -186,6 +195,19 @@ export const demo: Command = {
           to: wide.to,
           limit: '10',
         });
+        const key = localDigestKey(dataDir, false);
+        if (key) {
+          out(
+            `\n== verify: the stored trail of ${cluster} against its signed digests\n$ eks-trail verify --cluster ${cluster} --from ${wide.from} --to ${wide.to}\n`,
+          );
+          const report = await verifyCluster(store.digests, await store.registry.joined(ref), {
+            trusted: key.trusted,
+            now: io.now(),
+            fromHour: wide.from.slice(0, 13),
+            toHour: wide.to.slice(0, 13),
+          });
+          out(`${renderVerifyReport(report)}\n`);
+        }
       }
       if (values.keep) out(`\ndata kept in ${dataDir}: eks-trail <question> --data-dir ${dataDir}\n`);
       return 0;

@@ -12,6 +12,7 @@ import type { TrailConfig } from '../config.js';
 import { AlertRouting } from '../constructs/alert-routing.js';
 import { AlertTopic } from '../constructs/alert-topic.js';
 import { ClusterLogSubscriptions } from '../constructs/cluster-log-subscriptions.js';
+import { DigestSigner } from '../constructs/digest-signer.js';
 import type { LogDestination } from '../constructs/log-destination.js';
 import { OcsfExport } from '../constructs/ocsf-export.js';
 import type { TrailFunction } from '../constructs/trail-function.js';
@@ -31,6 +32,7 @@ import {
   createFunctions,
   createLogsKey,
   grantFunctions,
+  LOG_STREAM_MAX_RECORD_AGE,
 } from './central/functions.js';
 import { createLogDelivery, createLogStream } from './central/log-stream.js';
 import { createQueryApiAccess } from './central/query-api.js';
@@ -84,6 +86,7 @@ export class CentralStack extends Stack {
   readonly destinationRole: iam.Role;
   readonly destination?: LogDestination;
   readonly ocsfExport?: OcsfExport;
+  readonly digests: DigestSigner;
 
   constructor(scope: Construct, id: string, props: CentralStackProps) {
     super(scope, id, props);
@@ -162,8 +165,23 @@ export class CentralStack extends Stack {
       });
     }
 
-    // ---- alarms (the member stacks' too, forwarded to the central bus by their own rules)
+    // ---- the member stacks' alarms, forwarded to the central bus by their own rules
     this.rules.push(createMemberAlarmsRule(this, this.bus, this.alerts, targetProps));
+
+    // ---- tamper evidence: hourly signed digests of what the trail stored
+    this.digests = new DigestSigner(this, 'Digests', {
+      table: this.trailTable,
+      writers: [this.logIngest.fn, this.cloudTrailIngest.fn],
+      logRetention,
+      logsKey: this.logsKey,
+      alarmTopic: this.alerts.topic,
+      deadLetterQueue: this.eventDlq,
+      // Records reach the table this late at most: the log stream's event source gives up after this.
+      retryWindow: LOG_STREAM_MAX_RECORD_AGE,
+    });
+    this.rules.push(this.digests.schedule);
+
+    // ---- alarms
     addAlarms(this, config, {
       alerts: this.alerts,
       logIngest: this.logIngest,

@@ -193,3 +193,29 @@ export const gsiPrefix = {
   /** Pod Identity issuances by the pod the session tags name: `who-did --pod`. */
   workloadPod: (ref: ClusterRef, namespace: string, pod: string) => `WLP#${clusterRefKey(ref)}#${namespace}#${pod}`,
 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Tamper evidence (docs/tamper-evidence.md)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Digests: signed manifests and the links that chain them, per scope. Only the signer writes under
+ * this prefix; the deployment denies it to the ingest roles by partition key (dynamodb:LeadingKeys).
+ */
+export const DIGEST_PK_PREFIX = 'DG#';
+
+/** Pending marks: what was written since the signer last covered it. Ingest writes these. */
+export const PENDING_PK_PREFIX = 'DP#';
+
+/** The scope of the issuances (they belong to no cluster: an AssumeRole is account-wide). */
+export const ISSUANCE_SCOPE = 'CRED';
+
+export const digestKeys = {
+  pk: (scope: string) => `${DIGEST_PK_PREFIX}${scope}`,
+  /** A chain link, by the time its signer run started. */
+  linkSk: (signedAt: string) => `L#${signedAt}`,
+  /** A manifest of one bucket (an hour, or `history`) written by the run of `signedAt`, then `.<chunk>`. */
+  manifestSk: (bucket: string, signedAt: string, chunk: number) =>
+    `M#${bucket}#${signedAt}${chunk === 0 ? '' : `.${chunk}`}`,
+  pendingPk: (scope: string) => `${PENDING_PK_PREFIX}${scope}`,
+} as const;

@@ -27,7 +27,10 @@ const logicalIdOf = (type: string, pred: (p: Record<string, unknown>) => boolean
   if (!found) throw new Error(`no ${type} matching`);
   return found[0];
 };
-/** The IAM policy statements attached to the role of a function whose POWERTOOLS_SERVICE_NAME is `service`. */
+/**
+ * The IAM policy statements granting to the role of a function whose POWERTOOLS_SERVICE_NAME is
+ * `service` (Allow only: the writers' Deny of the digest partitions is tested in digest-signer.test.ts).
+ */
 const statementsOf = (service: string): { Action: string | string[]; Resource: unknown }[] => {
   const [, fn] = ofType('AWS::Lambda::Function').find(
     ([, r]) =>
@@ -37,7 +40,8 @@ const statementsOf = (service: string): { Action: string | string[]; Resource: u
   const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   return ofType('AWS::IAM::Policy')
     .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
-    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: never[] }).Statement);
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Effect: string }[] }).Statement)
+    .filter((st) => st.Effect !== 'Deny') as never[];
 };
 const actionsOf = (service: string) => statementsOf(service).flatMap((s) => [s.Action].flat());
 
@@ -318,13 +322,13 @@ describe('central stack: table', () => {
 describe('central stack: functions', () => {
   it('runs every function on Node.js 24, arm64, with its own log group of the configured retention', () => {
     const fns = ofType('AWS::Lambda::Function');
-    expect(fns).toHaveLength(4);
+    expect(fns).toHaveLength(5);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
       expect(f.Properties.LoggingConfig).toMatchObject({ LogGroup: { Ref: expect.stringMatching(/Logs/) } });
     }
     const groups = ofType('AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(4);
+    expect(groups).toHaveLength(5);
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(30);
   });
 
@@ -544,6 +548,7 @@ describe('central stack: no silent loss', () => {
     const rules = ofType('AWS::Events::Rule');
     expect(rules.map(([, r]) => r.Properties.Name).sort()).toEqual([
       'EksAccessTrail-DailyPosture',
+      'EksAccessTrail-DigestSchedule',
       'EksAccessTrail-EksAccessEvents',
       'EksAccessTrail-MemberAlarms',
       'EksAccessTrail-StsAssumeRoleEvents',
@@ -600,6 +605,7 @@ describe('central stack: no silent loss', () => {
         { Name: 'EventBusName', Value: 'eks-access-trail' },
         { Name: 'RuleName', Value: 'EksAccessTrail-MemberAlarms' },
       ],
+      [{ Name: 'RuleName', Value: 'EksAccessTrail-DigestSchedule' }],
     ]);
     expect(a.Properties).toMatchObject({
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -656,8 +662,9 @@ describe('central stack: no silent loss', () => {
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     });
-    // Every other alarm counts failures or messages, which are absent when there are none.
-    const silence = new Set<unknown>([METRICS.clusterLogEvents, METRICS.recordsIn]);
+    // Every other alarm counts failures or messages, which are absent when there are none. (The digest
+    // signer's run count is a silence alarm too: test/cdk/digest-signer.test.ts.)
+    const silence = new Set<unknown>([METRICS.clusterLogEvents, METRICS.recordsIn, 'Invocations']);
     for (const [, a] of ofType('AWS::CloudWatch::Alarm').filter(([, x]) => !silence.has(x.Properties.MetricName))) {
       expect(a.Properties.TreatMissingData).toBe('notBreaching');
     }

@@ -17,6 +17,12 @@ import { LOG_STREAM_BATCHING } from '../../function-settings.js';
 import { trailRuleName } from '../../names.js';
 import type { TrailQueues } from './cloudtrail-events.js';
 
+/**
+ * How long log-ingest's event source retries a record before reporting it to the failure queue: the
+ * latest a log event can still reach the table, so the digests wait this long too.
+ */
+export const LOG_STREAM_MAX_RECORD_AGE = Duration.hours(6);
+
 /** cloudtrail-ingest's timeout; its queue's visibility timeout is derived from it. */
 export const CLOUDTRAIL_INGEST_TIMEOUT = Duration.seconds(60);
 
@@ -142,7 +148,7 @@ export function connectIngestSources(
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
       retryAttempts: 5,
-      maxRecordAge: Duration.hours(6),
+      maxRecordAge: LOG_STREAM_MAX_RECORD_AGE,
       onFailure: new ExactSqsOnFailure(queues.logIngestDlq, queues.queueKey),
     }),
   );

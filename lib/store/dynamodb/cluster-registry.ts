@@ -111,14 +111,15 @@ export class ClusterRegistry {
    * while it is not joined to the one account that claims the name.
    */
   async all(): Promise<ClusterRef[]> {
-    const refs = await this.allRegistered();
+    const refs = await this.registeredRefs();
     const realCount = new Map<string, number>();
     for (const r of refs)
       if (r.accountId !== UNKNOWN_ACCOUNT) realCount.set(r.cluster, (realCount.get(r.cluster) ?? 0) + 1);
     return refs.filter((r) => r.accountId !== UNKNOWN_ACCOUNT || realCount.get(r.cluster) !== 1);
   }
 
-  private async allRegistered(): Promise<ClusterRef[]> {
+  /** Every registered ref, placeholders included even when joined (the digest signer covers their partitions too). */
+  async registeredRefs(): Promise<ClusterRef[]> {
     const items = await this.table.queryAll(
       {
         IndexName: INDEX.gsi1,

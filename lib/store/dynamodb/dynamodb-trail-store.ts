@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { timelineEvidence } from '../../chain/evidence.js';
@@ -24,6 +25,7 @@ import {
 import { DynamoDbAlertLedger } from './alert-ledger.js';
 import { ClusterRegistry } from './cluster-registry.js';
 import { CredentialStore } from './credentials.js';
+import { DynamoDbDigestStore, pendingMarksFor } from './digests.js';
 import { DEFAULT_PRINCIPAL_ID_CACHE_SIZE, MappingHistory } from './mapping-history.js';
 import { DynamoDbMappingUsageStore } from './mapping-usage.js';
 import { QuarantineStore } from './quarantine.js';
@@ -62,7 +64,8 @@ export interface DynamoDbTrailStoreOptions {
   tableName: string;
   retentionDays?: RetentionDays;
   /**
-   * Wall clock, used only for default query ranges. TTLs are computed from the EVENT time so that a
+   * Wall clock, used only for default query ranges and for the time on pending marks (tamper
+   * evidence; marks are not evidence themselves). TTLs are computed from the EVENT time so that a
    * redelivered record is written byte-identical whenever it arrives.
    */
   now?: () => number;
@@ -94,6 +97,8 @@ export class DynamoDbTrailStore implements TrailStore {
   readonly registry: ClusterRegistry;
   readonly alerts: DynamoDbAlertLedger;
   readonly usage: DynamoDbMappingUsageStore;
+  /** Tamper evidence: signed digests of what is stored (docs/tamper-evidence.md). */
+  readonly digests: DynamoDbDigestStore;
   private readonly history: MappingHistory;
   private readonly issuances: CredentialStore;
   private readonly quarantineStore: QuarantineStore;
@@ -102,13 +107,16 @@ export class DynamoDbTrailStore implements TrailStore {
   private readonly now: () => number;
 
   constructor(client: DynamoDBClient | DynamoDBDocumentClient, options: DynamoDbTrailStoreOptions) {
+    this.now = options.now ?? Date.now;
     this.table = new TableClient(client, {
       tableName: options.tableName,
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      // Every covered item is announced to the digest signer before it is written, so a write made
+      // after its hour was signed is signed as a late addition, not reported as an insertion.
+      writeAhead: (items) => pendingMarksFor(items, this.now(), randomUUID()),
     });
     this.retention = { ...DEFAULT_RETENTION_DAYS, ...options.retentionDays };
-    this.now = options.now ?? Date.now;
     this.registry = new ClusterRegistry(this.table);
     this.history = new MappingHistory(this.table, this.registry, {
       retentionDays: this.retention.mappingChange,
@@ -121,6 +129,7 @@ export class DynamoDbTrailStore implements TrailStore {
       retentionDays: this.retention.alert,
     });
     this.usage = new DynamoDbMappingUsageStore(this.table.doc, { tableName: options.tableName });
+    this.digests = new DynamoDbDigestStore(this.table, this.registry);
     this.requests = new RequestSegments(this.table, this.registry, this.retention, (range, kind) =>
       this.window(range, kind),
     );

@@ -32,6 +32,12 @@ export interface TableClientOptions {
   retry?: RetryOptions;
   /** Parallel requests per call. */
   concurrency?: number;
+  /**
+   * Items that must be stored before the given ones are written: the pending marks of tamper
+   * evidence (lib/store/dynamodb/digests.ts pendingMarksFor). Written first and separately, so a
+   * covered item is never stored without its mark, even when the write fails half-way.
+   */
+  writeAhead?: (items: readonly Item[]) => Item[];
 }
 
 const isConditionFailure = (err: unknown) =>
@@ -65,6 +71,7 @@ export class TableClient {
   readonly table: string;
   readonly concurrency: number;
   private readonly retry: Required<RetryOptions>;
+  private readonly writeAhead: ((items: readonly Item[]) => Item[]) | undefined;
 
   constructor(client: DynamoDBClient | DynamoDBDocumentClient, options: TableClientOptions) {
     this.doc =
@@ -79,6 +86,13 @@ export class TableClient {
       maxDelayMs: options.retry?.maxDelayMs ?? 2_000,
       sleep: options.retry?.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
     };
+    this.writeAhead = options.writeAhead;
+  }
+
+  /** Writes what must precede `items` (see TableClientOptions.writeAhead). */
+  private async before(items: readonly Item[]): Promise<void> {
+    const ahead = this.writeAhead?.(items) ?? [];
+    if (ahead.length > 0) await this.putBatches(ahead);
   }
 
   async call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -101,6 +115,11 @@ export class TableClient {
 
   /** BatchWriteItem in chunks of 25; UnprocessedItems and throttling retried with backoff, bounded. */
   async batchPut(items: readonly Item[]): Promise<void> {
+    await this.before(items);
+    await this.putBatches(items);
+  }
+
+  private async putBatches(items: readonly Item[]): Promise<void> {
     const unique = new Map<string, Item>();
     for (const item of items) unique.set(itemKey(item), defined(item));
     const all = [...unique.values()];
@@ -202,6 +221,7 @@ export class TableClient {
     names?: Record<string, string>,
     values?: Record<string, unknown>,
   ): Promise<boolean> {
+    await this.before([item]);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.doc.send(

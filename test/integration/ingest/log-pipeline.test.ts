@@ -333,10 +333,13 @@ describe('ingestLogPayloads against a real engine', () => {
       item(payload({ ...KIEM, kind: 'audit' }, [{ message: kiemStartedLine(), timestamp: KIEM_TS + 4 }]), 'seq-3'),
       item(payload({ ...KIEM, kind: 'audit' }, [{ message: kiemLine(), timestamp: KIEM_TS + 5 }]), 'seq-4'),
     ];
-    // The first BatchWrite (the cluster's registry item, written with the principal-id observations)
-    // goes through; putLogBatch's parts write is throttled past the store's attempts.
+    // The first BatchWrites go through: the pending marks of the principal-id observations
+    // (docs/tamper-evidence.md), the cluster's registry item written with those observations, and the
+    // pending marks of putLogBatch. Its parts write is then throttled past the store's attempts.
     const faults = injectFaults(faulty, {
       BatchWriteItemCommand: [
+        { kind: 'unprocessed', keep: 25 },
+        { kind: 'unprocessed', keep: 25 },
         { kind: 'unprocessed', keep: 25 },
         { kind: 'throw', error: throttle },
         { kind: 'throw', error: throttle },
@@ -345,6 +348,8 @@ describe('ingestLogPayloads against a real engine', () => {
     const summary = await ingestLogPayloads(items, store, { ...opts, stopAtFirstFailure: true });
     faults.detach();
     expect(faults.fired).toEqual([
+      'BatchWriteItemCommand:unprocessed',
+      'BatchWriteItemCommand:unprocessed',
       'BatchWriteItemCommand:unprocessed',
       'BatchWriteItemCommand:throw',
       'BatchWriteItemCommand:throw',

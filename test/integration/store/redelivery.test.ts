@@ -374,7 +374,13 @@ describe('redelivery', () => {
     const client = local.engine.newClient();
     watched.push(countCommands(client));
     const failing = local.storeWith(client, { retry: { maxAttempts: 1, sleep: async () => {} } });
-    injectFaults(client, { BatchWriteItemCommand: [{ kind: 'unprocessed', keep: 3 }] });
+    // The pending marks go ahead of the parts (docs/tamper-evidence.md) and are stored; the parts fail midway.
+    injectFaults(client, {
+      BatchWriteItemCommand: [
+        { kind: 'unprocessed', keep: 25 },
+        { kind: 'unprocessed', keep: 3 },
+      ],
+    });
     await expect(failing.putLogBatch(delivery(units.slice(1)))).rejects.toMatchObject({ retryable: true });
     await local.store.putLogBatch(delivery(units.slice(1)));
     expect(await answers(local.store)).toEqual(clean);

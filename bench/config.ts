@@ -4,7 +4,7 @@
  * environment variable (`BENCH_ENGINE_REQUESTS=20000`); flags win.
  */
 
-export const SECTIONS = ['cpu', 'engine', 'replay', 'query', 'memory', 'cold', 'alerts'] as const;
+export const SECTIONS = ['cpu', 'engine', 'replay', 'query', 'memory', 'cold', 'alerts', 'faults'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchConfig {
@@ -32,6 +32,8 @@ export interface BenchConfig {
   coldSamples: number;
   /** Requests of the simulated fleet whose mapping changes are timed from receipt to alert. */
   alertRequests: number;
+  /** Requests of the fault-injection run (bench/fault-injection.ts). */
+  faultRequests: number;
 }
 
 const FULL: Omit<BenchConfig, 'quick' | 'sections' | 'out'> = {
@@ -49,6 +51,7 @@ const FULL: Omit<BenchConfig, 'quick' | 'sections' | 'out'> = {
   loadConcurrency: 3,
   coldSamples: 5,
   alertRequests: 20_000,
+  faultRequests: 100_000,
 };
 
 const QUICK: Partial<BenchConfig> = {
@@ -61,6 +64,7 @@ const QUICK: Partial<BenchConfig> = {
   queryReps: 5,
   coldSamples: 3,
   alertRequests: 3_000,
+  faultRequests: 3_000,
 };
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -2,6 +2,12 @@ import { TRAFFIC_MIXES, type TrafficMixName } from '../sim/index.js';
 import type { AlertLatencyResult } from './alert-latency.js';
 import { type ColdStartResult, TARGET_BUNDLE_BYTES, TARGET_IMPORT_MS } from './cold-start.js';
 import type { BenchConfig } from './config.js';
+import {
+  type FaultInjectionResult,
+  faultInjectionJson,
+  faultInjectionMarkdown,
+  faultInjectionSummaryRows,
+} from './fault-injection.js';
 import { type HandlerMemoryResult, TARGET_MAX_RSS_MB } from './handler-memory.js';
 import { type IngestCpuResult, TARGET_RATIO_TO_FLOOR } from './ingest-cpu.js';
 import { type EngineIngestResult, PRICES } from './ingest-e2e.js';
@@ -47,6 +53,7 @@ export interface BenchResults {
   cold?: ColdStartResult[];
   /** Event-to-alert latency in the simulated delivery, and the cost per thousand alerts. */
   alerts?: AlertLatencyResult;
+  faults?: FaultInjectionResult;
   /** Sections that threw, with the message. */
   failures: { section: string; message: string }[];
 }
@@ -207,6 +214,7 @@ export const summaryRows = (r: BenchResults): SummaryRow[] => {
       status: '-',
     });
   }
+  if (r.faults) rows.push(...faultInjectionSummaryRows(r.faults));
   return rows;
 };
 
@@ -287,6 +295,7 @@ export const benchJson = (r: BenchResults): Record<string, unknown> => {
     machine: r.machine,
     config: r.config,
     sections: r.sections ?? [],
+    faultInjection: r.faults ? faultInjectionJson(r.faults) : null,
     failures: r.failures,
     detail: {
       engine: byMix(r, (e) => e),
@@ -906,6 +915,7 @@ export const renderMarkdown = (r: BenchResults): string => {
   }
 
   if (r.alerts) alertSection(out, r.alerts);
+  if (r.faults) out.push(...faultInjectionMarkdown(r.faults));
 
   out.push('## Configuration of this run');
   out.push('');

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { measureAlertLatency } from './alert-latency.js';
 import { runColdStart } from './cold-start.js';
 import { type BenchConfig, BenchConfigError, parseBenchArgs, type Section } from './config.js';
+import { runFaultInjection } from './fault-injection.js';
 import { runHandlerMemory } from './handler-memory.js';
 import { loadHandlers } from './handlers.js';
 import { runIngestCpuIsolated } from './ingest-cpu.js';
@@ -17,7 +18,7 @@ import { type BenchResults, benchJson, renderMarkdown, summaryRows, textTable } 
 import { elapsedMs } from './stats.js';
 
 /**
- * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold,alerts]`: measures, prints, and
+ * `npm run bench [-- --quick] [--only=cpu,engine,replay,query,memory,cold,alerts,faults]`: measures, prints, and
  * writes BENCHMARKS.md and BENCHMARKS.json (the same name as --out, with .json).
  */
 
@@ -99,6 +100,13 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
   });
   await step('alerts', 'event-to-alert latency and cost per thousand alerts', async () => {
     results.alerts = await measureAlertLatency({ requests: config.alertRequests, seed: config.seed + 4 });
+  });
+  await step('faults', 'fault injection through the handlers', async () => {
+    results.faults = await runFaultInjection({
+      requests: config.faultRequests,
+      seed: config.seed + 5,
+      mix: 'realistic',
+    });
   });
   results.wallMs = elapsedMs(started);
   return results;

@@ -120,25 +120,6 @@ export const anchorOf = (unitId: string): string =>
 /** Which rows of a segment a part holds: notable requests, bulk requests, or authenticator lines. */
 export type PartKind = 'n' | 'b';
 
-/**
- * Rows per part. A segment's rows of one kind are cut, in time order, into parts of at most this many
- * rows, so each part covers a short span of time: a listing that wants a busy cell's newest rows
- * fetches the newest part of each segment, and a posting that names a few rows fetches a few small
- * parts (docs/data-model.md, "Segments"). Part of the key schema.
- */
-export const PART_ROWS = 256;
-
-/**
- * The name of a segment's `index`-th part of one kind: the kind letter, then for every part after the
- * first a bijective base-26 suffix (`b`, `ba`, `bb`, …, `bz`, `baa`): letters only, so a row reference
- * (`<part><chunk count>~…`) still reads unambiguously.
- */
-export const partName = (kind: PartKind | 'l', index: number): string => {
-  let suffix = '';
-  for (let n = index; n > 0; n = Math.floor((n - 1) / 26)) suffix = String.fromCharCode(97 + ((n - 1) % 26)) + suffix;
-  return `${kind}${suffix}`;
-};
-
 /** The kind of a part from its name. */
 export const partKindOf = (part: string): PartKind | 'l' => part[0] as PartKind | 'l';
 

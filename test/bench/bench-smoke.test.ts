@@ -52,7 +52,7 @@ describe('bench configuration', () => {
     expect(quick.queryRequests).toBeLessThan(full.queryRequests);
     expect(quick.engineRequests).toBeLessThan(full.engineRequests);
     expect(quick.replayRequests).toBeLessThan(full.replayRequests);
-    expect(full.sections).toEqual(['cpu', 'engine', 'replay', 'query', 'memory', 'cold', 'alerts']);
+    expect(full.sections).toEqual(['cpu', 'engine', 'replay', 'query', 'memory', 'cold', 'alerts', 'faults']);
   });
 
   it('takes sizes from flags over environment variables', () => {

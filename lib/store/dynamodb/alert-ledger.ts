@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Alert } from '../../alerts/types.js';
 import { toTrailStoreError } from '../errors.js';
 import { type FanOutQuery, readFanOutPage } from '../fan-out.js';
@@ -20,7 +21,7 @@ import { TableClient } from './table-client.js';
  * The alert ledger (docs/data-model.md, `ALERT#` items): one item per alert id, claimed with a
  * conditional PutItem, so an alert raised again by a redelivered change, a retried batch or a
  * concurrent invocation is sent once. Items carry no wall-clock value and their TTL comes from the
- * alert's own time, so a claim rewrites byte-identical items whenever it happens.
+ * alert's own time; besides the alert, a claim holds only the random token of the call that made it.
  *
  *  - base:  pk `ALERT#<alertId>`, sk `ALERT`
  *  - gsi1:  `ALERT#C#<acct>#<cluster>` / `<sortable at>#<alertId>` (alerts of a cluster by time)
@@ -97,12 +98,21 @@ export class DynamoDbAlertLedger implements AlertLedger, AlertListing {
     return item;
   }
 
+  /**
+   * Claims the alert id; true when this call claimed it. A claim carries a token of its own call: when
+   * DynamoDB wrote the claim but its answer was lost (a timeout), the SDK sends the same put again and
+   * it fails its condition against the claim it just made. The token tells that claim from another
+   * caller's, or the alert would stay claimed and never be sent. When the claim may have been written
+   * but the call still fails, it is given back (only if it is still this call's), so the retry of the
+   * delivery can claim it again.
+   */
   async recordIfNew(alert: Alert): Promise<boolean> {
+    const claim = randomUUID();
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: this.itemFor(alert),
+          Item: { ...this.itemFor(alert), claim },
           ConditionExpression: 'attribute_not_exists(pk) OR #s = :released',
           ExpressionAttributeNames: { '#s': 'state' },
           ExpressionAttributeValues: { ':released': RELEASED },
@@ -110,8 +120,38 @@ export class DynamoDbAlertLedger implements AlertLedger, AlertListing {
       );
       return true;
     } catch (err) {
-      if ((err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException') return false;
-      throw toTrailStoreError(err, 'PutItem(alert ledger)');
+      if ((err as { name?: string } | undefined)?.name !== 'ConditionalCheckFailedException') {
+        await this.releaseClaim(alert, claim).catch(() => undefined);
+        throw toTrailStoreError(err, 'PutItem(alert ledger)');
+      }
+    }
+    try {
+      const res = await this.doc.send(
+        new GetCommand({ TableName: this.table, Key: alertLedgerKey(alert.alertId), ConsistentRead: true }),
+      );
+      return res.Item?.['claim'] === claim && res.Item?.['state'] === CLAIMED;
+    } catch (err) {
+      await this.releaseClaim(alert, claim).catch(() => undefined);
+      throw toTrailStoreError(err, 'GetItem(alert ledger claim)');
+    }
+  }
+
+  /** Gives a claim back only while it is still the given call's. */
+  private async releaseClaim(alert: Alert, claim: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: alertLedgerKey(alert.alertId),
+          UpdateExpression: 'SET #s = :released',
+          ConditionExpression: '#s = :claimed AND #c = :claim',
+          ExpressionAttributeNames: { '#s': 'state', '#c': 'claim' },
+          ExpressionAttributeValues: { ':released': RELEASED, ':claimed': CLAIMED, ':claim': claim },
+        }),
+      );
+    } catch (err) {
+      if ((err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException') return;
+      throw err;
     }
   }
 

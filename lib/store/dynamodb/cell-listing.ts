@@ -397,7 +397,8 @@ export async function* cellRows(
         for (const i of g.items) {
           const s = parse(String(i['sk']));
           // A part is listed by its first chunk, which carries its size and bounds.
-          if (s.chunk !== 0 || !(query.partFilter?.(s.part) ?? true)) continue;
+          // An empty part (written so that a retry replaces an earlier version) has nothing to hand out.
+          if (s.chunk !== 0 || Number(i['nr'] ?? 1) === 0 || !(query.partFilter?.(s.part) ?? true)) continue;
           candidates.push({
             loc: { ref, cell, anchor: s.anchor, part: s.part, chunks: Number(i['nc'] ?? 1) },
             lo: typeof i['lo'] === 'string' ? timeFromCell(cell, i['lo']) : UNKNOWN_LO,

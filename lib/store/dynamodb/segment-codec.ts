@@ -131,7 +131,7 @@ export interface PartRef {
 }
 
 /**
- * `n2~AbCd1234:0.5.1a;bc1~XyZ_5678:3`: per part, its name (letters, keys.ts partName), its chunk count, its digest, and the row
+ * `n2~AbCd1234:0.5.1a;b1~XyZ_5678:3`: per part, its letter, its chunk count, its digest, and the row
  * indexes in base 36, ascending. Compact because a posting is written per value and segment: its
  * bytes are most of what indexing costs.
  */

@@ -7,9 +7,7 @@ import {
   cellOf,
   clusterRefKey,
   keys,
-  PART_ROWS,
   type PartKind,
-  partName,
   postingPk,
   sortableFromEpochMs,
   sortableTime,
@@ -181,36 +179,13 @@ class PostingAccumulator {
 const sortRefs = (refs: PartRef[]): PartRef[] => refs.sort((a, b) => (a.part < b.part ? -1 : a.part > b.part ? 1 : 0));
 
 /**
- * A segment's rows of one kind, in key order, as parts of at most PART_ROWS rows (keys.ts). Rows of one
- * instant stay in one part where they can, so a part's bounds rarely touch its neighbour's.
- */
-const cutIntoParts = <K extends PartKind | 'l', R extends { key: RowKey }>(
-  kind: K,
-  rows: readonly R[],
-): { kind: K; part: string; rows: R[] }[] => {
-  const out: { kind: K; part: string; rows: R[] }[] = [];
-  let start = 0;
-  while (start < rows.length) {
-    let end = Math.min(rows.length, start + PART_ROWS);
-    // Move the cut back to the first row of its instant, unless that would leave the part empty.
-    let back = end;
-    while (back < rows.length && back > start + 1 && rows[back]!.key[0] === rows[back - 1]!.key[0]) back--;
-    if (back > start + 1 && back < end) end = back;
-    out.push({ kind, part: partName(kind, out.length), rows: rows.slice(start, end) });
-    start = end;
-  }
-  return out;
-};
-
-/**
  * `nr` and the part's time bounds (`lo`, `hi`, inside the cell), on a part's first chunk: a listing
  * reads them with a projected Query and loads only the parts whose rows it is about to hand out.
  */
-const partBounds = (rows: readonly { key: RowKey }[]): Item => ({
-  nr: rows.length,
-  lo: timeInCell(rows[0]!.key[0]),
-  hi: timeInCell(rows[rows.length - 1]!.key[0]),
-});
+const partBounds = (rows: readonly { key: RowKey }[]): Item =>
+  rows.length === 0
+    ? { nr: 0 }
+    : { nr: rows.length, lo: timeInCell(rows[0]!.key[0]), hi: timeInCell(rows[rows.length - 1]!.key[0]) };
 
 /** When a part of this kind in this cell expires (undefined: kept forever). */
 export const partExpiry = (cell: string, part: PartKind, retention: SegmentRetention): number | undefined =>
@@ -264,9 +239,14 @@ export const buildLogBatchItems = (
       const notable = row.index?.notable || (row.key[3] === 'a' && notableRequests.has(row.key[1]));
       byPart[notable ? 'n' : 'b'].push(row);
     }
-    for (const { kind, part, rows } of ['n', 'b'].flatMap((kind) =>
-      cutIntoParts(kind as PartKind, orderRows(byPart[kind as PartKind])),
-    )) {
+    for (const kind of ['n', 'b'] as const) {
+      const part = kind;
+      const rows = orderRows(byPart[kind]);
+      // An empty part is written too, never skipped: a retry of part of a delivery (a bisected half
+      // after a crash) rebuilds this segment under the same anchor with fewer rows, and a row the
+      // earlier attempt put in this part now belongs to the other half or to the other part. Skipping
+      // the part would leave the earlier version in place and that row stored twice (docs/data-model.md,
+      // "Why the anchor makes retries exact").
       const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
       const digest = partDigest(chunks);
       const expiresAt = partExpiry(g.cell, kind, retention);
@@ -329,15 +309,13 @@ export const buildLogBatchItems = (
       })),
     );
     const expiresAt = ttl(g.cell, retention.authenticator);
-    for (const { part, rows: partRows } of cutIntoParts('l', rows)) {
-      const chunks = encodePart({ keys: partRows.map((r) => r.key), rows: partRows.map((r) => r.json) });
-      chunks.forEach((z, i) => {
-        const item: Item = { pk: keys.authnPk(g.ref), sk: keys.authnSk(g.cell, anchor, part, i), z, nc: chunks.length };
-        if (i === 0) Object.assign(item, partBounds(partRows));
-        if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
-        parts.push(item);
-      });
-    }
+    const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
+    chunks.forEach((z, i) => {
+      const item: Item = { pk: keys.authnPk(g.ref), sk: keys.authnSk(g.cell, anchor, 'l', i), z, nc: chunks.length };
+      if (i === 0) Object.assign(item, partBounds(rows));
+      if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
+      parts.push(item);
+    });
   }
   return { parts, index: postings.items(), segments: auditGroups.size + authnGroups.size };
 };

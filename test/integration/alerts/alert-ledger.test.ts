@@ -80,4 +80,59 @@ describe('DynamoDbAlertLedger', () => {
     expect(entry).toMatchObject({ state: 'claimed', ruleId: 'aws-auth-deleted', alert: alerts[0] });
     expect(item['expiresAt']).toBe(Math.floor(Date.parse(alerts[0]!.at) / 1000) + 400 * 86_400);
   });
+
+  /** One alert of its own (the id names the source event, so each test claims a fresh alert id). */
+  const alertOf = (id: string): Alert => {
+    const [a] = evaluateMappingChanges({
+      newChanges: [mk({ kind: 'aws-auth-put', config: stratusBackdoorAwsAuth() }, { id, source: 'audit' })],
+      allChanges: [mk({ kind: 'aws-auth-put', config: stratusBaselineAwsAuth() }, { at: '2024-01-01T00:00:00.000Z' })],
+      config: CONFIG,
+    });
+    return a!;
+  };
+
+  type Next = (args: unknown) => Promise<unknown>;
+  /** The first PutItem of the client reaches the engine, and then `after` decides what its caller sees. */
+  const onFirstPut = (after: (next: Next, args: unknown) => Promise<unknown>) => {
+    const client = engine.newClient();
+    let fired = false;
+    client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        if (fired || ctx.commandName !== 'PutItemCommand') return next(args);
+        fired = true;
+        return after(next as Next, args) as ReturnType<typeof next>;
+      },
+      { step: 'initialize', name: 'lostAnswer' },
+    );
+    return client;
+  };
+
+  it('keeps a claim whose answer was lost and that was sent again: the alert is sent once', async () => {
+    // A timeout after DynamoDB wrote the claim, then the SDK's retry of the same put: the retry fails
+    // its condition against the claim it made itself.
+    const client = onFirstPut(async (next, args) => {
+      await next(args);
+      return next(args);
+    });
+    const ledger = new DynamoDbAlertLedger(client, { tableName: table });
+    const alert = alertOf('lost-answer-1');
+    const sink = sinkRecording();
+    expect(await publishAlerts([alert], { ledger, sink })).toEqual({ sent: [alert], duplicates: 0 });
+    const again = await publishAlerts([alert], { ledger, sink });
+    expect(again).toEqual({ sent: [], duplicates: 1 });
+    expect(sink.sent.map((a) => a.alertId)).toEqual([alert.alertId]);
+  });
+
+  it('gives back a claim that was written but answered with a timeout: the redelivery sends the alert', async () => {
+    const client = onFirstPut(async (next, args) => {
+      await next(args);
+      throw Object.assign(new Error('socket timed out after the request was sent'), { name: 'TimeoutError' });
+    });
+    const ledger = new DynamoDbAlertLedger(client, { tableName: table });
+    const alert = alertOf('lost-answer-2');
+    const sink = sinkRecording();
+    await expect(publishAlerts([alert], { ledger, sink })).rejects.toThrow(/not sent/);
+    expect(await publishAlerts([alert], { ledger, sink })).toEqual({ sent: [alert], duplicates: 0 });
+    expect(sink.sent.map((a) => a.alertId)).toEqual([alert.alertId]);
+  });
 });

@@ -15,6 +15,7 @@ import type {
 import { injectFaults, throttle } from '../../support/ddb-faults.js';
 import { ACCOUNT_A, chainFromEvent, kiempossibleEvent } from '../../support/factories.js';
 import { type StoreHarness, startStoreHarness } from '../../support/store-harness.js';
+import { dumpTableText } from '../../support/table-dump.js';
 
 /**
  * Redelivery against a real engine (docs/data-model.md, "Writes"): the transport hands the same
@@ -310,6 +311,26 @@ describe('redelivery', () => {
     const local = await fresh();
     for (const i of order) await local.store.putLogBatch(delivery(tree[i]!));
     expect(await answers(local.store)).toEqual(clean);
+  });
+
+  it('bisected so that every row of a part moves to the other half: no row is stored twice', async () => {
+    // The whole delivery puts both rows in one segment (anchored at its first record): the bulk row of
+    // record 0 and the notable row of record 1. Its first half has no notable row there; unless that
+    // half rewrites the notable part (empty), the whole delivery's copy stays beside the second half's.
+    const [first, second] = stream();
+    const units: Unit[] = [
+      { id: 'moved-0', rows: [first!.rows[1]!] },
+      { id: 'moved-1', rows: [second!.rows[0]!] },
+    ];
+    const local = await fresh();
+    await local.store.putLogBatch(delivery(units));
+    await local.store.putLogBatch(delivery(units.slice(0, 1)));
+    await local.store.putLogBatch(delivery(units.slice(1)));
+    const parts = (await dumpTableText(local.engine.client, local.tableName)).filter((text) =>
+      text.startsWith('{"v":1,'),
+    );
+    for (const id of [first!.rows[1]!.id, second!.rows[0]!.id])
+      expect(parts.filter((text) => text.includes(`"${id}"`)).length, id).toBe(1);
   });
 
   it('bisected so that a part shrinks to fewer chunks: the old chunks left behind are not read as part of it', async () => {

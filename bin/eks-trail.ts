@@ -1,4 +1,3 @@
-#!/usr/bin/env -S npx tsx
 import { processIo } from './cli/io.js';
 import { main } from './cli/main.js';
 

@@ -10,7 +10,22 @@ import type { ConsoleAssets } from '../lib/console/server.js';
  * `npm run console:build` (prepack). Nothing is fetched at run time.
  */
 
-export const CONSOLE_DIR = dirname(fileURLToPath(import.meta.url));
+/**
+ * This folder. Bundled into the CLI (dist/), this module no longer sits in it: the package's own folder
+ * is then the nearest one above whose package.json names the package.
+ */
+const consoleDir = (): string => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; dirname(dir) !== dir; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && /"name":\s*"eks-access-trail"/.test(readFileSync(manifest, 'utf8'))) {
+      return join(dir, 'console');
+    }
+  }
+  return here;
+};
+
+export const CONSOLE_DIR = consoleDir();
 export const DIST_DIR = join(CONSOLE_DIR, 'dist');
 
 const PAGE = `<!doctype html>

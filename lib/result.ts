@@ -57,6 +57,20 @@ export type IssueCode =
   | 'QUERY_PARAM'
   // query API access model (the `queryAccess` grants): `path` names the bad grant field
   | 'QUERY_ACCESS'
+  // local files (replay): a whole file refused; the rest of a replay still lands
+  | 'FILE_EMPTY'
+  | 'FILE_NOT_GZIP'
+  | 'FILE_UNREADABLE'
+  | 'FILE_UNRECOGNISED'
+  | 'FILE_JSON_SYNTAX'
+  | 'FILE_NEEDS_LOG_GROUP'
+  | 'FILE_NEEDS_CLUSTER'
+  // local files (replay): one record of an export refused (quarantined with its index and raw text)
+  | 'EXPORT_RECORD_NOT_JSON'
+  | 'EXPORT_RECORD_SHAPE'
+  | 'EXPORT_RECORD_NO_TIME'
+  | 'EXPORT_LINE_UNRECOGNISED'
+  | 'EXPORT_CSV_ROW'
   // an alert configuration file (`--alert-config`): `path` names the bad key
   | 'ALERT_CONFIG';
 

@@ -4,7 +4,7 @@
  * either equal, a mismatch, or covered by one of the written UNKNOWABLE rules below (the truth knows
  * something no input states, so the product leaving it unknown is the right answer).
  */
-import type { DecisionChain } from '../lib/chain/types.js';
+import type { Authorizer, DecisionChain } from '../lib/chain/types.js';
 import type { GroundTruth } from './scenario.js';
 
 export interface FieldMismatch {
@@ -165,6 +165,13 @@ export const productFields = (chain: DecisionChain | undefined): Record<TruthFie
  */
 const NO_MAPPER_RAN = new Set(['token', 'sts']);
 
+/**
+ * The simulator names the built-in authorizer that admits `system:masters` after its Kubernetes source
+ * (`privileged-group`); the product names it after the group it admits. Same authorizer.
+ */
+export const productAuthorizer = (a: GroundTruth['authorizer']): Authorizer =>
+  a === 'privileged-group' ? 'system:masters' : a;
+
 /** What the ground truth says for each field. */
 export const truthFields = (t: GroundTruth): Record<TruthField, unknown> => ({
   'principal.canonicalArn': t.canonicalArn,
@@ -180,7 +187,7 @@ export const truthFields = (t: GroundTruth): Record<TruthField, unknown> => ({
   'k8s.groups': t.groups,
   'k8s.impersonated': t.impersonated ? { username: t.impersonated.username, groups: t.impersonated.groups } : undefined,
   'decision.outcome': t.outcome,
-  'decision.authorizer': t.authorizer,
+  'decision.authorizer': productAuthorizer(t.authorizer),
   'decision.failedStage': t.failedStage,
 });
 

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { LocalEngineError } from '../../lib/local/engine.js';
 import { QueryNotFoundError, QueryParamError } from '../../lib/query/errors.js';
 import { TrailStoreError } from '../../lib/store/trail-store.js';
 import { alertsCommand } from '../commands/alerts.js';
@@ -7,6 +6,7 @@ import { backfill } from '../commands/backfill.js';
 import { consoleCommand } from '../commands/console.js';
 import { exportCommand } from '../commands/export.js';
 import { demo, replay } from '../commands/local.js';
+import { quarantineCommand } from '../commands/quarantine.js';
 import { accessAt, denied, explain, mappingsHistory, touched, whoDid } from '../commands/questions.js';
 import { decodeTokenCommand, postureCommand } from '../commands/tools.js';
 import { verifyCommand } from '../commands/verify.js';
@@ -26,6 +26,7 @@ export const COMMANDS: Command[] = [
   workloadsCommand,
   exportCommand,
   replay,
+  quarantineCommand,
   demo,
   backfill,
   decodeTokenCommand,
@@ -47,7 +48,7 @@ const overview = (): string =>
     'global options:',
     ...GLOBAL_HELP.map((l) => `  ${l}`),
     '',
-    'exit codes: 0 ok, 1 runtime error, 2 usage error, 3 not found, 4 verify found the trail changed',
+    'exit codes: 0 ok, 1 runtime error, 2 usage error, 3 not found, 4 replay refused a file or a record (the rest landed), 5 verify found the trail changed',
   ].join('\n');
 
 const commandHelp = (c: Command): string =>
@@ -120,7 +121,8 @@ export const main = async (argv: string[], io: CliIo): Promise<number> => {
       err(e.message);
       return EXIT.notFound;
     }
-    if (e instanceof LocalEngineError || e instanceof TrailStoreError) {
+    // LocalEngineError by name: lib/local/engine.ts loads the engine, which the CLI loads only when a command needs it.
+    if ((e instanceof Error && e.name === 'LocalEngineError') || e instanceof TrailStoreError) {
       err(`${e.message}${e.cause ? `: ${(e.cause as Error).message ?? e.cause}` : ''}`);
       return EXIT.runtime;
     }

@@ -3,8 +3,6 @@ import { parseQuestionParams, type QuestionName } from '../../lib/query/params.j
 import { type Command, type OptionSpec, str, type Values } from '../cli/command.js';
 import { UsageError } from '../cli/errors.js';
 import type { CliIo } from '../cli/io.js';
-import { printAnswer } from '../cli/output.js';
-import { openTarget } from '../cli/target.js';
 
 /** The six questions: thin wrappers that turn arguments into query parameters and print the answer. */
 
@@ -45,6 +43,8 @@ export const ask = async (
   for (const [k, v] of Object.entries(raw)) if (v !== undefined) params[k] = v;
   const parsed = parseQuestionParams(question, params, io.now());
   if (!parsed.ok) throw new UsageError(parsed.issues.map((i) => (i.path ? `--${i.message}` : i.message)).join('\n'));
+  // Loaded here, not at start: the AWS SDK and the local engine are most of the CLI's load time.
+  const [{ openTarget }, { printAnswer }] = await Promise.all([import('../cli/target.js'), import('../cli/output.js')]);
   const target = await openTarget(
     { dataDir: str(values['data-dir']), table: str(values.table), region: str(values.region), api: str(values.api) },
     io.env,
@@ -108,7 +108,7 @@ export const whoDid: Command = {
     '--verb <v[,v]>       get, list, watch, create, update, patch, delete, deletecollection',
     '--resource <r>       resource plural, optionally with group: deployments.apps',
     '--namespace <ns>     namespace',
-    '--outcome <o>        allow, forbid or authn-failed',
+    '--outcome <o>        allow, forbid, authn-failed or unknown',
     ...CLUSTER_HELP,
     ...RANGE_HELP,
     ...PAGE_HELP,
@@ -214,10 +214,17 @@ export const mappingsHistory: Command = {
 export const touched: Command = {
   name: 'touched',
   summary: 'who read or changed a namespace, an object or a kind',
-  usage:
-    'touched <ns/resource/name | /resource/name | ns/resource | namespace/<ns> | resource> [--access read|write|any]',
+  usage: 'touched <target> [--access read|write|any]   (every target the answers print is accepted)',
   options: { ...CLUSTER, ...RANGE, ...PAGE, access: { type: 'string' } },
-  help: ['--access <a>         read, write or any (default any)', ...CLUSTER_HELP, ...RANGE_HELP, ...PAGE_HELP],
+  help: [
+    '<target>             ns/resource[.group]/name (payments/pods/api-0, kube-system/daemonsets.apps/aws-node),',
+    '                     ns/resource/subresource/name (payments/pods/log/api-0), /resource/name at cluster scope',
+    '                     (/nodes/ip-10-0-0-1, /namespaces/payments), ns/resource, /resource, namespace/<ns>, resource',
+    '--access <a>         read, write or any (default any)',
+    ...CLUSTER_HELP,
+    ...RANGE_HELP,
+    ...PAGE_HELP,
+  ],
   run: ({ values, positionals, io }) =>
     ask(
       'touched',

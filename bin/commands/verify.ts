@@ -144,7 +144,7 @@ export const verifyCommand: Command = {
     '--from <iso> --to <iso>  hours to verify (default: the 24 hours up to the newest signed hour)',
     `--digest-key <k>     --table: KMS key the digests are signed with (ARN, id or alias; default ${DIGEST_KEY_ALIAS})`,
     '--public-key <pem>   verify offline against this public key (with --digest-key naming its ARN for a deployment)',
-    'exit codes: 0 verified, 4 something differs from what was signed',
+    'exit codes: 0 verified, 5 something differs from what was signed',
   ],
   run: async ({ values, positionals, io }) => {
     if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);

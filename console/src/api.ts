@@ -13,8 +13,11 @@ export interface Info {
   can: { clusters: boolean; storedRequest: boolean; posture: boolean; alerts: boolean };
 }
 
+/** An explain row with its value in a line of text (the console's request endpoint adds it). */
+export type ShownExplainRow = ExplainRow & { text: string };
+
 export interface RequestAnswer {
-  answer: QueryAnswer & { rows: ExplainRow[] };
+  answer: QueryAnswer & { rows: ShownExplainRow[] };
   pivots: ChainPivots;
   stored: StoredRequest | null;
   storedNote?: string;

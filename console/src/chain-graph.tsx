@@ -1,6 +1,6 @@
 import { Background, Handle, type Node, type NodeProps, Position, ReactFlow } from '@xyflow/react';
 import { Link } from 'wouter';
-import type { ExplainRow } from '../../lib/query/chain-rows.js';
+import type { ShownExplainRow as ExplainRow } from './api.js';
 import { StatusBadge } from './components.js';
 
 /**
@@ -29,7 +29,7 @@ const firstField = (value: string): string => value.split('  ')[0] ?? '';
 /** What a node shows: the identifying field, and for the mapping, decision and request what says most. */
 const FIELDS_SHOWN: Record<string, number> = { mapping: 2, decision: 2, request: 3 };
 const summary = (row: ExplainRow): string =>
-  row.value
+  row.text
     .split('  ')
     .slice(0, FIELDS_SHOWN[row.link] ?? 1)
     .join(' ');
@@ -44,7 +44,7 @@ const ChainNode = ({ data, sourcePosition, targetPosition }: NodeProps<Node<Chai
         <span className="chain-node-title">{LINK_LABELS[row.link] ?? row.link}</span>
         <StatusBadge status={row.status} />
       </div>
-      <div className="chain-node-value" title={row.value}>
+      <div className="chain-node-value" title={row.text}>
         {shown}
       </div>
       {pivot && (
@@ -85,7 +85,7 @@ export const ChainGraph = ({
       type: 'chain',
       position: position(i),
       data: { row, selected: row.link === selected, ...(pivot ? { pivot } : {}) },
-      ariaLabel: `${LINK_LABELS[row.link] ?? row.link}, ${row.status}: ${firstField(row.value) || 'unknown'}. Press Enter for its evidence.`,
+      ariaLabel: `${LINK_LABELS[row.link] ?? row.link}, ${row.status}: ${firstField(row.text) || 'unknown'}. Press Enter for its evidence.`,
       draggable: false,
       connectable: false,
       // The second row runs right to left: its edges enter on the right and leave on the left.

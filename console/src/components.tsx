@@ -189,7 +189,11 @@ export const DataTable = <R,>({
           <tr key={rowKey(r, i)} className={rowClass?.(r)}>
             {columns.map((c) => (
               <td key={c.key} data-col={c.key}>
-                {c.cell ? c.cell(r) : <LongText text={cellString((r as Record<string, unknown>)[c.key])} max={c.max} />}
+                {c.cell ? (
+                  c.cell(r)
+                ) : (
+                  <LongText text={cellString(c.text ? c.text(r) : (r as Record<string, unknown>)[c.key])} max={c.max} />
+                )}
               </td>
             ))}
           </tr>

@@ -1,3 +1,4 @@
+import type { ActorField } from '../../lib/query/mappings.js';
 /**
  * The console's URLs. Every view is a path and its state is in the query string, so the address bar
  * is always a link an analyst can paste into a ticket (it carries no token: see lib/console/guard.ts).
@@ -55,9 +56,14 @@ export const clusterOf = (row: { cluster?: string; accountId?: string }): string
 export const isPrincipalArn = (s: string | undefined): s is string =>
   s !== undefined && /^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)\//.test(s);
 
-/** An actor as the mapping history prints it: `<arn> (via <service>)` or `<k8s user> (<arn>)`. */
-export const actorArn = (actor: string | undefined): string | undefined => {
-  if (!actor) return undefined;
-  const m = /arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+?(?=\)|\s|$)/.exec(actor);
-  return m && isPrincipalArn(m[0]) ? m[0] : undefined;
+/** The IAM principal of a mapping change's actor, when it is one (a pivot to its requests). */
+export const actorArn = (actor: ActorField | undefined): string | undefined =>
+  isPrincipalArn(actor?.arn) ? actor?.arn : undefined;
+
+/** An actor in a few words: `<arn> (via <service>)` or `<k8s user> (<arn>)`. */
+export const actorLabel = (a: ActorField | undefined): string | undefined => {
+  if (!a) return undefined;
+  if (a.k8sUser) return a.arn ? `${a.k8sUser} (${a.arn})` : a.k8sUser;
+  const who = a.arn ?? a.principalId ?? a.type;
+  return who && a.invokedBy ? `${who} (via ${a.invokedBy})` : who;
 };

@@ -264,8 +264,9 @@ const parseAllowText = (reason: string): AuthorizationReason | undefined => {
 
 /**
  * Parse the decision/reason annotations. Never throws.
- *  - decision "allow" + empty reason: the privileged-group authorizer (system:masters) or an
- *    always-allow path (docs/formats.md §5.8), not a bug;
+ *  - decision "allow" + empty reason: an authorizer that names no grant (system:masters, the Node
+ *    authorizer, an always-allowed path, a webhook without a reason; docs/formats.md §5.8), not a bug.
+ *    Which one is decided with the user (lib/chain/correlate.ts), not here;
  *  - decision "forbid": "" (RBAC NoOpinion), `\n`-joined reasons, or `RBAC: [errors]`;
  *  - only `reason: "internal error"` (no decision) when an authorizer errored;
  *  - anything unrecognised: kind 'other' with the text.
@@ -324,7 +325,7 @@ export const describeReason = (r: AuthorizationReason): string => {
         r.namespace ? ` (namespace ${r.namespace})` : ' (cluster scope)'
       }${r.principalId ? ` for principal id ${r.principalId}` : ''}`;
     case 'privileged-allow':
-      return 'privileged group (system:masters) or always-allowed path: empty allow reason';
+      return 'allowed with an empty reason (system:masters, the Node authorizer, an always-allowed path or a webhook that writes none)';
     case 'forbid':
       return r.reasons.length ? `forbidden: ${r.reasons.join('; ')}` : 'forbidden: no authorizer had an opinion';
     case 'rbac-errors':

@@ -29,7 +29,7 @@ export type AuthorizationReason =
       principalId?: string;
       bindingKind: 'ClusterRoleBinding' | 'RoleBinding';
     }
-  /** Empty allow reason: privileged group (system:masters) or an always-allow path. */
+  /** Empty allow reason: system:masters, the Node authorizer, an always-allowed path or a webhook without a reason. */
   | { kind: 'privileged-allow' }
   | { kind: 'forbid'; reasons: string[] }
   /** `RBAC: [...]` aggregated resolution errors on a forbid. */

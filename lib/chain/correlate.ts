@@ -18,6 +18,7 @@ import { humanFor } from './human.js';
 import { nodeMappingCandidates, oidcUserOf } from './non-iam.js';
 import { hasIamExtra, principalFromCanonicalArn, principalFromStsResponse, principalFromUser } from './principal.js';
 import type {
+  Authorizer,
   CorrelationEvidence,
   DecisionChain,
   DecisionLink,
@@ -60,6 +61,10 @@ const stateIsEmpty = (s: ClusterMappingState): boolean =>
 // ---------------------------------------------------------------------------------------------
 // mapping
 // ---------------------------------------------------------------------------------------------
+
+/** True when the principal carries anything the AWS authenticator writes (an ARN, key, id or account). */
+const hasIamTrace = (p: PrincipalLink): boolean =>
+  Boolean(p.canonicalArn || p.stsArn || p.accessKeyId || p.principalId || p.accountId);
 
 const mappingValue = (r: MappingResolution): MappingLink => {
   const v: MappingLink = { source: r.source, groups: [...r.groups] };
@@ -122,7 +127,9 @@ const mappingForIam = (
     return {
       link: {
         status: 'unknown',
-        why: 'the IAM principal ARN is unknown, so no mapping can be looked up',
+        why: hasIamTrace(principal)
+          ? 'the record names an IAM identity but not its ARN, so no mapping can be looked up'
+          : 'the record names no IAM identity, so no IAM mapping can be looked up; the principal link lists what could have admitted the user',
         evidence: [],
       },
       pending: false,
@@ -315,6 +322,8 @@ const parseReason = (decision: string | undefined, reason: string | undefined) =
 };
 
 type DecisionResult = { link: Link<DecisionLink>; pending: boolean };
+/** Why the decision is what it is, whether it may still change, and how sure the link is. */
+type Explained = { why: string; pending: boolean; status: Link<DecisionLink>['status'] };
 
 const decisionFor = (event: AuditEvent, user: AuditEvent['user'], mapping: MappingResult): DecisionResult => {
   const code = event.responseStatus?.code;
@@ -357,14 +366,15 @@ const decisionFor = (event: AuditEvent, user: AuditEvent['user'], mapping: Mappi
   }
   const reason = parsed.value;
   value.reason = reason;
-  let { why, pending } =
+  const explained =
     value.outcome === 'forbid'
       ? explainForbidden(value, event, who, mapping, reason, impersonation)
-      : explainReason(value, decision, who, mapping, reason, impersonation);
+      : explainReason(value, event, decision, who, mapping, reason, impersonation);
+  let { why } = explained;
   if (value.outcome === 'allow' && event.responseStatus?.code !== undefined && event.responseStatus.code >= 400) {
     why += `; authorized, but the request then failed with ${event.responseStatus.code} (admission or the handler)`;
   }
-  return { link: { status: 'observed', value, why, evidence: ev }, pending };
+  return { link: { status: explained.status, value, why, evidence: ev }, pending: explained.pending };
 };
 
 /** A 401: authentication failed before any authorizer ran. */
@@ -439,7 +449,7 @@ const explainForbidden = (
   mapping: MappingResult,
   reason: AuthorizationReason,
   impersonation: string,
-): { why: string; pending: boolean } => {
+): Explained => {
   const message = event.responseStatus?.message;
   let pending = false;
   value.authorizer = 'none';
@@ -467,19 +477,31 @@ const explainForbidden = (
   const why = `forbidden${impersonation}: no authorizer allowed it${
     missing ? '; missing permission parsed from responseStatus.message (explanation derived)' : ''
   }`;
-  return { why, pending };
+  // The decision is in the record.
+  return { why, pending, status: 'observed' };
 };
 
-/** Which authorizer the reason names (RBAC, an access policy, a privileged group, the Node authorizer). */
+/**
+ * Which authorizer the reason names (RBAC, an access policy); for an empty or free-text allow, the one
+ * derived from who the caller is. The decision is in the record; the authorizer is too when the reason
+ * names it, else it is derived.
+ */
 const explainReason = (
   value: DecisionLink,
+  event: AuditEvent,
   decision: string | undefined,
   who: Identity,
   mapping: MappingResult,
   reason: AuthorizationReason,
   impersonation: string,
-): { why: string; pending: boolean } => {
-  if (reason.kind === 'internal-error') return { why: 'an authorizer failed with an internal error', pending: false };
+): Explained => {
+  if (reason.kind === 'internal-error') {
+    return {
+      why: 'an authorizer failed with an internal error; the record does not say which',
+      pending: false,
+      status: 'observed',
+    };
+  }
   if (reason.kind === 'rbac-allow') {
     value.authorizer = 'rbac';
     const why = `allowed by RBAC${impersonation}: ${reason.binding.kind} ${reason.binding.name}${
@@ -487,7 +509,7 @@ const explainReason = (
     }${reason.role ? ` of ${reason.role.kind} ${reason.role.name}` : ''}${
       reason.subject ? ` to ${reason.subject.kind} ${reason.subject.name}` : ''
     } (only the first matching binding is named)`;
-    return { why, pending: false };
+    return { why, pending: false, status: 'observed' };
   }
   if (reason.kind === 'access-policy-allow') {
     value.authorizer = 'eks-access-policy';
@@ -496,57 +518,144 @@ const explainReason = (
     return {
       why: `allowed by the EKS access policy ${reason.policyArn}${impersonation}; ${inForce.note}`,
       pending: !mapping.resolution?.accessEntry && mapping.historyUnknown,
+      status: 'observed',
     };
   }
   if (reason.kind === 'privileged-allow') {
-    if (new Set(who.groups).has('system:masters')) {
-      value.authorizer = 'privileged-group';
-      return {
-        why: `empty allow reason and the user is in system:masters${impersonation}: the privileged-group authorizer allowed it before RBAC`,
-        pending: false,
-      };
-    }
-    if (who.username?.startsWith('system:node:')) {
-      value.authorizer = 'node';
-      return {
-        why: `empty allow reason for node identity ${who.username}: the Node authorizer allowed it`,
-        pending: false,
-      };
-    }
-    value.authorizer = 'unknown';
+    const named = emptyAllowAuthorizer(event, who);
+    value.authorizer = named.authorizer;
+    if (named.candidates) value.candidates = named.candidates;
+    return { why: `${named.why}${impersonation}`, pending: false, status: named.status };
+  }
+  if (value.outcome === 'allow' && reason.kind === 'other') {
+    const named = freeTextAllowAuthorizer(reason.text);
+    value.authorizer = named.authorizer;
+    return { why: `${named.why}${impersonation}`, pending: false, status: 'derived' };
+  }
+  return { why: `decision ${decision ?? '(none)'} with an unrecognised reason`, pending: false, status: 'observed' };
+};
+
+// ---------------------------------------------------------------------------------------------
+// which authorizer allowed, when the reason does not name it
+// ---------------------------------------------------------------------------------------------
+
+interface NamedAuthorizer {
+  authorizer: Authorizer;
+  candidates?: Authorizer[];
+  status: Link<DecisionLink>['status'];
+  why: string;
+}
+
+/**
+ * An allow with an empty reason (docs/formats.md §2.3, §5.8). RBAC and the EKS access-policy webhook
+ * always name their grant, so an empty reason comes from an authorizer that names none: the built-in
+ * system:masters authorizer (it runs before every other and allows every member), the Node authorizer
+ * (it allows a node identity, `system:node:<name>` in group `system:nodes`, without a reason), an
+ * always-allowed path (non-resource URLs only) or a webhook that writes no reason.
+ */
+const emptyAllowAuthorizer = (event: AuditEvent, who: { username?: string; groups: string[] }): NamedAuthorizer => {
+  if (who.groups.includes('system:masters')) {
     return {
-      why: 'empty allow reason without system:masters in the groups: an always-allowed path or an authorizer that gives no reason',
-      pending: false,
+      authorizer: 'system:masters',
+      status: 'derived',
+      why: 'allowed with an empty reason, and the user is in system:masters: the built-in system:masters authorizer runs before every other and allows its members without a reason',
     };
   }
-  return { why: `decision ${decision ?? '(none)'} with an unrecognised reason`, pending: false };
+  if (who.username?.startsWith('system:node:') && who.groups.includes('system:nodes')) {
+    return {
+      authorizer: 'node',
+      status: 'derived',
+      why: `allowed with an empty reason for the node identity ${who.username} (group system:nodes): the Node authorizer allows nodes without a reason, while RBAC and the EKS access-policy webhook always name their grant`,
+    };
+  }
+  const nonResource = event.objectRef?.resource === undefined;
+  const candidates: Authorizer[] = nonResource ? ['always-allowed-path', 'webhook'] : ['webhook'];
+  return {
+    authorizer: 'unknown',
+    candidates,
+    status: 'observed',
+    why: `allowed with an empty reason, by a user neither in system:masters nor a node: the record does not name the authorizer (possible: ${candidates
+      .map((c) => (c === 'webhook' ? 'a webhook authorizer that writes no reason' : 'an always-allowed path'))
+      .join(', or ')})`,
+  };
+};
+
+/** An allow reason in neither RBAC's nor the EKS access-policy grammar. */
+const freeTextAllowAuthorizer = (text: string): { authorizer: Authorizer; why: string } => {
+  if (text.startsWith('RBAC:')) {
+    return { authorizer: 'rbac', why: `allowed; the reason starts "RBAC:" but is in no known RBAC form: ${text}` };
+  }
+  if (text.startsWith('EKS Access Policy:')) {
+    return {
+      authorizer: 'eks-access-policy',
+      why: `allowed; the reason starts "EKS Access Policy:" but is in no known form: ${text}`,
+    };
+  }
+  return {
+    authorizer: 'webhook',
+    why: `allowed with the free-text reason "${text}": neither RBAC's nor the EKS access policy's form, and the Node and system:masters authorizers write none, so a webhook authorizer wrote it`,
+  };
 };
 
 // ---------------------------------------------------------------------------------------------
 // request / k8s identity
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The name the API server gave an object created with `metadata.generateName`: objectRef is filled
+ * from the request body, which has no name yet, so only the stored object in responseObject names it
+ * (docs/formats.md §2.2). The log pipeline keeps that one field of the body for this (lib/ingest).
+ */
+export const generatedNameOf = (event: AuditEvent): string | undefined => {
+  const o = event.objectRef;
+  if (event.verb !== 'create' || o?.resource === undefined || o.name || o.subresource) return undefined;
+  const body = event.responseObject;
+  if (body === null || typeof body !== 'object') return undefined;
+  if ((body as { kind?: unknown }).kind === 'Status') return undefined;
+  const meta = (body as { metadata?: unknown }).metadata;
+  const name = meta !== null && typeof meta === 'object' ? (meta as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+};
+
+/**
+ * A Namespace is a cluster-scoped object, but the API server's request-info resolver reads
+ * `/api/v1/namespaces/<name>[/status|/finalize]` as namespace <name> too, so a get, update or delete
+ * of namespace foo carries `namespace: foo` while its create carries none. One object has one
+ * target, whatever the verb: the namespace is dropped.
+ */
+const isNamespaceObject = (o: NonNullable<AuditEvent['objectRef']>): boolean =>
+  o.resource === 'namespaces' && (o.apiGroup === undefined || o.apiGroup === '');
+
 const requestFor = (event: AuditEvent): Link<RequestLink> => {
   const v: RequestLink = { sourceIPs: [...(event.sourceIPs ?? [])], truncated: event.truncated === true };
   if (event.verb !== undefined) v.verb = event.verb;
   if (event.requestURI !== undefined) v.requestURI = event.requestURI;
   const o = event.objectRef;
+  const evidence = [`audit:${event.auditID}`];
+  const notes: string[] = [];
   if (o?.resource !== undefined) v.resource = o.resource;
   if (o?.subresource !== undefined) v.subresource = o.subresource;
   if (o?.apiGroup !== undefined) v.apiGroup = o.apiGroup;
-  if (o?.namespace !== undefined) v.namespace = o.namespace;
-  if (o?.name !== undefined) v.name = o.name;
+  if (o?.namespace !== undefined && o.namespace !== '' && !isNamespaceObject(o)) v.namespace = o.namespace;
+  if (o?.name !== undefined && o.name !== '') v.name = o.name;
+  const generated = generatedNameOf(event);
+  if (generated !== undefined) {
+    v.name = generated;
+    evidence.push('audit:responseObject.metadata.name');
+    notes.push(`the name ${generated} was generated by the API server (generateName) and read from responseObject`);
+  }
   if (event.responseStatus?.code !== undefined) v.statusCode = event.responseStatus.code;
   if (event.userAgent !== undefined) v.userAgent = event.userAgent;
   if (event.stage !== undefined) v.stage = event.stage;
   if (event.level !== undefined) v.level = event.level;
+  const base = event.truncated
+    ? 'from the audit event, which CloudWatch truncated: only the fields recovered from the cut JSON are set'
+    : 'from the audit event';
   return {
     status: 'observed',
     value: v,
-    why: event.truncated
-      ? 'from the audit event, which CloudWatch truncated: only the fields recovered from the cut JSON are set'
-      : 'from the audit event',
-    evidence: [`audit:${event.auditID}`],
+    why: [base, ...notes].join('; '),
+    evidence,
   };
 };
 

@@ -242,9 +242,12 @@ export const humanFor = (principal: Link<PrincipalLink>, evidence: CorrelationEv
   const sessionNote = p.sessionName
     ? `; the session name ${JSON.stringify(p.sessionName)} is chosen by the caller and not trusted`
     : '';
+  if (p.type === 'unknown' && !p.canonicalArn && !p.accessKeyId && !p.principalId && !p.accountId) {
+    return unknown('no human can be traced: the record names no IAM identity (see the principal link)', false);
+  }
   if (!p.accessKeyId) {
     return unknown(
-      `no access key in user.extra (authenticator before v0.5.1), so the AssumeRole* issuance cannot be found${sessionNote}`,
+      `user.extra names no access key, so the AssumeRole* issuance that names the caller cannot be looked up (possible causes: an authenticator older than v0.5.1, which did not write it, or a truncated audit event)${sessionNote}`,
       false,
     );
   }

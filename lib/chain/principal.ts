@@ -156,8 +156,8 @@ export const principalFromUser = (user: K8sUserInfo): Link<PrincipalLink> => {
       value: { type: 'unknown' },
       why: username
         ? node
-          ? `${username} carries no IAM identity in user.extra: nodes come in through an IAM mapping, so the authenticator predates the keys that name it (v0.5.1), or the node used a bootstrap token`
-          : `user.extra carries no IAM identity for ${username}: an OIDC identity provider, a client certificate, or an authenticator older than v0.5.1 could have admitted it`
+          ? `${username} carries no IAM identity in user.extra or user.uid: the record does not say how it authenticated (possible: an IAM mapping through an authenticator older than v0.5.1, which did not write these keys, or a bootstrap token)`
+          : `user.extra and user.uid carry no IAM identity for ${username}: the record does not say how it authenticated (possible: an OIDC identity provider, a client certificate, or an authenticator older than v0.5.1, which did not write these keys)`
         : 'the request carries no user (authentication failed)',
       evidence: username ? ['audit:user.username'] : [],
     };
@@ -193,9 +193,12 @@ export const principalFromUser = (user: K8sUserInfo): Link<PrincipalLink> => {
     parts.push('the authenticator identified an IAM principal but its ARN is not in user.extra');
     status = 'unknown';
   }
-  if (!principalId) parts.push('no principal id (authenticator before v0.5.13 / 2023)');
+  if (!principalId)
+    parts.push('no principal id in user.extra or user.uid (authenticators before v0.5.13 did not write it)');
   else if (!principalIdKey)
-    parts.push('principal id from user.uid (no extra.principalId: authenticator before v0.5.13)');
+    parts.push(
+      'principal id from user.uid (user.extra has no principalId; authenticators before v0.5.13 did not write it)',
+    );
   if (sessionName) parts.push(`session name ${JSON.stringify(sessionName)} is chosen by the caller`);
   return { status, value, why: parts.join('; '), evidence };
 };

@@ -158,9 +158,32 @@ export type FailedStage =
   | 'authentication' // 401 with no authenticator detail
   | 'authorization'; // 403
 
+/**
+ * The authorizer that decided, named for what it is (docs/formats.md §2.3): the Node authorizer, RBAC,
+ * the EKS access-policy webhook, another webhook, the built-in `system:masters` (privileged-group)
+ * authorizer, or an always-allowed path; `none` when nothing allowed (a forbid or a failed
+ * authentication), `unknown` when the record does not say which (see DecisionLink.candidates).
+ */
+export const AUTHORIZERS = [
+  'node',
+  'rbac',
+  'eks-access-policy',
+  'webhook',
+  'system:masters',
+  'always-allowed-path',
+  'none',
+  'unknown',
+] as const;
+export type Authorizer = (typeof AUTHORIZERS)[number];
+
 export interface DecisionLink {
   outcome: 'allow' | 'forbid' | 'authn-failed' | 'unknown';
-  authorizer: 'rbac' | 'eks-access-policy' | 'privileged-group' | 'node' | 'none' | 'unknown';
+  authorizer: Authorizer;
+  /**
+   * When `authorizer` is `unknown` although the outcome is known: the authorizers the record fits,
+   * each of which could have decided (e.g. an empty allow reason outside system:masters and nodes).
+   */
+  candidates?: Authorizer[];
   reason?: AuthorizationReason;
   rawReason?: string;
   /** For access-policy allows: the association in force, with scope, when known. */

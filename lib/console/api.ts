@@ -1,3 +1,4 @@
+import { type ExplainRow, explainValueText } from '../query/chain-rows.js';
 import { parseQuestionParams, QUESTIONS, type QuestionName } from '../query/params.js';
 import type { ConsoleBackend } from './backend.js';
 import { chainPivots } from './pivots.js';
@@ -94,9 +95,11 @@ export const handleApi = async (
         backend.storedRequest && answer.cluster
           ? ((await backend.storedRequest(answer.cluster, q.auditId, q.at)) ?? null)
           : null;
+      const rows = answer.rows as ExplainRow[];
       return ok({
-        answer,
-        pivots: chainPivots(answer.rows as { link: string; value: string }[]),
+        // The page shows each link's value in a line; the bundle does not carry the renderer.
+        answer: { ...answer, rows: rows.map((r) => ({ ...r, text: explainValueText(r) })) },
+        pivots: chainPivots(rows),
         stored,
         ...(backend.storedRequest ? {} : { storedNote: 'the query API does not return stored audit events' }),
       });

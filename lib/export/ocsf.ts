@@ -4,7 +4,14 @@ import { linkValues } from '../chain/link-values.js';
 import type { CredentialIssuance, DecisionChain, Link } from '../chain/types.js';
 import { accessPolicyName } from '../identity/access-entry.js';
 import type { MappingActor, MappingChange, MappingChangeOp } from '../identity/types.js';
-import { missingText, targetText } from '../query/chain-rows.js';
+import { missingText, targetOf } from '../query/row-text.js';
+
+/**
+ * A request's target as the answers print it (lib/query/row-text.ts), so that `touched` accepts what
+ * the export carries; a non-resource request has its URI instead.
+ */
+const targetText = (chain: DecisionChain): string | undefined =>
+  targetOf(chain.request.value) ?? chain.request.value?.requestURI;
 
 /**
  * OCSF records of the trail (docs/ocsf.md). A stored request becomes an API Activity event (class

@@ -10,6 +10,7 @@ import {
   type Shape,
 } from './parquet.js';
 import { type ExportCounts, exportWindow } from './run.js';
+import { DEFAULT_SOURCE_NAMES } from './source-names.js';
 
 /**
  * The deployed export (docs/ocsf.md, "Deployed export"): on a schedule, the last closed window of
@@ -19,10 +20,7 @@ import { type ExportCounts, exportWindow } from './run.js';
  * run rewrites the same object keys (the key names the cluster and the window), never a second copy.
  */
 
-export const DEFAULT_SOURCE_NAMES = {
-  apiActivity: 'eks-trail-api-activity',
-  entityManagement: 'eks-trail-entity-management',
-} as const;
+export { DEFAULT_SOURCE_NAMES };
 
 /** Where one class's objects go: an S3 bucket and the custom source's prefix in it. */
 export interface SourceLocation {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { correlateAuditEvent, correlateAuthnFailure } from '../chain/correlate.js';
+import { correlateAuditEvent, correlateAuthnFailure, generatedNameOf } from '../chain/correlate.js';
 import { inMemoryEvidence } from '../chain/evidence.js';
 import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
 import { changesFromAuditEvent } from '../identity/mapping-timeline.js';
@@ -184,7 +184,10 @@ const factsEvent = (event: AuditEvent): AuditEvent => {
       (ref.resource === 'configmaps' && ref.namespace === 'kube-system' && ref.name === 'aws-auth'));
   if (keepBodies || (event.requestObject === undefined && event.responseObject === undefined)) return event;
   const { requestObject: _req, responseObject: _res, ...rest } = event;
-  return rest;
+  // A name the API server generated (generateName) is in the response body only: keep that one
+  // field, so the request derived again from the facts still names its object (lib/chain/correlate.ts).
+  const generated = generatedNameOf(event);
+  return generated === undefined ? rest : { ...rest, responseObject: { metadata: { name: generated } } };
 };
 
 const auditOrigin = (o: LogEventOrigin): StoredAuditFacts['origin'] => {

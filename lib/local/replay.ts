@@ -1,32 +1,45 @@
-import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve, sep } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type AlertTally, type RecordedAlerts, tallyOf } from '../alerts/recorded-alerts.js';
-import { SEVERITIES } from '../alerts/types.js';
+import type { DecisionChain } from '../chain/types.js';
 import { awsAuthRawData, parseAwsAuth } from '../identity/aws-auth.js';
 import type { MappingChange } from '../identity/types.js';
 import { type CloudTrailBatchItem, ingestCloudTrailEvents } from '../ingest/cloudtrail-pipeline.js';
 import { batchUnitIds, ingestLogPayloads, type LogBatchItem } from '../ingest/log-pipeline.js';
 import { notifyMappingChanges } from '../ingest/mapping-change-stage.js';
 import { countCodes, type QuarantineCounts, quarantineEntry } from '../ingest/types.js';
-import { type IssueCode, rawText } from '../result.js';
-import { parseLogExport } from '../sources/cloudwatch-logs.js';
+import { type Issue, type IssueCode, issue, type NonEmptyIssues, rawText } from '../result.js';
+import { clusterFromLogGroup, syntheticEventId } from '../sources/cloudwatch-logs.js';
+import {
+  detectExportShape,
+  type ExportShape,
+  isEksStreamName,
+  isLogShape,
+  logGroupHint,
+  type ShapeDetection,
+  streamOf,
+} from '../sources/log-exports.js';
 import { redactText } from '../sources/redact.js';
-import type { CloudWatchLogsPayload } from '../sources/types.js';
-import type { IngestPort } from '../store/trail-store.js';
+import type { CloudWatchLogEvent, CloudWatchLogsPayload } from '../sources/types.js';
+import type { IngestPort, QuarantineRecord } from '../store/trail-store.js';
+import { type ReplayItem, readExport } from './export-reader.js';
+import { FileTextError, fileDigest, fileTextChunks, readHead, Utf8Check } from './file-text.js';
 import { type Progress, silentProgress } from './progress.js';
 
 /**
- * `replay`: feed local files through the same pipelines the Lambdas run. Each file's format is
- * detected from its content (never trusted from its extension alone):
- *  - CloudWatch Logs exports (`aws logs filter-log-events` / `get-log-events` JSON), raw log lines,
- *    captured Lambda `awslogs` or Kinesis events  -> log pipeline;
- *  - CloudTrail log files (`{"Records":[…]}`, gzip or not), `aws cloudtrail lookup-events` output,
- *    arrays / JSON lines of records, EventBridge events, SQS events wrapping them -> CloudTrail pipeline;
+ * `replay`: feed local files through the same pipelines the Lambdas run. Each file's shape is
+ * recognised from its content (lib/sources/log-exports.ts; never from its extension alone), and each
+ * file is streamed record by record, so memory stays bounded whatever its size:
+ *  - log exports (filter-log-events / get-log-events pages, Logs Insights results, export-to-S3 lines,
+ *    plain audit or authenticator lines, subscription payloads and delivery events) -> log pipeline;
+ *  - CloudTrail log files, lookup-events output, EventBridge / SQS events of records -> CloudTrail pipeline;
  *  - aws-auth ConfigMap YAML/JSON (`kubectl get cm aws-auth -o yaml`) -> a backfill `aws-auth-put`.
+ * A file that cannot be used is refused with a stable code and what to do about it; the others land.
+ * A record that cannot be used is quarantined with its index and raw text (redacted), keyed by the
+ * file's content (fileRecordId); its file lands. A record nested too deep to read is one of those
+ * (INPUT_TOO_DEEP). Bytes that are not valid UTF-8 are read as U+FFFD and flagged, never silently.
  */
 
 export class ReplayError extends Error {
@@ -40,10 +53,8 @@ export class ReplayError extends Error {
   }
 }
 
-export type DetectedKind = 'log-export' | 'log-delivery-event' | 'cloudtrail' | 'aws-auth';
-
 export interface ReplayOptions {
-  /** Overrides the log group of every log export (else from the file name or path). */
+  /** Overrides the log group of every log export that does not name its own. */
   logGroup?: string;
   /** Workload account owning the clusters (payload `owner`, MappingChange accountId). */
   accountId?: string;
@@ -53,7 +64,7 @@ export interface ReplayOptions {
    * (replayed first) registers it. Without either, the store files the cluster under an unknown account.
    */
   accountFor?: (cluster: string) => Promise<string | undefined>;
-  /** Cluster of aws-auth files (else from the file name `<cluster>.yaml`). */
+  /** Cluster of aws-auth files and of plain audit events (else from the file name or path). */
   cluster?: string;
   /** ISO time of aws-auth snapshots (else metadata.creationTimestamp, else the file's mtime). */
   at?: string;
@@ -73,143 +84,130 @@ export interface ReplayOptions {
   alerts?: Pick<RecordedAlerts, 'hooks' | 'raised' | 'alreadyRecorded'>;
 }
 
+/** A file that was not replayed (or not to its end), why, and how to fix it. */
+export interface RefusedFile {
+  path: string;
+  code: IssueCode;
+  message: string;
+  /** Set when the records before a break in the file were read. */
+  recordsRead?: number;
+}
+
+export interface ReplayedFile {
+  path: string;
+  shape: ExportShape;
+  records: number;
+  quarantined: number;
+}
+
+/** What a replay could not tie, counted over the requests as they were correlated at ingest. */
+export interface Untied {
+  /** Requests whose cluster has no known account. */
+  noAccount: number;
+  clustersWithoutAccount: string[];
+  /** Requests made with temporary keys whose AssumeRole* issuance was not in what was replayed. */
+  noIssuance: number;
+  /** Up to 20 of those keys, for the message. */
+  accessKeys: string[];
+  accessKeyCount: number;
+  /** Requests of IAM principals with no aws-auth / access-entry history to map them, by cluster. */
+  noMappingHistory: Record<string, number>;
+}
+
 export interface ReplaySummary {
-  files: { path: string; kind: DetectedKind; records: number }[];
+  files: ReplayedFile[];
+  refused: RefusedFile[];
+  /** Hidden files and folders in the directories given (names starting with '.'). */
+  ignored: string[];
   logEvents: number;
   cloudTrailRecords: number;
+  /** Distinct Kubernetes requests (auditIDs per cluster) stored. */
+  requests: number;
+  /** Requests stored per delivery, summed: a request whose stages came in two deliveries counts twice. */
   requestsStored: number;
   authnFailureChains: number;
   mappingChanges: number;
   newMappingChanges: number;
   credentials: number;
-  skipped: number;
+  skipped: {
+    /** Events of control-plane streams this product does not read (kube-scheduler…). */
+    otherStreams: number;
+    /** Authenticator lines of no interest (watch notices, latency metrics). */
+    uninterestingAuthenticatorLines: number;
+    controlMessages: number;
+    /** CloudTrail events of APIs the trail does not track, and calls that failed at AWS. */
+    cloudTrailNotTracked: number;
+  };
+  /** Records seen twice: the same CloudWatch event id, audit stage or CloudTrail event. */
   duplicates: number;
+  /**
+   * Set when the replay was too big to count duplicates and distinct requests exactly (more than
+   * 500,000 of either): they are then counted against the first 500,000 only.
+   */
+  countsBounded?: boolean;
   quarantined: QuarantineCounts;
-  /** Log records read from bytes that were not valid UTF-8 (stored flagged, or quarantined). */
+  /** Time span of the quarantined records' `at` (epoch ms), to list them with `eks-trail quarantine`. */
+  quarantinedFrom?: number;
+  quarantinedTo?: number;
+  /**
+   * Log records read from bytes that were not valid UTF-8 and showing U+FFFD (stored with
+   * `origin.invalidUtf8`, or quarantined); CloudTrail records showing it are quarantined
+   * (INPUT_INVALID_UTF8, counted in `quarantined`).
+   */
   invalidUtf8: number;
   /** Items the store failed transiently even after retries (local mode: should stay 0). */
   failedItems: number;
-  /** Time span of the replayed log events (epoch ms), to ask questions over exactly that window. */
+  /** Time span of the replayed events (epoch ms), from the events themselves. */
   firstEventAt?: number;
   lastEventAt?: number;
+  untied: Untied;
   /** Alerts the replay recorded, by severity (present when the alert stage ran). */
   alerts?: AlertTally;
 }
-
-/** Expand directories (recursively, sorted for a deterministic order); skip hidden files and READMEs. */
-export const expandPaths = (paths: readonly string[]): string[] => {
-  const out: string[] = [];
-  const walk = (p: string): void => {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(p);
-    } catch (cause) {
-      throw new ReplayError(`no such file or directory: ${p}`, p, { cause });
-    }
-    if (st.isDirectory()) {
-      for (const name of readdirSync(p).sort()) {
-        if (name.startsWith('.') || /^readme/i.test(name) || /\.(md|jsonl)$/i.test(name)) continue;
-        walk(join(p, name));
-      }
-    } else {
-      out.push(p);
-    }
-  };
-  for (const p of paths) walk(p);
-  return out;
-};
-
-/** The file's text, and whether its bytes were valid UTF-8 (invalid sequences read as U+FFFD are flagged). */
-const readText = (path: string): { text: string; invalidUtf8: boolean } => {
-  let buf = readFileSync(path);
-  // gzip magic: CloudTrail delivers .json.gz; exports may be compressed too.
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-    try {
-      buf = gunzipSync(buf);
-    } catch (cause) {
-      throw new ReplayError(`${path}: looks gzip-compressed but does not decompress`, path, { cause });
-    }
-  }
-  return { text: buf.toString('utf8'), invalidUtf8: !isUtf8(buf) };
-};
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
  * Quarantine identity of a record of a replayed file: the file's content digest (its identity
  * wherever it lies), the record's position in it and a digest of its redacted raw text. Two different
- * records never share a key, whatever their files are called; the same file replayed again keeps
- * one entry per record.
+ * records never share a key, whatever their files are called; the same file replayed again keeps one
+ * entry per record. The position comes last, after '#', where `eks-trail quarantine` reads it.
  */
-export const fileRecordId = (fileDigest: string, position: number, raw: string): string =>
-  `file:${fileDigest.slice(0, 24)}:${position}:${sha256(redactText(raw)).slice(0, 24)}`;
+export const fileRecordId = (fileDigest: string, position: number | string, raw: string): string =>
+  `file:${fileDigest.slice(0, 24)}:${sha256(redactText(raw)).slice(0, 24)}#${position}`;
 
-const tryJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-};
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const looksLikeCloudTrailRecord = (v: unknown): boolean =>
-  isObj(v) && typeof v.eventSource === 'string' && typeof v.eventName === 'string';
-
-const looksLikeEventBridge = (v: unknown): boolean =>
-  isObj(v) && isObj(v.detail) && typeof v['detail-type'] === 'string';
-
-/**
- * CloudTrail bodies of a parsed document, or undefined when it is not CloudTrail: `{"Records":[…]}`
- * (log file, or an SQS event whose bodies are EventBridge events), lookup-events `{"Events":[…]}`,
- * arrays of records / EventBridge events, a single record or event.
- */
-const cloudTrailBodies = (doc: unknown): unknown[] | undefined => {
-  if (Array.isArray(doc)) {
-    return doc.length > 0 && doc.every((d) => looksLikeCloudTrailRecord(d) || looksLikeEventBridge(d))
-      ? doc
-      : undefined;
-  }
-  if (!isObj(doc)) return undefined;
-  if (Array.isArray(doc.Records)) {
-    const recs = doc.Records as unknown[];
-    if (recs.every(looksLikeCloudTrailRecord)) return recs;
-    // SQS event: the bodies are EventBridge events as text.
-    if (
-      recs.length > 0 &&
-      recs.every((r) => isObj(r) && typeof r.body === 'string' && typeof r.messageId === 'string')
-    ) {
-      const bodies = recs.map((r) => (r as { body: string }).body);
-      return bodies.every((b) => looksLikeEventBridge(tryJson(b)) || looksLikeCloudTrailRecord(tryJson(b)))
-        ? bodies
-        : undefined;
+/** Expand directories (recursively, sorted for a deterministic order); hidden entries are listed as ignored. */
+export const expandPaths = (paths: readonly string[]): { files: string[]; ignored: string[]; missing: string[] } => {
+  const files: string[] = [];
+  const ignored: string[] = [];
+  const missing: string[] = [];
+  const walk = (p: string, top: boolean): void => {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      missing.push(p);
+      return;
     }
-    return undefined;
-  }
-  if (Array.isArray(doc.Events)) {
-    const evs = doc.Events as unknown[];
-    // lookup-events: each event carries the full record as a JSON string.
-    if (evs.every((e) => isObj(e) && typeof e.CloudTrailEvent === 'string')) {
-      return evs.map((e) => (e as { CloudTrailEvent: string }).CloudTrailEvent);
+    if (st.isDirectory()) {
+      let names: string[];
+      try {
+        names = readdirSync(p).sort();
+      } catch {
+        missing.push(p);
+        return;
+      }
+      for (const name of names) {
+        if (name.startsWith('.')) ignored.push(join(p, name));
+        else walk(join(p, name), false);
+      }
+    } else if (top || st.isFile()) {
+      files.push(p);
     }
-    return undefined;
-  }
-  if (looksLikeCloudTrailRecord(doc) || looksLikeEventBridge(doc)) return [doc];
-  return undefined;
+  };
+  for (const p of paths) walk(p, true);
+  return { files, ignored, missing };
 };
-
-/** JSON lines of CloudTrail records / EventBridge events. */
-const cloudTrailLines = (text: string): unknown[] | undefined => {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) return undefined;
-  const docs = lines.map(tryJson);
-  return docs.every((d) => looksLikeCloudTrailRecord(d) || looksLikeEventBridge(d)) ? docs : undefined;
-};
-
-const looksLikeAwsAuth = (text: string, path: string): boolean =>
-  /\b(mapRoles|mapUsers|mapAccounts)\b/.test(text) &&
-  (/\.(ya?ml)$/i.test(path) || /kind:\s*ConfigMap/.test(text) || /"kind"\s*:\s*"ConfigMap"/.test(text));
 
 /** Log group of an export: option, `<cluster>.filter-log-events.json`, or `/aws/eks/<cluster>/cluster` in the path. */
 export const logGroupFor = (path: string, explicit?: string): string | undefined => {
@@ -231,79 +229,6 @@ const clusterForAwsAuth = (path: string, explicit?: string): string | undefined 
   if (m && m[1] !== 'aws-auth') return m[1];
   return /\/aws\/eks\/([A-Za-z0-9][A-Za-z0-9_-]*)\//.exec(resolve(path).split(sep).join('/'))?.[1];
 };
-
-/** Split a payload into chunks of at most n events (subscription payloads are bounded the same way). */
-const chunkPayload = (p: CloudWatchLogsPayload, n: number): CloudWatchLogsPayload[] => {
-  if (p.logEvents.length <= n) return [p];
-  const out: CloudWatchLogsPayload[] = [];
-  for (let i = 0; i < p.logEvents.length; i += n) out.push({ ...p, logEvents: p.logEvents.slice(i, i + n) });
-  return out;
-};
-
-const addCounts = (into: QuarantineCounts, from: QuarantineCounts): void => {
-  for (const [k, v] of Object.entries(from)) into[k as IssueCode] = (into[k as IssueCode] ?? 0) + (v ?? 0);
-};
-
-interface PlannedFile {
-  path: string;
-  kind: DetectedKind;
-  text: string;
-  bodies?: unknown[];
-  logGroup?: string;
-  /** The file's bytes were not valid UTF-8. */
-  invalidUtf8?: boolean;
-}
-
-/** Read and classify one file. Throws ReplayError with a clear message when it cannot be used. */
-export const detectFile = (path: string, opts: Pick<ReplayOptions, 'logGroup'> = {}): PlannedFile => {
-  const read = readText(path);
-  const planned = classify(path, read.text, opts);
-  if (read.invalidUtf8) planned.invalidUtf8 = true;
-  return planned;
-};
-
-const classify = (path: string, text: string, opts: Pick<ReplayOptions, 'logGroup'>): PlannedFile => {
-  if (text.trim() === '') throw new ReplayError(`${path}: empty file`, path);
-  if (looksLikeAwsAuth(text, path)) return { path, kind: 'aws-auth', text };
-  const doc = tryJson(text);
-  const bodies = doc === undefined ? cloudTrailLines(text) : cloudTrailBodies(doc);
-  if (bodies) return { path, kind: 'cloudtrail', text, bodies };
-  // Subscription deliveries carry their own log group.
-  if (isObj(doc) && (isObj(doc.awslogs) || typeof doc.logGroup === 'string'))
-    return { path, kind: 'log-delivery-event', text };
-  if (
-    isObj(doc) &&
-    Array.isArray(doc.Records) &&
-    (doc.Records as unknown[]).some((r) => isObj(r) && isObj(r.kinesis))
-  ) {
-    return { path, kind: 'log-delivery-event', text };
-  }
-  const logGroup = logGroupFor(path, opts.logGroup);
-  if (!logGroup) {
-    throw new ReplayError(
-      `${path}: cannot tell which cluster this log export belongs to (the export does not name its log group): ` +
-        'pass --log-group /aws/eks/<cluster>/cluster, or name the file <cluster>.filter-log-events.json',
-      path,
-    );
-  }
-  return { path, kind: 'log-export', text, logGroup };
-};
-
-const emptySummary = (): ReplaySummary => ({
-  files: [],
-  logEvents: 0,
-  cloudTrailRecords: 0,
-  requestsStored: 0,
-  authnFailureChains: 0,
-  mappingChanges: 0,
-  newMappingChanges: 0,
-  credentials: 0,
-  skipped: 0,
-  duplicates: 0,
-  quarantined: {},
-  invalidUtf8: 0,
-  failedItems: 0,
-});
 
 /**
  * `kubectl get cm aws-auth -o yaml|json` carries metadata.creationTimestamp. The snapshot's content may
@@ -352,233 +277,687 @@ export const awsAuthSnapshotChange = (
   return change;
 };
 
+// -------------------------------------------------------------------------------------------------
+// Planning: what each file is, and whether it can be replayed with the options given
+// -------------------------------------------------------------------------------------------------
+
+interface PlannedFile {
+  path: string;
+  detection: ShapeDetection;
+  gzip: boolean;
+  /** Log group of a log export whose records do not name one. */
+  logGroup?: string;
+  /** Stream of an export-to-S3 object: the folder it was written under (docs/formats.md §4.5). */
+  fileStream?: string;
+}
+
+const rankOf = (s: ExportShape): number => (s === 'cloudtrail' ? 0 : s === 'aws-auth' ? 1 : 2);
+
+// Printed in the summary: a message may quote the file (lib/sources/redact.ts).
+const refusal = (path: string, first: Issue): RefusedFile => ({
+  path,
+  code: first.code,
+  message: redactText(first.message),
+});
+
+const plan = async (path: string, opts: ReplayOptions): Promise<PlannedFile | RefusedFile> => {
+  let head: Awaited<ReturnType<typeof readHead>>;
+  try {
+    head = await readHead(path);
+  } catch (e) {
+    if (e instanceof FileTextError) return refusal(path, e.issue);
+    return refusal(path, issue('FILE_UNREADABLE', `cannot be read: ${(e as Error)?.message ?? String(e)}`));
+  }
+  const detected = detectExportShape({ text: head.text, complete: head.complete, name: basename(path) });
+  if (!detected.ok) return refusal(path, detected.issues[0]);
+  const detection = detected.value;
+  const planned: PlannedFile = { path, detection, gzip: head.gzip };
+  if (!isLogShape(detection.shape)) return planned;
+  const folder = basename(dirname(resolve(path)));
+  if (isEksStreamName(folder)) planned.fileStream = folder;
+  const explicit = opts.logGroup ?? (opts.cluster ? `/aws/eks/${opts.cluster}/cluster` : undefined);
+  const group = logGroupFor(path, explicit);
+  if (group) planned.logGroup = group;
+  else if (!detection.namesLogGroup) {
+    const need = logGroupHint(detection.shape);
+    return refusal(path, issue(need.code, `${detection.shape}: ${need.hint}`));
+  }
+  return planned;
+};
+
+// -------------------------------------------------------------------------------------------------
+// Bookkeeping shared by the file readers
+// -------------------------------------------------------------------------------------------------
+
+/** 52-bit FNV-1a pair: a compact key for "seen before" counts, so that a set of them stays small. */
+const hash52 = (s: string): number => {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+};
+
+const MAX_KEYS_LISTED = 20;
+/**
+ * Entries of each "seen before" set (about 40 bytes each): past this, duplicates and distinct requests
+ * are counted against the first ones only, so memory stays bounded whatever the replay's size.
+ */
+const MAX_SEEN = 500_000;
+const MAX_KEYS_TRACKED = 100_000;
+const QUARANTINE_BATCH = 100;
+
+class ReplayState {
+  readonly summary: ReplaySummary = {
+    files: [],
+    refused: [],
+    ignored: [],
+    logEvents: 0,
+    cloudTrailRecords: 0,
+    requests: 0,
+    requestsStored: 0,
+    authnFailureChains: 0,
+    mappingChanges: 0,
+    newMappingChanges: 0,
+    credentials: 0,
+    skipped: { otherStreams: 0, uninterestingAuthenticatorLines: 0, controlMessages: 0, cloudTrailNotTracked: 0 },
+    duplicates: 0,
+    quarantined: {},
+    invalidUtf8: 0,
+    failedItems: 0,
+    untied: {
+      noAccount: 0,
+      clustersWithoutAccount: [],
+      noIssuance: 0,
+      accessKeys: [],
+      accessKeyCount: 0,
+      noMappingHistory: {},
+    },
+  };
+  /** Requests already counted (hash of the chain id), so a request split over batches counts once. */
+  private readonly requestsSeen = new Set<number>();
+  /** CloudWatch event ids already replayed (hash), for the duplicates count across files and batches. */
+  private readonly eventsSeen = new Set<number>();
+  private readonly keysWithoutIssuance = new Set<string>();
+  private readonly clustersWithoutAccount = new Set<string>();
+  private pendingQuarantine: QuarantineRecord[] = [];
+
+  constructor(
+    private readonly store: IngestPort,
+    private readonly opts: ReplayOptions,
+  ) {}
+
+  seeTime(t: number): void {
+    const s = this.summary;
+    if (s.firstEventAt === undefined || t < s.firstEventAt) s.firstEventAt = t;
+    if (s.lastEventAt === undefined || t > s.lastEventAt) s.lastEventAt = t;
+  }
+
+  /** True the first time an event id is seen in this replay (the store's writes are idempotent anyway). */
+  firstSight(logGroup: string, id: string): boolean {
+    const h = hash52(`${logGroup}\u0000${id}`);
+    if (this.eventsSeen.has(h)) return false;
+    if (this.eventsSeen.size < MAX_SEEN) this.eventsSeen.add(h);
+    else this.summary.countsBounded = true;
+    return true;
+  }
+
+  /** Counts what the requests just stored could not be tied to (the chains as correlated at ingest). */
+  readonly tally = async (chains: readonly DecisionChain[]): Promise<void> => {
+    const u = this.summary.untied;
+    for (const c of chains) {
+      if (c.kind !== 'request') continue;
+      const h = hash52(`${c.accountId ?? ''}\u0000${c.chainId}`);
+      if (this.requestsSeen.has(h)) continue;
+      if (this.requestsSeen.size < MAX_SEEN) this.requestsSeen.add(h);
+      else this.summary.countsBounded = true;
+      this.summary.requests++;
+      if (!c.accountId) {
+        u.noAccount++;
+        this.clustersWithoutAccount.add(c.cluster);
+      }
+      const p = c.principal.value;
+      if (
+        c.human.status === 'unknown' &&
+        p?.accessKeyId &&
+        (p.type === 'assumed-role' || p.type === 'federated-user') &&
+        !c.human.evidence.some((e) => e.startsWith('cloudtrail:'))
+      ) {
+        u.noIssuance++;
+        if (this.keysWithoutIssuance.size < MAX_KEYS_TRACKED) this.keysWithoutIssuance.add(p.accessKeyId);
+      }
+      if (c.mapping.status === 'unknown' && p?.canonicalArn) {
+        u.noMappingHistory[c.cluster] = (u.noMappingHistory[c.cluster] ?? 0) + 1;
+      }
+    }
+  };
+
+  finishUntied(): void {
+    const u = this.summary.untied;
+    u.clustersWithoutAccount = [...this.clustersWithoutAccount].sort();
+    u.accessKeyCount = this.keysWithoutIssuance.size;
+    u.accessKeys = [...this.keysWithoutIssuance].sort().slice(0, MAX_KEYS_LISTED);
+  }
+
+  async accountOf(cluster: string | undefined): Promise<string | undefined> {
+    if (this.opts.accountId) return this.opts.accountId;
+    if (!cluster || !this.opts.accountFor) return undefined;
+    try {
+      return await this.opts.accountFor(cluster);
+    } catch {
+      // ambiguous (several accounts): leave it to the store; the summary then says to pass --account
+      return undefined;
+    }
+  }
+
+  /**
+   * A record refused by the file reader: quarantined with its index and raw text (both redacted by
+   * quarantineEntry), keyed by its file's content. A record showing U+FFFD in a file whose bytes were
+   * not valid UTF-8 says so too.
+   */
+  async refuse(
+    file: FileRead,
+    index: string,
+    issues: NonEmptyIssues,
+    raw: string,
+    at: number | undefined,
+    where: { cluster?: string; accountId?: string } = {},
+  ): Promise<void> {
+    const all: NonEmptyIssues =
+      file.utf8.invalid && raw.includes('\uFFFD') && !issues.some((i) => i.code === 'INPUT_INVALID_UTF8')
+        ? [...issues, issue('INPUT_INVALID_UTF8', INVALID_UTF8)]
+        : issues;
+    const rec = quarantineEntry(
+      { source: 'replay-file', sourceId: fileRecordId(file.digest, index, raw), ...where },
+      all,
+      raw,
+      at ?? this.opts.now(),
+    );
+    this.pendingQuarantine.push(rec);
+    if (this.pendingQuarantine.length >= QUARANTINE_BATCH) await this.flushQuarantine();
+  }
+
+  async flushQuarantine(): Promise<void> {
+    const batch = this.pendingQuarantine;
+    this.pendingQuarantine = [];
+    if (batch.length === 0) return;
+    try {
+      await this.store.quarantine(batch);
+    } catch {
+      this.summary.failedItems += batch.length;
+      return;
+    }
+    countCodes(this.summary.quarantined, batch);
+    for (const r of batch) this.seeQuarantineTime(r.at);
+  }
+
+  seeQuarantineTime(t: number): void {
+    const s = this.summary;
+    if (s.quarantinedFrom === undefined || t < s.quarantinedFrom) s.quarantinedFrom = t;
+    if (s.quarantinedTo === undefined || t > s.quarantinedTo) s.quarantinedTo = t;
+  }
+
+  addCounts(from: QuarantineCounts, firstAt: number | undefined, lastAt: number | undefined): void {
+    let any = false;
+    for (const [k, v] of Object.entries(from)) {
+      if (!v) continue;
+      any = true;
+      this.summary.quarantined[k as IssueCode] = (this.summary.quarantined[k as IssueCode] ?? 0) + v;
+    }
+    if (any && firstAt !== undefined) this.seeQuarantineTime(firstAt);
+    if (any && lastAt !== undefined) this.seeQuarantineTime(lastAt);
+  }
+}
+
+const INVALID_UTF8 = 'the file is not valid UTF-8: this record shows U+FFFD where the invalid bytes were';
+
+/** What a file reader keeps of the file it reads: its content digest, and whether its bytes were UTF-8 so far. */
+interface FileRead {
+  digest: string;
+  utf8: Utf8Check;
+}
+
+/** The digest of a file about to be read, or its refusal when it cannot be read. */
+const startRead = async (file: PlannedFile, s: ReplaySummary): Promise<FileRead | undefined> => {
+  try {
+    return { digest: await fileDigest(file.path), utf8: new Utf8Check() };
+  } catch (e) {
+    const first =
+      e instanceof FileTextError ? e.issue : issue('FILE_UNREADABLE', `${(e as Error)?.message ?? String(e)}`);
+    s.refused.push(refusal(file.path, first));
+    return undefined;
+  }
+};
+
+const quarantinedIn = (c: QuarantineCounts): number => Object.values(c).reduce((n: number, v) => n + (v ?? 0), 0);
+
+// -------------------------------------------------------------------------------------------------
+// Log exports
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Log events waiting to be ingested, grouped per log group and stream as subscription payloads are.
+ * Flushed every `batchEvents` events, so that a file of any size holds at most one delivery's worth.
+ */
+class PayloadBuffer {
+  private readonly streams = new Map<string, CloudWatchLogsPayload>();
+  private readonly whole: CloudWatchLogsPayload[] = [];
+  size = 0;
+
+  /**
+   * `invalidUtf8`: the file showed bytes that were not UTF-8 before this event was read; its payload
+   * is then flagged, and the pipeline flags the events of it that show U+FFFD (logEventOrigins).
+   */
+  addEvent(logGroup: string, stream: string, owner: string, event: CloudWatchLogEvent, invalidUtf8: boolean): void {
+    const key = `${logGroup}\n${stream}\n${owner}`;
+    let p = this.streams.get(key);
+    if (!p) {
+      p = { messageType: 'DATA_MESSAGE', owner, logGroup, logStream: stream, subscriptionFilters: [], logEvents: [] };
+      this.streams.set(key, p);
+    }
+    if (invalidUtf8) p.invalidUtf8 = true;
+    p.logEvents.push(event);
+    this.size++;
+  }
+
+  addPayload(p: CloudWatchLogsPayload): void {
+    this.whole.push(p);
+    this.size += Math.max(1, p.logEvents.length);
+  }
+
+  take(eventsPerPayload: number): CloudWatchLogsPayload[] {
+    const out: CloudWatchLogsPayload[] = [];
+    for (const p of [...this.whole, ...this.streams.values()]) {
+      if (p.logEvents.length <= eventsPerPayload) out.push(p);
+      else {
+        for (let i = 0; i < p.logEvents.length; i += eventsPerPayload) {
+          out.push({ ...p, logEvents: p.logEvents.slice(i, i + eventsPerPayload) });
+        }
+      }
+    }
+    this.streams.clear();
+    this.whole.length = 0;
+    this.size = 0;
+    return out;
+  }
+}
+
+const replayLogFile = async (
+  file: PlannedFile,
+  state: ReplayState,
+  store: IngestPort,
+  opts: ReplayOptions,
+  progress: Progress,
+): Promise<void> => {
+  const s = state.summary;
+  const started = await startRead(file, s);
+  if (!started) return;
+  const read: FileRead = started;
+  const eventsPerPayload = opts.eventsPerPayload ?? 500;
+  const payloadsPerBatch = opts.payloadsPerBatch ?? 20;
+  const batchEvents = eventsPerPayload * payloadsPerBatch;
+  const buffer = new PayloadBuffer();
+  const name = basename(file.path);
+  const record: ReplayedFile = { path: file.path, shape: file.detection.shape, records: 0, quarantined: 0 };
+  let ordinal = 0;
+  let batchNo = 0;
+  // The summary's tally runs first, then the alert stage, on the chains of each delivery as stored.
+  const alertHooks = opts.alerts?.hooks;
+  const onRequestsStored = async (chains: readonly DecisionChain[]): Promise<void> => {
+    await state.tally(chains);
+    await alertHooks?.onRequestsStored(chains);
+  };
+
+  const flush = async (): Promise<void> => {
+    const payloads = buffer.take(eventsPerPayload);
+    // Exports carry no owner: fill it from the registry once CloudTrail has been replayed.
+    for (const p of payloads) {
+      if (p.owner) continue;
+      const cluster = clusterFromLogGroup(p.logGroup);
+      const account = await state.accountOf(cluster.ok ? cluster.value : undefined);
+      if (account) p.owner = account;
+    }
+    for (let i = 0; i < payloads.length; i += payloadsPerBatch) {
+      const batch = payloads.slice(i, i + payloadsPerBatch);
+      const units = batchUnitIds(batch);
+      const items: LogBatchItem[] = batch.map((payload, j) => ({
+        // A payload is quarantined whole only when its log group is not an EKS one: keyed by the
+        // file's content and the payload's place and content, as the file's own refusals are.
+        itemId: fileRecordId(read.digest, `payload ${batchNo}.${j}`, units[j] as string),
+        unitId: units[j] as string,
+        source: 'replay-file',
+        payload,
+        receivedAt: payload.logEvents[0]?.timestamp ?? opts.now(),
+      }));
+      batchNo++;
+      const r = await ingestLogPayloads(items, store, { now: opts.now, ...alertHooks, onRequestsStored });
+      s.requestsStored += r.requestsStored;
+      s.authnFailureChains += r.authnFailureChains;
+      s.mappingChanges += r.mappingChanges;
+      s.newMappingChanges += r.newMappingChanges;
+      s.skipped.controlMessages += r.skippedControlMessages;
+      s.skipped.otherStreams += r.skippedOtherStreams;
+      s.skipped.uninterestingAuthenticatorLines += r.skippedUnrecognised;
+      // Event ids seen twice never reach the pipeline (counted above, across batches and files); what
+      // it counts are audit stages re-sent under a new event id.
+      s.duplicates += r.duplicates;
+      s.invalidUtf8 += r.invalidUtf8;
+      s.failedItems += r.failedItemIds.length;
+      const first = Math.min(...batch.map((p) => p.logEvents[0]?.timestamp ?? Number.POSITIVE_INFINITY));
+      state.addCounts(r.quarantined, Number.isFinite(first) ? first : undefined, s.lastEventAt);
+      record.quarantined += quarantinedIn(r.quarantined);
+    }
+  };
+
+  const groupOf = (own: string | undefined): string | undefined => opts.logGroup ?? own ?? file.logGroup;
+  const chunks = fileTextChunks(file.path, file.gzip, (n) => progress.tick(n, name), read.utf8);
+  try {
+    for await (const item of readExport(
+      chunks,
+      file.detection,
+      file.fileStream ? { fileStream: file.fileStream } : {},
+    )) {
+      await handleItem(item);
+      if (buffer.size >= batchEvents) await flush();
+    }
+  } catch (e) {
+    const first =
+      e instanceof FileTextError ? e.issue : issue('FILE_UNREADABLE', `${(e as Error)?.message ?? String(e)}`);
+    s.refused.push({ ...refusal(file.path, first), recordsRead: record.records });
+  }
+  await flush();
+  s.files.push(record);
+
+  async function handleItem(item: ReplayItem): Promise<void> {
+    switch (item.kind) {
+      case 'log': {
+        const rec = item.record;
+        record.records++;
+        const group = groupOf(rec.logGroup);
+        if (!group) {
+          const need = logGroupHint(file.detection.shape);
+          await state.refuse(
+            read,
+            item.index,
+            [issue('EXPORT_RECORD_SHAPE', `the record names no log group (@log): ${need.hint}`, item.index)],
+            rec.message,
+            rec.timestamp,
+          );
+          record.quarantined++;
+          return;
+        }
+        const stream = streamOf(rec, file.fileStream);
+        const id = rec.id ?? syntheticEventId(stream, rec.timestamp, ordinal, rec.message);
+        ordinal++;
+        s.logEvents++;
+        state.seeTime(rec.timestamp);
+        if (!state.firstSight(group, id)) {
+          s.duplicates++;
+          return;
+        }
+        buffer.addEvent(
+          group,
+          stream,
+          opts.accountId ?? rec.owner ?? '',
+          { id, timestamp: rec.timestamp, message: rec.message },
+          read.utf8.invalid,
+        );
+        return;
+      }
+      case 'payload': {
+        const p = item.payload;
+        record.records += p.logEvents.length;
+        s.logEvents += p.logEvents.length;
+        const fresh = p.logEvents.filter((e) => {
+          state.seeTime(e.timestamp);
+          if (p.messageType !== 'DATA_MESSAGE' || state.firstSight(p.logGroup, e.id)) return true;
+          s.duplicates++;
+          return false;
+        });
+        const payload: CloudWatchLogsPayload = { ...p, logEvents: fresh };
+        if (read.utf8.invalid) payload.invalidUtf8 = true;
+        buffer.addPayload(payload);
+        return;
+      }
+      case 'other-stream':
+        record.records++;
+        s.logEvents++;
+        s.skipped.otherStreams++;
+        return;
+      case 'refused': {
+        record.records++;
+        record.quarantined++;
+        const cluster = file.logGroup ? clusterFromLogGroup(file.logGroup) : undefined;
+        await state.refuse(
+          read,
+          item.index,
+          item.issues,
+          item.raw,
+          item.at,
+          cluster?.ok ? { cluster: cluster.value } : {},
+        );
+        return;
+      }
+      case 'cloudtrail':
+        // A CloudTrail record inside a log export (a mixed JSON-lines file): refused alone.
+        record.records++;
+        record.quarantined++;
+        await state.refuse(
+          read,
+          item.index,
+          [issue('EXPORT_RECORD_SHAPE', 'a CloudTrail record inside a log export', item.index)],
+          item.text,
+          item.at,
+        );
+        return;
+      case 'broken':
+        await state.refuse(read, item.index, item.issues, item.raw, undefined);
+        record.quarantined++;
+        s.refused.push({ ...refusal(file.path, item.issues[0]), recordsRead: record.records });
+        return;
+      default:
+        return;
+    }
+  }
+};
+
+// -------------------------------------------------------------------------------------------------
+// CloudTrail and aws-auth
+// -------------------------------------------------------------------------------------------------
+
+const replayCloudTrailFile = async (
+  file: PlannedFile,
+  state: ReplayState,
+  store: IngestPort,
+  opts: ReplayOptions,
+  progress: Progress,
+): Promise<void> => {
+  const s = state.summary;
+  const read = await startRead(file, s);
+  if (!read) return;
+  const recordsPerBatch = opts.recordsPerBatch ?? 200;
+  const name = basename(file.path);
+  const record: ReplayedFile = { path: file.path, shape: 'cloudtrail', records: 0, quarantined: 0 };
+  let pending: CloudTrailBatchItem[] = [];
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const items = pending;
+    pending = [];
+    const r = await ingestCloudTrailEvents(items, store, { now: opts.now, ...opts.alerts?.hooks });
+    s.cloudTrailRecords += items.length;
+    s.mappingChanges += r.mappingChanges;
+    s.newMappingChanges += r.newMappingChanges;
+    s.credentials += r.newCredentials;
+    s.skipped.cloudTrailNotTracked += r.skippedUnsupported + r.failedCalls;
+    s.duplicates += r.duplicates;
+    s.failedItems += r.failedItemIds.length;
+    const times = items.map((i) => i.receivedAt ?? 0);
+    state.addCounts(r.quarantined, Math.min(...times), Math.max(...times));
+    record.quarantined += quarantinedIn(r.quarantined);
+  };
+  const chunks = fileTextChunks(file.path, file.gzip, (n) => progress.tick(n, name), read.utf8);
+  try {
+    for await (const item of readExport(chunks, file.detection)) {
+      if (item.kind === 'cloudtrail') {
+        record.records++;
+        const ct: CloudTrailBatchItem = {
+          itemId: fileRecordId(read.digest, item.index, item.text),
+          source: 'replay-file',
+          body: item.body,
+          receivedAt: item.at ?? opts.now(),
+        };
+        // The pipeline refuses a record of such a file that shows U+FFFD (INPUT_INVALID_UTF8).
+        if (read.utf8.invalid) ct.invalidUtf8 = true;
+        pending.push(ct);
+        if (pending.length >= recordsPerBatch) await flush();
+      } else if (item.kind === 'refused' || item.kind === 'broken') {
+        record.records++;
+        record.quarantined++;
+        await state.refuse(read, item.index, item.issues, item.raw, item.kind === 'refused' ? item.at : undefined);
+        if (item.kind === 'broken')
+          s.refused.push({ ...refusal(file.path, item.issues[0]), recordsRead: record.records });
+      } else if (item.kind === 'log' || item.kind === 'payload') {
+        // A log record inside a CloudTrail file (a mixed JSON-lines file): refused alone.
+        record.records++;
+        record.quarantined++;
+        await state.refuse(
+          read,
+          item.index,
+          [issue('EXPORT_RECORD_SHAPE', 'a log record inside a CloudTrail file', item.index)],
+          item.kind === 'log' ? item.record.message : rawText(item.payload),
+          undefined,
+        );
+      }
+    }
+  } catch (e) {
+    const first =
+      e instanceof FileTextError ? e.issue : issue('FILE_UNREADABLE', `${(e as Error)?.message ?? String(e)}`);
+    s.refused.push({ ...refusal(file.path, first), recordsRead: record.records });
+  }
+  await flush();
+  s.files.push(record);
+};
+
+/** aws-auth ConfigMaps are small (1 MiB is the ConfigMap limit): read whole. */
+const AWS_AUTH_MAX_CHARS = 4 * 1024 * 1024;
+
+const replayAwsAuthFile = async (
+  file: PlannedFile,
+  state: ReplayState,
+  store: IngestPort,
+  opts: ReplayOptions,
+  progress: Progress,
+): Promise<void> => {
+  const s = state.summary;
+  const cluster = clusterForAwsAuth(file.path, opts.cluster);
+  if (!cluster) {
+    s.refused.push(
+      refusal(
+        file.path,
+        issue(
+          'FILE_NEEDS_CLUSTER',
+          'aws-auth: which cluster is it for? pass --cluster <name>, or name the file <cluster>.yaml',
+        ),
+      ),
+    );
+    return;
+  }
+  const parts: string[] = [];
+  let length = 0;
+  const utf8 = new Utf8Check();
+  try {
+    for await (const t of fileTextChunks(file.path, file.gzip, (n) => progress.tick(n, basename(file.path)), utf8)) {
+      parts.push(t);
+      length += t.length;
+      if (length > AWS_AUTH_MAX_CHARS) break;
+    }
+  } catch (e) {
+    if (e instanceof FileTextError) {
+      s.refused.push(refusal(file.path, e.issue));
+      return;
+    }
+    throw e;
+  }
+  const text = parts.join('');
+  const parsed = parseAwsAuth(text);
+  if (!parsed.ok) {
+    s.refused.push(refusal(file.path, parsed.issues[0]));
+    return;
+  }
+  // A mapping read with U+FFFD for bytes that were not UTF-8 would map principals that were never
+  // written: refused, as CloudTrail records are (lib/ingest/cloudtrail-pipeline.ts).
+  if (utf8.invalid && rawText(parsed.value).includes('\uFFFD')) {
+    s.refused.push(
+      refusal(
+        file.path,
+        issue(
+          'INPUT_INVALID_UTF8',
+          'aws-auth: the file is not valid UTF-8, and its mappings show U+FFFD where it is not',
+        ),
+      ),
+    );
+    return;
+  }
+  const at = opts.at ?? creationTimestampOf(text) ?? statSync(file.path).mtime.toISOString();
+  const change = awsAuthSnapshotChange(text, cluster, at, await state.accountOf(cluster), file.path);
+  const fresh = await store.putMappingChanges([change]);
+  const hook = opts.alerts?.hooks.onNewMappingChanges;
+  if (hook && (await notifyMappingChanges(store, [change], fresh, hook)) !== undefined) s.failedItems += 1;
+  s.mappingChanges += 1;
+  s.newMappingChanges += fresh.length;
+  s.files.push({ path: file.path, shape: 'aws-auth', records: 1, quarantined: 0 });
+};
+
+// -------------------------------------------------------------------------------------------------
+// The replay
+// -------------------------------------------------------------------------------------------------
+
 export const replayFiles = async (
   paths: readonly string[],
   store: IngestPort,
   opts: ReplayOptions,
 ): Promise<ReplaySummary> => {
   const progress = opts.progress ?? silentProgress;
-  const files = expandPaths(paths);
-  if (files.length === 0) throw new ReplayError('no files to replay');
-  const planned = files.map((f) => detectFile(f, opts));
-  // CloudTrail first (it registers each cluster's account), then aws-auth snapshots, then requests: chains then resolve at write time. The
-  // answers would be the same in any order (query-time re-derivation), only the work differs.
-  const rank: Record<DetectedKind, number> = { cloudtrail: 0, 'aws-auth': 1, 'log-export': 2, 'log-delivery-event': 2 };
-  planned.sort((a, b) => rank[a.kind] - rank[b.kind]);
-
-  const summary = emptySummary();
-  const accountOf = async (cluster: string | undefined): Promise<string | undefined> => {
-    if (opts.accountId) return opts.accountId;
-    if (!cluster || !opts.accountFor) return undefined;
+  const { files, ignored, missing } = expandPaths(paths);
+  if (files.length === 0 && missing.length === 0) throw new ReplayError('no files to replay');
+  const state = new ReplayState(store, opts);
+  const s = state.summary;
+  s.ignored = ignored;
+  for (const m of missing) s.refused.push(refusal(m, issue('FILE_UNREADABLE', 'no such file or directory')));
+  const planned: PlannedFile[] = [];
+  for (const f of files) {
+    const p = await plan(f, opts);
+    if ('detection' in p) planned.push(p);
+    else s.refused.push(p);
+  }
+  // CloudTrail first (it registers each cluster's account, and the issuances that name the humans),
+  // then aws-auth snapshots, then requests: chains then resolve at write time. The answers would be
+  // the same in any order (query-time re-derivation); only the summary's "could not tie" counts differ.
+  planned.sort((a, b) => rankOf(a.detection.shape) - rankOf(b.detection.shape));
+  let bytes = 0;
+  for (const f of planned) {
     try {
-      return await opts.accountFor(cluster);
+      bytes += statSync(f.path).size;
     } catch {
-      // ambiguous (several accounts): leave it to the store, the user can pass --account
-      return undefined;
+      // vanished since planning: its read reports it
     }
-  };
-  const run: ReplayRun = { store, opts, summary, progress, accountOf };
-  const work = planWork(planned, opts);
-  progress.addTotal(work.reduce((n, w) => n + w.units, 0));
-
-  for (const w of work) {
-    if (w.tooDeep) await replayTooDeep(w, run);
-    else if (w.file.kind === 'aws-auth') await replayAwsAuth(w, run);
-    else if (w.file.kind === 'cloudtrail') await replayCloudTrail(w, run);
-    else await replayLogs(w, run);
   }
-  progress.done(`${summary.files.length} files`);
-  if (opts.alerts) summary.alerts = tallyOf(opts.alerts);
-  return summary;
-};
-
-/** A file to replay with its content digest, its log payloads once parsed, and how many units progress counts. */
-type ReplayWork = {
-  file: PlannedFile;
-  digest: string;
-  payloads?: CloudWatchLogsPayload[];
-  units: number;
-  tooDeep?: true;
-};
-
-/** What replaying one file needs. */
-interface ReplayRun {
-  store: IngestPort;
-  opts: ReplayOptions;
-  summary: ReplaySummary;
-  progress: Progress;
-  accountOf: (cluster: string | undefined) => Promise<string | undefined>;
-}
-
-/** Log exports are parsed (and cut into payloads) before anything is written, so that a bad file stops the replay first. */
-const planWork = (planned: readonly PlannedFile[], opts: ReplayOptions): ReplayWork[] => {
-  const eventsPerPayload = opts.eventsPerPayload ?? 500;
-  return planned.map((file): ReplayWork => {
-    const digest = sha256(file.text);
-    if (file.kind === 'cloudtrail') return { file, digest, units: file.bodies?.length ?? 0 };
-    if (file.kind === 'aws-auth') return { file, digest, units: 1 };
-    const lo: { logGroup?: string; accountId?: string } = {};
-    if (file.logGroup) lo.logGroup = file.logGroup;
-    if (opts.accountId) lo.accountId = opts.accountId;
-    const r = parseLogExport(file.text, lo);
-    // A document nested too deep to read is quarantined as one record, and the replay goes on.
-    if (!r.ok && r.issues.every((i) => i.code === 'INPUT_TOO_DEEP')) return { file, digest, units: 1, tooDeep: true };
-    if (!r.ok) {
-      throw new ReplayError(
-        `${file.path}: not a usable log export: ${r.issues.map((i) => i.message).join('; ')}`,
-        file.path,
-      );
-    }
-    const payloads = r.value.flatMap((p) => chunkPayload(p, eventsPerPayload));
-    if (file.invalidUtf8) for (const p of payloads) p.invalidUtf8 = true;
-    return { file, digest, payloads, units: payloads.reduce((n, p) => n + p.logEvents.length, 0) };
-  });
-};
-
-/** A document nested too deep to read is quarantined as one record, and the replay goes on. */
-const replayTooDeep = async (w: ReplayWork, { store, summary, progress }: ReplayRun): Promise<void> => {
-  const { file } = w;
-  const entry = quarantineEntry(
-    { source: 'replay-file', sourceId: fileRecordId(w.digest, 0, file.text) },
-    [{ code: 'INPUT_TOO_DEEP', message: `${basename(file.path)}: JSON nested too deep to read` }],
-    file.text,
-    0,
-  );
-  await store.quarantine([entry]);
-  countCodes(summary.quarantined, [entry]);
-  summary.files.push({ path: file.path, kind: file.kind, records: 1 });
-  progress.tick(1, basename(file.path));
-};
-
-/** An aws-auth snapshot: one mapping change for its cluster, at its creation time or the file's. */
-const replayAwsAuth = async (
-  w: ReplayWork,
-  { store, opts, summary, progress, accountOf }: ReplayRun,
-): Promise<void> => {
-  const { file } = w;
-  const cluster = clusterForAwsAuth(file.path, opts.cluster);
-  if (!cluster) {
-    throw new ReplayError(
-      `${file.path}: which cluster is this aws-auth for? pass --cluster or name the file <cluster>.yaml`,
-      file.path,
-    );
+  progress.addTotal(bytes);
+  for (const f of planned) {
+    if (f.detection.shape === 'cloudtrail') await replayCloudTrailFile(f, state, store, opts, progress);
+    else if (f.detection.shape === 'aws-auth') await replayAwsAuthFile(f, state, store, opts, progress);
+    else await replayLogFile(f, state, store, opts, progress);
+    await state.flushQuarantine();
   }
-  const at = opts.at ?? creationTimestampOf(file.text) ?? statSync(file.path).mtime.toISOString();
-  const change = awsAuthSnapshotChange(file.text, cluster, at, await accountOf(cluster), file.path);
-  const fresh = await store.putMappingChanges([change]);
-  const hook = opts.alerts?.hooks.onNewMappingChanges;
-  if (hook && (await notifyMappingChanges(store, [change], fresh, hook)) !== undefined) summary.failedItems += 1;
-  summary.mappingChanges += 1;
-  summary.newMappingChanges += fresh.length;
-  summary.files.push({ path: file.path, kind: file.kind, records: 1 });
-  progress.tick(1, basename(file.path));
+  await state.flushQuarantine();
+  state.finishUntied();
+  progress.done(`${s.files.length} files`);
+  if (opts.alerts) s.alerts = tallyOf(opts.alerts);
+  return s;
 };
 
-/** CloudTrail records, in batches as the queue would deliver them. */
-const replayCloudTrail = async (w: ReplayWork, { store, opts, summary, progress }: ReplayRun): Promise<void> => {
-  const { file } = w;
-  const recordsPerBatch = opts.recordsPerBatch ?? 200;
-  const bodies = file.bodies ?? [];
-  for (let i = 0; i < bodies.length; i += recordsPerBatch) {
-    const items: CloudTrailBatchItem[] = bodies.slice(i, i + recordsPerBatch).map((body, j) => {
-      const item: CloudTrailBatchItem = {
-        itemId: fileRecordId(w.digest, i + j, rawText(body)),
-        source: 'replay-file',
-        body,
-        receivedAt: 0,
-      };
-      if (file.invalidUtf8) item.invalidUtf8 = true;
-      return item;
-    });
-    const s = await ingestCloudTrailEvents(items, store, { now: opts.now, ...opts.alerts?.hooks });
-    summary.cloudTrailRecords += items.length;
-    summary.mappingChanges += s.mappingChanges;
-    summary.newMappingChanges += s.newMappingChanges;
-    summary.credentials += s.newCredentials;
-    summary.skipped += s.skippedUnsupported + s.failedCalls;
-    summary.duplicates += s.duplicates;
-    summary.failedItems += s.failedItemIds.length;
-    addCounts(summary.quarantined, s.quarantined);
-    progress.tick(items.length, basename(file.path));
-  }
-  summary.files.push({ path: file.path, kind: file.kind, records: bodies.length });
-};
-
-/** Log payloads, in batches as the stream would deliver them. */
-const replayLogs = async (w: ReplayWork, { store, opts, summary, progress, accountOf }: ReplayRun): Promise<void> => {
-  const { file } = w;
-  const payloadsPerBatch = opts.payloadsPerBatch ?? 20;
-  const payloads = w.payloads ?? [];
-  // Exports carry no owner: fill it from the registry once CloudTrail has been replayed.
-  for (const p of payloads) {
-    if (p.owner) continue;
-    const account = await accountOf(/^\/aws\/eks\/([^/]+)\/cluster$/.exec(p.logGroup)?.[1]);
-    if (account) p.owner = account;
-  }
-  for (let i = 0; i < payloads.length; i += payloadsPerBatch) {
-    const batch = payloads.slice(i, i + payloadsPerBatch);
-    const units = batchUnitIds(batch);
-    const items: LogBatchItem[] = batch.map((payload, j) => ({
-      // A payload is quarantined whole only when its log group is not an EKS one: its events name it.
-      itemId: fileRecordId(w.digest, i + j, batchUnitIds([payload])[0] as string),
-      unitId: units[j] as string,
-      source: 'replay-file',
-      payload,
-      receivedAt: 0,
-    }));
-    const s = await ingestLogPayloads(items, store, { now: opts.now, ...opts.alerts?.hooks });
-    let events = 0;
-    for (const it of items) {
-      for (const e of (it.payload as CloudWatchLogsPayload).logEvents) {
-        events++;
-        if (summary.firstEventAt === undefined || e.timestamp < summary.firstEventAt)
-          summary.firstEventAt = e.timestamp;
-        if (summary.lastEventAt === undefined || e.timestamp > summary.lastEventAt) summary.lastEventAt = e.timestamp;
-      }
-    }
-    summary.logEvents += events;
-    summary.requestsStored += s.requestsStored;
-    summary.authnFailureChains += s.authnFailureChains;
-    summary.mappingChanges += s.mappingChanges;
-    summary.newMappingChanges += s.newMappingChanges;
-    summary.skipped += s.skippedControlMessages + s.skippedOtherStreams + s.skippedUnrecognised;
-    summary.duplicates += s.duplicates;
-    summary.invalidUtf8 += s.invalidUtf8;
-    summary.failedItems += s.failedItemIds.length;
-    addCounts(summary.quarantined, s.quarantined);
-    progress.tick(events, basename(file.path));
-  }
-  summary.files.push({ path: file.path, kind: file.kind, records: w.units });
-};
-
-export const renderReplaySummary = (s: ReplaySummary): string => {
-  const q = Object.entries(s.quarantined).sort(([a], [b]) => (a < b ? -1 : 1));
-  const qTotal = q.reduce((n, [, v]) => n + (v ?? 0), 0);
-  return [
-    `files: ${s.files.length} (${Object.entries(
-      s.files.reduce<Record<string, number>>((acc, f) => {
-        acc[f.kind] = (acc[f.kind] ?? 0) + 1;
-        return acc;
-      }, {}),
-    )
-      .map(([k, n]) => `${n} ${k}`)
-      .join(', ')})`,
-    ...(s.firstEventAt !== undefined && s.lastEventAt !== undefined
-      ? [`events from ${new Date(s.firstEventAt).toISOString()} to ${new Date(s.lastEventAt).toISOString()}`]
-      : []),
-    `records: ${s.logEvents} log events, ${s.cloudTrailRecords} CloudTrail records`,
-    `requests: ${s.requestsStored} stored; authentication failures: ${s.authnFailureChains}`,
-    `mapping changes: ${s.mappingChanges} (${s.newMappingChanges} new); credentials: ${s.credentials} new`,
-    `skipped: ${s.skipped}; duplicates: ${s.duplicates}`,
-    `quarantined: ${qTotal}${q.length ? ` (${q.map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`,
-    ...(s.invalidUtf8 ? [`invalid UTF-8: ${s.invalidUtf8} records read with U+FFFD (flagged)`] : []),
-    ...(s.alerts ? [alertsLine(s.alerts)] : []),
-    ...(s.failedItems ? [`FAILED items (store faults): ${s.failedItems}`] : []),
-  ].join('\n');
-};
-
-const alertsLine = (a: AlertTally): string => {
-  const total = SEVERITIES.reduce((n, sev) => n + a.raised[sev], 0);
-  const parts = SEVERITIES.filter((sev) => a.raised[sev] > 0).map((sev) => `${a.raised[sev]} ${sev}`);
-  return `alerts: ${total} raised${parts.length ? ` (${parts.join(', ')})` : ''}${a.alreadyRecorded ? `; ${a.alreadyRecorded} already recorded` : ''} (eks-trail alerts lists them)`;
-};
+/** Whether anything was refused: a file, part of a file, or a record (the CLI's exit code 4). */
+export const anythingRefused = (s: ReplaySummary): boolean => s.refused.length > 0 || quarantinedIn(s.quarantined) > 0;

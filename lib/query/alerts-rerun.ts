@@ -3,15 +3,7 @@ import { evaluateMappingChanges } from '../alerts/mapping-rules.js';
 import type { Alert, AlertConfig, MappingUsagePort, RecordUseResult } from '../alerts/types.js';
 import { instantMicros } from '../identity/mapping-timeline.js';
 import type { ClusterRef, MappingUsage, QuestionPort } from '../store/trail-store.js';
-import {
-  type AlertRow,
-  type AlertsQuestion,
-  alertFilter,
-  alertRow,
-  entryAlert,
-  newestFirst,
-  RERUN_COLUMNS,
-} from './alerts.js';
+import { type AlertRow, type AlertsQuestion, alertFilter, alertRow, entryAlert, newestFirst } from './alerts.js';
 import { slicePage } from './paging.js';
 import { resumeQuestion } from './resume.js';
 import { deriveWithEvidence, type QueryAnswer, refText, resolveCluster } from './run.js';
@@ -177,7 +169,6 @@ export const rerunAlerts = async (
   const out: QueryAnswer = {
     question: 'alerts',
     window: q.range,
-    columns: RERUN_COLUMNS,
     rows: page.rows,
     notes: [
       `rerun with ${configSource} over ${changes} stored mapping change(s) and ${scanned} stored request(s); nothing sent, nothing written`,

@@ -29,11 +29,7 @@ export interface AlertRow {
   /** `<account>/<name>`, or the bare name when the account is not known. */
   cluster: string;
   title: string;
-  /** The actor in one line (the `actor` object has the parts). */
-  by: string;
   human?: string;
-  /** The diff lines (`- old`, `+ new`, `  context`) in one cell. */
-  change: string;
   actor: AlertActor;
   /** Lines, and the structured before/after where the rule kept them. */
   diff: AlertDiff;
@@ -46,25 +42,49 @@ export interface AlertRow {
   related?: Alert['related'];
 }
 
-export const ALERT_COLUMNS: Column[] = [
+/** Table: the actor in one line and the diff lines in one cell; the row keeps their parts. */
+export const ALERT_COLUMNS: Column<AlertRow>[] = [
   { key: 'at', header: 'time', maxWidth: 27 },
   { key: 'severity', header: 'severity' },
   { key: 'ruleId', header: 'rule', maxWidth: 30 },
   { key: 'cluster', header: 'cluster', maxWidth: 40 },
   { key: 'title', header: 'alert', maxWidth: 80 },
-  { key: 'by', header: 'by', maxWidth: 60 },
+  { key: 'by', header: 'by', maxWidth: 60, text: (r) => describeActor(r.actor) },
   { key: 'human', header: 'human', maxWidth: 40 },
-  { key: 'change', header: 'change', maxWidth: 100 },
+  { key: 'change', header: 'change', maxWidth: 100, text: (r) => r.diff.lines.join(' | ') },
   { key: 'evidence.command', header: 'evidence', maxWidth: 140 },
   { key: 'status', header: 'status' },
   { key: 'alertId', header: 'alert id', maxWidth: 70 },
 ];
 
-export const RERUN_COLUMNS: Column[] = [
+export const RERUN_COLUMNS: Column<AlertRow>[] = [
   ...ALERT_COLUMNS.filter((c) => c.key !== 'alertId'),
   { key: 'ledger', header: 'ledger' },
   { key: 'alertId', header: 'alert id', maxWidth: 70 },
 ];
+
+/** CSV: one column per field, headed by its JSON path; the diff's before/after stay in JSON. */
+export const ALERT_CSV_COLUMNS: Column<AlertRow>[] = [
+  'at',
+  'severity',
+  'ruleId',
+  'cluster',
+  'title',
+  'human',
+  'actor.awsArn',
+  'actor.canonicalArn',
+  'actor.accessKeyId',
+  'actor.accountId',
+  'actor.k8sUsername',
+  'actor.invokedBy',
+  'evidence.question',
+  'evidence.command',
+  'status',
+  'ledger',
+  'alertId',
+  'sourceEventIds',
+].map((key) => ({ key, header: key }));
+ALERT_CSV_COLUMNS.push({ key: 'diff.lines', header: 'diff.lines', text: (r) => r.diff.lines.join('\n') });
 
 export const alertCluster = (a: Pick<Alert, 'cluster' | 'accountId'>): string =>
   a.accountId ? `${a.accountId}/${a.cluster}` : a.cluster;
@@ -76,8 +96,6 @@ export const alertRow = (alert: Alert, status: AlertRowStatus): AlertRow => {
     ruleId: alert.ruleId,
     cluster: alertCluster(alert),
     title: alert.title,
-    by: describeActor(alert.actor),
-    change: alert.diff.lines.join(' | '),
     actor: alert.actor,
     diff: alert.diff,
     status,

@@ -11,12 +11,15 @@ import { setOwn } from '../own-property.js';
 export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export interface Column {
+// biome-ignore lint/suspicious/noExplicitAny: a column list for rows of any shape
+export interface Column<R = any> {
   /** Field of the row (dot path allowed, e.g. `mapping.source`). */
   key: string;
   header: string;
   /** Table only: longer cells are cut with an ellipsis. */
   maxWidth?: number;
+  /** The cell's value computed from the row, for display columns that are no field of it. */
+  text?: (row: R) => unknown;
 }
 
 export interface FormatOptions {
@@ -28,7 +31,9 @@ export interface FormatOptions {
 
 const DEFAULT_MAX_CELL = 60;
 
-const getPath = (row: unknown, path: string): unknown => {
+const cellOf = (row: unknown, c: Column): unknown => (c.text ? c.text(row) : getPath(row, c.key));
+
+export const getPath = (row: unknown, path: string): unknown => {
   let cur: unknown = row;
   for (const part of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return undefined;
@@ -69,7 +74,7 @@ export const formatTable = (rows: readonly unknown[], columns: readonly Column[]
   const maxCell = opts.maxCellWidth ?? DEFAULT_MAX_CELL;
   const cells = rows.map((row) =>
     columns.map((c) => {
-      const text = visible(cellText(getPath(row, c.key)));
+      const text = visible(cellText(cellOf(row, c)));
       return truncate(text === '' ? '-' : text, c.maxWidth ?? maxCell);
     }),
   );
@@ -92,7 +97,7 @@ const csvField = (s: string, guard: boolean): string => {
 export const formatCsv = (rows: readonly unknown[], columns: readonly Column[], opts: FormatOptions = {}): string => {
   const guard = opts.formulaGuard ?? true;
   const out = [columns.map((c) => csvField(c.header, false)).join(',')];
-  for (const row of rows) out.push(columns.map((c) => csvField(cellText(getPath(row, c.key)), guard)).join(','));
+  for (const row of rows) out.push(columns.map((c) => csvField(cellText(cellOf(row, c)), guard)).join(','));
   return `${out.join('\r\n')}\r\n`;
 };
 

@@ -21,6 +21,7 @@ import type {
 import { effectiveUsernamePrefix } from '../identity/workload.js';
 import type { AuthenticationMode } from '../sources/types.js';
 import type { StoredAuthenticatorRecord } from '../store/trail-store.js';
+import { type PolicyField, policyField, policyFieldText } from './chain-rows.js';
 import type { PrincipalFilter } from './params.js';
 import { inRange, type QuestionWindow } from './time-range.js';
 
@@ -38,6 +39,19 @@ export type AccessAtSource =
   | 'oidc-provider'
   | 'authenticator';
 
+/** Who made a mapping change: an AWS caller (CloudTrail), or a Kubernetes user (an aws-auth edit in the audit log). */
+export interface ActorField {
+  /** The caller's ARN (the STS session ARN for a role session), or for a Kubernetes user the IAM principal behind it. */
+  arn?: string;
+  principalId?: string;
+  /** CloudTrail userIdentity.type when no ARN is given (e.g. AWSService). */
+  type?: string;
+  /** The AWS service that made the call on the caller's behalf (CloudTrail invokedBy). */
+  invokedBy?: string;
+  /** The Kubernetes username of an aws-auth edit. */
+  k8sUser?: string;
+}
+
 export interface AccessAtRow {
   /** ARN as the mapping names it; for mapAccounts `arn:<p>:iam::<account>:*` (any principal of the account). */
   principal: string;
@@ -45,11 +59,11 @@ export interface AccessAtRow {
   /** Username template as configured (templates such as {{SessionName}} are expanded per request). */
   username?: string;
   groups: string[];
-  /** `<PolicyName>@cluster` or `<PolicyName>@ns:a,b`. */
-  policies: string[];
+  /** Access policies associated with the entry. */
+  policies: PolicyField[];
   entryType?: string;
   since?: string;
-  actor?: string;
+  actor?: ActorField;
   sourceEventId?: string;
   /** Why the row is noteworthy (shadowed, invisible grant, principal id binding…). */
   note?: string;
@@ -64,6 +78,31 @@ export interface AccessAtAnswer {
   clusterDeleted: boolean;
   rows: AccessAtRow[];
 }
+
+export const actorField = (actor: MappingActor | undefined): ActorField | undefined => {
+  if (!actor) return undefined;
+  const out: ActorField = {};
+  const aws = actor.aws;
+  if (aws) {
+    const arn = aws.arn ?? aws.canonicalArn;
+    if (arn) out.arn = arn;
+    if (aws.principalId) out.principalId = aws.principalId;
+    if (!arn && !aws.principalId && aws.type) out.type = aws.type;
+    if (aws.invokedBy) out.invokedBy = aws.invokedBy;
+  } else if (actor.k8sUsername) {
+    out.k8sUser = actor.k8sUsername;
+    if (actor.k8sCanonicalArn) out.arn = actor.k8sCanonicalArn;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+};
+
+/** An actor in a few words, for the table. */
+export const actorFieldText = (a: ActorField | undefined): string | undefined => {
+  if (!a) return undefined;
+  if (a.k8sUser) return a.arn ? `${a.k8sUser} (${a.arn})` : a.k8sUser;
+  const who = a.arn ?? a.principalId ?? a.type;
+  return who && a.invokedBy ? `${who} (via ${a.invokedBy})` : who;
+};
 
 export const actorText = (actor: MappingActor | undefined): string | undefined => {
   if (!actor) return undefined;
@@ -83,6 +122,8 @@ export const policyText = (p: AccessPolicyAssociation): string => {
   return p.scope.type === 'namespace' ? `${name}@ns:${p.scope.namespaces.join(',')}` : `${name}@cluster`;
 };
 
+const cmpText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** The mode that decides which mappers run: observed, else inferred as the resolver does. */
 export const effectiveMode = (state: ClusterMappingState): AuthenticationMode =>
   state.authMode ?? (state.accessEntries.size > 0 ? 'API_AND_CONFIG_MAP' : 'CONFIG_MAP');
@@ -92,13 +133,13 @@ const entryRow = (e: AccessEntry & { since: string; actor: MappingActor; sourceE
     principal: e.principalArn,
     source: e.bootstrapCreator ? 'cluster-creator' : 'access-entry',
     groups: [...e.kubernetesGroups],
-    policies: e.policies.map(policyText).sort(),
+    policies: e.policies.map(policyField).sort((a, b) => cmpText(policyFieldText(a), policyFieldText(b))),
     entryType: String(e.type),
     since: e.since,
     sourceEventId: e.sourceEventId,
   };
   if (e.username) row.username = e.username;
-  const actor = actorText(e.actor);
+  const actor = actorField(e.actor);
   if (actor) row.actor = actor;
   const notes: string[] = [];
   if (e.bootstrapCreator) notes.push('bootstrap entry EKS created for the cluster creator');
@@ -126,7 +167,7 @@ const awsAuthRow = (
     sourceEventId: since.sourceEventId,
   };
   if (r.username) row.username = r.username;
-  const actor = actorText(since.actor);
+  const actor = actorField(since.actor);
   if (actor) row.actor = actor;
   if (shadowedBy) row.note = 'shadowed: an access entry for the same principal takes precedence';
   return row;
@@ -173,7 +214,7 @@ export const accessAt = (
         sourceEventId: creator.sourceEventId,
         note: 'invisible grant: static authenticator mapping of the creator, not in aws-auth',
       };
-      const actor = actorText({ aws: creator.actor });
+      const actor = actorField({ aws: creator.actor });
       if (actor) row.actor = actor;
       rows.push(row);
     }
@@ -195,7 +236,7 @@ export const accessAt = (
           sourceEventId: awsAuth.sourceEventId,
           note: 'mapAccounts: any principal of the account not mapped otherwise, username = its ARN, no groups',
         };
-        const actor = actorText(awsAuth.actor);
+        const actor = actorField(awsAuth.actor);
         if (actor) row.actor = actor;
         rows.push(row);
       }
@@ -221,7 +262,7 @@ export const accessAt = (
             : ''
         }; no IAM principal involved`,
       };
-      const actor = actorText(p.actor);
+      const actor = actorField(p.actor);
       if (actor) row.actor = actor;
       rows.push(row);
     }
@@ -258,7 +299,7 @@ export interface HistoryRow {
   change: MappingChange['op']['kind'];
   /** Principal ARN the change concerns, or `(cluster)` for cluster-wide changes. */
   target: string;
-  actor?: string;
+  actor?: ActorField;
   source: MappingChange['source'];
   sourceEventId: string;
   /** `- old` / `+ new` lines. */
@@ -492,7 +533,7 @@ export const mappingHistory = (
       sourceEventId: c.sourceEventId,
       diff: diffOf(c, before, state),
     };
-    const actor = actorText(c.actor);
+    const actor = actorField(c.actor);
     if (actor) row.actor = actor;
     rows.push(row);
   }

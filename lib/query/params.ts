@@ -22,7 +22,8 @@ export const QUESTIONS = [
 ] as const;
 export type QuestionName = (typeof QUESTIONS)[number];
 
-export const OUTCOMES = ['allow', 'forbid', 'authn-failed'] as const;
+/** Every outcome a row can show (`unknown`: the record does not say, e.g. a truncated event). */
+export const OUTCOMES = ['allow', 'forbid', 'authn-failed', 'unknown'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export const DENIAL_STAGES = [
@@ -67,10 +68,23 @@ export interface NamespacedName {
   name: string;
 }
 
+/**
+ * What `touched` lists. `resource` is the plural without its group; `apiGroup` is set when the target
+ * named one (`deployments.apps`), and a bare plural matches any group. An object without `namespace`
+ * is cluster-scoped; a kind with `clusterScope` lists requests made at cluster scope only (`/pods`:
+ * lists across all namespaces), without it and without `namespace` requests anywhere.
+ */
 export type TouchedTarget =
-  | { kind: 'object'; namespace?: string; resource: string; name: string }
+  | {
+      kind: 'object';
+      namespace?: string;
+      resource: string;
+      apiGroup?: string;
+      subresource?: string;
+      name: string;
+    }
   | { kind: 'namespace'; namespace: string }
-  | { kind: 'resource'; resource: string; namespace?: string };
+  | { kind: 'resource'; resource: string; apiGroup?: string; namespace?: string; clusterScope?: boolean };
 
 export type QuestionParams =
   | ({
@@ -170,7 +184,17 @@ const oneOf = <T extends string>(param: string, v: string, choices: readonly T[]
     ? ok(v as T)
     : fail(v, bad(param, `"${v}" is not one of ${choices.join(', ')}`));
 
-export const parsePrincipal = (arn: string, param = 'principal'): ParseResult<PrincipalFilter> => {
+/** `arn:<partition>:iam::<account>:*`: how access-at prints an aws-auth mapAccounts row (any principal of the account). */
+const ACCOUNT_WILDCARD = /^arn:aws[a-z-]*:iam::\d{12}:\*$/;
+
+export const parsePrincipal = (
+  arn: string,
+  param = 'principal',
+  opts: { accountWildcard?: boolean } = {},
+): ParseResult<PrincipalFilter> => {
+  if (opts.accountWildcard && ACCOUNT_WILDCARD.test(arn)) {
+    return ok({ arn, matchKey: arn.toLowerCase(), canonicalArn: arn });
+  }
   const r = canonicalizeArn(arn);
   if (!r.ok) {
     return fail(
@@ -183,33 +207,55 @@ export const parsePrincipal = (arn: string, param = 'principal'): ParseResult<Pr
   return ok(f);
 };
 
+/** `deployments.apps` -> resource and group: a resource plural has no dot, a group always has one. */
+export const splitResource = (text: string): { resource: string; apiGroup?: string } => {
+  const dot = text.indexOf('.');
+  return dot < 0 ? { resource: text } : { resource: text.slice(0, dot), apiGroup: text.slice(dot + 1) };
+};
+
+const TARGET_USAGE =
+  'use ns/resource[.group][/subresource]/name, /resource[.group]/name at cluster scope, ns/resource, /resource, namespace/<ns> or <resource>';
+
 /**
- * `ns/resource/name` (object; `-/resource/name` or `/resource/name` for cluster-scoped objects),
- * `ns/resource` (a kind inside a namespace), `namespace/<ns>` or `<ns>/` (a whole namespace),
- * `<resource>` (a kind, e.g. `configmaps`, `clusterrolebindings`).
+ * Every target the answers print is accepted back (lib/query/chain-rows.ts targetOf):
+ *  - `ns/resource[.group]/name`, `ns/resource[.group]/subresource/name`: an object (the subresource
+ *    form only its subresource requests);
+ *  - `/resource[.group]/name`, `/resource[.group]/subresource/name` (or `-/…`): a cluster-scoped object,
+ *    namespaces included (`/namespaces/payments`);
+ *  - `ns/resource[.group]`: a kind inside a namespace; `/resource[.group]`: a kind at cluster scope;
+ *  - `namespace/<ns>` (or `namespaces/<ns>`, `<ns>/`): everything in a namespace;
+ *  - `<resource>[.group]`: a kind anywhere.
  */
 export const parseTouchedTarget = (text: string): ParseResult<TouchedTarget> => {
   const t = text.trim();
-  const usage = 'use ns/resource/name, -/resource/name (cluster scope), ns/resource, namespace/<ns> or <resource>';
-  if (t === '' || /\s/.test(t)) return fail(text, bad('target', `"${text}" is not a target (${usage})`));
+  const refuse = (why: string) => fail(text, bad('target', `"${text}" ${why} (${TARGET_USAGE})`));
+  if (t === '' || /\s/.test(t)) return refuse('is not a target');
   if (t.startsWith('namespace/') || t.startsWith('namespaces/')) {
     const ns = t.slice(t.indexOf('/') + 1);
-    if (!ns || ns.includes('/')) return fail(text, bad('target', `"${text}" names no namespace (${usage})`));
+    if (!ns || ns.includes('/')) return refuse('names no namespace');
     return ok({ kind: 'namespace', namespace: ns });
   }
-  if (t.endsWith('/') && t.split('/').length === 2) return ok({ kind: 'namespace', namespace: t.slice(0, -1) });
-  const parts = t.split('/');
-  if (parts.some((p, i) => p === '' && i > 0))
-    return fail(text, bad('target', `"${text}" has an empty segment (${usage})`));
-  if (parts.length === 1) return ok({ kind: 'resource', resource: t });
-  if (parts.length === 2) return ok({ kind: 'resource', namespace: parts[0] as string, resource: parts[1] as string });
-  if (parts.length === 3) {
-    const [ns, resource, name] = parts as [string, string, string];
-    return ok(
-      ns === '' || ns === '-' ? { kind: 'object', resource, name } : { kind: 'object', namespace: ns, resource, name },
-    );
+  if (t.endsWith('/') && t.split('/').length === 2 && t !== '/') {
+    return ok({ kind: 'namespace', namespace: t.slice(0, -1) });
   }
-  return fail(text, bad('target', `"${text}" has too many segments (${usage})`));
+  const parts = t.split('/');
+  if (parts.length > 4) return refuse('has too many segments');
+  if (parts.some((p, i) => p === '' && i > 0)) return refuse('has an empty segment');
+  if (parts.length === 1) return ok({ kind: 'resource', ...splitResource(t) });
+  const [first = '', kind = '', ...rest] = parts;
+  const clusterScope = first === '' || first === '-';
+  const res = splitResource(kind);
+  if (res.resource === '' || res.apiGroup === '') return refuse('names no resource');
+  const where = clusterScope ? {} : { namespace: first };
+  if (rest.length === 0) {
+    return ok({ kind: 'resource', ...res, ...where, ...(clusterScope ? { clusterScope: true } : {}) });
+  }
+  const [a = '', b] = rest;
+  return ok(
+    b === undefined
+      ? { kind: 'object', ...res, ...where, name: a }
+      : { kind: 'object', ...res, ...where, subresource: a, name: b },
+  );
 };
 
 /**
@@ -319,7 +365,10 @@ export const parseQuestionParams = (
       )
     : undefined;
   const principalText = p.get('principal');
-  const principal = principalText === undefined ? undefined : take(parsePrincipal(principalText));
+  // Mapping questions print mapAccounts rows as the account's wildcard ARN and accept it back.
+  const accountWildcard = question === 'access-at' || question === 'mappings-history';
+  const principal =
+    principalText === undefined ? undefined : take(parsePrincipal(principalText, 'principal', { accountWildcard }));
   const withCluster = <T extends object>(o: T): T & { cluster?: string } =>
     cluster === undefined ? o : { ...o, cluster };
 

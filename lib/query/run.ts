@@ -1,5 +1,6 @@
-import { type AuthenticatorContext, accessKeysOf, rederive } from '../chain/rederive.js';
-import type { CorrelationEvidence, DecisionChain } from '../chain/types.js';
+import { type AuthenticatorContext, accessKeysOf, isUnauthenticated, rederive } from '../chain/rederive.js';
+import type { CorrelationEvidence, DecisionChain, RequestLink } from '../chain/types.js';
+import type { MappingChange } from '../identity/types.js';
 import { workloadIdentity } from '../identity/workload.js';
 import type {
   ClusterRef,
@@ -13,16 +14,16 @@ import type {
   TimeRange,
   TrailStore,
 } from '../store/trail-store.js';
-import { ALERT_COLUMNS, listRecordedAlerts } from './alerts.js';
+import { listRecordedAlerts } from './alerts.js';
 import { pageAuthenticatorContext } from './authn-join.js';
-import { CHAIN_COLUMNS, type ChainRow, chainRow, DENIED_COLUMNS, EXPLAIN_COLUMNS, explainRows } from './chain-rows.js';
+import { explainRows, type RequestRow, requestRow } from './chain-rows.js';
 import { QueryNotFoundError, QueryParamError } from './errors.js';
-import type { Column } from './format.js';
 import { AUTHENTICATOR_EVIDENCE_WINDOW_MS, accessAt, authenticatorAccessRows, mappingHistory } from './mappings.js';
+import { mergeListings } from './merge-listings.js';
 import { type CursorBinding, collectPage, slicePage } from './paging.js';
-import { isWriteVerb, type QuestionParams } from './params.js';
+import { isWriteVerb, type QuestionParams, splitResource, type TouchedTarget } from './params.js';
 import { type PagedQuestion, resumeQuestion } from './resume.js';
-import { deployerOf, WORKLOAD_COLUMNS, workloadRows } from './workloads.js';
+import { deployerOf, workloadRows } from './workloads.js';
 
 /**
  * The questions, answered over the storage port (lib/store/trail-store.ts). One implementation for the
@@ -31,13 +32,16 @@ import { deployerOf, WORKLOAD_COLUMNS, workloadRows } from './workloads.js';
  * stands now (lib/chain/rederive.ts).
  */
 
+/**
+ * An answer: rows of fields (docs/output.schema.json describes them per question) and notes. How a
+ * row is shown in a table or a CSV file is the printer's business (lib/query/output-columns.ts).
+ */
 export interface QueryAnswer {
   question: QuestionParams['question'];
   /** `<account>/<name>` the answer is about; absent for fleet-wide who-did. */
   cluster?: string;
   window?: TimeRange;
   at?: string;
-  columns: Column[];
   rows: object[];
   nextCursor?: string;
   /** Plain-language remarks about the answer (auth mode inferred, session filter applied…). */
@@ -147,6 +151,9 @@ const derivePage = async (store: QuestionPort, records: readonly StoredRequest[]
 
 type Fetch = (cursor: string | undefined, limit: number) => Promise<StorePage<StoredRequest>>;
 
+/** One store listing of requests: what a question pages through, and what its span is read from. */
+type Listing = (range: TimeRange, page: PageRequest) => Promise<StorePage<StoredRequest>>;
+
 /**
  * Page through stored requests, derive each page, filter, and build rows. Records `visible` refuses
  * are never derived (no evidence of their cluster is read) and never shown; they keep their place in
@@ -159,7 +166,7 @@ const chainRows = async (
   page: PageRequest,
   binding: CursorBinding,
   visible?: (r: StoredRequest) => boolean,
-): Promise<{ rows: ChainRow[]; nextCursor?: string }> => {
+): Promise<{ rows: RequestRow[]; nextCursor?: string }> => {
   const derived = async (cursor: string | undefined, limit: number) => {
     const p = await fetch(cursor, limit);
     const shown = visible ? p.items.filter(visible) : p.items;
@@ -170,7 +177,7 @@ const chainRows = async (
   };
   return collectPage(
     derived,
-    (chain) => (chain !== undefined && keep(chain) ? chainRow(chain) : undefined),
+    (chain) => (chain !== undefined && keep(chain) ? requestRow(chain) : undefined),
     page.limit ?? 50,
     page.cursor,
     { binding },
@@ -246,10 +253,12 @@ const answerWhoDid = async (
   const ref = await resolve(!fleetWide);
   const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
   const notes: string[] = [];
-  let fetch: Fetch;
+  let list: Listing;
+  // The span of an empty answer is the index's own: the denials merged in below are not the principal's.
+  let indexed: Listing;
   if (q.principal) {
     const matchKey = q.principal.matchKey;
-    fetch = (cursor, limit) => store.requestsByPrincipal(matchKey, q.range, withCursor(limit, cursor), ref);
+    list = (range, p) => store.requestsByPrincipal(matchKey, range, p, ref);
     if (q.principal.canonicalArn.toLowerCase() !== q.principal.arn.toLowerCase()) {
       notes.push(`principal canonicalised to ${q.principal.canonicalArn}`);
     }
@@ -258,36 +267,49 @@ const answerWhoDid = async (
     }
   } else if (q.human) {
     const human = q.human;
-    fetch = (cursor, limit) => store.requestsByHuman(human, q.range, withCursor(limit, cursor), ref);
+    list = (range, p) => store.requestsByHuman(human, range, p, ref);
   } else if (q.k8sUser) {
     const user = q.k8sUser;
-    fetch = (cursor, limit) => store.requestsByK8sUser(ref as ClusterRef, user, q.range, withCursor(limit, cursor));
+    list = (range, p) => store.requestsByK8sUser(ref as ClusterRef, user, range, p);
   } else {
-    fetch = (cursor, limit) => store.requestsByCluster(ref as ClusterRef, q.range, withCursor(limit, cursor));
+    list = (range, p) => store.requestsByCluster(ref as ClusterRef, range, p);
   }
+  indexed = list;
+  if (q.principal || q.human) list = await withJoinedDenials(store, list, ref, q.principal ? 'principal' : 'human');
+  const fetch: Fetch = (cursor, limit) => list(q.range, withCursor(limit, cursor));
   const keep = (c: DecisionChain): boolean => {
     const r = c.request.value;
     const p = c.principal.value;
     if (ref && (c.cluster !== ref.cluster || (c.accountId && c.accountId !== ref.accountId))) return false;
+    if (q.principal && p?.canonicalArn?.toLowerCase() !== q.principal.matchKey) return false;
     if (q.principal?.sessionName !== undefined && p?.sessionName !== q.principal.sessionName) return false;
     if (q.human && !eqi(c.human.value?.identity, q.human)) return false;
     if (q.k8sUser && c.k8sIdentity.value?.username !== q.k8sUser) return false;
     if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
     if (q.resource !== undefined) {
       // `deployments.apps` names the group too; a bare plural matches any group.
-      const dot = q.resource.indexOf('.');
-      const res = dot < 0 ? q.resource : q.resource.slice(0, dot);
-      if (r?.resource !== res || (dot >= 0 && r?.apiGroup !== q.resource.slice(dot + 1))) return false;
+      const want = splitResource(q.resource);
+      if (r?.resource !== want.resource || (want.apiGroup !== undefined && r?.apiGroup !== want.apiGroup)) return false;
     }
     if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
-    if (q.outcome && c.decision.value?.outcome !== q.outcome) return false;
+    if (q.outcome && (c.decision.value?.outcome ?? 'unknown') !== q.outcome) return false;
     return true;
   };
   // Fleet-wide listings span every cluster the store knows: the scope filters them record by record.
   const visible = scope && ref === undefined ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
   if (visible) notes.push(SCOPED_NOTE);
   const { rows, nextCursor } = await chainRows(store, fetch, keep, page, binding, visible);
-  return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes });
+  if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
+    const what = q.principal
+      ? `principal ${q.principal.canonicalArn}${ref ? ` on ${refText(ref)}` : ''}`
+      : q.human
+        ? `human ${q.human}${ref ? ` on ${refText(ref)}` : ''}`
+        : q.k8sUser
+          ? `Kubernetes user ${q.k8sUser} on ${refText(ref as ClusterRef)}`
+          : `cluster ${refText(ref as ClusterRef)}`;
+    notes.push(await spanNote(indexed, what, q.range));
+  }
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
 };
 
 /** One request, link by link. */
@@ -308,7 +330,7 @@ const answerExplain = async (
   await withDeployer(store, c, scope);
   const notes = [`chain ${c.chainId} at ${c.at}`];
   if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
-  return answer(q.question, ref, { columns: EXPLAIN_COLUMNS, rows: explainRows(c), notes });
+  return answer(q.question, ref, { rows: explainRows(c), notes });
 };
 
 /** 401s and 403s of a cluster. */
@@ -325,14 +347,19 @@ const answerDenied = async (
     return true;
   };
   const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const list: Listing = (range, p) => store.denials(ref, range, p);
   const { rows, nextCursor } = await chainRows(
     store,
-    (cursor, limit) => store.denials(ref, q.range, withCursor(limit, cursor)),
+    (cursor, limit) => list(q.range, withCursor(limit, cursor)),
     keep,
     page,
     binding,
   );
-  return answer(q.question, ref, { window: q.range, columns: DENIED_COLUMNS, rows, nextCursor, notes: [] });
+  const notes: string[] = [];
+  if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
+    notes.push(await spanNote(list, `denials on cluster ${refText(ref)}`, q.range));
+  }
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
 };
 
 /** Who could reach the cluster at a time, through which mapping, with the authenticator's own evidence. */
@@ -356,8 +383,10 @@ const answerAccessAt = async (
       `${evidence.length} principal(s) shown from the authenticator's own log of the hour before (its latest 1,000 lines at most): granted then, not proof the mapping still held`,
     );
   }
-  const { rows, nextCursor } = slicePage([...a.rows, ...evidence], q.limit, q.cursor, binding);
-  return answer(q.question, ref, { at: q.at, columns: ACCESS_AT_COLUMNS, rows, nextCursor, notes });
+  const all = [...a.rows, ...evidence];
+  if (all.length === 0 && changes.length > 0) notes.push(historySpanNote(changes, ref));
+  const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
+  return answer(q.question, ref, { at: q.at, rows, nextCursor, notes });
 };
 
 /** How the mappings changed, and by whom. */
@@ -369,7 +398,15 @@ const answerMappingsHistory = async (
   const changes = await store.mappingChanges(ref);
   const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
   const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
-  return answer(q.question, ref, { window: q.range, columns: HISTORY_COLUMNS, rows, nextCursor, notes: [] });
+  const notes: string[] = [];
+  if (all.length === 0) {
+    notes.push(
+      changes.length === 0
+        ? `the trail holds no mapping history for cluster ${refText(ref)}`
+        : historySpanNote(changes, ref, q.range),
+    );
+  }
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
 };
 
 /** Which service accounts and pods could act as a role, and the sessions they were issued. */
@@ -414,7 +451,7 @@ const answerWorkloads = async (
   if (scope && !only) notes.push(SCOPED_NOTE);
   if (!store.workloadIssuances) notes.push('this store keeps no index of pod sessions: sessions are not counted');
   const { rows: page, nextCursor } = slicePage(rows, q.limit, q.cursor, binding);
-  return answer(q.question, only, { window: q.range, columns: WORKLOAD_COLUMNS, rows: page, nextCursor, notes });
+  return answer(q.question, only, { window: q.range, rows: page, nextCursor, notes });
 };
 
 /** Who touched an object, a kind of object or a namespace. */
@@ -424,32 +461,31 @@ const answerTouched = async (
 ): Promise<QueryAnswer> => {
   const ref = (await resolve(true)) as ClusterRef;
   const t = q.target;
-  const sel: ResourceSelector =
-    t.kind === 'object'
-      ? { resource: t.resource, name: t.name, ...(t.namespace ? { namespace: t.namespace } : {}) }
-      : t.kind === 'namespace'
-        ? { namespace: t.namespace }
-        : { resource: t.resource, ...(t.namespace ? { namespace: t.namespace } : {}) };
+  const sel = selectorOf(t);
   const keep = (c: DecisionChain): boolean => {
     const r = c.request.value;
-    if (!r) return false;
-    if (sel.namespace !== undefined && r.namespace !== sel.namespace) return false;
-    if (t.kind === 'object' && t.namespace === undefined && r.namespace) return false;
-    if (sel.resource !== undefined && r.resource !== sel.resource) return false;
-    if (t.kind === 'object' && r.name !== t.name) return false;
+    if (!r || !touches(t, r)) return false;
     if (q.access === 'read' && isWriteVerb(r.verb)) return false;
     if (q.access === 'write' && !isWriteVerb(r.verb)) return false;
     return true;
   };
   const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const list: Listing = (range, p) => store.requestsByResource(ref, sel, range, p);
   const { rows, nextCursor } = await chainRows(
     store,
-    (cursor, limit) => store.requestsByResource(ref, sel, q.range, withCursor(limit, cursor)),
+    (cursor, limit) => list(q.range, withCursor(limit, cursor)),
     keep,
     page,
     binding,
   );
-  return answer(q.question, ref, { window: q.range, columns: CHAIN_COLUMNS, rows, nextCursor, notes: [] });
+  const notes: string[] = [];
+  if (t.kind === 'namespace') {
+    notes.push(`the Namespace object ${t.namespace} itself (its creation, deletion) is /namespaces/${t.namespace}`);
+  }
+  if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
+    notes.push(await spanNote(list, `${targetWords(t)} on cluster ${refText(ref)}`, q.range));
+  }
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
 };
 
 /** The alerts the ledger recorded. */
@@ -475,7 +511,128 @@ const answerAlerts = async (
     notes.push(
       `${trimmed} alert(s) kept without their before/after bodies to fit one item (the first 200 diff lines are kept)`,
     );
-  return answer(q.question, ref, { window: q.range, columns: ALERT_COLUMNS, rows, nextCursor, notes });
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
+};
+
+/**
+ * A principal's or a human's listing, with the denials of the cluster (of every cluster, fleet-wide)
+ * that the index cannot hold: a 401 names its principal only once joined to the authenticator's denial
+ * at question time, and the human behind a denied token is traced through the `STS response` line the
+ * same way (lib/chain/rederive.ts). The other denials are in the index already and are not read twice.
+ */
+const withJoinedDenials = async (
+  store: QuestionPort,
+  indexed: Listing,
+  ref: ClusterRef | undefined,
+  by: 'principal' | 'human',
+): Promise<Listing> => {
+  const refs = ref ? [ref] : (await store.clusters()).sort((a, b) => (refText(a) < refText(b) ? -1 : 1));
+  const joinedAtQuestionTime = (r: StoredRequest): boolean => {
+    if (r.kind === 'request') return isUnauthenticated(r);
+    if (by === 'principal') return false;
+    // An IAM user is its own human, known at ingest and indexed; anyone else needs the STS line.
+    const line = r.denial.line;
+    const arn = line.kind === 'access-denied' ? line.canonicalArn : undefined;
+    return !/^arn:[^:]+:iam::\d{12}:user\//.test(arn ?? '');
+  };
+  return mergeListings<StoredRequest>(
+    [
+      { list: indexed },
+      ...refs.map((r) => ({
+        list: ((range, p) => store.denials(r, range, p)) as Listing,
+        keep: joinedAtQuestionTime,
+      })),
+    ],
+    (r) => r.at,
+  );
+};
+
+/**
+ * What the store lists for a target. The store indexes the resource without its group, and the
+ * object posting covers the object's subresources: the group and subresource are checked on the rows
+ * (touches). A kind at cluster scope is listed whole and narrowed on the rows too, because the store's
+ * kind listing narrows by namespace only.
+ */
+const selectorOf = (t: TouchedTarget): ResourceSelector => {
+  switch (t.kind) {
+    case 'object':
+      return { resource: t.resource, name: t.name, ...(t.namespace ? { namespace: t.namespace } : {}) };
+    case 'namespace':
+      return { namespace: t.namespace };
+    case 'resource':
+      return { resource: t.resource, ...(t.namespace ? { namespace: t.namespace } : {}) };
+  }
+};
+
+/** True when a request is one of the target's: the same object (or subresource), kind or namespace. */
+export const touches = (t: TouchedTarget, r: RequestLink): boolean => {
+  if (t.kind === 'namespace') return r.namespace === t.namespace;
+  if (r.resource !== t.resource) return false;
+  if (t.apiGroup !== undefined && (r.apiGroup ?? '') !== t.apiGroup) return false;
+  if (t.kind === 'resource') {
+    if (t.namespace !== undefined) return r.namespace === t.namespace;
+    return t.clusterScope ? !r.namespace : true;
+  }
+  if ((r.namespace ?? undefined) !== t.namespace || r.name !== t.name) return false;
+  return t.subresource === undefined || r.subresource === t.subresource;
+};
+
+const targetWords = (t: TouchedTarget): string => {
+  const kind = `${t.kind === 'namespace' ? '' : t.resource}${t.kind !== 'namespace' && t.apiGroup ? `.${t.apiGroup}` : ''}`;
+  switch (t.kind) {
+    case 'namespace':
+      return `namespace ${t.namespace}`;
+    case 'resource':
+      return t.namespace ? `${kind} in namespace ${t.namespace}` : t.clusterScope ? `${kind} at cluster scope` : kind;
+    case 'object':
+      return `${kind}${t.subresource ? `/${t.subresource}` : ''} ${t.namespace ? `${t.namespace}/` : ''}${t.name}`;
+  }
+};
+
+/**
+ * Open window for the span of a listing: the store's listings cost what they return, so the oldest and
+ * the newest request of a partition cost one page of one each, whatever the length (docs/data-model.md,
+ * "Reading").
+ */
+const OPEN_WINDOW: TimeRange = { from: '1970-01-01T00:00:00.000Z', to: '9999-12-31T23:59:59.999Z' };
+
+/** An empty answer says where the data is: the first and last request the listing holds. */
+const spanNote = async (list: Listing, what: string, window: TimeRange): Promise<string> => {
+  const [first, last] = await Promise.all([
+    list(OPEN_WINDOW, { limit: 1, order: 'oldest-first' }),
+    list(OPEN_WINDOW, { limit: 1, order: 'newest-first' }),
+  ]);
+  const a = first.items[0]?.at;
+  const b = last.items[0]?.at;
+  if (a === undefined || b === undefined) return `no rows: the trail holds no requests of ${what} at all`;
+  return spanText(`requests of ${what}`, a, b, window);
+};
+
+const spanText = (what: string, first: string, last: string, window: TimeRange | undefined): string => {
+  const from = isoSecond(first, 'floor');
+  const to = isoSecond(last, 'ceil');
+  const inside = window?.from !== undefined && window.to !== undefined && window.from <= from && to <= window.to;
+  return inside
+    ? `no rows match in this window; the trail holds ${what} from ${first} to ${last}`
+    : `no rows in this window; the trail holds ${what} from ${first} to ${last} (ask with --from ${from} --to ${to})`;
+};
+
+/** A stored time (µs) as a whole second that still covers it, for a --from / --to a person can type. */
+const isoSecond = (at: string, round: 'floor' | 'ceil'): string => {
+  const t = Date.parse(at);
+  if (Number.isNaN(t)) return at;
+  const s = round === 'floor' ? Math.floor(t / 1000) : Math.ceil((t + 1) / 1000);
+  return new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+};
+
+const historySpanNote = (changes: readonly MappingChange[], ref: ClusterRef, window?: TimeRange): string => {
+  const times = changes.map((c) => c.at).sort();
+  return spanText(
+    `mapping changes of cluster ${refText(ref)}`,
+    times[0] as string,
+    times[times.length - 1] as string,
+    window,
+  );
 };
 
 /**
@@ -538,23 +695,8 @@ const workloadWhoDid = async (
     binding,
     visible,
   );
-  return answer('who-did', ref, { window: q.range, columns: WORKLOAD_CHAIN_COLUMNS, rows, nextCursor, notes });
+  return answer('who-did', ref, { window: q.range, rows, nextCursor, notes });
 };
-
-/** who-did rows of a workload: the request's own cluster and the pod take the human's place. */
-const WORKLOAD_CHAIN_COLUMNS: Column[] = [
-  { key: 'at', header: 'time', maxWidth: 27 },
-  { key: 'cluster', header: 'called cluster', maxWidth: 24 },
-  { key: 'pod', header: 'pod', maxWidth: 40 },
-  { key: 'principal', header: 'principal', maxWidth: 56 },
-  { key: 'mapping', header: 'mapping' },
-  { key: 'username', header: 'k8s user', maxWidth: 40 },
-  { key: 'verb', header: 'verb' },
-  { key: 'target', header: 'target', maxWidth: 48 },
-  { key: 'code', header: 'code' },
-  { key: 'outcome', header: 'outcome' },
-  { key: 'auditID', header: 'auditID', maxWidth: 36 },
-];
 
 /** Adds who deployed the pod behind a workload session, from its cluster's trail (explain only). */
 const withDeployer = async (
@@ -614,36 +756,15 @@ const answer = (
   parts: {
     window?: TimeRange;
     at?: string;
-    columns: Column[];
     rows: object[];
     nextCursor?: string | undefined;
     notes: string[];
   },
 ): QueryAnswer => {
-  const a: QueryAnswer = { question, columns: parts.columns, rows: parts.rows, notes: parts.notes };
+  const a: QueryAnswer = { question, rows: parts.rows, notes: parts.notes };
   if (ref) a.cluster = refText(ref);
   if (parts.window) a.window = parts.window;
   if (parts.at) a.at = parts.at;
   if (parts.nextCursor !== undefined) a.nextCursor = parts.nextCursor;
   return a;
 };
-
-export const ACCESS_AT_COLUMNS: Column[] = [
-  { key: 'source', header: 'via' },
-  { key: 'principal', header: 'principal', maxWidth: 70 },
-  { key: 'username', header: 'k8s user', maxWidth: 56 },
-  { key: 'groups', header: 'groups', maxWidth: 40 },
-  { key: 'policies', header: 'access policies', maxWidth: 50 },
-  { key: 'since', header: 'since', maxWidth: 27 },
-  { key: 'actor', header: 'by', maxWidth: 56 },
-  { key: 'note', header: 'note', maxWidth: 60 },
-];
-
-export const HISTORY_COLUMNS: Column[] = [
-  { key: 'at', header: 'time', maxWidth: 27 },
-  { key: 'change', header: 'change' },
-  { key: 'target', header: 'target', maxWidth: 64 },
-  { key: 'actor', header: 'by', maxWidth: 56 },
-  { key: 'diff', header: 'diff', maxWidth: 100 },
-  { key: 'sourceEventId', header: 'event', maxWidth: 38 },
-];

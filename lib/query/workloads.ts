@@ -130,7 +130,7 @@ export const workloadRows = (
     );
 };
 
-export const WORKLOAD_COLUMNS: Column[] = [
+export const WORKLOAD_COLUMNS: Column<WorkloadRow>[] = [
   { key: 'cluster', header: 'cluster', maxWidth: 40 },
   { key: 'namespace', header: 'namespace' },
   { key: 'serviceAccount', header: 'service account' },
@@ -143,6 +143,23 @@ export const WORKLOAD_COLUMNS: Column[] = [
   { key: 'pods', header: 'pods', maxWidth: 50 },
   { key: 'note', header: 'note', maxWidth: 60 },
 ];
+
+/** CSV: one column per field, headed by its name. */
+export const WORKLOAD_CSV_COLUMNS: Column<WorkloadRow>[] = [
+  'cluster',
+  'namespace',
+  'serviceAccount',
+  'via',
+  'association',
+  'throughRole',
+  'since',
+  'createdBy',
+  'sessions',
+  'firstSession',
+  'lastSession',
+  'pods',
+  'note',
+].map((key) => ({ key, header: key }));
 
 // ---------------------------------------------------------------------------------------------
 // Who deployed the pod

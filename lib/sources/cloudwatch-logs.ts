@@ -313,10 +313,10 @@ export const UNKNOWN_AUDIT_STREAM = 'kube-apiserver-audit-unknown';
 export const UNKNOWN_AUTHENTICATOR_STREAM = 'authenticator-unknown';
 export const UNKNOWN_STREAM = 'unknown';
 
-const looksLikeAudit = (m: string): boolean => m.startsWith('{');
-const looksLikeLogrus = (m: string): boolean => /^(?:time|level|msg)=/.test(m);
+export const looksLikeAudit = (m: string): boolean => m.startsWith('{');
+export const looksLikeLogrus = (m: string): boolean => /^(?:time|level|msg)=/.test(m);
 
-const guessStream = (message: string): string =>
+export const guessStream = (message: string): string =>
   looksLikeAudit(message)
     ? UNKNOWN_AUDIT_STREAM
     : looksLikeLogrus(message)
@@ -324,7 +324,7 @@ const guessStream = (message: string): string =>
       : UNKNOWN_STREAM;
 
 /** When a line carries no CloudWatch timestamp, fall back to the time the message states. */
-const messageTimeMs = (message: string): number | undefined => {
+export const messageTimeMs = (message: string): number | undefined => {
   const audit = /"stageTimestamp":"([^"]+)"/.exec(message) ?? /"requestReceivedTimestamp":"([^"]+)"/.exec(message);
   if (audit) return timestampMs(audit[1]);
   const logrus = /(?:^|\s)time="([^"]+)"/.exec(message);

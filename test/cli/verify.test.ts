@@ -9,7 +9,7 @@ import { startLocalEngine } from '../../lib/local/engine.js';
 /**
  * `eks-trail verify` as a user runs it (a separate process): replay signs what it stored with the
  * data dir's key, verify checks it (exit 0), and a change made behind the store's back is reported
- * with its key (exit 4).
+ * with its key (exit 5).
  */
 const ROOT = resolve(__dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -85,7 +85,7 @@ describe('eks-trail verify', () => {
       await engine.stop();
     }
     const bad = run('verify', ...WINDOW);
-    expect(bad.code).toBe(4);
+    expect(bad.code).toBe(5);
     expect(bad.out).toMatch(/history\s+tampered\s+observed/);
     expect(bad.out).toContain('items-missing');
     expect(bad.out).toContain(deleted);

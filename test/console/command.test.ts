@@ -27,7 +27,9 @@ const printedUrl = (p: ChildProcess): Promise<string> =>
 
 describe('eks-trail console', () => {
   it('replays the samples, listens on 127.0.0.1 only, answers with the printed token and stops on SIGTERM', async () => {
-    child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'bin/eks-trail.ts'), 'console', '--demo'], {
+    // Node with tsx as a loader, not the tsx CLI: the CLI relays SIGTERM to its child and, when the
+    // child does not acknowledge within 30 ms (a loaded machine), kills it and exits 143 itself.
+    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/eks-trail.ts'), 'console', '--demo'], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -179,6 +179,8 @@ describe('the API answers with the question layer the CLI uses', () => {
       k8sUser:
         'arn:aws:sts::813088197977:assumed-role/AWSReservedSSO_AdministratorAccess_8a8e18daf3feb240/dmitri.smith-example.com',
       verb: 'list',
+      // A kind listed at cluster scope has the target `touched` accepts for it.
+      target: '/pods',
     });
     expect(body.stored.stages[0].event.auditID).toBe('e2aedda2-efa2-43e6-a855-0cf30f222464');
   });

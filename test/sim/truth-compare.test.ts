@@ -6,6 +6,7 @@ import {
   agreementReport,
   compareChainToTruth,
   compareChainToTruthDetailed,
+  productAuthorizer,
   TRUTH_FIELDS,
 } from '../../sim/truth-compare.js';
 
@@ -53,7 +54,10 @@ const chainFor = (t: GroundTruth): DecisionChain => {
   const k8s: NonNullable<DecisionChain['k8sIdentity']['value']> = { groups: [...t.groups] };
   if (t.username !== undefined) k8s.username = t.username;
   if (t.impersonated) k8s.impersonated = { ...t.impersonated };
-  const decision: NonNullable<DecisionChain['decision']['value']> = { outcome: t.outcome, authorizer: t.authorizer };
+  const decision: NonNullable<DecisionChain['decision']['value']> = {
+    outcome: t.outcome,
+    authorizer: productAuthorizer(t.authorizer),
+  };
   if (t.failedStage) decision.denial = { stage: t.failedStage };
   const principal: NonNullable<DecisionChain['principal']['value']> = { type: 'assumed-role' };
   if (t.canonicalArn) {

@@ -17,7 +17,7 @@ import {
   useReady,
   ViewTitle,
 } from '../components.js';
-import { accessHref, actorArn, isPrincipalArn, mappingsHref, searchHref, windowAround } from '../links.js';
+import { accessHref, actorArn, actorLabel, isPrincipalArn, mappingsHref, searchHref, windowAround } from '../links.js';
 
 const GROUP_LABELS: Record<string, string> = {
   'cluster-creator': 'Cluster creator',
@@ -47,7 +47,15 @@ const columns = (cluster: string | undefined, at: string | undefined): TableColu
   },
   { key: 'username', header: 'k8s user', max: 40 },
   { key: 'groups', header: 'groups', max: 30 },
-  { key: 'policies', header: 'access policies', max: 40 },
+  {
+    key: 'policies',
+    header: 'access policies',
+    max: 40,
+    text: (r) =>
+      r.policies
+        .map((p) => (p.scope === 'namespace' ? `${p.name}@ns:${(p.namespaces ?? []).join(',')}` : `${p.name}@cluster`))
+        .join(', '),
+  },
   {
     key: 'since',
     header: 'since',
@@ -71,7 +79,7 @@ const columns = (cluster: string | undefined, at: string | undefined): TableColu
       return (
         <Pivot
           label="Requests of actor"
-          text={r.actor}
+          text={actorLabel(r.actor)}
           to={arn ? searchHref('who-did', cluster, windowAround(r.since), { principal: arn }) : undefined}
           max={40}
         />

@@ -14,13 +14,22 @@ import {
   useReady,
   ViewTitle,
 } from '../components.js';
-import { accessHref, actorArn, href, isPrincipalArn, mappingsHref, searchHref, windowAround } from '../links.js';
+import {
+  accessHref,
+  actorArn,
+  actorLabel,
+  href,
+  isPrincipalArn,
+  mappingsHref,
+  searchHref,
+  windowAround,
+} from '../links.js';
 
 const COLUMNS: TableColumn<HistoryRow>[] = [
   { key: 'at', header: 'time' },
   { key: 'change', header: 'change' },
   { key: 'target', header: 'target' },
-  { key: 'actor', header: 'by' },
+  { key: 'actor', header: 'by', text: (r) => actorLabel(r.actor) },
   { key: 'source', header: 'source' },
   { key: 'diff', header: 'diff', text: (r) => r.diff.join('\n') },
   { key: 'sourceEventId', header: 'event' },
@@ -146,7 +155,7 @@ export const MappingsView = () => {
                     <dd>
                       <Pivot
                         label="Requests of actor"
-                        text={r.actor}
+                        text={actorLabel(r.actor)}
                         to={
                           actor
                             ? searchHref('who-did', shownCluster, windowAround(r.at), { principal: actor })

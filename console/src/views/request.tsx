@@ -1,7 +1,6 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'wouter';
-import type { ExplainRow } from '../../../lib/query/chain-rows.js';
-import type { RequestAnswer } from '../api.js';
+import type { ShownExplainRow as ExplainRow, RequestAnswer } from '../api.js';
 import { ChainGraph, LINK_LABELS } from '../chain-graph.js';
 import {
   DataTable,
@@ -69,7 +68,7 @@ const chainTableColumns = (cluster: string | undefined, mappingKey?: string): Ta
   { key: 'step', header: '#' },
   { key: 'link', header: 'link', cell: (r) => LINK_LABELS[r.link] ?? r.link, text: (r) => r.link },
   { key: 'status', header: 'status', cell: (r) => <StatusBadge status={r.status} /> },
-  { key: 'value', header: 'value', cell: (r) => <span className="wrap">{r.value || '–'}</span> },
+  { key: 'value', header: 'value', cell: (r) => <span className="wrap">{r.text || '–'}</span>, text: (r) => r.text },
   { key: 'why', header: 'why', cell: (r) => <span className="wrap">{r.why}</span> },
   {
     key: 'evidence',
@@ -157,7 +156,7 @@ export const RequestView = () => {
                   {LINK_LABELS[current.link]} <StatusBadge status={current.status} />
                 </h2>
                 <p className="wrap">
-                  <LongText text={current.value || '(unknown)'} max={400} />
+                  <LongText text={current.text || '(unknown)'} max={400} />
                 </p>
                 <p>{current.why}</p>
                 <ul className="evidence">

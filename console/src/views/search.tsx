@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Link, useLocation, useSearchParams } from 'wouter';
-import type { ChainRow } from '../../../lib/query/chain-rows.js';
+import type { RequestRow } from '../../../lib/query/chain-rows.js';
+import { decisionText, missingText } from '../../../lib/query/row-text.js';
 import type { Info, QueryAnswer } from '../api.js';
 import {
   ClusterList,
@@ -33,7 +34,7 @@ const FILTERS: Record<string, { name: string; label: string; placeholder?: strin
   touched: [{ name: 'target', label: 'target', placeholder: 'kube-system/configmaps/aws-auth' }],
 };
 const SELECTS: Record<string, { name: string; label: string; options: string[] }[]> = {
-  'who-did': [{ name: 'outcome', label: 'outcome', options: ['', 'allow', 'forbid', 'authn-failed'] }],
+  'who-did': [{ name: 'outcome', label: 'outcome', options: ['', 'allow', 'forbid', 'authn-failed', 'unknown'] }],
   denied: [
     {
       name: 'stage',
@@ -52,103 +53,115 @@ const allowed = (q: string): string[] => [
   ...(SELECTS[q] ?? []).map((f) => f.name),
 ];
 
-const chainColumns = (cluster: string | undefined, w: Window, denied: boolean): TableColumn<ChainRow>[] => {
-  const c = (r: ChainRow) => clusterOf(r) ?? cluster;
-  const time: TableColumn<ChainRow> = {
-    key: 'at',
+const chainColumns = (cluster: string | undefined, w: Window, denied: boolean): TableColumn<RequestRow>[] => {
+  const c = (r: RequestRow) => clusterOf(r) ?? cluster;
+  const time: TableColumn<RequestRow> = {
+    key: 'time',
     header: 'time',
     cell: (r) =>
       r.auditID ? (
-        <Link href={requestHref(c(r), r.auditID, r.at)} aria-label={`Open request ${r.auditID} at ${r.at}`}>
-          {r.at}
+        <Link href={requestHref(c(r), r.auditID, r.time)} aria-label={`Open request ${r.auditID} at ${r.time}`}>
+          {r.time}
         </Link>
       ) : (
-        <span title={r.chainId}>{r.at}</span>
+        <span title={r.chainId}>{r.time}</span>
       ),
   };
-  const human: TableColumn<ChainRow> = {
+  const human: TableColumn<RequestRow> = {
     key: 'human',
     header: 'human',
+    text: (r) => r.human?.identity,
     cell: (r) => (
       <Pivot
         label="Requests of human"
-        text={r.human}
-        to={r.human && searchHref('who-did', c(r), w, { human: r.human })}
+        text={r.human?.identity}
+        to={r.human && searchHref('who-did', c(r), w, { human: r.human.identity })}
         max={32}
       />
     ),
   };
-  const principal: TableColumn<ChainRow> = {
+  const principal: TableColumn<RequestRow> = {
     key: 'principal',
     header: 'principal',
+    text: (r) => r.principal.arn,
     cell: (r) => (
       <Pivot
         label="Requests of principal"
-        text={r.principal}
-        to={r.principal && searchHref('who-did', c(r), w, { principal: r.principal })}
+        text={r.principal.arn}
+        to={r.principal.arn && searchHref('who-did', c(r), w, { principal: r.principal.arn })}
       />
     ),
   };
-  const mapping: TableColumn<ChainRow> = {
+  const mapping: TableColumn<RequestRow> = {
     key: 'mapping',
     header: 'mapping',
     cell: (r) => (
       <Pivot
-        label={`Mapping history of ${r.mappingKey ?? r.mapping}`}
-        text={r.mapping}
-        to={r.mappingKey ? mappingsHref(c(r), { principal: r.mappingKey }) : undefined}
+        label={`Mapping history of ${r.mapping?.key ?? r.mapping?.source}`}
+        text={r.mapping?.source}
+        to={r.mapping?.key ? mappingsHref(c(r), { principal: r.mapping.key }) : undefined}
         max={20}
       />
     ),
-    text: (r) => r.mapping,
+    text: (r) => r.mapping?.source,
   };
-  const user: TableColumn<ChainRow> = {
+  const user: TableColumn<RequestRow> = {
     key: 'username',
     header: 'k8s user',
+    text: (r) => r.k8s.user,
     cell: (r) => (
       <Pivot
         label="Requests of Kubernetes user"
-        text={r.username}
-        to={r.username && searchHref('who-did', c(r), w, { 'k8s-user': r.username })}
+        text={r.k8s.user}
+        to={r.k8s.user && searchHref('who-did', c(r), w, { 'k8s-user': r.k8s.user })}
         max={36}
       />
     ),
   };
-  const target: TableColumn<ChainRow> = {
+  const target: TableColumn<RequestRow> = {
     key: 'target',
     header: 'target',
+    text: (r) => r.target ?? r.requestURI,
     cell: (r) => (
       <Pivot
         label="Requests that touched"
-        text={r.target}
-        to={r.target && !r.target.startsWith('/api') ? searchHref('touched', c(r), w, { target: r.target }) : undefined}
+        text={r.target ?? r.requestURI}
+        to={r.target ? searchHref('touched', c(r), w, { target: r.target }) : undefined}
         max={40}
       />
     ),
   };
-  const plain = (key: keyof ChainRow, header: string, max = 24): TableColumn<ChainRow> => ({ key, header, max });
-  const audit: TableColumn<ChainRow> = {
+  const plain = (key: string, header: string, text: (r: RequestRow) => unknown, max = 24): TableColumn<RequestRow> => ({
+    key,
+    header,
+    text,
+    max,
+  });
+  const audit: TableColumn<RequestRow> = {
     key: 'auditID',
     header: 'auditID',
     cell: (r) =>
       r.auditID ? (
-        <Pivot label="Explain request" text={r.auditID} to={requestHref(c(r), r.auditID, r.at)} max={12} />
+        <Pivot label="Explain request" text={r.auditID} to={requestHref(c(r), r.auditID, r.time)} max={12} />
       ) : (
         <span className="muted">–</span>
       ),
   };
+  const verb = plain('verb', 'verb', (r) => r.verb);
+  const code = plain('code', 'code', (r) => r.status);
+  const why = plain('why', 'why', (r) => decisionText(r.decision), 48);
   return denied
     ? [
         time,
-        plain('failedStage', 'stage'),
+        plain('failedStage', 'stage', (r) => r.decision.failedStage),
         principal,
         human,
         user,
-        plain('verb', 'verb'),
+        verb,
         target,
-        plain('code', 'code'),
-        plain('missing', 'missing permission', 40),
-        plain('why', 'why', 48),
+        code,
+        plain('missing', 'missing permission', (r) => missingText(r.decision.missing), 40),
+        why,
         audit,
       ]
     : [
@@ -157,11 +170,11 @@ const chainColumns = (cluster: string | undefined, w: Window, denied: boolean): 
         principal,
         mapping,
         user,
-        plain('verb', 'verb'),
+        verb,
         target,
-        plain('code', 'code'),
-        plain('outcome', 'outcome'),
-        plain('why', 'why', 48),
+        code,
+        plain('outcome', 'outcome', (r) => r.decision.outcome),
+        why,
         audit,
       ];
 };
@@ -197,7 +210,7 @@ export const SearchView = ({ info }: { info: Info | undefined }) => {
   useReady(data !== undefined || error !== undefined);
   const cluster = params.get('cluster') ?? data?.cluster ?? undefined;
   const w = windowOf(params);
-  const rows = (data?.rows ?? []) as ChainRow[];
+  const rows = (data?.rows ?? []) as RequestRow[];
   const columns = chainColumns(cluster, w, question === 'denied');
 
   return (
@@ -231,7 +244,7 @@ export const SearchView = ({ info }: { info: Info | undefined }) => {
               rows={rows}
               columns={columns}
               rowKey={(r) => r.chainId}
-              rowClass={(r) => (r.outcome === 'allow' ? undefined : `outcome-${r.outcome}`)}
+              rowClass={(r) => (r.decision.outcome === 'allow' ? undefined : `outcome-${r.decision.outcome}`)}
             />
           )}
           <nav className="pager" aria-label="Pages">

@@ -68,7 +68,7 @@ describe('parseAuthorizationReason on real annotations', () => {
     });
   });
 
-  it('treats the empty allow reason of kubernetes-admin as the privileged-group authorizer', () => {
+  it('reads the empty allow reason of kubernetes-admin as an allow that names no grant', () => {
     expect(parseAnnotations(annotationsOf(pantherLog('Not 403')))).toEqual({
       ok: true,
       value: { kind: 'privileged-allow' },

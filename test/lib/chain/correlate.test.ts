@@ -189,7 +189,7 @@ describe('correlateAuditEvent: aws-auth role with a {{SessionName}} username (st
     });
     expect(chain.decision.value).toMatchObject({
       outcome: 'allow',
-      authorizer: 'privileged-group',
+      authorizer: 'system:masters',
       reason: { kind: 'privileged-allow' },
     });
     // alice@example.com is a caller-chosen session name on a non-SSO role: not the human.
@@ -219,16 +219,14 @@ describe('correlateAuditEvent: cluster creator in CONFIG_MAP mode (panther kuber
       // 2022 events have no extra.principalId: the uid carries it.
       principalId: 'AROARLIVEKVNIRVGDLJWJ',
     });
-    expect(chain.principal.why).toContain(
-      'principal id from user.uid (no extra.principalId: authenticator before v0.5.13)',
-    );
+    expect(chain.principal.why).toContain('principal id from user.uid (user.extra has no principalId');
     expect(chain.principal.evidence).toContain('audit:user.uid');
     expect(chain.mapping.value).toMatchObject({
       source: 'cluster-creator',
       username: 'kubernetes-admin',
       groups: ['system:masters'],
     });
-    expect(chain.decision.value).toMatchObject({ outcome: 'allow', authorizer: 'privileged-group', rawReason: '' });
+    expect(chain.decision.value).toMatchObject({ outcome: 'allow', authorizer: 'system:masters', rawReason: '' });
     expect(chain.request.value).toMatchObject({
       verb: 'get',
       resource: 'pods',

@@ -55,7 +55,9 @@ describe('parseQuestionParams', () => {
     ['denied', { stage: 'rbac' }, 'stage'],
     ['access-at', { at: 'noon' }, 'at'],
     ['touched', {}, 'target'],
-    ['touched', { target: 'a/b/c/d' }, 'target'],
+    ['touched', { target: 'a/b/c/d/e' }, 'target'],
+    ['touched', { target: 'a//c' }, 'target'],
+    ['touched', { target: '/.apps' }, 'target'],
     ['touched', { target: 'ns/pods', access: 'modify' }, 'access'],
     ['explain', { since: '1h', 'audit-id': 'x' }, 'since'],
   ])('%s %j is refused naming %s', (q, params, param) => {
@@ -69,7 +71,7 @@ describe('parseQuestionParams', () => {
 
   it('lists the valid choices in the message of an enumeration', () => {
     const r = parseQuestionParams('who-did', { outcome: 'maybe' }, NOW);
-    expect(!r.ok && r.issues[0]?.message).toBe('outcome: "maybe" is not one of allow, forbid, authn-failed');
+    expect(!r.ok && r.issues[0]?.message).toBe('outcome: "maybe" is not one of allow, forbid, authn-failed, unknown');
   });
 
   it('never throws on arbitrary parameters', () => {
@@ -93,6 +95,22 @@ describe('parseTouchedTarget', () => {
     ['namespace/dev', { kind: 'namespace', namespace: 'dev' }],
     ['dev/', { kind: 'namespace', namespace: 'dev' }],
     ['secrets', { kind: 'resource', resource: 'secrets' }],
+    ['deployments.apps', { kind: 'resource', resource: 'deployments', apiGroup: 'apps' }],
+    [
+      'kube-system/daemonsets.apps/aws-node',
+      { kind: 'object', namespace: 'kube-system', resource: 'daemonsets', apiGroup: 'apps', name: 'aws-node' },
+    ],
+    [
+      'payments/pods/log/api-0',
+      { kind: 'object', namespace: 'payments', resource: 'pods', subresource: 'log', name: 'api-0' },
+    ],
+    ['/nodes/status/ip-10-0-0-1', { kind: 'object', resource: 'nodes', subresource: 'status', name: 'ip-10-0-0-1' }],
+    ['/namespaces/payments', { kind: 'object', resource: 'namespaces', name: 'payments' }],
+    ['/pods', { kind: 'resource', resource: 'pods', clusterScope: true }],
+    [
+      '/clusterrolebindings.rbac.authorization.k8s.io',
+      { kind: 'resource', resource: 'clusterrolebindings', apiGroup: 'rbac.authorization.k8s.io', clusterScope: true },
+    ],
   ])('%s', (text, value) => {
     expect(parseTouchedTarget(text)).toEqual({ ok: true, value });
   });
@@ -106,5 +124,17 @@ describe('parsePrincipal', () => {
       matchKey: 'arn:aws:iam::111122223333:user/ops/bob',
       canonicalArn: 'arn:aws:iam::111122223333:user/ops/bob',
     });
+  });
+});
+
+describe('an account wildcard principal', () => {
+  it.each([
+    ['access-at', true],
+    ['mappings-history', true],
+    ['who-did', false],
+    ['denied', false],
+  ])('%s accepts arn:aws:iam::<account>:* (as access-at prints mapAccounts): %s', (question, accepted) => {
+    const r = parseQuestionParams(question, { principal: 'arn:aws:iam::626603526743:*' }, NOW);
+    expect(r.ok).toBe(accepted);
   });
 });

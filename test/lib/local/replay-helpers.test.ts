@@ -1,58 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createProgress } from '../../../lib/local/progress.js';
-import { awsAuthSnapshotChange, detectFile, logGroupFor, ReplayError } from '../../../lib/local/replay.js';
+import { awsAuthSnapshotChange, logGroupFor, ReplayError } from '../../../lib/local/replay.js';
 
 const FIXTURE = resolve(__dirname, '../../fixtures/query/kiem');
-const CORPUS_PAYLOAD = resolve(__dirname, '../../fixtures/query/powertools-cloudwatch-base.json');
-const dir = mkdtempSync(join(tmpdir(), 'replay-detect-'));
-const file = (name: string, content: string | Buffer) => {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-};
-
-describe('detectFile', () => {
-  it.each([
-    ['kiem.filter-log-events.json', 'log-export'],
-    ['cloudtrail.json', 'cloudtrail'],
-    ['kiem.yaml', 'aws-auth'],
-  ])('classifies the fixture %s as %s', (name, kind) => {
-    expect(detectFile(join(FIXTURE, name)).kind).toBe(kind);
-  });
-
-  it('reads gzip CloudTrail log files and lookup-events output', () => {
-    const records = JSON.parse(require('node:fs').readFileSync(join(FIXTURE, 'cloudtrail.json'), 'utf8'));
-    expect(detectFile(file('ct.json.gz', gzipSync(JSON.stringify(records)))).bodies).toHaveLength(4);
-    const lookup = {
-      Events: records.Records.map((r: { eventID: string }) => ({
-        EventId: r.eventID,
-        CloudTrailEvent: JSON.stringify(r),
-      })),
-    };
-    expect(detectFile(file('lookup.json', JSON.stringify(lookup))).kind).toBe('cloudtrail');
-  });
-
-  it('treats a captured Lambda awslogs event as a delivery carrying its own log group', () => {
-    expect(detectFile(CORPUS_PAYLOAD).kind).toBe('log-delivery-event');
-  });
-
-  it('asks for --log-group when an export does not say which cluster it is', () => {
-    const p = file(
-      'export.json',
-      JSON.stringify({ events: [{ logStreamName: 'authenticator-1', timestamp: 1, message: 'x', eventId: '1' }] }),
-    );
-    expect(() => detectFile(p)).toThrow(/--log-group/);
-    expect(detectFile(p, { logGroup: '/aws/eks/prod/cluster' }).logGroup).toBe('/aws/eks/prod/cluster');
-  });
-
-  it('refuses an empty file', () => {
-    expect(() => detectFile(file('empty.json', '  '))).toThrow(ReplayError);
-  });
-});
 
 describe('logGroupFor', () => {
   it.each([
@@ -67,7 +19,7 @@ describe('logGroupFor', () => {
 
 describe('awsAuthSnapshotChange', () => {
   it('is content-addressed so replaying a snapshot twice is one change', () => {
-    const yaml = require('node:fs').readFileSync(join(FIXTURE, 'kiem.yaml'), 'utf8');
+    const yaml = readFileSync(join(FIXTURE, 'kiem.yaml'), 'utf8');
     const a = awsAuthSnapshotChange(yaml, 'kiem', '2024-08-05T00:00:00.000Z', '211125685544', 'kiem.yaml');
     const b = awsAuthSnapshotChange(yaml, 'kiem', '2024-08-05T00:00:00.000Z', '211125685544', 'kiem.yaml');
     expect(a.sourceEventId).toBe(b.sourceEventId);

@@ -8,7 +8,7 @@ import { localClient } from '../lib/local/engine.js';
  * dynalite in its own process with LevelDB on disk: a million chains with their index entries do not
  * fit comfortably in the bench process's heap, and a separate process lets the engine use the second
  * core while the bench process simulates and correlates. Started as `node .../dynalite/cli.js` so the
- * pid held is the engine's own (TOOLCHAIN.md: `npx dynalite` leaves its child running when killed).
+ * pid held is the engine's own (`npx dynalite` leaves its child running when killed).
  */
 
 export interface DynaliteProcess {

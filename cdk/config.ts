@@ -212,14 +212,20 @@ const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Records a problem with the key at `path`; every validator below reports through one. */
+type Report = (path: string, message: string) => void;
+
+const wholeIn = (v: unknown, lo: number, hi: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+
 /**
  * Validates raw configuration. `env` supplies defaults: the central account and region default to the
  * synthesis environment, and a cluster without account/region belongs to the central account/region.
- * Pure: no I/O, no clock, never throws.
+ * Pure: no I/O, no clock, never throws. Problems are listed in the order of the sections below.
  */
 export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResult {
   const problems: ConfigProblem[] = [];
-  const bad = (path: string, message: string) => problems.push({ path, message });
+  const bad: Report = (path, message) => problems.push({ path, message });
 
   if (!isRecord(input)) {
     return { ok: false, problems: [{ path: '(root)', message: 'expected an object of configuration keys' }] };
@@ -228,11 +234,60 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
     if (!KNOWN_KEYS.has(key)) bad(key, `unknown key (known: ${[...KNOWN_KEYS].join(', ')})`);
   }
 
+  const placement = validatePlacement(input, env, bad);
+  const enableLoggingDefault = input.enableControlPlaneLogging ?? false;
+  if (typeof enableLoggingDefault !== 'boolean') bad('enableControlPlaneLogging', 'must be true or false');
+  const forwardGlobalStsEvents = input.forwardGlobalStsEvents ?? true;
+  if (typeof forwardGlobalStsEvents !== 'boolean') bad('forwardGlobalStsEvents', 'must be true or false');
+  const memberAccountIds = validateMemberAccountIds(input.memberAccountIds, bad);
+  const organizationId = validateOrganizationId(input.organizationId, bad);
+  const clusters = validateClusters(input.clusters, { ...placement, enableLoggingDefault }, bad);
+  checkClusterAdmission(clusters, placement, memberAccountIds, organizationId, bad);
+  const retentionDays = validateRetentionDays(input.retentionDays, bad);
+  const alertEmails = validateAlertEmails(input.alertEmails, bad);
+  const capacity = validateCapacity(input, bad);
+  const alertSettings = validateAlertSettings(input, bad);
+  const ocsfExport = validateOcsfExport(input.ocsfExport, bad);
+  const queryAccess = validateQueryAccess(input.queryAccess, bad);
+  const silenceAlarmMinutes = validateSilenceAlarmMinutes(input.silenceAlarmMinutes, bad);
+  const alertRouting = validateAlertRouting(input.alertRouting, bad);
+
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    value: {
+      mode: placement.mode as DeploymentMode,
+      centralAccount: placement.centralAccount as string,
+      centralRegion: placement.centralRegion as string,
+      clusters,
+      memberAccountIds,
+      ...(organizationId !== undefined ? { organizationId } : {}),
+      retentionDays,
+      alertEmails,
+      ...capacity,
+      enableControlPlaneLogging: enableLoggingDefault as boolean,
+      forwardGlobalStsEvents: forwardGlobalStsEvents as boolean,
+      ...alertSettings,
+      ...(ocsfExport ? { ocsfExport } : {}),
+      queryAccess,
+      silenceAlarmMinutes,
+      ...(alertRouting ? { alertRouting } : {}),
+    },
+  };
+}
+
+/** Mode, central account and region as given or defaulted; not yet known to be valid (`bad` says). */
+interface Placement {
+  mode: unknown;
+  centralAccount: unknown;
+  centralRegion: unknown;
+}
+
+function validatePlacement(input: Record<string, unknown>, env: DeployEnv, bad: Report): Placement {
   const mode = input.mode ?? 'multi-account';
   if (mode !== 'multi-account' && mode !== 'single-account') {
     bad('mode', `must be "multi-account" or "single-account", got ${JSON.stringify(input.mode)}`);
   }
-
   const centralAccount = input.centralAccount ?? env.account;
   if (typeof centralAccount !== 'string' || !ACCOUNT_RE.test(centralAccount)) {
     bad('centralAccount', `must be a 12-digit account id, got ${JSON.stringify(centralAccount)}`);
@@ -241,101 +296,126 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
   if (typeof centralRegion !== 'string' || !REGION_RE.test(centralRegion)) {
     bad('centralRegion', `must be a region name like eu-west-1, got ${JSON.stringify(centralRegion)}`);
   }
+  return { mode, centralAccount, centralRegion };
+}
 
-  const enableLoggingDefault = input.enableControlPlaneLogging ?? false;
-  if (typeof enableLoggingDefault !== 'boolean') bad('enableControlPlaneLogging', 'must be true or false');
-
-  const forwardGlobalStsEvents = input.forwardGlobalStsEvents ?? true;
-  if (typeof forwardGlobalStsEvents !== 'boolean') bad('forwardGlobalStsEvents', 'must be true or false');
-
+function validateMemberAccountIds(input: unknown, bad: Report): string[] {
   const memberAccountIds: string[] = [];
-  if (input.memberAccountIds !== undefined) {
-    if (!Array.isArray(input.memberAccountIds)) {
-      bad('memberAccountIds', 'must be a list of 12-digit account ids');
-    } else {
-      input.memberAccountIds.forEach((a, i) => {
-        if (typeof a !== 'string' || !ACCOUNT_RE.test(a)) {
-          bad(
-            `memberAccountIds[${i}]`,
-            `must be a 12-digit account id (quote it: leading zeros), got ${JSON.stringify(a)}`,
-          );
-        } else if (memberAccountIds.includes(a)) {
-          bad(`memberAccountIds[${i}]`, `duplicate account ${a}`);
-        } else {
-          memberAccountIds.push(a);
-        }
-      });
-    }
+  if (input === undefined) return memberAccountIds;
+  if (!Array.isArray(input)) {
+    bad('memberAccountIds', 'must be a list of 12-digit account ids');
+    return memberAccountIds;
   }
-
-  let organizationId: string | undefined;
-  if (input.organizationId !== undefined) {
-    if (typeof input.organizationId !== 'string' || !ORG_ID_RE.test(input.organizationId)) {
-      bad('organizationId', `must look like o-abc123defg, got ${JSON.stringify(input.organizationId)}`);
+  input.forEach((a, i) => {
+    if (typeof a !== 'string' || !ACCOUNT_RE.test(a)) {
+      bad(
+        `memberAccountIds[${i}]`,
+        `must be a 12-digit account id (quote it: leading zeros), got ${JSON.stringify(a)}`,
+      );
+    } else if (memberAccountIds.includes(a)) {
+      bad(`memberAccountIds[${i}]`, `duplicate account ${a}`);
     } else {
-      organizationId = input.organizationId;
+      memberAccountIds.push(a);
     }
-  }
+  });
+  return memberAccountIds;
+}
 
+function validateOrganizationId(input: unknown, bad: Report): string | undefined {
+  if (input === undefined) return undefined;
+  if (typeof input !== 'string' || !ORG_ID_RE.test(input)) {
+    bad('organizationId', `must look like o-abc123defg, got ${JSON.stringify(input)}`);
+    return undefined;
+  }
+  return input;
+}
+
+const CLUSTER_KEYS = ['name', 'account', 'region', 'enableControlPlaneLogging', 'silenceAlarm'];
+
+/** The clusters, each a name or an object; account and region default to the central ones. */
+function validateClusters(
+  input: unknown,
+  defaults: Placement & { enableLoggingDefault: unknown },
+  bad: Report,
+): ClusterConfig[] {
   const clusters: ClusterConfig[] = [];
-  if (!Array.isArray(input.clusters) || input.clusters.length === 0) {
+  if (!Array.isArray(input) || input.length === 0) {
     bad('clusters', 'must list at least one EKS cluster (a name, or {name, account, region})');
-  } else {
-    const seen = new Set<string>();
-    input.clusters.forEach((raw, i) => {
-      const path = `clusters[${i}]`;
-      const c = typeof raw === 'string' ? { name: raw } : raw;
-      if (!isRecord(c)) {
-        bad(path, 'must be a cluster name or an object {name, account?, region?, enableControlPlaneLogging?}');
-        return;
-      }
-      for (const key of Object.keys(c)) {
-        if (!['name', 'account', 'region', 'enableControlPlaneLogging', 'silenceAlarm'].includes(key))
-          bad(`${path}.${key}`, 'unknown key');
-      }
-      const account = c.account ?? centralAccount;
-      const region = c.region ?? centralRegion;
-      const logging = c.enableControlPlaneLogging ?? enableLoggingDefault;
-      const silenceAlarm = c.silenceAlarm ?? logging;
-      let valid = true;
-      if (typeof c.name !== 'string' || !CLUSTER_NAME_RE.test(c.name)) {
-        bad(`${path}.name`, `must be an EKS cluster name (letters, digits, - and _), got ${JSON.stringify(c.name)}`);
-        valid = false;
-      }
-      if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) {
-        bad(`${path}.account`, `must be a 12-digit account id, got ${JSON.stringify(account)}`);
-        valid = false;
-      }
-      if (typeof region !== 'string' || !REGION_RE.test(region)) {
-        bad(`${path}.region`, `must be a region name like eu-west-1, got ${JSON.stringify(region)}`);
-        valid = false;
-      }
-      if (typeof logging !== 'boolean') {
-        bad(`${path}.enableControlPlaneLogging`, 'must be true or false');
-        valid = false;
-      }
-      if (typeof silenceAlarm !== 'boolean') {
-        bad(`${path}.silenceAlarm`, 'must be true or false');
-        valid = false;
-      }
-      if (!valid) return;
-      const cluster: ClusterConfig = {
-        name: c.name as string,
-        account: account as string,
-        region: region as string,
-        enableControlPlaneLogging: logging as boolean,
-        silenceAlarm: silenceAlarm as boolean,
-      };
-      const key = `${cluster.account}/${cluster.region}/${cluster.name}`;
-      if (seen.has(key)) {
-        bad(path, `cluster ${key} is listed twice`);
-        return;
-      }
-      seen.add(key);
-      clusters.push(cluster);
-    });
+    return clusters;
   }
+  const seen = new Set<string>();
+  input.forEach((raw, i) => {
+    const path = `clusters[${i}]`;
+    const cluster = validateCluster(raw, path, defaults, bad);
+    if (cluster === undefined) return;
+    const key = `${cluster.account}/${cluster.region}/${cluster.name}`;
+    if (seen.has(key)) {
+      bad(path, `cluster ${key} is listed twice`);
+      return;
+    }
+    seen.add(key);
+    clusters.push(cluster);
+  });
+  return clusters;
+}
 
+function validateCluster(
+  raw: unknown,
+  path: string,
+  defaults: Placement & { enableLoggingDefault: unknown },
+  bad: Report,
+): ClusterConfig | undefined {
+  const c = typeof raw === 'string' ? { name: raw } : raw;
+  if (!isRecord(c)) {
+    bad(path, 'must be a cluster name or an object {name, account?, region?, enableControlPlaneLogging?}');
+    return undefined;
+  }
+  for (const key of Object.keys(c)) {
+    if (!CLUSTER_KEYS.includes(key)) bad(`${path}.${key}`, 'unknown key');
+  }
+  const account = c.account ?? defaults.centralAccount;
+  const region = c.region ?? defaults.centralRegion;
+  const logging = c.enableControlPlaneLogging ?? defaults.enableLoggingDefault;
+  const silenceAlarm = c.silenceAlarm ?? logging;
+  let valid = true;
+  if (typeof c.name !== 'string' || !CLUSTER_NAME_RE.test(c.name)) {
+    bad(`${path}.name`, `must be an EKS cluster name (letters, digits, - and _), got ${JSON.stringify(c.name)}`);
+    valid = false;
+  }
+  if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) {
+    bad(`${path}.account`, `must be a 12-digit account id, got ${JSON.stringify(account)}`);
+    valid = false;
+  }
+  if (typeof region !== 'string' || !REGION_RE.test(region)) {
+    bad(`${path}.region`, `must be a region name like eu-west-1, got ${JSON.stringify(region)}`);
+    valid = false;
+  }
+  if (typeof logging !== 'boolean') {
+    bad(`${path}.enableControlPlaneLogging`, 'must be true or false');
+    valid = false;
+  }
+  if (typeof silenceAlarm !== 'boolean') {
+    bad(`${path}.silenceAlarm`, 'must be true or false');
+    valid = false;
+  }
+  if (!valid) return undefined;
+  return {
+    name: c.name as string,
+    account: account as string,
+    region: region as string,
+    enableControlPlaneLogging: logging as boolean,
+    silenceAlarm: silenceAlarm as boolean,
+  };
+}
+
+/** Every cluster must be reachable in the mode chosen: in the central account, or in an admitted one. */
+function checkClusterAdmission(
+  clusters: ClusterConfig[],
+  { mode, centralAccount, centralRegion }: Placement,
+  memberAccountIds: string[],
+  organizationId: string | undefined,
+  bad: Report,
+): void {
   if (mode === 'single-account') {
     clusters.forEach((c) => {
       // Direct subscriptions (no cross-account destination) need the log group, stream and stack together.
@@ -346,82 +426,77 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
         );
       }
     });
-  } else {
-    if (memberAccountIds.length === 0 && organizationId === undefined) {
-      bad(
-        'memberAccountIds',
-        'multi-account mode needs memberAccountIds or organizationId: the log destination and event bus admit only those',
-      );
-    }
-    if (organizationId === undefined && memberAccountIds.length > 0) {
-      for (const c of clusters) {
-        if (c.account !== centralAccount && !memberAccountIds.includes(c.account)) {
-          bad('clusters', `cluster ${c.name} is in account ${c.account}, which memberAccountIds does not admit`);
-        }
+    return;
+  }
+  if (memberAccountIds.length === 0 && organizationId === undefined) {
+    bad(
+      'memberAccountIds',
+      'multi-account mode needs memberAccountIds or organizationId: the log destination and event bus admit only those',
+    );
+  }
+  if (organizationId === undefined && memberAccountIds.length > 0) {
+    for (const c of clusters) {
+      if (c.account !== centralAccount && !memberAccountIds.includes(c.account)) {
+        bad('clusters', `cluster ${c.name} is in account ${c.account}, which memberAccountIds does not admit`);
       }
     }
   }
+}
 
+function validateRetentionDays(input: unknown, bad: Report): Partial<Record<RetentionItemClass, number>> {
   const retentionDays: Partial<Record<RetentionItemClass, number>> = {};
-  if (input.retentionDays !== undefined) {
-    if (!isRecord(input.retentionDays)) {
-      bad('retentionDays', `must be an object of item class -> days (${RETENTION_ITEM_CLASSES.join(', ')})`);
+  if (input === undefined) return retentionDays;
+  if (!isRecord(input)) {
+    bad('retentionDays', `must be an object of item class -> days (${RETENTION_ITEM_CLASSES.join(', ')})`);
+    return retentionDays;
+  }
+  for (const [k, v] of Object.entries(input)) {
+    if (!(RETENTION_ITEM_CLASSES as readonly string[]).includes(k)) {
+      bad(`retentionDays.${k}`, `unknown item class (known: ${RETENTION_ITEM_CLASSES.join(', ')})`);
+    } else if (!wholeIn(v, 1, 36500)) {
+      bad(`retentionDays.${k}`, `must be a whole number of days between 1 and 36500, got ${JSON.stringify(v)}`);
     } else {
-      for (const [k, v] of Object.entries(input.retentionDays)) {
-        if (!(RETENTION_ITEM_CLASSES as readonly string[]).includes(k)) {
-          bad(`retentionDays.${k}`, `unknown item class (known: ${RETENTION_ITEM_CLASSES.join(', ')})`);
-        } else if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 36500) {
-          bad(`retentionDays.${k}`, `must be a whole number of days between 1 and 36500, got ${JSON.stringify(v)}`);
-        } else {
-          retentionDays[k as RetentionItemClass] = v;
-        }
-      }
+      retentionDays[k as RetentionItemClass] = v;
     }
   }
+  return retentionDays;
+}
 
+function validateAlertEmails(input: unknown, bad: Report): string[] {
   const alertEmails: string[] = [];
-  if (input.alertEmails !== undefined) {
-    if (!Array.isArray(input.alertEmails)) {
-      bad('alertEmails', 'must be a list of e-mail addresses');
-    } else {
-      input.alertEmails.forEach((e, i) => {
-        if (typeof e !== 'string' || !EMAIL_RE.test(e))
-          bad(`alertEmails[${i}]`, `not an e-mail address: ${JSON.stringify(e)}`);
-        else alertEmails.push(e);
-      });
-    }
+  if (input === undefined) return alertEmails;
+  if (!Array.isArray(input)) {
+    bad('alertEmails', 'must be a list of e-mail addresses');
+    return alertEmails;
   }
+  input.forEach((e, i) => {
+    if (typeof e !== 'string' || !EMAIL_RE.test(e))
+      bad(`alertEmails[${i}]`, `not an e-mail address: ${JSON.stringify(e)}`);
+    else alertEmails.push(e);
+  });
+  return alertEmails;
+}
 
+/** The stream's capacity, how log-ingest reads it, and how long the functions' logs are kept. */
+function validateCapacity(
+  input: Record<string, unknown>,
+  bad: Report,
+): Pick<TrailConfig, 'kinesisShards' | 'parallelizationFactor' | 'logBatchingWindowSeconds' | 'logRetentionDays'> {
   const kinesisShards = input.kinesisShards ?? 0;
   // 500 is the default per-account shard quota in most regions; more needs a quota increase first.
-  if (
-    typeof kinesisShards !== 'number' ||
-    !Number.isInteger(kinesisShards) ||
-    kinesisShards < 0 ||
-    kinesisShards > 500
-  ) {
+  if (!wholeIn(kinesisShards, 0, 500)) {
     bad('kinesisShards', `must be 0 (on-demand) or a shard count 1-500, got ${JSON.stringify(input.kinesisShards)}`);
   }
 
   const parallelizationFactor = input.parallelizationFactor ?? 1;
   // Lambda's limit for Kinesis event source mappings.
-  if (
-    typeof parallelizationFactor !== 'number' ||
-    !Number.isInteger(parallelizationFactor) ||
-    parallelizationFactor < 1 ||
-    parallelizationFactor > 10
-  ) {
+  if (!wholeIn(parallelizationFactor, 1, 10)) {
     bad('parallelizationFactor', `must be a whole number 1-10, got ${JSON.stringify(input.parallelizationFactor)}`);
   }
 
   const logBatchingWindowSeconds = input.logBatchingWindowSeconds ?? LOG_STREAM_BATCHING.maxBatchingWindowSeconds;
   // Lambda's limit for MaximumBatchingWindowInSeconds.
-  if (
-    typeof logBatchingWindowSeconds !== 'number' ||
-    !Number.isInteger(logBatchingWindowSeconds) ||
-    logBatchingWindowSeconds < 0 ||
-    logBatchingWindowSeconds > 300
-  ) {
+  if (!wholeIn(logBatchingWindowSeconds, 0, 300)) {
     bad(
       'logBatchingWindowSeconds',
       `must be a whole number of seconds 0-300, got ${JSON.stringify(input.logBatchingWindowSeconds)}`,
@@ -435,122 +510,101 @@ export function validateTrailConfig(input: unknown, env: DeployEnv): ConfigResul
       `must be one of the CloudWatch Logs retention values (${LOG_RETENTION_DAYS.join(', ')}), got ${JSON.stringify(input.logRetentionDays)}`,
     );
   }
-
-  const unusedMappingDays = input.unusedMappingDays ?? 90;
-  if (typeof unusedMappingDays !== 'number' || !Number.isInteger(unusedMappingDays) || unusedMappingDays < 1) {
-    bad('unusedMappingDays', `must be a whole number of days >= 1, got ${JSON.stringify(input.unusedMappingDays)}`);
-  }
-
-  const recentMappingDays = input.recentMappingDays ?? 7;
-  if (typeof recentMappingDays !== 'number' || !Number.isInteger(recentMappingDays) || recentMappingDays < 1) {
-    bad('recentMappingDays', `must be a whole number of days >= 1, got ${JSON.stringify(input.recentMappingDays)}`);
-  }
-
-  // Validated here with the rules the functions apply at cold start (functions/config): a rule the
-  // functions would refuse must fail the synth, not every invocation after the deploy.
-  const alertSuppressions: AlertSuppressionConfig[] = [];
-  if (input.alertSuppressions !== undefined) {
-    if (!Array.isArray(input.alertSuppressions)) {
-      bad('alertSuppressions', 'must be an array of {ruleId?, principal?, cluster?}');
-    } else {
-      input.alertSuppressions.forEach((rule: unknown, i: number) => {
-        const path = `alertSuppressions[${i}]`;
-        if (!isRecord(rule)) {
-          bad(path, 'must be an object of {ruleId?, principal?, cluster?}');
-          return;
-        }
-        const out: AlertSuppressionConfig = {};
-        let ok = true;
-        for (const [k, v] of Object.entries(rule)) {
-          if (!(SUPPRESSION_KEYS as readonly string[]).includes(k)) {
-            bad(`${path}.${k}`, `unknown key (known: ${SUPPRESSION_KEYS.join(', ')})`);
-            ok = false;
-          } else if (typeof v !== 'string' || v.trim() === '') {
-            bad(`${path}.${k}`, 'must be a non-empty string');
-            ok = false;
-          } else {
-            out[k as (typeof SUPPRESSION_KEYS)[number]] = v.trim();
-          }
-        }
-        if (ok && Object.keys(out).length === 0) bad(path, 'names no field, so it would match nothing');
-        else if (ok) alertSuppressions.push(out);
-      });
-    }
-  }
-
-  const ocsfExport = validateOcsfExport(input.ocsfExport, bad);
-  // The rules the query function applies at cold start (functions/config/query-api-config.ts): a
-  // grant it would refuse must fail the synth, not every query after the deploy.
-  let queryAccess: QueryGrant[] = [];
-  if (input.queryAccess !== undefined) {
-    const parsed = parseQueryAccessPolicy(input.queryAccess);
-    if (!parsed.ok) {
-      for (const i of parsed.issues) {
-        const at = i.path === undefined || i.path === 'queryAccess' ? 'queryAccess' : `queryAccess${i.path}`;
-        bad(at, i.message.replace(/^[^:]*: /, ''));
-      }
-    } else if (Buffer.byteLength(JSON.stringify(parsed.value.grants), 'utf8') > MAX_QUERY_ACCESS_BYTES) {
-      bad(
-        'queryAccess',
-        `takes more than ${MAX_QUERY_ACCESS_BYTES} bytes of the query function's 4 KB environment; use fewer grants or wider patterns`,
-      );
-    } else {
-      queryAccess = [...parsed.value.grants];
-    }
-  }
-
-  const silenceAlarmMinutes = input.silenceAlarmMinutes ?? DEFAULT_SILENCE_ALARM_MINUTES;
-  // Five-minute periods; CloudWatch evaluates at most one day of them.
-  if (
-    typeof silenceAlarmMinutes !== 'number' ||
-    !Number.isInteger(silenceAlarmMinutes) ||
-    silenceAlarmMinutes % 5 !== 0 ||
-    silenceAlarmMinutes < 10 ||
-    silenceAlarmMinutes > 1440
-  ) {
-    bad(
-      'silenceAlarmMinutes',
-      `must be a multiple of 5 from 10 to 1440, got ${JSON.stringify(input.silenceAlarmMinutes)}`,
-    );
-  }
-  const alertRouting = validateAlertRouting(input.alertRouting, bad);
-
-  if (problems.length > 0) return { ok: false, problems };
   return {
-    ok: true,
-    value: {
-      mode: mode as DeploymentMode,
-      centralAccount: centralAccount as string,
-      centralRegion: centralRegion as string,
-      clusters,
-      memberAccountIds,
-      ...(organizationId !== undefined ? { organizationId } : {}),
-      retentionDays,
-      alertEmails,
-      kinesisShards: kinesisShards as number,
-      parallelizationFactor: parallelizationFactor as number,
-      logBatchingWindowSeconds: logBatchingWindowSeconds as number,
-      logRetentionDays: logRetentionDays as TrailConfig['logRetentionDays'],
-      enableControlPlaneLogging: enableLoggingDefault as boolean,
-      forwardGlobalStsEvents: forwardGlobalStsEvents as boolean,
-      unusedMappingDays: unusedMappingDays as number,
-      recentMappingDays: recentMappingDays as number,
-      alertSuppressions,
-      ...(ocsfExport ? { ocsfExport } : {}),
-      queryAccess,
-      silenceAlarmMinutes: silenceAlarmMinutes as number,
-      ...(alertRouting ? { alertRouting } : {}),
-    },
+    kinesisShards: kinesisShards as number,
+    parallelizationFactor: parallelizationFactor as number,
+    logBatchingWindowSeconds: logBatchingWindowSeconds as number,
+    logRetentionDays: logRetentionDays as TrailConfig['logRetentionDays'],
   };
 }
 
-const wholeIn = (v: unknown, lo: number, hi: number): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+/** The alert and posture rules' settings: mapping ages and suppressions. */
+function validateAlertSettings(
+  input: Record<string, unknown>,
+  bad: Report,
+): Pick<TrailConfig, 'unusedMappingDays' | 'recentMappingDays' | 'alertSuppressions'> {
+  const unusedMappingDays = input.unusedMappingDays ?? 90;
+  if (!wholeIn(unusedMappingDays, 1, Number.POSITIVE_INFINITY)) {
+    bad('unusedMappingDays', `must be a whole number of days >= 1, got ${JSON.stringify(input.unusedMappingDays)}`);
+  }
+  const recentMappingDays = input.recentMappingDays ?? 7;
+  if (!wholeIn(recentMappingDays, 1, Number.POSITIVE_INFINITY)) {
+    bad('recentMappingDays', `must be a whole number of days >= 1, got ${JSON.stringify(input.recentMappingDays)}`);
+  }
+  return {
+    unusedMappingDays: unusedMappingDays as number,
+    recentMappingDays: recentMappingDays as number,
+    alertSuppressions: validateAlertSuppressions(input.alertSuppressions, bad),
+  };
+}
 
-function validateOcsfExport(
-  input: unknown,
-  bad: (path: string, message: string) => void,
-): OcsfExportConfig | undefined {
+// Validated here with the rules the functions apply at cold start (functions/config): a rule the
+// functions would refuse must fail the synth, not every invocation after the deploy.
+function validateAlertSuppressions(input: unknown, bad: Report): AlertSuppressionConfig[] {
+  const alertSuppressions: AlertSuppressionConfig[] = [];
+  if (input === undefined) return alertSuppressions;
+  if (!Array.isArray(input)) {
+    bad('alertSuppressions', 'must be an array of {ruleId?, principal?, cluster?}');
+    return alertSuppressions;
+  }
+  input.forEach((rule: unknown, i: number) => {
+    const path = `alertSuppressions[${i}]`;
+    if (!isRecord(rule)) {
+      bad(path, 'must be an object of {ruleId?, principal?, cluster?}');
+      return;
+    }
+    const out: AlertSuppressionConfig = {};
+    let ok = true;
+    for (const [k, v] of Object.entries(rule)) {
+      if (!(SUPPRESSION_KEYS as readonly string[]).includes(k)) {
+        bad(`${path}.${k}`, `unknown key (known: ${SUPPRESSION_KEYS.join(', ')})`);
+        ok = false;
+      } else if (typeof v !== 'string' || v.trim() === '') {
+        bad(`${path}.${k}`, 'must be a non-empty string');
+        ok = false;
+      } else {
+        out[k as (typeof SUPPRESSION_KEYS)[number]] = v.trim();
+      }
+    }
+    if (ok && Object.keys(out).length === 0) bad(path, 'names no field, so it would match nothing');
+    else if (ok) alertSuppressions.push(out);
+  });
+  return alertSuppressions;
+}
+
+// The rules the query function applies at cold start (functions/config/query-api-config.ts): a
+// grant it would refuse must fail the synth, not every query after the deploy.
+function validateQueryAccess(input: unknown, bad: Report): QueryGrant[] {
+  if (input === undefined) return [];
+  const parsed = parseQueryAccessPolicy(input);
+  if (!parsed.ok) {
+    for (const i of parsed.issues) {
+      const at = i.path === undefined || i.path === 'queryAccess' ? 'queryAccess' : `queryAccess${i.path}`;
+      bad(at, i.message.replace(/^[^:]*: /, ''));
+    }
+    return [];
+  }
+  if (Buffer.byteLength(JSON.stringify(parsed.value.grants), 'utf8') > MAX_QUERY_ACCESS_BYTES) {
+    bad(
+      'queryAccess',
+      `takes more than ${MAX_QUERY_ACCESS_BYTES} bytes of the query function's 4 KB environment; use fewer grants or wider patterns`,
+    );
+    return [];
+  }
+  return [...parsed.value.grants];
+}
+
+function validateSilenceAlarmMinutes(input: unknown, bad: Report): number {
+  const silenceAlarmMinutes = input ?? DEFAULT_SILENCE_ALARM_MINUTES;
+  // Five-minute periods; CloudWatch evaluates at most one day of them.
+  if (!wholeIn(silenceAlarmMinutes, 10, 1440) || silenceAlarmMinutes % 5 !== 0) {
+    bad('silenceAlarmMinutes', `must be a multiple of 5 from 10 to 1440, got ${JSON.stringify(input)}`);
+  }
+  return silenceAlarmMinutes as number;
+}
+
+/** The scheduled OCSF export (docs/ocsf.md); absent = off. */
+function validateOcsfExport(input: unknown, bad: Report): OcsfExportConfig | undefined {
   if (input === undefined) return undefined;
   if (!isRecord(input)) {
     bad('ocsfExport', 'must be an object (see docs/ocsf.md, "Deployed export")');
@@ -582,48 +636,50 @@ function validateOcsfExport(
     apiActivitySourceName: name('apiActivitySourceName', 'eks-trail-api-activity'),
     entityManagementSourceName: name('entityManagementSourceName', 'eks-trail-entity-management'),
   };
-  const lake = input.securityLake;
-  if (lake !== undefined) {
-    if (!isRecord(lake)) {
-      bad('ocsfExport.securityLake', 'must be an object');
-      return out;
-    }
-    for (const k of Object.keys(lake))
-      if (!SECURITY_LAKE_KEYS.has(k)) bad(`ocsfExport.securityLake.${k}`, 'unknown key');
-    const loc = (k: 'apiActivityLocation' | 'entityManagementLocation', required: boolean): string | undefined => {
-      const v = lake[k];
-      if (v === undefined && !required) return undefined;
-      if (typeof v !== 'string' || !S3_LOCATION_RE.test(v)) {
-        bad(
-          `ocsfExport.securityLake.${k}`,
-          `must be the s3://bucket/prefix location Security Lake assigned, got ${JSON.stringify(v)}`,
-        );
-        return undefined;
-      }
-      return v;
-    };
-    const api = loc('apiActivityLocation', true);
-    const em = loc('entityManagementLocation', false);
-    if (typeof lake.providerRoleArn !== 'string' || !ROLE_ARN_RE.test(lake.providerRoleArn)) {
-      bad(
-        'ocsfExport.securityLake.providerRoleArn',
-        `must be an IAM role ARN, got ${JSON.stringify(lake.providerRoleArn)}`,
-      );
-    }
-    // Security Lake's provider role trusts the source only with this id (docs/ocsf.md).
-    if (typeof lake.externalId !== 'string' || lake.externalId.trim() === '') {
-      bad('ocsfExport.securityLake.externalId', 'must be the external id given to CreateCustomLogSource');
-    }
-    if (api && typeof lake.providerRoleArn === 'string' && typeof lake.externalId === 'string') {
-      out.securityLake = {
-        apiActivityLocation: api,
-        ...(em ? { entityManagementLocation: em } : {}),
-        providerRoleArn: lake.providerRoleArn,
-        externalId: lake.externalId.trim(),
-      };
-    }
-  }
+  const securityLake = validateSecurityLake(input.securityLake, bad);
+  if (securityLake) out.securityLake = securityLake;
   return out;
+}
+
+/** Where Security Lake wants the export written, and the provider role that may write there. */
+function validateSecurityLake(lake: unknown, bad: Report): OcsfExportConfig['securityLake'] {
+  if (lake === undefined) return undefined;
+  if (!isRecord(lake)) {
+    bad('ocsfExport.securityLake', 'must be an object');
+    return undefined;
+  }
+  for (const k of Object.keys(lake)) if (!SECURITY_LAKE_KEYS.has(k)) bad(`ocsfExport.securityLake.${k}`, 'unknown key');
+  const loc = (k: 'apiActivityLocation' | 'entityManagementLocation', required: boolean): string | undefined => {
+    const v = lake[k];
+    if (v === undefined && !required) return undefined;
+    if (typeof v !== 'string' || !S3_LOCATION_RE.test(v)) {
+      bad(
+        `ocsfExport.securityLake.${k}`,
+        `must be the s3://bucket/prefix location Security Lake assigned, got ${JSON.stringify(v)}`,
+      );
+      return undefined;
+    }
+    return v;
+  };
+  const api = loc('apiActivityLocation', true);
+  const em = loc('entityManagementLocation', false);
+  if (typeof lake.providerRoleArn !== 'string' || !ROLE_ARN_RE.test(lake.providerRoleArn)) {
+    bad(
+      'ocsfExport.securityLake.providerRoleArn',
+      `must be an IAM role ARN, got ${JSON.stringify(lake.providerRoleArn)}`,
+    );
+  }
+  // Security Lake's provider role trusts the source only with this id (docs/ocsf.md).
+  if (typeof lake.externalId !== 'string' || lake.externalId.trim() === '') {
+    bad('ocsfExport.securityLake.externalId', 'must be the external id given to CreateCustomLogSource');
+  }
+  if (!api || typeof lake.providerRoleArn !== 'string' || typeof lake.externalId !== 'string') return undefined;
+  return {
+    apiActivityLocation: api,
+    ...(em ? { entityManagementLocation: em } : {}),
+    providerRoleArn: lake.providerRoleArn,
+    externalId: lake.externalId.trim(),
+  };
 }
 
 /**

@@ -369,131 +369,11 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
   const internal = newAccount('aws-eks-internal', 'aws-eks-internal');
 
   const roles = new Map<string, SimRole>();
-  const addRole = (r: Omit<SimRole, 'arn' | 'canonicalArn' | 'roleId'>): SimRole => {
-    const role: SimRole = {
-      ...r,
-      arn: roleArn(r.accountId, r.path, r.name),
-      canonicalArn: roleArn(r.accountId, '/', r.name),
-      roleId: iamUniqueId(rng, 'AROA', r.accountId),
-    };
-    roles.set(role.key, role);
-    return role;
-  };
-
-  // Per workload account: SSO roles, the provisioning role, admins, team roles, CI deployer.
-  for (const [ai, acct] of workload.entries()) {
-    const region = REGIONS[ai % REGIONS.length] as string;
-    for (const [pi, ps] of PERMISSION_SETS.entries()) {
-      // Identity Center paths include the region for newer instances and omit it for older ones.
-      const path = pi % 2 === 0 ? `/aws-reserved/sso.amazonaws.com/${region}/` : '/aws-reserved/sso.amazonaws.com/';
-      addRole({
-        key: `sso:${ps}:${acct.id}`,
-        accountId: acct.id,
-        name: `AWSReservedSSO_${ps}_${rng.hex(16)}`,
-        path,
-        purpose: 'sso',
-        permissionSet: ps,
-      });
-    }
-    addRole({
-      key: `creator:${acct.id}`,
-      accountId: acct.id,
-      name: 'terraform-provisioner',
-      path: '/',
-      purpose: 'creator',
-    });
-    addRole({
-      key: `platform-admin:${acct.id}`,
-      accountId: acct.id,
-      name: 'PlatformAdmin',
-      path: '/',
-      purpose: 'platform-admin',
-    });
-    addRole({
-      key: `platform-operator:${acct.id}`,
-      accountId: acct.id,
-      name: 'platform-operator',
-      path: '/teams/platform/',
-      purpose: 'platform-operator',
-    });
-    addRole({
-      key: `break-glass:${acct.id}`,
-      accountId: acct.id,
-      name: 'break-glass',
-      path: '/',
-      purpose: 'break-glass',
-    });
-    addRole({
-      key: `contractor:${acct.id}`,
-      accountId: acct.id,
-      name: 'contractor-access',
-      path: '/',
-      purpose: 'contractor',
-    });
-    addRole({
-      key: `deployer:${acct.id}`,
-      accountId: acct.id,
-      name: 'eks-deployer',
-      path: '/ci/',
-      purpose: 'deployer',
-    });
-    for (let t = 0; t < Math.max(1, opts.roles); t++) {
-      addRole({
-        key: `team:${t}:${acct.id}`,
-        accountId: acct.id,
-        name: `team-${t + 1}-operator`,
-        path: '/',
-        purpose: 'team',
-      });
-    }
-  }
-  addRole({ key: 'ci-runner', accountId: ci.id, name: 'github-actions-runner', path: '/', purpose: 'ci-runner' });
-  addRole({ key: 'partner', accountId: partner.id, name: 'eks-auditor', path: '/', purpose: 'partner' });
-  for (const [suffix, username] of [
-    ['Add-AddonManagerRole', 'eks:addon-manager'],
-    ['NodeManagerRole', 'eks:node-manager'],
-    ['FargateManagerRole', 'eks:fargate-manager'],
-  ] as const) {
-    addRole({
-      key: `eks-internal:${username}`,
-      accountId: internal.id,
-      name: `AWSWesleyClusterManagerLambda-${suffix}-${upperAlnum(rng, 13)}`,
-      path: '/',
-      purpose: 'eks-internal',
-      internalUsername: username,
-    });
-  }
-
-  // IAM users live in the identity account and assume roles cross-account; one uses its key directly.
-  const users = new Map<string, SimIamUser>();
-  const nUsers = Math.max(2, opts.iamUsers);
-  for (let u = 0; u < nUsers; u++) {
-    const name = `${FIRST[u % FIRST.length]}.${LAST[(u * 7) % LAST.length]}${u >= FIRST.length ? u : ''}`;
-    const path = u % 3 === 2 ? '/engineering/' : '/';
-    const user: SimIamUser = {
-      key: `user:${u}`,
-      accountId: identity.id,
-      name,
-      path,
-      arn: `arn:aws:iam::${identity.id}:user${path}${name}`,
-      userId: iamUniqueId(rng, 'AIDA', identity.id),
-      accessKeyId: accessKeyId(rng, 'AKIA', identity.id),
-    };
-    users.set(user.key, user);
-  }
-
-  const ssoUsers: SimSsoUser[] = [];
-  for (let s = 0; s < Math.max(PERMISSION_SETS.length, opts.ssoUsers); s++) {
-    const first = FIRST[(s * 5 + 3) % FIRST.length] as string;
-    const last = LAST[(s * 3 + 1) % LAST.length] as string;
-    const ps = PERMISSION_SETS[s % PERMISSION_SETS.length] as string;
-    ssoUsers.push({
-      key: `sso-user:${s}`,
-      email: `${first}.${last}${s >= FIRST.length ? s : ''}@example.com`,
-      permissionSet: ps,
-      roleKeys: workload.map((a) => `sso:${ps}:${a.id}`),
-    });
-  }
+  const addFleetRole: AddRole = (r) => addRole(roles, rng, r);
+  for (const [ai, acct] of workload.entries()) addWorkloadRoles(addFleetRole, rng, acct, ai, Math.max(1, opts.roles));
+  addSharedRoles(addFleetRole, rng, { ci, partner, internal });
+  const users = buildIamUsers(rng, identity, Math.max(2, opts.iamUsers));
+  const ssoUsers = buildSsoUsers(workload, Math.max(PERMISSION_SETS.length, opts.ssoUsers));
 
   const mix = opts.mix ?? 'human-heavy';
   const nodeCounts = Array.from({ length: nClusters }, (_, c) =>
@@ -543,6 +423,137 @@ export const buildFleet = (opts: FleetOptions): Fleet => {
     ciSubject: 'repo:acme/payments-service:ref:refs/heads/main',
     workloads,
   };
+};
+
+type AddRole = (r: Omit<SimRole, 'arn' | 'canonicalArn' | 'roleId'>) => SimRole;
+
+/** Per workload account: SSO roles, the provisioning role, admins, team roles, CI deployer. */
+const addWorkloadRoles = (addRole: AddRole, rng: Rng, acct: SimAccount, ai: number, teamRoles: number): void => {
+  const region = REGIONS[ai % REGIONS.length] as string;
+  for (const [pi, ps] of PERMISSION_SETS.entries()) {
+    // Identity Center paths include the region for newer instances and omit it for older ones.
+    const path = pi % 2 === 0 ? `/aws-reserved/sso.amazonaws.com/${region}/` : '/aws-reserved/sso.amazonaws.com/';
+    addRole({
+      key: `sso:${ps}:${acct.id}`,
+      accountId: acct.id,
+      name: `AWSReservedSSO_${ps}_${rng.hex(16)}`,
+      path,
+      purpose: 'sso',
+      permissionSet: ps,
+    });
+  }
+  addRole({
+    key: `creator:${acct.id}`,
+    accountId: acct.id,
+    name: 'terraform-provisioner',
+    path: '/',
+    purpose: 'creator',
+  });
+  addRole({
+    key: `platform-admin:${acct.id}`,
+    accountId: acct.id,
+    name: 'PlatformAdmin',
+    path: '/',
+    purpose: 'platform-admin',
+  });
+  addRole({
+    key: `platform-operator:${acct.id}`,
+    accountId: acct.id,
+    name: 'platform-operator',
+    path: '/teams/platform/',
+    purpose: 'platform-operator',
+  });
+  addRole({
+    key: `break-glass:${acct.id}`,
+    accountId: acct.id,
+    name: 'break-glass',
+    path: '/',
+    purpose: 'break-glass',
+  });
+  addRole({
+    key: `contractor:${acct.id}`,
+    accountId: acct.id,
+    name: 'contractor-access',
+    path: '/',
+    purpose: 'contractor',
+  });
+  addRole({
+    key: `deployer:${acct.id}`,
+    accountId: acct.id,
+    name: 'eks-deployer',
+    path: '/ci/',
+    purpose: 'deployer',
+  });
+  for (let t = 0; t < teamRoles; t++) {
+    addRole({
+      key: `team:${t}:${acct.id}`,
+      accountId: acct.id,
+      name: `team-${t + 1}-operator`,
+      path: '/',
+      purpose: 'team',
+    });
+  }
+};
+
+/** Roles outside the workload accounts: the CI runner, the partner's auditor, and EKS's own managers. */
+const addSharedRoles = (
+  addRole: AddRole,
+  rng: Rng,
+  { ci, partner, internal }: { ci: SimAccount; partner: SimAccount; internal: SimAccount },
+): void => {
+  addRole({ key: 'ci-runner', accountId: ci.id, name: 'github-actions-runner', path: '/', purpose: 'ci-runner' });
+  addRole({ key: 'partner', accountId: partner.id, name: 'eks-auditor', path: '/', purpose: 'partner' });
+  for (const [suffix, username] of [
+    ['Add-AddonManagerRole', 'eks:addon-manager'],
+    ['NodeManagerRole', 'eks:node-manager'],
+    ['FargateManagerRole', 'eks:fargate-manager'],
+  ] as const) {
+    addRole({
+      key: `eks-internal:${username}`,
+      accountId: internal.id,
+      name: `AWSWesleyClusterManagerLambda-${suffix}-${upperAlnum(rng, 13)}`,
+      path: '/',
+      purpose: 'eks-internal',
+      internalUsername: username,
+    });
+  }
+};
+
+/** IAM users live in the identity account and assume roles cross-account; one uses its key directly. */
+const buildIamUsers = (rng: Rng, identity: SimAccount, nUsers: number): Map<string, SimIamUser> => {
+  const users = new Map<string, SimIamUser>();
+  for (let u = 0; u < nUsers; u++) {
+    const name = `${FIRST[u % FIRST.length]}.${LAST[(u * 7) % LAST.length]}${u >= FIRST.length ? u : ''}`;
+    const path = u % 3 === 2 ? '/engineering/' : '/';
+    const user: SimIamUser = {
+      key: `user:${u}`,
+      accountId: identity.id,
+      name,
+      path,
+      arn: `arn:aws:iam::${identity.id}:user${path}${name}`,
+      userId: iamUniqueId(rng, 'AIDA', identity.id),
+      accessKeyId: accessKeyId(rng, 'AKIA', identity.id),
+    };
+    users.set(user.key, user);
+  }
+  return users;
+};
+
+/** Identity Center users, spread over the permission sets, each with its role in every workload account. */
+const buildSsoUsers = (workload: readonly SimAccount[], nSsoUsers: number): SimSsoUser[] => {
+  const ssoUsers: SimSsoUser[] = [];
+  for (let s = 0; s < nSsoUsers; s++) {
+    const first = FIRST[(s * 5 + 3) % FIRST.length] as string;
+    const last = LAST[(s * 3 + 1) % LAST.length] as string;
+    const ps = PERMISSION_SETS[s % PERMISSION_SETS.length] as string;
+    ssoUsers.push({
+      key: `sso-user:${s}`,
+      email: `${first}.${last}${s >= FIRST.length ? s : ''}@example.com`,
+      permissionSet: ps,
+      roleKeys: workload.map((a) => `sso:${ps}:${a.id}`),
+    });
+  }
+  return ssoUsers;
 };
 
 const addRole = (
@@ -771,13 +782,78 @@ const privateDnsName = (ip: string, region: string): string =>
     ? `ip-${ip.replaceAll('.', '-')}.ec2.internal`
     : `ip-${ip.replaceAll('.', '-')}.${region}.compute.internal`;
 
+const roleOf = (i: ClusterInputs, key: string): SimRole => {
+  const r = i.roles.get(key);
+  if (!r) throw new Error(`fleet is missing role ${key}`);
+  return r;
+};
+
+/** A cluster of the fleet: its node role and nodes, API servers, initial mappings, RBAC and service accounts. */
 const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
   const a = i.acct.id;
-  const role = (key: string): SimRole => {
-    const r = i.roles.get(key);
-    if (!r) throw new Error(`fleet is missing role ${key}`);
-    return r;
+  const nodeRole = addNodeRole(rng, i);
+  const nodes: SimNode[] = Array.from({ length: i.nodes }, () => {
+    const ip = `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`;
+    return {
+      instanceId: `i-0${rng.hex(16)}`,
+      privateIp: ip,
+      privateDnsName: privateDnsName(ip, i.region),
+      roleKey: nodeRole.key,
+    };
+  });
+  const apiServers = Array.from({ length: i.apiServers }, () => ({
+    authenticatorStream: `authenticator-${streamSuffix(rng)}`,
+    auditStream: `kube-apiserver-audit-${streamSuffix(rng)}`,
+  }));
+  const creator = roleOf(i, `creator:${a}`);
+  const awsAuth = i.mode !== 'API' ? initialAwsAuth(rng, i, nodeRole) : undefined;
+  const accessEntries = i.mode !== 'CONFIG_MAP' ? initialAccessEntries(rng, i, nodeRole) : [];
+  const namespaces = ['default', 'kube-system', 'argocd', ...APP_NAMESPACES];
+  const k8sRoles = baseRoles();
+  const bindings = baseBindings(roleOf(i, 'partner'));
+  const serviceAccounts: SimServiceAccount[] = [
+    { namespace: 'kube-system', name: 'coredns', uid: rng.uuid() },
+    { namespace: 'argocd', name: 'argocd-application-controller', uid: rng.uuid() },
+  ];
+  for (let s = 0; s < i.extraServiceAccounts; s++) {
+    serviceAccounts.push({
+      namespace: APP_NAMESPACES[s % APP_NAMESPACES.length] as string,
+      name: 'app-reader',
+      uid: rng.uuid(),
+    });
+  }
+  // Drawn from a fork, after everything else: the human-heavy fleet stays exactly as it was.
+  const addOns = i.mix === 'realistic' ? addRealisticComponents(rng.fork('components'), i, k8sRoles, bindings) : [];
+  if (addOns.some((sa) => sa.namespace === 'operators')) namespaces.push('operators');
+
+  return {
+    name: i.name,
+    accountId: a,
+    region: i.region,
+    arn: `arn:aws:eks:${i.region}:${a}:cluster/${i.name}`,
+    version: ['1.29', '1.30', '1.31'][rng.int(3)] as string,
+    createdAtUs: i.createdAtUs,
+    createdMode: i.mode,
+    creatorRoleKey: creator.key,
+    creatorUserKey: `user:${1 + rng.int(Math.max(1, i.users.size - 1))}`,
+    bootstrapAdmin: true,
+    apiServers,
+    nodes,
+    awsAuth,
+    accessEntries,
+    roles: k8sRoles,
+    bindings,
+    namespaces,
+    serviceAccounts,
+    addOns,
+    oidcIssuer: '',
+    identityProviders: [],
   };
+};
+
+/** The role of the cluster's node group, added to the fleet's roles. */
+const addNodeRole = (rng: Rng, i: ClusterInputs): SimRole => {
+  const a = i.acct.id;
   const nodeRoleKey = `node:${i.name}`;
   const nodeRoleName = `eksctl-${i.name}-nodegroup-ng-1-NodeInstanceRole-${upperAlnum(rng, 13)}`;
   const nodeRole: SimRole = {
@@ -791,127 +867,119 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
     purpose: 'node',
   };
   i.roles.set(nodeRoleKey, nodeRole);
+  return nodeRole;
+};
 
-  const nodes: SimNode[] = Array.from({ length: i.nodes }, () => {
-    const ip = `10.${rng.range(0, 31)}.${rng.range(0, 255)}.${rng.range(2, 254)}`;
-    return {
-      instanceId: `i-0${rng.hex(16)}`,
-      privateIp: ip,
-      privateDnsName: privateDnsName(ip, i.region),
-      roleKey: nodeRoleKey,
-    };
-  });
+/** aws-auth as the cluster starts (CONFIG_MAP and API_AND_CONFIG_MAP), with the pitfalls real ones have. */
+const initialAwsAuth = (rng: Rng, i: ClusterInputs, nodeRole: SimRole): AwsAuthSpec => {
+  const a = i.acct.id;
+  const role = (key: string) => roleOf(i, key);
+  const sso = (ps: string) => role(`sso:${ps}:${a}`);
+  const deployer = role(`deployer:${a}`);
+  const directUser = i.users.get('user:0') as SimIamUser;
+  const mapRoles: AwsAuthRoleRow[] = [
+    {
+      rolearn: nodeRole.arn,
+      username: 'system:node:{{EC2PrivateDNSName}}',
+      groups: ['system:bootstrappers', 'system:nodes'],
+    },
+    // Duplicate rolearn: the authenticator keys rows by lower-cased ARN, so the LAST row wins.
+    {
+      rolearn: role(`platform-admin:${a}`).arn,
+      username: 'platform-admin:{{SessionName}}',
+      groups: ['platform:readers'],
+    },
+    // SSO role given path-less, as aws-auth requires; the username carries the (e-mail) session.
+    { rolearn: sso('Developer').canonicalArn, username: 'dev:{{SessionName}}', groups: ['dev:team'] },
+    // A rolearn WITH its IAM path never matches: the authenticator does not canonicalise it.
+    { rolearn: role(`platform-operator:${a}`).arn, username: 'platform-operator', groups: ['platform:admins'] },
+    {
+      rolearn: role(`platform-admin:${a}`).arn.replace('PlatformAdmin', 'platformadmin'),
+      username: 'platform-admin:{{SessionName}}',
+      groups: ['platform:admins'],
+    },
+  ];
+  for (let t = 0; t < i.teamRoles; t++) {
+    // team-1 has an access entry on access-entry clusters and deliberately no aws-auth fallback there,
+    // so its recreation (new AROA) turns into unmapped denials instead of a silent re-admission.
+    if (t === 0 && i.mode === 'API_AND_CONFIG_MAP') continue;
+    mapRoles.push({
+      rolearn: role(`team:${t}:${a}`).arn,
+      username: 'ops:{{SessionName}}',
+      groups: ['platform:readers'],
+    });
+  }
+  if (i.mode === 'API_AND_CONFIG_MAP') {
+    // Also has an access entry: the entry takes precedence (different username makes it visible).
+    mapRoles.push({ rolearn: deployer.canonicalArn, username: 'legacy-deployer', groups: ['system:masters'] });
+  }
+  return {
+    mapRoles,
+    mapUsers: [{ userarn: directUser.arn, username: directUser.name, groups: ['platform:admins'] }],
+    mapAccounts: i.mode === 'CONFIG_MAP' ? [i.partner.id] : [],
+    resourceVersion: 1000 + rng.int(9000),
+    uid: rng.uuid(),
+    creationTimestampUs: i.createdAtUs + 12 * 60_000_000,
+  };
+};
 
-  const apiServers = Array.from({ length: i.apiServers }, () => ({
-    authenticatorStream: `authenticator-${streamSuffix(rng)}`,
-    auditStream: `kube-apiserver-audit-${streamSuffix(rng)}`,
-  }));
-
+/** Access entries as the cluster starts (API_AND_CONFIG_MAP and API), created one after another. */
+const initialAccessEntries = (rng: Rng, i: ClusterInputs, nodeRole: SimRole): SimAccessEntry[] => {
+  const a = i.acct.id;
+  const role = (key: string) => roleOf(i, key);
   const sso = (ps: string) => role(`sso:${ps}:${a}`);
   const creator = role(`creator:${a}`);
   const deployer = role(`deployer:${a}`);
   const accessEntryArn = (p: SimRole | SimIamUser, kind: 'role' | 'user') =>
     `arn:aws:eks:${i.region}:${a}:access-entry/${i.name}/${kind}/${p.accountId}/${p.name}/${rng.uuid()}`;
-
-  // --- aws-auth (CONFIG_MAP and API_AND_CONFIG_MAP) ---
-  let awsAuth: AwsAuthSpec | undefined;
-  if (i.mode !== 'API') {
-    const directUser = i.users.get('user:0') as SimIamUser;
-    const mapRoles: AwsAuthRoleRow[] = [
-      {
-        rolearn: nodeRole.arn,
-        username: 'system:node:{{EC2PrivateDNSName}}',
-        groups: ['system:bootstrappers', 'system:nodes'],
-      },
-      // Duplicate rolearn: the authenticator keys rows by lower-cased ARN, so the LAST row wins.
-      {
-        rolearn: role(`platform-admin:${a}`).arn,
-        username: 'platform-admin:{{SessionName}}',
-        groups: ['platform:readers'],
-      },
-      // SSO role given path-less, as aws-auth requires; the username carries the (e-mail) session.
-      { rolearn: sso('Developer').canonicalArn, username: 'dev:{{SessionName}}', groups: ['dev:team'] },
-      // A rolearn WITH its IAM path never matches: the authenticator does not canonicalise it.
-      { rolearn: role(`platform-operator:${a}`).arn, username: 'platform-operator', groups: ['platform:admins'] },
-      {
-        rolearn: role(`platform-admin:${a}`).arn.replace('PlatformAdmin', 'platformadmin'),
-        username: 'platform-admin:{{SessionName}}',
-        groups: ['platform:admins'],
-      },
-    ];
-    for (let t = 0; t < i.teamRoles; t++) {
-      // team-1 has an access entry on access-entry clusters and deliberately no aws-auth fallback there,
-      // so its recreation (new AROA) turns into unmapped denials instead of a silent re-admission.
-      if (t === 0 && i.mode === 'API_AND_CONFIG_MAP') continue;
-      mapRoles.push({
-        rolearn: role(`team:${t}:${a}`).arn,
-        username: 'ops:{{SessionName}}',
-        groups: ['platform:readers'],
-      });
-    }
-    if (i.mode === 'API_AND_CONFIG_MAP') {
-      // Also has an access entry: the entry takes precedence (different username makes it visible).
-      mapRoles.push({ rolearn: deployer.canonicalArn, username: 'legacy-deployer', groups: ['system:masters'] });
-    }
-    awsAuth = {
-      mapRoles,
-      mapUsers: [{ userarn: directUser.arn, username: directUser.name, groups: ['platform:admins'] }],
-      mapAccounts: i.mode === 'CONFIG_MAP' ? [i.partner.id] : [],
-      resourceVersion: 1000 + rng.int(9000),
-      uid: rng.uuid(),
-      creationTimestampUs: i.createdAtUs + 12 * 60_000_000,
-    };
-  }
-
-  // --- access entries (API_AND_CONFIG_MAP and API) ---
   const accessEntries: SimAccessEntry[] = [];
-  if (i.mode !== 'CONFIG_MAP') {
-    let t = i.createdAtUs;
-    const entry = (
-      p: SimRole,
-      type: AccessEntryType,
-      rest: Partial<Pick<SimAccessEntry, 'username' | 'kubernetesGroups' | 'policies' | 'bootstrap'>>,
-    ) => {
-      t += rng.range(5, 120) * 60_000_000;
-      accessEntries.push({
-        principalArn: p.arn,
-        principalKey: p.key,
-        type,
-        username: rest.username,
-        kubernetesGroups: rest.kubernetesGroups ?? (type === 'EC2_LINUX' ? ['system:nodes'] : []),
-        policies: rest.policies ?? [],
-        boundPrincipalId: p.roleId,
-        createdAtUs: rest.bootstrap ? i.createdAtUs : t,
-        bootstrap: rest.bootstrap,
-        accessEntryArn: accessEntryArn(p, 'role'),
-      });
-    };
-    const clusterScope: AccessScope = { type: 'cluster', namespaces: [] };
-    entry(creator, 'STANDARD', {
-      bootstrap: true,
-      policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: clusterScope }],
+  let t = i.createdAtUs;
+  const entry = (
+    p: SimRole,
+    type: AccessEntryType,
+    rest: Partial<Pick<SimAccessEntry, 'username' | 'kubernetesGroups' | 'policies' | 'bootstrap'>>,
+  ) => {
+    t += rng.range(5, 120) * 60_000_000;
+    accessEntries.push({
+      principalArn: p.arn,
+      principalKey: p.key,
+      type,
+      username: rest.username,
+      kubernetesGroups: rest.kubernetesGroups ?? (type === 'EC2_LINUX' ? ['system:nodes'] : []),
+      policies: rest.policies ?? [],
+      boundPrincipalId: p.roleId,
+      createdAtUs: rest.bootstrap ? i.createdAtUs : t,
+      bootstrap: rest.bootstrap,
+      accessEntryArn: accessEntryArn(p, 'role'),
     });
-    entry(nodeRole, 'EC2_LINUX', {});
-    entry(sso('AdministratorAccess'), 'STANDARD', {
-      policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: clusterScope }],
+  };
+  const clusterScope: AccessScope = { type: 'cluster', namespaces: [] };
+  entry(creator, 'STANDARD', {
+    bootstrap: true,
+    policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: clusterScope }],
+  });
+  entry(nodeRole, 'EC2_LINUX', {});
+  entry(sso('AdministratorAccess'), 'STANDARD', {
+    policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: clusterScope }],
+  });
+  entry(sso('ReadOnly'), 'STANDARD', { policies: [{ policyArn: VIEW_POLICY, scope: clusterScope }] });
+  entry(deployer, 'STANDARD', { username: 'ci-deployer:{{SessionName}}', kubernetesGroups: ['ci:deployers'] });
+  entry(role(`team:0:${a}`), 'STANDARD', {
+    username: 'team-1:{{SessionName}}',
+    policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['payments', 'checkout'] } }],
+  });
+  if (i.mode === 'API') {
+    entry(sso('Developer'), 'STANDARD', {
+      username: 'dev:{{SessionName}}',
+      kubernetesGroups: ['dev:team'],
     });
-    entry(sso('ReadOnly'), 'STANDARD', { policies: [{ policyArn: VIEW_POLICY, scope: clusterScope }] });
-    entry(deployer, 'STANDARD', { username: 'ci-deployer:{{SessionName}}', kubernetesGroups: ['ci:deployers'] });
-    entry(role(`team:0:${a}`), 'STANDARD', {
-      username: 'team-1:{{SessionName}}',
-      policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['payments', 'checkout'] } }],
-    });
-    if (i.mode === 'API') {
-      entry(sso('Developer'), 'STANDARD', {
-        username: 'dev:{{SessionName}}',
-        kubernetesGroups: ['dev:team'],
-      });
-    }
   }
+  return accessEntries;
+};
 
-  // --- RBAC ---
-  const namespaces = ['default', 'kube-system', 'argocd', ...APP_NAMESPACES];
-  const k8sRoles: K8sRole[] = [
+/** Roles every cluster starts with: Kubernetes' and EKS's own, the add-ons', and those the teams are bound to. */
+const baseRoles = (): K8sRole[] => {
+  return [
     {
       kind: 'ClusterRole',
       name: 'cluster-admin',
@@ -974,7 +1042,11 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
       rules: [{ verbs: ['impersonate'], apiGroups: [''], resources: ['users', 'groups'] }],
     },
   ];
-  const bindings: K8sBinding[] = [
+};
+
+/** Bindings every cluster has; the partner account's role reads through its canonical ARN. */
+const baseBindings = (partner: SimRole): K8sBinding[] => {
+  return [
     {
       kind: 'ClusterRoleBinding',
       name: 'cluster-admin',
@@ -1015,7 +1087,7 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
       kind: 'ClusterRoleBinding',
       name: 'partner-audit',
       roleRef: { kind: 'ClusterRole', name: 'view' },
-      subjects: [{ kind: 'User', name: role('partner').canonicalArn }],
+      subjects: [{ kind: 'User', name: partner.canonicalArn }],
     },
     {
       kind: 'ClusterRoleBinding',
@@ -1050,45 +1122,6 @@ const buildCluster = (rng: Rng, i: ClusterInputs): SimCluster => {
       }),
     ),
   ];
-
-  const serviceAccounts: SimServiceAccount[] = [
-    { namespace: 'kube-system', name: 'coredns', uid: rng.uuid() },
-    { namespace: 'argocd', name: 'argocd-application-controller', uid: rng.uuid() },
-  ];
-  for (let s = 0; s < i.extraServiceAccounts; s++) {
-    serviceAccounts.push({
-      namespace: APP_NAMESPACES[s % APP_NAMESPACES.length] as string,
-      name: 'app-reader',
-      uid: rng.uuid(),
-    });
-  }
-  // Drawn from a fork, after everything else: the human-heavy fleet stays exactly as it was.
-  const addOns = i.mix === 'realistic' ? addRealisticComponents(rng.fork('components'), i, k8sRoles, bindings) : [];
-  if (addOns.some((sa) => sa.namespace === 'operators')) namespaces.push('operators');
-
-  return {
-    name: i.name,
-    accountId: a,
-    region: i.region,
-    arn: `arn:aws:eks:${i.region}:${a}:cluster/${i.name}`,
-    version: ['1.29', '1.30', '1.31'][rng.int(3)] as string,
-    createdAtUs: i.createdAtUs,
-    createdMode: i.mode,
-    creatorRoleKey: creator.key,
-    creatorUserKey: `user:${1 + rng.int(Math.max(1, i.users.size - 1))}`,
-    bootstrapAdmin: true,
-    apiServers,
-    nodes,
-    awsAuth,
-    accessEntries,
-    roles: k8sRoles,
-    bindings,
-    namespaces,
-    serviceAccounts,
-    addOns,
-    oidcIssuer: '',
-    identityProviders: [],
-  };
 };
 
 /** RBAC and service accounts of the realistic mix's components, appended after the cluster's own. */

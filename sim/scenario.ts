@@ -25,7 +25,9 @@ import {
 } from './fleet.js';
 import { isoMicros, isoSeconds, US_PER_MS, US_PER_S } from './formats.js';
 import {
+  type AuditLevel,
   type Authorizer,
+  type AuthzResult,
   auditLevel,
   authenticate,
   authorize,
@@ -344,6 +346,69 @@ interface CredSession {
   principalId: string;
 }
 
+/** One request on its way through the API server: what doRequest's stages share. */
+interface RequestContext {
+  r: ScriptedRequest;
+  cs: ClusterState;
+  auditID: string;
+  /** Index of the API server instance that serves it. */
+  apiServer: number;
+  req: K8sRequest;
+  uri: string;
+  /** When the authenticator reviews the token (µs). */
+  authnUs: number;
+  lineCtx: (timeUs: number) => AuthnLineContext;
+  /** The truth fields every outcome of the request shares. */
+  truthBase: Pick<
+    GroundTruth,
+    | 'auditID'
+    | 'cluster'
+    | 'accountId'
+    | 'at'
+    | 'actor'
+    | 'verb'
+    | 'resource'
+    | 'subresource'
+    | 'namespace'
+    | 'name'
+    | 'path'
+    | 'cases'
+  >;
+}
+
+/** The caller as the API server authenticated it. */
+interface Authenticated {
+  username: string;
+  groups: string[];
+  mappingSource: GroundTruth['mappingSource'];
+  mappingKey?: string;
+  /** What STS verified, for IAM-authenticated callers only. */
+  verified?: VerifiedIdentity;
+  human?: GroundTruth['human'];
+  /** The access entry that admitted the caller, for access-policy authorization. */
+  policy?: PolicyContext;
+}
+
+type AuditBodies = { requestObject?: unknown; responseObject?: unknown };
+
+/** What every way of issuing a session needs: the role, when, the record base and the credentials it hands out. */
+interface SessionIssue {
+  role: SimRole;
+  issued: number;
+  base: { rng: Rng; timeUs: number; region: string; recipientAccountId: string };
+  creds: (sessionName: string) => {
+    accessKeyId: string;
+    expiresUs: number;
+    assumedRoleId: string;
+    assumedRoleArn: string;
+  };
+}
+
+interface IssuedSession {
+  sessionName: string;
+  human?: GroundTruth['human'];
+}
+
 interface ScheduledChange {
   atUs: number;
   apply: () => void;
@@ -495,9 +560,37 @@ class Simulation {
     return `${this.rng.pick(['198.51.100', '203.0.113', '192.0.2'])}.${this.rng.range(2, 254)}`;
   }
 
+  /**
+   * Everyone who sends requests, with what they usually do and what they try beyond their rights:
+   * people (SSO, IAM users and the roles they assume), automation, what runs in the clusters, EKS
+   * itself and anonymous scanners.
+   */
   private buildActors(): void {
+    this.addSsoActors();
+    this.addIamUserActors();
+    this.addAutomationActors();
+    this.addInClusterActors();
+    this.addEksInternalActors();
+    this.actors.push({
+      key: 'anonymous',
+      kind: 'anonymous',
+      weight: 0.2,
+      clusters: this.fleet.clusters,
+      ip: `192.0.2.${this.rng.range(2, 254)}`,
+      userAgent: 'Mozilla/5.0 zgrab/0.x',
+      activities: [act.listPods('default'), act.nonResource('/api'), act.nonResource('/apis')],
+      stretch: [],
+    });
+    this.buildWorkloadActors();
+  }
+
+  private kubectl(os: string): string {
+    return `kubectl/v1.30.${this.rng.range(1, 6)} (${os}) kubernetes/${this.rng.hex(7)}`;
+  }
+
+  /** People signing in through IAM Identity Center, by permission set. */
+  private addSsoActors(): void {
     const f = this.fleet;
-    const kubectl = (os: string) => `kubectl/v1.30.${this.rng.range(1, 6)} (${os}) kubernetes/${this.rng.hex(7)}`;
     const clusters = f.clusters;
     for (const s of f.ssoUsers) {
       const ps = s.permissionSet;
@@ -544,13 +637,19 @@ class Simulation {
         weight: 3,
         clusters,
         ip: this.humanIp(),
-        userAgent: kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64', 'windows/amd64'])),
+        userAgent: this.kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64', 'windows/amd64'])),
         activities,
         stretch,
         sso: s,
         roleKey: (c) => `sso:${ps}:${c.accountId}`,
       });
     }
+  }
+
+  /** IAM users: one mapped directly in aws-auth, the others through the roles they assume (team, operator, break-glass, contractor, cluster creators). */
+  private addIamUserActors(): void {
+    const f = this.fleet;
+    const clusters = f.clusters;
     const users = [...f.users.values()];
     const adminActs = [
       act.listPods('*'),
@@ -567,7 +666,7 @@ class Simulation {
       weight: 1,
       clusters: clusters.filter((c) => c.awsAuth),
       ip: this.humanIp(),
-      userAgent: kubectl('linux/amd64'),
+      userAgent: this.kubectl('linux/amd64'),
       activities: adminActs,
       stretch: [act.deletePod()],
       user: user0,
@@ -579,7 +678,7 @@ class Simulation {
         weight,
         clusters,
         ip: this.humanIp(),
-        userAgent: kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64'])),
+        userAgent: this.kubectl(this.rng.pick(['darwin/arm64', 'linux/amd64'])),
         activities: acts,
         stretch,
         user,
@@ -621,13 +720,18 @@ class Simulation {
       a.key = `creator:${c.name}@${u.name}`;
       a.clusters = [c];
     }
+  }
+
+  /** CI deploying through its role, and the partner account's auditor admitted by mapAccounts. */
+  private addAutomationActors(): void {
+    const clusters = this.fleet.clusters;
     this.actors.push({
       key: 'ci:github-actions',
       kind: 'ci',
       weight: 4,
       clusters,
       ip: `198.51.100.${this.rng.range(2, 254)}`,
-      userAgent: kubectl('linux/amd64'),
+      userAgent: this.kubectl('linux/amd64'),
       activities: [act.patchDeploy(), act.getDeploy(), act.createConfigMap(), act.listPods('*')],
       stretch: [act.createCrb(), act.deleteNamespace()],
       roleKey: (c) => `deployer:${c.accountId}`,
@@ -638,11 +742,16 @@ class Simulation {
       weight: 0.3,
       clusters: clusters.filter((c) => c.awsAuth?.mapAccounts.length),
       ip: this.humanIp(),
-      userAgent: kubectl('linux/amd64'),
+      userAgent: this.kubectl('linux/amd64'),
       activities: [act.listPods('*'), act.listDeploy('*')],
       stretch: [act.getSecret()],
       roleKey: () => 'partner',
     });
+  }
+
+  /** What runs in each cluster: kubelets with their node role, and service accounts. */
+  private addInClusterActors(): void {
+    const clusters = this.fleet.clusters;
     for (const c of clusters) {
       for (const n of c.nodes) {
         this.actors.push({
@@ -690,6 +799,12 @@ class Simulation {
         });
       }
     }
+  }
+
+  /** EKS's own node and add-on managers (the Fargate manager sends nothing here). */
+  private addEksInternalActors(): void {
+    const f = this.fleet;
+    const clusters = f.clusters;
     for (const r of f.roles.values()) {
       if (r.purpose !== 'eks-internal' || r.internalUsername === 'eks:fargate-manager') continue;
       const addon = r.internalUsername === 'eks:addon-manager';
@@ -713,17 +828,6 @@ class Simulation {
         roleKey: () => r.key,
       });
     }
-    this.actors.push({
-      key: 'anonymous',
-      kind: 'anonymous',
-      weight: 0.2,
-      clusters,
-      ip: `192.0.2.${this.rng.range(2, 254)}`,
-      userAgent: 'Mozilla/5.0 zgrab/0.x',
-      activities: [act.listPods('default'), act.nonResource('/api'), act.nonResource('/apis')],
-      stretch: [],
-    });
-    this.buildWorkloadActors();
   }
 
   /**
@@ -877,8 +981,6 @@ class Simulation {
     const key = accessKeyId(this.rng, 'ASIA', role.accountId);
     const durationS = actor.kind === 'sso' ? 8 * 3600 : actor.kind === 'node' ? 6 * 3600 : 3600;
     const expiresUs = issued + durationS * US_PER_S;
-    let sessionName: string;
-    let human: CredSession['human'];
     const base = { rng: this.rng, timeUs: issued, region: 'us-east-1', recipientAccountId: role.accountId };
     const creds = (name: string) => ({
       accessKeyId: key,
@@ -886,292 +988,325 @@ class Simulation {
       assumedRoleId: `${roleId}:${name}`,
       assumedRoleArn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${name}`,
     });
-    switch (actor.kind) {
-      case 'sso': {
-        const sso = actor.sso as SimSsoUser;
-        sessionName = sso.email;
-        const samlProviderArn = `arn:aws:iam::${role.accountId}:saml-provider/${this.fleet.samlProviderName}`;
-        const rec = assumeRoleWithSamlRecord(
-          {
-            ...base,
-            userIdentity: {
-              type: 'SAMLUser',
-              principalId: `Qm9ndXNOYW1lUXVhbGlmaWVy:${sso.email}`,
-              userName: sso.email,
-              identityProvider: samlProviderArn,
-            },
-            sourceIPAddress: actor.ip,
-            userAgent: 'aws-internal/3 aws-sdk-java/1.12.772',
-          },
-          {
-            roleArn: role.arn,
-            roleAccountId: role.accountId,
-            sessionName,
-            samlProviderArn,
-            subject: sso.email,
-            nameQualifier: 'Qm9ndXNOYW1lUXVhbGlmaWVy',
-            issuer: 'https://portal.sso.us-east-1.amazonaws.com/saml/assertion/MDEyMzQ1Njc4OTAx',
-          },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        human = { identity: sso.email, via: 'sso-session', credentialEventId: rec.eventID };
-        break;
-      }
-      case 'assume-role': {
-        const u = actor.user as SimIamUser;
-        sessionName = u.name;
-        const rec = assumeRoleRecord(
-          {
-            ...base,
-            userIdentity: iamUserIdentity({
-              accountId: u.accountId,
-              userId: u.userId,
-              arn: u.arn,
-              userName: u.name,
-              accessKeyId: u.accessKeyId,
-            }),
-            sourceIPAddress: actor.ip,
-            userAgent:
-              'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/macos#23.5.0 md/arch#arm64 lang/python#3.11.9 cfg/retry-mode#standard md/command#sts.assume-role',
-          },
-          {
-            roleArn: role.arn,
-            roleAccountId: role.accountId,
-            sessionName,
-            durationSeconds: 3600,
-            crossAccount: u.accountId !== role.accountId,
-          },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        // `via` names what kind of identity `identity` is (HumanLink): here an IAM user ARN. That it
-        // was found through an AssumeRole call is what credentialEventId says.
-        human = { identity: u.arn, via: 'iam-user', credentialEventId: rec.eventID };
-        break;
-      }
-      case 'ci': {
-        const runner = this.role('ci-runner');
-        const runnerKey = accessKeyId(this.rng, 'ASIA', runner.accountId);
-        const runnerIssued = issued - this.rng.range(5, 30) * US_PER_S;
-        const providerArn = `arn:aws:iam::${runner.accountId}:oidc-provider/token.actions.githubusercontent.com`;
-        const runnerSession = 'GitHubActions';
-        const runnerArn = `arn:aws:sts::${runner.accountId}:assumed-role/${runner.name}/${runnerSession}`;
-        const web = assumeRoleWithWebIdentityRecord(
-          {
-            rng: this.rng,
-            timeUs: runnerIssued,
-            region: 'us-east-1',
-            recipientAccountId: runner.accountId,
-            userIdentity: {
-              type: 'WebIdentityUser',
-              principalId: `${providerArn}:sts.amazonaws.com:${this.fleet.ciSubject}`,
-              userName: this.fleet.ciSubject,
-              identityProvider: providerArn,
-            },
-            sourceIPAddress: actor.ip,
-            userAgent:
-              'aws-sdk-js/3.637.0 ua/2.0 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.17.0 api/sts#3.637.0 configure-aws-credentials-for-github-actions',
-          },
-          {
-            roleArn: runner.arn,
-            roleAccountId: runner.accountId,
-            sessionName: runnerSession,
-            providerArn,
-            subject: this.fleet.ciSubject,
-          },
-          {
-            accessKeyId: runnerKey,
-            expiresUs: runnerIssued + HOUR_US,
-            assumedRoleId: `${this.currentRoleId('ci-runner')}:${runnerSession}`,
-            assumedRoleArn: runnerArn,
-          },
-        );
-        this.emitTrail(web, runnerIssued);
-        sessionName = `gha-${this.rng.range(1_000_000_000, 9_999_999_999)}`;
-        const rec = assumeRoleRecord(
-          {
-            ...base,
-            userIdentity: assumedRoleIdentity({
-              accountId: runner.accountId,
-              roleId: this.currentRoleId('ci-runner'),
-              roleName: runner.name,
-              roleArnWithPath: runner.arn,
-              sessionName: runnerSession,
-              accessKeyId: runnerKey,
-              sessionIssuedUs: runnerIssued,
-            }),
-            sourceIPAddress: actor.ip,
-            userAgent:
-              'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0-1025-azure md/arch#x86_64 lang/python#3.11.9 md/command#sts.assume-role',
-          },
-          { roleArn: role.arn, roleAccountId: role.accountId, sessionName, durationSeconds: 3600, crossAccount: true },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        // The person-or-workload behind the chain is the OIDC subject of the GitHub workflow (it
-        // received the runner's key); the runner session is the intermediate hop (HumanLink.chain).
-        human = {
-          identity: this.fleet.ciSubject,
-          via: 'web-identity',
-          credentialEventId: rec.eventID,
-          chain: [runnerArn],
-        };
-        break;
-      }
-      case 'node': {
-        const node = actor.node as SimNode;
-        sessionName = node.sessionName ?? node.instanceId;
-        const service = node.issuer ?? 'ec2.amazonaws.com';
-        const rec = assumeRoleRecord(
-          {
-            ...base,
-            userIdentity: { type: 'AWSService', invokedBy: service },
-            sourceIPAddress: service,
-            userAgent: service,
-          },
-          {
-            roleArn: role.arn,
-            roleAccountId: role.accountId,
-            sessionName,
-            durationSeconds: 21600,
-            crossAccount: false,
-          },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        break;
-      }
-      case 'pod-identity': {
-        const w = actor.workload as NonNullable<Actor['workload']>;
-        const src = w.cluster;
-        // The Pod Identity Agent on the pod's node asks EKS Auth (the record names the cluster and the
-        // node only), then EKS assumes the role with the pod's session tags (docs/formats.md §3.5).
-        const nodeActor = this.actors.find((a) => a.kind === 'node' && a.clusters[0] === src && !a.node?.entryType);
-        if (nodeActor) {
-          const nodeRole = this.role((nodeActor.roleKey as (c: SimCluster) => string)(src));
-          const nodeSession = this.session(nodeActor, nodeRole.key, issued - 2 * US_PER_S);
-          this.emitTrail(
-            assumeRoleForPodIdentityRecord(
-              {
-                rng: this.rng,
-                timeUs: issued - US_PER_S,
-                region: src.region,
-                recipientAccountId: src.accountId,
-                userIdentity: assumedRoleIdentity({
-                  accountId: nodeRole.accountId,
-                  roleId: this.currentRoleId(nodeRole.key),
-                  roleName: nodeRole.name,
-                  roleArnWithPath: nodeRole.arn,
-                  sessionName: nodeSession.sessionName,
-                  accessKeyId: nodeSession.accessKeyId,
-                  sessionIssuedUs: nodeSession.issuedUs,
-                }),
-                sourceIPAddress: nodeActor.ip,
-                userAgent:
-                  'aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/eksauth#1.4.0',
-              },
-              src.name,
-            ),
-            issued - US_PER_S,
-          );
-        }
-        // `eks-<cluster cut to 10>-<pod>-<uuid>`, the pod cut so the name fits STS's 64 characters.
-        const uuid = this.rng.uuid();
-        const room = 64 - `eks-${src.name.slice(0, 10)}--${uuid}`.length;
-        sessionName = `eks-${src.name.slice(0, 10)}-${w.pod.slice(0, room)}-${uuid}`;
-        const rec = podIdentityAssumeRoleRecord(
-          {
-            ...base,
-            region: src.region,
-            userIdentity: { type: 'AWSService', invokedBy: 'pods.eks.amazonaws.com' },
-            sourceIPAddress: 'pods.eks.amazonaws.com',
-            userAgent: 'pods.eks.amazonaws.com',
-          },
-          {
-            roleArn: role.arn,
-            roleAccountId: role.accountId,
-            sessionName,
-            tags: {
-              'eks-cluster-arn': src.arn,
-              'eks-cluster-name': src.name,
-              'kubernetes-namespace': w.namespace,
-              'kubernetes-service-account': w.serviceAccount,
-              'kubernetes-pod-name': w.pod,
-              'kubernetes-pod-uid': this.rng.uuid(),
-            },
-          },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        human = {
-          identity: `serviceaccount:${src.accountId}/${src.name}/${w.namespace}/${w.serviceAccount}`,
-          via: 'pod-identity',
-          credentialEventId: rec.eventID,
-          workload: {
-            kind: 'pod-identity',
-            cluster: src.name,
-            accountId: src.accountId,
-            namespace: w.namespace,
-            serviceAccount: w.serviceAccount,
-            pod: w.pod,
-            ...(w.associationId ? { association: w.associationId } : {}),
-          },
-        };
-        break;
-      }
-      case 'irsa': {
-        const w = actor.workload as NonNullable<Actor['workload']>;
-        const src = w.cluster;
-        const issuerHost = src.oidcIssuer.replace(/^https:\/\//, '');
-        const providerArn = `arn:aws:iam::${role.accountId}:oidc-provider/${issuerHost}`;
-        const subject = `system:serviceaccount:${w.namespace}:${w.serviceAccount}`;
-        sessionName = `botocore-session-${Math.floor(issued / US_PER_S)}`;
-        const rec = assumeRoleWithWebIdentityRecord(
-          {
-            ...base,
-            region: src.region,
-            userIdentity: {
-              type: 'WebIdentityUser',
-              principalId: `${providerArn}:sts.amazonaws.com:${subject}`,
-              userName: subject,
-              identityProvider: providerArn,
-            },
-            sourceIPAddress: actor.ip,
-            userAgent: 'Boto3/1.34.162 md/Botocore#1.34.162 ua/2.0 os/linux#5.10 md/arch#x86_64 lang/python#3.12.4',
-          },
-          { roleArn: role.arn, roleAccountId: role.accountId, sessionName, providerArn, subject },
-          creds(sessionName),
-        );
-        this.emitTrail(rec, issued);
-        human = {
-          identity: `serviceaccount:${src.accountId}/${src.name}/${w.namespace}/${w.serviceAccount}`,
-          via: 'irsa',
-          credentialEventId: rec.eventID,
-          workload: {
-            kind: 'irsa',
-            cluster: src.name,
-            accountId: src.accountId,
-            namespace: w.namespace,
-            serviceAccount: w.serviceAccount,
-          },
-        };
-        break;
-      }
-      case 'eks-internal':
-        // AWS-owned account: its STS calls never reach the customer's CloudTrail.
-        sessionName = this.rng.chance(0.5)
-          ? 'EKSAuthTokenSession'
-          : String(this.rng.range(1_000_000_000, 1_999_999_999) * 1_000_000_000);
-        break;
-      default:
-        // Partner account: outside the organisation's trails.
-        sessionName = 'eks-audit';
-        break;
-    }
+    const issue: SessionIssue = { role, issued, base, creds };
+    const { sessionName, human } = this.issueSession(actor, issue);
     const s: CredSession = { accessKeyId: key, issuedUs: issued, expiresUs, sessionName, human, principalId: roleId };
     this.sessions.set(sKey, s);
     return s;
+  }
+
+  /** The session name of a new session and the human behind it, with the CloudTrail record(s) that issued it. */
+  private issueSession(actor: Actor, issue: SessionIssue): IssuedSession {
+    switch (actor.kind) {
+      case 'sso':
+        return this.issueSsoSession(actor, issue);
+      case 'assume-role':
+        return this.issueAssumedRoleSession(actor, issue);
+      case 'ci':
+        return this.issueCiSession(actor, issue);
+      case 'node':
+        return this.issueNodeSession(actor, issue);
+      case 'pod-identity':
+        return this.issuePodIdentitySession(actor, issue);
+      case 'irsa':
+        return this.issueIrsaSession(actor, issue);
+      case 'eks-internal':
+        // AWS-owned account: its STS calls never reach the customer's CloudTrail.
+        return {
+          sessionName: this.rng.chance(0.5)
+            ? 'EKSAuthTokenSession'
+            : String(this.rng.range(1_000_000_000, 1_999_999_999) * 1_000_000_000),
+        };
+      default:
+        // Partner account: outside the organisation's trails.
+        return { sessionName: 'eks-audit' };
+    }
+  }
+
+  /** An Identity Center sign-in: AssumeRoleWithSAML with the person's e-mail as session name. */
+  private issueSsoSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const sso = actor.sso as SimSsoUser;
+    const sessionName = sso.email;
+    const samlProviderArn = `arn:aws:iam::${role.accountId}:saml-provider/${this.fleet.samlProviderName}`;
+    const rec = assumeRoleWithSamlRecord(
+      {
+        ...base,
+        userIdentity: {
+          type: 'SAMLUser',
+          principalId: `Qm9ndXNOYW1lUXVhbGlmaWVy:${sso.email}`,
+          userName: sso.email,
+          identityProvider: samlProviderArn,
+        },
+        sourceIPAddress: actor.ip,
+        userAgent: 'aws-internal/3 aws-sdk-java/1.12.772',
+      },
+      {
+        roleArn: role.arn,
+        roleAccountId: role.accountId,
+        sessionName,
+        samlProviderArn,
+        subject: sso.email,
+        nameQualifier: 'Qm9ndXNOYW1lUXVhbGlmaWVy',
+        issuer: 'https://portal.sso.us-east-1.amazonaws.com/saml/assertion/MDEyMzQ1Njc4OTAx',
+      },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    return { sessionName, human: { identity: sso.email, via: 'sso-session', credentialEventId: rec.eventID } };
+  }
+
+  /** An IAM user assuming a role with its own key (AssumeRole, possibly across accounts). */
+  private issueAssumedRoleSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const u = actor.user as SimIamUser;
+    const sessionName = u.name;
+    const rec = assumeRoleRecord(
+      {
+        ...base,
+        userIdentity: iamUserIdentity({
+          accountId: u.accountId,
+          userId: u.userId,
+          arn: u.arn,
+          userName: u.name,
+          accessKeyId: u.accessKeyId,
+        }),
+        sourceIPAddress: actor.ip,
+        userAgent:
+          'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/macos#23.5.0 md/arch#arm64 lang/python#3.11.9 cfg/retry-mode#standard md/command#sts.assume-role',
+      },
+      {
+        roleArn: role.arn,
+        roleAccountId: role.accountId,
+        sessionName,
+        durationSeconds: 3600,
+        crossAccount: u.accountId !== role.accountId,
+      },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    // `via` names what kind of identity `identity` is (HumanLink): here an IAM user ARN. That it
+    // was found through an AssumeRole call is what credentialEventId says.
+    return { sessionName, human: { identity: u.arn, via: 'iam-user', credentialEventId: rec.eventID } };
+  }
+
+  /** A GitHub Actions run: web identity to the runner role, then AssumeRole to the deployer role. */
+  private issueCiSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const runner = this.role('ci-runner');
+    const runnerKey = accessKeyId(this.rng, 'ASIA', runner.accountId);
+    const runnerIssued = issued - this.rng.range(5, 30) * US_PER_S;
+    const providerArn = `arn:aws:iam::${runner.accountId}:oidc-provider/token.actions.githubusercontent.com`;
+    const runnerSession = 'GitHubActions';
+    const runnerArn = `arn:aws:sts::${runner.accountId}:assumed-role/${runner.name}/${runnerSession}`;
+    const web = assumeRoleWithWebIdentityRecord(
+      {
+        rng: this.rng,
+        timeUs: runnerIssued,
+        region: 'us-east-1',
+        recipientAccountId: runner.accountId,
+        userIdentity: {
+          type: 'WebIdentityUser',
+          principalId: `${providerArn}:sts.amazonaws.com:${this.fleet.ciSubject}`,
+          userName: this.fleet.ciSubject,
+          identityProvider: providerArn,
+        },
+        sourceIPAddress: actor.ip,
+        userAgent:
+          'aws-sdk-js/3.637.0 ua/2.0 os/linux#6.5.0-1025-azure lang/js md/nodejs#20.17.0 api/sts#3.637.0 configure-aws-credentials-for-github-actions',
+      },
+      {
+        roleArn: runner.arn,
+        roleAccountId: runner.accountId,
+        sessionName: runnerSession,
+        providerArn,
+        subject: this.fleet.ciSubject,
+      },
+      {
+        accessKeyId: runnerKey,
+        expiresUs: runnerIssued + HOUR_US,
+        assumedRoleId: `${this.currentRoleId('ci-runner')}:${runnerSession}`,
+        assumedRoleArn: runnerArn,
+      },
+    );
+    this.emitTrail(web, runnerIssued);
+    const sessionName = `gha-${this.rng.range(1_000_000_000, 9_999_999_999)}`;
+    const rec = assumeRoleRecord(
+      {
+        ...base,
+        userIdentity: assumedRoleIdentity({
+          accountId: runner.accountId,
+          roleId: this.currentRoleId('ci-runner'),
+          roleName: runner.name,
+          roleArnWithPath: runner.arn,
+          sessionName: runnerSession,
+          accessKeyId: runnerKey,
+          sessionIssuedUs: runnerIssued,
+        }),
+        sourceIPAddress: actor.ip,
+        userAgent:
+          'aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.5.0-1025-azure md/arch#x86_64 lang/python#3.11.9 md/command#sts.assume-role',
+      },
+      { roleArn: role.arn, roleAccountId: role.accountId, sessionName, durationSeconds: 3600, crossAccount: true },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    // The person-or-workload behind the chain is the OIDC subject of the GitHub workflow (it
+    // received the runner's key); the runner session is the intermediate hop (HumanLink.chain).
+    return {
+      sessionName,
+      human: {
+        identity: this.fleet.ciSubject,
+        via: 'web-identity',
+        credentialEventId: rec.eventID,
+        chain: [runnerArn],
+      },
+    };
+  }
+
+  /** A node's instance profile: EC2 assumes the node role for the instance. */
+  private issueNodeSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const node = actor.node as SimNode;
+    const sessionName = node.sessionName ?? node.instanceId;
+    const service = node.issuer ?? 'ec2.amazonaws.com';
+    const rec = assumeRoleRecord(
+      {
+        ...base,
+        userIdentity: { type: 'AWSService', invokedBy: service },
+        sourceIPAddress: service,
+        userAgent: service,
+      },
+      {
+        roleArn: role.arn,
+        roleAccountId: role.accountId,
+        sessionName,
+        durationSeconds: 21600,
+        crossAccount: false,
+      },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    return { sessionName };
+  }
+
+  /** A pod's EKS Pod Identity session: the agent asks EKS Auth, then EKS assumes the role with the pod's tags. */
+  private issuePodIdentitySession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const w = actor.workload as NonNullable<Actor['workload']>;
+    const src = w.cluster;
+    // The Pod Identity Agent on the pod's node asks EKS Auth (the record names the cluster and the
+    // node only), then EKS assumes the role with the pod's session tags (docs/formats.md §3.5).
+    const nodeActor = this.actors.find((a) => a.kind === 'node' && a.clusters[0] === src && !a.node?.entryType);
+    if (nodeActor) {
+      const nodeRole = this.role((nodeActor.roleKey as (c: SimCluster) => string)(src));
+      const nodeSession = this.session(nodeActor, nodeRole.key, issued - 2 * US_PER_S);
+      this.emitTrail(
+        assumeRoleForPodIdentityRecord(
+          {
+            rng: this.rng,
+            timeUs: issued - US_PER_S,
+            region: src.region,
+            recipientAccountId: src.accountId,
+            userIdentity: assumedRoleIdentity({
+              accountId: nodeRole.accountId,
+              roleId: this.currentRoleId(nodeRole.key),
+              roleName: nodeRole.name,
+              roleArnWithPath: nodeRole.arn,
+              sessionName: nodeSession.sessionName,
+              accessKeyId: nodeSession.accessKeyId,
+              sessionIssuedUs: nodeSession.issuedUs,
+            }),
+            sourceIPAddress: nodeActor.ip,
+            userAgent: 'aws-sdk-go-v2/1.30.3 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/eksauth#1.4.0',
+          },
+          src.name,
+        ),
+        issued - US_PER_S,
+      );
+    }
+    // `eks-<cluster cut to 10>-<pod>-<uuid>`, the pod cut so the name fits STS's 64 characters.
+    const uuid = this.rng.uuid();
+    const room = 64 - `eks-${src.name.slice(0, 10)}--${uuid}`.length;
+    const sessionName = `eks-${src.name.slice(0, 10)}-${w.pod.slice(0, room)}-${uuid}`;
+    const rec = podIdentityAssumeRoleRecord(
+      {
+        ...base,
+        region: src.region,
+        userIdentity: { type: 'AWSService', invokedBy: 'pods.eks.amazonaws.com' },
+        sourceIPAddress: 'pods.eks.amazonaws.com',
+        userAgent: 'pods.eks.amazonaws.com',
+      },
+      {
+        roleArn: role.arn,
+        roleAccountId: role.accountId,
+        sessionName,
+        tags: {
+          'eks-cluster-arn': src.arn,
+          'eks-cluster-name': src.name,
+          'kubernetes-namespace': w.namespace,
+          'kubernetes-service-account': w.serviceAccount,
+          'kubernetes-pod-name': w.pod,
+          'kubernetes-pod-uid': this.rng.uuid(),
+        },
+      },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    return {
+      sessionName,
+      human: {
+        identity: `serviceaccount:${src.accountId}/${src.name}/${w.namespace}/${w.serviceAccount}`,
+        via: 'pod-identity',
+        credentialEventId: rec.eventID,
+        workload: {
+          kind: 'pod-identity',
+          cluster: src.name,
+          accountId: src.accountId,
+          namespace: w.namespace,
+          serviceAccount: w.serviceAccount,
+          pod: w.pod,
+          ...(w.associationId ? { association: w.associationId } : {}),
+        },
+      },
+    };
+  }
+
+  /** A pod's IRSA session: AssumeRoleWithWebIdentity with the service account token of its cluster's issuer. */
+  private issueIrsaSession(actor: Actor, { role, issued, base, creds }: SessionIssue): IssuedSession {
+    const w = actor.workload as NonNullable<Actor['workload']>;
+    const src = w.cluster;
+    const issuerHost = src.oidcIssuer.replace(/^https:\/\//, '');
+    const providerArn = `arn:aws:iam::${role.accountId}:oidc-provider/${issuerHost}`;
+    const subject = `system:serviceaccount:${w.namespace}:${w.serviceAccount}`;
+    const sessionName = `botocore-session-${Math.floor(issued / US_PER_S)}`;
+    const rec = assumeRoleWithWebIdentityRecord(
+      {
+        ...base,
+        region: src.region,
+        userIdentity: {
+          type: 'WebIdentityUser',
+          principalId: `${providerArn}:sts.amazonaws.com:${subject}`,
+          userName: subject,
+          identityProvider: providerArn,
+        },
+        sourceIPAddress: actor.ip,
+        userAgent: 'Boto3/1.34.162 md/Botocore#1.34.162 ua/2.0 os/linux#5.10 md/arch#x86_64 lang/python#3.12.4',
+      },
+      { roleArn: role.arn, roleAccountId: role.accountId, sessionName, providerArn, subject },
+      creds(sessionName),
+    );
+    this.emitTrail(rec, issued);
+    return {
+      sessionName,
+      human: {
+        identity: `serviceaccount:${src.accountId}/${src.name}/${w.namespace}/${w.serviceAccount}`,
+        via: 'irsa',
+        credentialEventId: rec.eventID,
+        workload: {
+          kind: 'irsa',
+          cluster: src.name,
+          accountId: src.accountId,
+          namespace: w.namespace,
+          serviceAccount: w.serviceAccount,
+        },
+      },
+    };
   }
 
   /** What the token proves about the caller, or undefined for callers that do not use IAM. */
@@ -1631,8 +1766,7 @@ class Simulation {
     if (!v) return;
     const apiServer = this.rng.int(c.apiServers.length);
     const authnUs = t + this.rng.range(2_000, 40_000);
-    const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
-    const lineCtx = (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
+    const lineCtx = this.authnLineContext(c, t);
     this.reviewToken(actor, c, this.states.get(c.name) as ClusterState, apiServer, t, authnUs, v.id, lineCtx);
   }
 
@@ -1643,160 +1777,36 @@ class Simulation {
   private doRequest(r: ScriptedRequest): boolean {
     const { actor, cluster: c } = r;
     const t = r.atUs;
-    const cs = this.states.get(c.name) as ClusterState;
     const auditID = this.rng.uuid();
     const apiServer = this.rng.int(c.apiServers.length);
     const { req, uri } = r.prepared ?? this.requestFor(r.activity, actor, c);
-    const authnUs = t + this.rng.range(2_000, 40_000);
-    const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
-    const lineCtx = (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
-    const truthBase = {
+    const rc: RequestContext = {
+      r,
+      cs: this.states.get(c.name) as ClusterState,
       auditID,
-      cluster: c.name,
-      accountId: c.accountId,
-      at: isoMicros(t),
-      actor: actor.key,
-      verb: req.verb,
-      resource: req.resource,
-      subresource: req.subresource,
-      namespace: req.namespace,
-      name: req.name,
-      path: req.path,
-      cases: r.cases.length ? r.cases : undefined,
+      apiServer,
+      req,
+      uri,
+      authnUs: t + this.rng.range(2_000, 40_000),
+      lineCtx: this.authnLineContext(c, t),
+      truthBase: {
+        auditID,
+        cluster: c.name,
+        accountId: c.accountId,
+        at: isoMicros(t),
+        actor: actor.key,
+        verb: req.verb,
+        resource: req.resource,
+        subresource: req.subresource,
+        namespace: req.namespace,
+        name: req.name,
+        path: req.path,
+        cases: r.cases.length ? r.cases : undefined,
+      },
     };
-    const level401 = auditLevel(undefined, req);
-    const emit401 = (truth: GroundTruth) => {
-      this.emitLog(
-        c,
-        apiServer,
-        'audit',
-        authnUs + 500,
-        auditEventLine({
-          level: level401 === 'None' ? 'Metadata' : level401,
-          auditID,
-          stage: 'ResponseStarted',
-          requestURI: uri,
-          verb: req.verb,
-          user: {},
-          sourceIPs: [actor.ip],
-          userAgent: actor.userAgent,
-          req,
-          responseStatus: { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 },
-          receivedUs: t,
-          stageUs: authnUs + 500,
-        }),
-      );
-      this.enqueue({ kind: 'truth', timeUs: t, truth });
-    };
-
-    let username: string;
-    let groups: string[];
-    let verified: VerifiedIdentity | undefined;
-    let human: GroundTruth['human'];
-    let mappingSource: GroundTruth['mappingSource'];
-    let mappingKey: string | undefined;
-    let policy: PolicyContext | undefined;
-
-    if (actor.kind === 'anonymous') {
-      username = 'system:anonymous';
-      groups = ['system:unauthenticated'];
-      mappingSource = 'anonymous';
-    } else if (actor.kind === 'service-account') {
-      const sa = actor.sa as SimServiceAccount;
-      username = `system:serviceaccount:${sa.namespace}:${sa.name}`;
-      groups = ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'];
-      mappingSource = 'service-account';
-    } else if (actor.kind === 'certificate') {
-      // The certificate names no organisation: the API server adds only system:authenticated.
-      username = actor.certUser as string;
-      groups = ['system:authenticated'];
-      mappingSource = 'certificate';
-    } else if (actor.kind === 'oidc') {
-      // The provider config prefixes the email claim and the groups claim (docs/formats.md §3.6).
-      const o = actor.oidc as NonNullable<Actor['oidc']>;
-      username = `${o.provider.usernamePrefix}${o.email}`;
-      groups = [...o.groups.map((g) => `${o.provider.groupsPrefix}${g}`), 'system:authenticated'];
-      mappingSource = 'oidc-provider';
-      mappingKey = o.provider.name;
-      human = { identity: o.email, via: 'oidc' };
-    } else {
-      const v = this.verified(actor, c, t) as { id: VerifiedIdentity; human?: GroundTruth['human'] };
-      verified = v.id;
-      human = v.human;
-      if (r.badToken) {
-        // An expired presigned URL (stale kubeconfig token) or revoked session credentials.
-        const expired = this.rng.chance(0.5);
-        const error = expired
-          ? `input token was not properly formatted: X-Amz-Date parameter is expired (15 minute expiration) ${new Date(
-              Math.floor((t - this.rng.range(16, 600) * MINUTE_US) / 1000),
-            )
-              .toISOString()
-              .replace('T', ' ')
-              .slice(0, 19)} +0000 UTC`
-          : `sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {"Error":{"Code":"ExpiredToken","Message":"The security token included in the request is expired","Type":"Sender"},"RequestId":"${this.rng.uuid()}"}`;
-        this.emitLog(c, apiServer, 'authenticator', authnUs, accessDeniedLine(lineCtx(authnUs), { error }));
-        emit401({
-          ...truthBase,
-          mappingSource: 'unmapped',
-          groups: [],
-          outcome: 'authn-failed',
-          authorizer: 'none',
-          failedStage: expired ? 'token' : 'sts',
-          statusCode: 401,
-        });
-        return true;
-      }
-      const result = this.reviewToken(actor, c, cs, apiServer, t, authnUs, verified, lineCtx);
-      const principal = {
-        stsArn: verified.stsArn,
-        canonicalArn: verified.canonicalArn,
-        principalId: verified.principalId,
-        accessKeyId: verified.accessKeyId,
-        sessionName: verified.sessionName,
-        human,
-      };
-      if (!result.ok) {
-        emit401({
-          ...truthBase,
-          ...principal,
-          mappingSource: 'unmapped',
-          groups: [],
-          outcome: 'authn-failed',
-          authorizer: 'none',
-          failedStage: result.stage,
-          statusCode: 401,
-        });
-        return true;
-      }
-      username = result.username;
-      groups = [...result.groups, 'system:authenticated'];
-      mappingSource = result.source;
-      mappingKey = result.mappingKey;
-      if (result.entry)
-        policy = { principalArn: result.entry.principalArn, principalId: verified.principalId, entry: result.entry };
-    }
-
-    const self: K8sUser = { username, groups };
-    let effective = self;
-    let impersonated: GroundTruth['impersonated'];
-    let authz = undefined as ReturnType<typeof authorize> | undefined;
-    if (r.impersonate) {
-      const imp = { username: r.impersonate.username, groups: [...r.impersonate.groups, 'system:authenticated'] };
-      const check = authorize(
-        c,
-        self,
-        { verb: 'impersonate', resource: 'users', apiGroup: '', apiVersion: 'v1', name: imp.username },
-        policy,
-      );
-      if (check.decision === 'allow') {
-        effective = imp;
-        impersonated = imp;
-        policy = undefined;
-      } else {
-        authz = check;
-      }
-    }
-    authz ??= authorize(c, effective, req, policy);
+    const who = this.authenticateRequest(rc);
+    if (who === undefined) return true;
+    const { effective, impersonated, authz } = this.authorizeRequest(rc, who);
     const allowed = authz.decision === 'allow';
     const level = auditLevel(effective, req);
     if (level === 'None') return false;
@@ -1811,55 +1821,267 @@ class Simulation {
     const responseStatus: Record<string, unknown> = allowed
       ? { metadata: {}, code }
       : { metadata: {}, status: 'Failure', message, reason: 'Forbidden', details, code };
-    let bodies: { requestObject?: unknown; responseObject?: unknown } = {};
-    if (allowed && (level === 'Request' || level === 'RequestResponse')) {
-      bodies = this.bodies(req, t, c);
-      if (r.awsAuthEdit && cs.awsAuth) {
-        const next = r.awsAuthEdit(cs.awsAuth);
-        const data = awsAuthData(next);
-        bodies = {
-          requestObject: { data: { mapRoles: data['mapRoles'] } },
-          responseObject: {
-            kind: 'ConfigMap',
-            apiVersion: 'v1',
-            metadata: {
-              name: 'aws-auth',
-              namespace: 'kube-system',
-              uid: next.uid,
-              resourceVersion: String(next.resourceVersion),
-              creationTimestamp: isoSeconds(next.creationTimestampUs),
-              managedFields: [
-                {
-                  manager: 'kubectl-edit',
-                  operation: 'Update',
-                  apiVersion: 'v1',
-                  time: isoSeconds(t),
-                  fieldsType: 'FieldsV1',
-                },
-              ],
+    const bodies = allowed
+      ? this.allowedBodies(rc, level)
+      : level === 'RequestResponse'
+        ? {
+            responseObject: {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Failure',
+              message,
+              reason: 'Forbidden',
+              details,
+              code: 403,
             },
-            data,
-          },
-        };
-        cs.awsAuth = next;
-        this.mappingVersion++;
-      }
-      if (level === 'Request') bodies = { requestObject: bodies.requestObject };
-    } else if (!allowed && level === 'RequestResponse') {
-      bodies = {
-        responseObject: {
-          kind: 'Status',
-          apiVersion: 'v1',
-          metadata: {},
-          status: 'Failure',
-          message,
-          reason: 'Forbidden',
-          details,
-          code: 403,
-        },
+          }
+        : {};
+    this.emitAuditEvents(rc, who, { level, responseStatus, bodies, authz, impersonated });
+    this.enqueue({
+      kind: 'truth',
+      timeUs: t,
+      truth: {
+        ...rc.truthBase,
+        stsArn: who.verified?.stsArn,
+        canonicalArn: who.verified?.canonicalArn,
+        principalId: who.verified?.principalId,
+        accessKeyId: who.verified?.accessKeyId,
+        sessionName: who.verified?.sessionName,
+        human: who.human,
+        mappingSource: who.mappingSource,
+        mappingKey: who.mappingKey,
+        username: who.username,
+        groups: who.groups,
+        impersonated,
+        outcome: allowed ? 'allow' : 'forbid',
+        authorizer: authz.authorizer,
+        reason: authz.reason,
+        failedStage: allowed ? undefined : 'authorization',
+        statusCode: code,
+      },
+    });
+    return true;
+  }
+
+  /** Client port and STS endpoint of the authenticator lines of a request at t. */
+  private authnLineContext(c: SimCluster, t: number): (timeUs: number) => AuthnLineContext {
+    const stsEndpoint = t >= STS_ENDPOINT_SINCE_US ? `sts.${c.region}.amazonaws.com` : undefined;
+    return (timeUs: number) => ({ timeUs, clientPort: this.rng.range(32768, 60999), stsEndpoint });
+  }
+
+  /**
+   * Who the API server takes the caller for. An IAM token goes through the authenticator (a bad
+   * token or no mapping ends the request with a 401, already emitted: undefined); service-account
+   * tokens, certificates and anonymous requests are the API server's own.
+   */
+  private authenticateRequest(rc: RequestContext): Authenticated | undefined {
+    const { r, cs, apiServer, authnUs, lineCtx, truthBase } = rc;
+    const { actor, cluster: c } = r;
+    const t = r.atUs;
+    if (actor.kind === 'anonymous') {
+      return { username: 'system:anonymous', groups: ['system:unauthenticated'], mappingSource: 'anonymous' };
+    }
+    if (actor.kind === 'service-account') {
+      const sa = actor.sa as SimServiceAccount;
+      return {
+        username: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
+        mappingSource: 'service-account',
       };
     }
-    const userBlock = this.k8sUserBlock(actor, verified, username, groups, c, t);
+    if (actor.kind === 'certificate') {
+      // The certificate names no organisation: the API server adds only system:authenticated.
+      return { username: actor.certUser as string, groups: ['system:authenticated'], mappingSource: 'certificate' };
+    }
+    if (actor.kind === 'oidc') {
+      // The provider config prefixes the email claim and the groups claim (docs/formats.md §3.6).
+      const o = actor.oidc as NonNullable<Actor['oidc']>;
+      return {
+        username: `${o.provider.usernamePrefix}${o.email}`,
+        groups: [...o.groups.map((g) => `${o.provider.groupsPrefix}${g}`), 'system:authenticated'],
+        mappingSource: 'oidc-provider',
+        mappingKey: o.provider.name,
+        human: { identity: o.email, via: 'oidc' },
+      };
+    }
+    const v = this.verified(actor, c, t) as { id: VerifiedIdentity; human?: GroundTruth['human'] };
+    const verified = v.id;
+    const human = v.human;
+    if (r.badToken) {
+      this.rejectBadToken(rc);
+      return undefined;
+    }
+    const result = this.reviewToken(actor, c, cs, apiServer, t, authnUs, verified, lineCtx);
+    if (!result.ok) {
+      this.emit401(rc, {
+        ...truthBase,
+        stsArn: verified.stsArn,
+        canonicalArn: verified.canonicalArn,
+        principalId: verified.principalId,
+        accessKeyId: verified.accessKeyId,
+        sessionName: verified.sessionName,
+        human,
+        mappingSource: 'unmapped',
+        groups: [],
+        outcome: 'authn-failed',
+        authorizer: 'none',
+        failedStage: result.stage,
+        statusCode: 401,
+      });
+      return undefined;
+    }
+    return {
+      username: result.username,
+      groups: [...result.groups, 'system:authenticated'],
+      mappingSource: result.source,
+      mappingKey: result.mappingKey,
+      verified,
+      human,
+      ...(result.entry
+        ? {
+            policy: { principalArn: result.entry.principalArn, principalId: verified.principalId, entry: result.entry },
+          }
+        : {}),
+    };
+  }
+
+  /** An expired presigned URL (stale kubeconfig token) or revoked session credentials: the authenticator refuses it. */
+  private rejectBadToken(rc: RequestContext): void {
+    const { r, apiServer, authnUs, lineCtx, truthBase } = rc;
+    const t = r.atUs;
+    const expired = this.rng.chance(0.5);
+    const error = expired
+      ? `input token was not properly formatted: X-Amz-Date parameter is expired (15 minute expiration) ${new Date(
+          Math.floor((t - this.rng.range(16, 600) * MINUTE_US) / 1000),
+        )
+          .toISOString()
+          .replace('T', ' ')
+          .slice(0, 19)} +0000 UTC`
+      : `sts getCallerIdentity failed: error from AWS (expected 200, got 403). Body: {"Error":{"Code":"ExpiredToken","Message":"The security token included in the request is expired","Type":"Sender"},"RequestId":"${this.rng.uuid()}"}`;
+    this.emitLog(r.cluster, apiServer, 'authenticator', authnUs, accessDeniedLine(lineCtx(authnUs), { error }));
+    this.emit401(rc, {
+      ...truthBase,
+      mappingSource: 'unmapped',
+      groups: [],
+      outcome: 'authn-failed',
+      authorizer: 'none',
+      failedStage: expired ? 'token' : 'sts',
+      statusCode: 401,
+    });
+  }
+
+  /** The audit event of a request refused at authentication, and its truth. */
+  private emit401(rc: RequestContext, truth: GroundTruth): void {
+    const { r, auditID, apiServer, req, uri, authnUs } = rc;
+    const { actor } = r;
+    const level = auditLevel(undefined, req);
+    this.emitLog(
+      r.cluster,
+      apiServer,
+      'audit',
+      authnUs + 500,
+      auditEventLine({
+        level: level === 'None' ? 'Metadata' : level,
+        auditID,
+        stage: 'ResponseStarted',
+        requestURI: uri,
+        verb: req.verb,
+        user: {},
+        sourceIPs: [actor.ip],
+        userAgent: actor.userAgent,
+        req,
+        responseStatus: { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 },
+        receivedUs: r.atUs,
+        stageUs: authnUs + 500,
+      }),
+    );
+    this.enqueue({ kind: 'truth', timeUs: r.atUs, truth });
+  }
+
+  /**
+   * The decision on the request, for the caller or for whom it impersonates; a refused impersonation
+   * is the decision itself.
+   */
+  private authorizeRequest(
+    rc: RequestContext,
+    who: Authenticated,
+  ): { effective: K8sUser; impersonated?: K8sUser; authz: AuthzResult } {
+    const { r, req } = rc;
+    const c = r.cluster;
+    const self: K8sUser = { username: who.username, groups: who.groups };
+    if (!r.impersonate) return { effective: self, authz: authorize(c, self, req, who.policy) };
+    const imp = { username: r.impersonate.username, groups: [...r.impersonate.groups, 'system:authenticated'] };
+    const check = authorize(
+      c,
+      self,
+      { verb: 'impersonate', resource: 'users', apiGroup: '', apiVersion: 'v1', name: imp.username },
+      who.policy,
+    );
+    if (check.decision !== 'allow') return { effective: self, authz: check };
+    return { effective: imp, impersonated: imp, authz: authorize(c, imp, req, undefined) };
+  }
+
+  /**
+   * Bodies of an allowed request at the audit level: an aws-auth edit writes the new ConfigMap (and
+   * changes the mappings from here on); Request level keeps the request body only.
+   */
+  private allowedBodies(rc: RequestContext, level: AuditLevel): AuditBodies {
+    if (level !== 'Request' && level !== 'RequestResponse') return {};
+    const { r, req, cs } = rc;
+    const t = r.atUs;
+    let bodies = this.bodies(req, t, r.cluster);
+    if (r.awsAuthEdit && cs.awsAuth) {
+      const next = r.awsAuthEdit(cs.awsAuth);
+      const data = awsAuthData(next);
+      bodies = {
+        requestObject: { data: { mapRoles: data['mapRoles'] } },
+        responseObject: {
+          kind: 'ConfigMap',
+          apiVersion: 'v1',
+          metadata: {
+            name: 'aws-auth',
+            namespace: 'kube-system',
+            uid: next.uid,
+            resourceVersion: String(next.resourceVersion),
+            creationTimestamp: isoSeconds(next.creationTimestampUs),
+            managedFields: [
+              {
+                manager: 'kubectl-edit',
+                operation: 'Update',
+                apiVersion: 'v1',
+                time: isoSeconds(t),
+                fieldsType: 'FieldsV1',
+              },
+            ],
+          },
+          data,
+        },
+      };
+      cs.awsAuth = next;
+      this.mappingVersion++;
+    }
+    return level === 'Request' ? { requestObject: bodies.requestObject } : bodies;
+  }
+
+  /** The audit stages of a request: ResponseComplete, preceded by ResponseStarted for a watch or long call. */
+  private emitAuditEvents(
+    rc: RequestContext,
+    who: Authenticated,
+    outcome: {
+      level: Exclude<AuditLevel, 'None'>;
+      responseStatus: Record<string, unknown>;
+      bodies: AuditBodies;
+      authz: AuthzResult;
+      impersonated: K8sUser | undefined;
+    },
+  ): void {
+    const { r, auditID, apiServer, req, uri, authnUs } = rc;
+    const { actor, cluster: c } = r;
+    const t = r.atUs;
+    const { level, responseStatus, bodies, authz, impersonated } = outcome;
+    const allowed = authz.decision === 'allow';
+    const userBlock = this.k8sUserBlock(actor, who.verified, who.username, who.groups, c, t);
     const annotations = {
       'authorization.k8s.io/decision': allowed ? 'allow' : 'forbid',
       'authorization.k8s.io/reason': authz.reason,
@@ -1867,7 +2089,7 @@ class Simulation {
     const impersonatedBlock = impersonated
       ? { username: impersonated.username, groups: impersonated.groups }
       : undefined;
-    const startedUs = (verified ? authnUs : t) + this.rng.range(800, 30_000);
+    const startedUs = (who.verified ? authnUs : t) + this.rng.range(800, 30_000);
     const longRunning = allowed && (r.activity.watch || r.activity.long);
     const event = (stage: 'ResponseStarted' | 'ResponseComplete', stageUs: number, withBodies: boolean) =>
       auditEventLine({
@@ -1895,30 +2117,6 @@ class Simulation {
     } else {
       this.emitLog(c, apiServer, 'audit', startedUs, event('ResponseComplete', startedUs, true));
     }
-    this.enqueue({
-      kind: 'truth',
-      timeUs: t,
-      truth: {
-        ...truthBase,
-        stsArn: verified?.stsArn,
-        canonicalArn: verified?.canonicalArn,
-        principalId: verified?.principalId,
-        accessKeyId: verified?.accessKeyId,
-        sessionName: verified?.sessionName,
-        human,
-        mappingSource,
-        mappingKey,
-        username,
-        groups,
-        impersonated,
-        outcome: allowed ? 'allow' : 'forbid',
-        authorizer: authz.authorizer,
-        reason: authz.reason,
-        failedStage: allowed ? undefined : 'authorization',
-        statusCode: code,
-      },
-    });
-    return true;
   }
 
   // --- CloudTrail actors and mapping changes -------------------------------------------------
@@ -1988,6 +2186,31 @@ class Simulation {
       username: usernameTemplate,
       type: e.type,
     };
+  }
+
+  /** At `at`, `actor` creates a STANDARD access entry for `role` on `c` with these policies. */
+  private scheduleEntryCreation(
+    actor: Actor,
+    c: SimCluster,
+    role: SimRole,
+    at: number,
+    policies: SimAccessEntry['policies'],
+  ): void {
+    this.schedule(at, () => {
+      const cs = this.states.get(c.name) as ClusterState;
+      const e: SimAccessEntry = {
+        principalArn: role.arn,
+        principalKey: role.key,
+        type: 'STANDARD',
+        kubernetesGroups: [],
+        policies,
+        boundPrincipalId: this.currentRoleId(role.key),
+        createdAtUs: at,
+        accessEntryArn: `arn:aws:eks:${c.region}:${c.accountId}:access-entry/${c.name}/role/${c.accountId}/${role.name}/${this.rng.uuid()}`,
+      };
+      cs.entries.push(e);
+      this.emitCreateEntry(actor, c, e, at);
+    });
   }
 
   private emitCreateEntry(actor: Actor, c: SimCluster, e: SimAccessEntry, t: number): void {
@@ -2120,307 +2343,307 @@ class Simulation {
 
   /** Set pieces of the CONFIG_MAP cluster: aws-auth edits, the invisible creator grant, mapUsers and mapAccounts. */
   private planConfigMapCluster(cm: SimCluster, ctx: PlanContext): void {
-    const { admin, sso, changes, scripted } = ctx;
+    if (ctx.scripted) this.scriptConfigMapRequests(cm, ctx);
+    if (!ctx.changes) return;
+    this.planAuthModeChange(cm, ctx);
+    this.planBreakGlassEdit(cm);
+  }
+
+  /** Requests through aws-auth: the creator's invisible grant, session templates, an unmatched path row, mapAccounts, impersonation. */
+  private scriptConfigMapRequests(cm: SimCluster, { sso }: PlanContext): void {
     const creator = this.actorByKey(`creator:${cm.name}@`);
     const dev = sso('Developer');
     const user0 = this.actorByKey('iam-user:');
     const operator = this.actorByKey('platform-operator@');
     const partner = this.actorByKey('partner:');
+    if (creator)
+      this.script({
+        atUs: this.at(0.05),
+        actor: creator,
+        cluster: cm,
+        activity: act.listNodes(),
+        cases: ['config-map-creator'],
+      });
+    if (dev) {
+      this.script({
+        atUs: this.at(0.07),
+        actor: dev,
+        cluster: cm,
+        activity: act.podLogs('payments'),
+        cases: ['aws-auth-session-template', 'rbac-rolebinding'],
+      });
+    }
+    if (operator)
+      this.script({
+        atUs: this.at(0.09),
+        actor: operator,
+        cluster: cm,
+        activity: act.listPods('monitoring'),
+        cases: ['unmapped-path-row', 'authn-401'],
+      });
+    if (partner)
+      this.script({
+        atUs: this.at(0.11),
+        actor: partner,
+        cluster: cm,
+        activity: act.listDeploy('payments'),
+        cases: ['map-accounts'],
+      });
+    if (user0 && dev?.sso) {
+      this.script({
+        atUs: this.at(0.13),
+        actor: user0,
+        cluster: cm,
+        activity: act.listPods('payments'),
+        cases: ['impersonation'],
+        impersonate: { username: `dev:${dev.sso.email.replaceAll('@', '-')}`, groups: ['dev:team'] },
+      });
+    }
+  }
+
+  /** One-way auth-mode change, then an access entry for the SSO admins (API_AND_CONFIG_MAP from then on). */
+  private planAuthModeChange(cm: SimCluster, { admin, sso, scripted }: PlanContext): void {
+    const modeAt = this.at(0.3);
+    this.schedule(modeAt, () => {
+      const cs = this.states.get(cm.name) as ClusterState;
+      cs.mode = 'API_AND_CONFIG_MAP';
+      this.emitTrail(
+        updateClusterConfigRecord(
+          this.recordBase(admin, cm, modeAt, 'update-cluster-config'),
+          cm.name,
+          'API_AND_CONFIG_MAP',
+        ),
+        modeAt,
+      );
+    });
+    const adminRole = this.role(`sso:AdministratorAccess:${cm.accountId}`);
+    const entryAt = this.at(0.32);
+    this.scheduleEntryCreation(admin, cm, adminRole, entryAt, [
+      { policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } },
+    ]);
+    const ssoAdmin = sso('AdministratorAccess');
+    if (scripted && ssoAdmin) {
+      this.script({
+        atUs: this.at(0.25),
+        actor: ssoAdmin,
+        cluster: cm,
+        activity: act.listNamespaces(),
+        cases: ['before-access-entry', 'authn-401'],
+      });
+      this.script({
+        atUs: this.at(0.35),
+        actor: ssoAdmin,
+        cluster: cm,
+        activity: act.listNamespaces(),
+        cases: ['after-auth-mode-change', 'sso-access-entry-cluster-admin'],
+      });
+    }
+  }
+
+  /** aws-auth edit granting system:masters to the break-glass role (kubectl edit -> patch), with requests before and after. */
+  private planBreakGlassEdit(cm: SimCluster): void {
+    const user0 = this.actorByKey('iam-user:');
     const breakGlass = this.actorByKey('break-glass@');
-    if (scripted) {
-      if (creator)
-        this.script({
-          atUs: this.at(0.05),
-          actor: creator,
-          cluster: cm,
-          activity: act.listNodes(),
-          cases: ['config-map-creator'],
-        });
-      if (dev) {
-        this.script({
-          atUs: this.at(0.07),
-          actor: dev,
-          cluster: cm,
-          activity: act.podLogs('payments'),
-          cases: ['aws-auth-session-template', 'rbac-rolebinding'],
-        });
-      }
-      if (operator)
-        this.script({
-          atUs: this.at(0.09),
-          actor: operator,
-          cluster: cm,
-          activity: act.listPods('monitoring'),
-          cases: ['unmapped-path-row', 'authn-401'],
-        });
-      if (partner)
-        this.script({
-          atUs: this.at(0.11),
-          actor: partner,
-          cluster: cm,
-          activity: act.listDeploy('payments'),
-          cases: ['map-accounts'],
-        });
-      if (user0 && dev?.sso) {
-        this.script({
-          atUs: this.at(0.13),
-          actor: user0,
-          cluster: cm,
-          activity: act.listPods('payments'),
-          cases: ['impersonation'],
-          impersonate: { username: `dev:${dev.sso.email.replaceAll('@', '-')}`, groups: ['dev:team'] },
-        });
-      }
-    }
-    if (changes) {
-      // One-way auth-mode change, then an access entry for the SSO admins (API_AND_CONFIG_MAP from then on).
-      const modeAt = this.at(0.3);
-      this.schedule(modeAt, () => {
-        const cs = this.states.get(cm.name) as ClusterState;
-        cs.mode = 'API_AND_CONFIG_MAP';
-        this.emitTrail(
-          updateClusterConfigRecord(
-            this.recordBase(admin, cm, modeAt, 'update-cluster-config'),
-            cm.name,
-            'API_AND_CONFIG_MAP',
-          ),
-          modeAt,
-        );
-      });
-      const adminRole = this.role(`sso:AdministratorAccess:${cm.accountId}`);
-      const entryAt = this.at(0.32);
-      this.schedule(entryAt, () => {
-        const cs = this.states.get(cm.name) as ClusterState;
-        const e: SimAccessEntry = {
-          principalArn: adminRole.arn,
-          principalKey: adminRole.key,
-          type: 'STANDARD',
-          kubernetesGroups: [],
-          policies: [{ policyArn: CLUSTER_ADMIN_POLICY, scope: { type: 'cluster', namespaces: [] } }],
-          boundPrincipalId: this.currentRoleId(adminRole.key),
-          createdAtUs: entryAt,
-          accessEntryArn: `arn:aws:eks:${cm.region}:${cm.accountId}:access-entry/${cm.name}/role/${cm.accountId}/${adminRole.name}/${this.rng.uuid()}`,
-        };
-        cs.entries.push(e);
-        this.emitCreateEntry(admin, cm, e, entryAt);
-      });
-      const ssoAdmin = sso('AdministratorAccess');
-      if (scripted && ssoAdmin) {
-        this.script({
-          atUs: this.at(0.25),
-          actor: ssoAdmin,
-          cluster: cm,
-          activity: act.listNamespaces(),
-          cases: ['before-access-entry', 'authn-401'],
-        });
-        this.script({
-          atUs: this.at(0.35),
-          actor: ssoAdmin,
-          cluster: cm,
-          activity: act.listNamespaces(),
-          cases: ['after-auth-mode-change', 'sso-access-entry-cluster-admin'],
-        });
-      }
-      // aws-auth edit granting system:masters to the break-glass role (kubectl edit -> patch).
-      if (user0 && breakGlass) {
-        const bg = this.role(`break-glass:${cm.accountId}`);
-        const editAt = this.at(0.6);
-        this.script({
-          atUs: this.at(0.55),
-          actor: breakGlass,
-          cluster: cm,
-          activity: act.listPods('kube-system'),
-          cases: ['break-glass-before-edit', 'authn-401'],
-        });
-        this.script({
-          atUs: editAt,
-          actor: user0,
-          cluster: cm,
-          activity: {
-            verb: 'patch',
-            resource: 'configmaps',
-            ns: 'kube-system',
-            fixedName: 'aws-auth',
-            fieldManager: 'kubectl-edit',
-          },
-          cases: ['aws-auth-add-masters'],
-          awsAuthEdit: (spec) => ({
-            ...spec,
-            resourceVersion: spec.resourceVersion + this.rng.range(1000, 90000),
-            mapRoles: [...spec.mapRoles, { rolearn: bg.arn, username: 'break-glass', groups: ['system:masters'] }],
-          }),
-        });
-        this.script({
-          atUs: this.at(0.62),
-          actor: breakGlass,
-          cluster: cm,
-          activity: act.getSecret('payments'),
-          cases: ['break-glass-masters', 'privileged-allow'],
-        });
-      }
-    }
+    if (!user0 || !breakGlass) return;
+    const bg = this.role(`break-glass:${cm.accountId}`);
+    const editAt = this.at(0.6);
+    this.script({
+      atUs: this.at(0.55),
+      actor: breakGlass,
+      cluster: cm,
+      activity: act.listPods('kube-system'),
+      cases: ['break-glass-before-edit', 'authn-401'],
+    });
+    this.script({
+      atUs: editAt,
+      actor: user0,
+      cluster: cm,
+      activity: {
+        verb: 'patch',
+        resource: 'configmaps',
+        ns: 'kube-system',
+        fixedName: 'aws-auth',
+        fieldManager: 'kubectl-edit',
+      },
+      cases: ['aws-auth-add-masters'],
+      awsAuthEdit: (spec) => ({
+        ...spec,
+        resourceVersion: spec.resourceVersion + this.rng.range(1000, 90000),
+        mapRoles: [...spec.mapRoles, { rolearn: bg.arn, username: 'break-glass', groups: ['system:masters'] }],
+      }),
+    });
+    this.script({
+      atUs: this.at(0.62),
+      actor: breakGlass,
+      cluster: cm,
+      activity: act.getSecret('payments'),
+      cases: ['break-glass-masters', 'privileged-allow'],
+    });
   }
 
   /** Set pieces of the API_AND_CONFIG_MAP cluster: access entries beside aws-auth, precedence and policy changes. */
   private planMixedModeCluster(both: SimCluster, ctx: PlanContext): void {
-    const { admin, sso, changes, scripted, short } = ctx;
+    if (ctx.scripted) this.scriptMixedModeRequests(both, ctx);
+    if (!ctx.changes) return;
+    this.planDeployerEntryUpdate(both, ctx);
+    this.planShortLivedEntry(both, ctx);
+    this.planRoleRecreation(both, ctx);
+  }
+
+  /** Requests through access entries: cluster admin, a node entry, precedence over aws-auth, a namespace-scoped policy. */
+  private scriptMixedModeRequests(both: SimCluster, { sso }: PlanContext): void {
     const node = this.actors.find((a) => a.kind === 'node' && a.clusters[0] === both);
     const ci = this.actorByKey('ci:');
     const ro = sso('ReadOnly');
     const ssoAdmin = sso('AdministratorAccess');
     const team = this.actorByKey('team:0@');
-    const contractor = this.actorByKey('contractor@');
-    if (scripted) {
-      if (ssoAdmin)
-        this.script({
-          atUs: this.at(0.04),
-          actor: ssoAdmin,
-          cluster: both,
-          activity: act.listPods(),
-          cases: ['sso-access-entry-cluster-admin'],
-        });
-      if (node) {
-        this.script({
-          atUs: this.at(0.06),
-          actor: node,
-          cluster: both,
-          activity: { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
-          cases: ['node-ec2-linux-entry'],
-        });
-      }
-      if (ci)
-        this.script({
-          atUs: this.at(0.08),
-          actor: ci,
-          cluster: both,
-          activity: act.patchDeploy('payments'),
-          cases: ['precedence-entry-over-aws-auth', 'role-chaining'],
-        });
-      if (ro)
-        this.script({
-          atUs: this.at(0.1),
-          actor: ro,
-          cluster: both,
-          activity: act.getSecret('payments'),
-          cases: ['forbid-empty-reason'],
-        });
-      if (team)
-        this.script({
-          atUs: this.at(0.12),
-          actor: team,
-          cluster: both,
-          activity: act.patchDeploy('checkout'),
-          cases: ['access-policy-namespace-scope'],
-        });
+    if (ssoAdmin)
+      this.script({
+        atUs: this.at(0.04),
+        actor: ssoAdmin,
+        cluster: both,
+        activity: act.listPods(),
+        cases: ['sso-access-entry-cluster-admin'],
+      });
+    if (node) {
+      this.script({
+        atUs: this.at(0.06),
+        actor: node,
+        cluster: both,
+        activity: { verb: 'patch', resource: 'nodes', sub: 'status', name: 'self-node' },
+        cases: ['node-ec2-linux-entry'],
+      });
     }
-    if (changes) {
-      const deployerRole = this.role(`deployer:${both.accountId}`);
-      const updAt = this.at(0.4);
-      this.schedule(updAt, () => {
-        const cs = this.states.get(both.name) as ClusterState;
-        const e = cs.entries.find((x) => x.principalKey === deployerRole.key);
-        if (!e) return;
-        e.kubernetesGroups = ['ci:deployers', 'ci:releasers'];
-        this.emitTrail(
-          updateAccessEntryRecord(
-            this.recordBase(admin, both, updAt, 'update-access-entry'),
-            this.entryShape(both, e, updAt),
-            {
-              kubernetesGroups: e.kubernetesGroups,
-            },
-          ),
-          updAt,
-        );
+    if (ci)
+      this.script({
+        atUs: this.at(0.08),
+        actor: ci,
+        cluster: both,
+        activity: act.patchDeploy('payments'),
+        cases: ['precedence-entry-over-aws-auth', 'role-chaining'],
       });
-      // An access entry that lives for well under an hour.
-      const contractorRole = this.role(`contractor:${both.accountId}`);
-      const createAt = this.at(0.45);
-      const deleteAt = createAt + short;
-      this.schedule(createAt, () => {
-        const cs = this.states.get(both.name) as ClusterState;
-        const e: SimAccessEntry = {
-          principalArn: contractorRole.arn,
-          principalKey: contractorRole.key,
-          type: 'STANDARD',
-          kubernetesGroups: [],
-          policies: [{ policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } }],
-          boundPrincipalId: this.currentRoleId(contractorRole.key),
-          createdAtUs: createAt,
-          accessEntryArn: `arn:aws:eks:${both.region}:${both.accountId}:access-entry/${both.name}/role/${both.accountId}/${contractorRole.name}/${this.rng.uuid()}`,
-        };
-        cs.entries.push(e);
-        this.emitCreateEntry(admin, both, e, createAt);
+    if (ro)
+      this.script({
+        atUs: this.at(0.1),
+        actor: ro,
+        cluster: both,
+        activity: act.getSecret('payments'),
+        cases: ['forbid-empty-reason'],
       });
-      this.schedule(deleteAt - 30 * US_PER_S, () => {
-        const cs = this.states.get(both.name) as ClusterState;
-        const e = cs.entries.find((x) => x.principalKey === contractorRole.key);
-        if (!e) return;
-        e.policies = [];
-        const at = deleteAt - 30 * US_PER_S;
-        this.emitTrail(
-          disassociateAccessPolicyRecord(
-            this.recordBase(admin, both, at, 'disassociate-access-policy'),
-            both.name,
-            e.principalArn,
-            VIEW_POLICY,
-          ),
-          at,
-        );
+    if (team)
+      this.script({
+        atUs: this.at(0.12),
+        actor: team,
+        cluster: both,
+        activity: act.patchDeploy('checkout'),
+        cases: ['access-policy-namespace-scope'],
       });
-      this.schedule(deleteAt, () => {
-        const cs = this.states.get(both.name) as ClusterState;
-        cs.entries = cs.entries.filter((x) => x.principalKey !== contractorRole.key);
-        this.emitTrail(
-          deleteAccessEntryRecord(
-            this.recordBase(admin, both, deleteAt, 'delete-access-entry'),
-            both.name,
-            contractorRole.arn,
-          ),
-          deleteAt,
-        );
+  }
+
+  /** The deployer's access entry gains a group. */
+  private planDeployerEntryUpdate(both: SimCluster, { admin }: PlanContext): void {
+    const deployerRole = this.role(`deployer:${both.accountId}`);
+    const updAt = this.at(0.4);
+    this.schedule(updAt, () => {
+      const cs = this.states.get(both.name) as ClusterState;
+      const e = cs.entries.find((x) => x.principalKey === deployerRole.key);
+      if (!e) return;
+      e.kubernetesGroups = ['ci:deployers', 'ci:releasers'];
+      this.emitTrail(
+        updateAccessEntryRecord(
+          this.recordBase(admin, both, updAt, 'update-access-entry'),
+          this.entryShape(both, e, updAt),
+          {
+            kubernetesGroups: e.kubernetesGroups,
+          },
+        ),
+        updAt,
+      );
+    });
+  }
+
+  /** An access entry that lives for well under an hour, used while it exists and refused after. */
+  private planShortLivedEntry(both: SimCluster, { admin, scripted, short }: PlanContext): void {
+    const contractor = this.actorByKey('contractor@');
+    const contractorRole = this.role(`contractor:${both.accountId}`);
+    const createAt = this.at(0.45);
+    const deleteAt = createAt + short;
+    this.scheduleEntryCreation(admin, both, contractorRole, createAt, [
+      { policyArn: VIEW_POLICY, scope: { type: 'namespace', namespaces: ['checkout'] } },
+    ]);
+    this.schedule(deleteAt - 30 * US_PER_S, () => {
+      const cs = this.states.get(both.name) as ClusterState;
+      const e = cs.entries.find((x) => x.principalKey === contractorRole.key);
+      if (!e) return;
+      e.policies = [];
+      const at = deleteAt - 30 * US_PER_S;
+      this.emitTrail(
+        disassociateAccessPolicyRecord(
+          this.recordBase(admin, both, at, 'disassociate-access-policy'),
+          both.name,
+          e.principalArn,
+          VIEW_POLICY,
+        ),
+        at,
+      );
+    });
+    this.schedule(deleteAt, () => {
+      const cs = this.states.get(both.name) as ClusterState;
+      cs.entries = cs.entries.filter((x) => x.principalKey !== contractorRole.key);
+      this.emitTrail(
+        deleteAccessEntryRecord(
+          this.recordBase(admin, both, deleteAt, 'delete-access-entry'),
+          both.name,
+          contractorRole.arn,
+        ),
+        deleteAt,
+      );
+    });
+    if (scripted && contractor) {
+      this.script({
+        atUs: createAt + Math.floor(short / 3),
+        actor: contractor,
+        cluster: both,
+        activity: act.listPods('checkout'),
+        cases: ['access-entry-short-lived'],
       });
-      if (scripted && contractor) {
-        this.script({
-          atUs: createAt + Math.floor(short / 3),
-          actor: contractor,
-          cluster: both,
-          activity: act.listPods('checkout'),
-          cases: ['access-entry-short-lived'],
-        });
-        this.script({
-          atUs: deleteAt + Math.floor(short / 4),
-          actor: contractor,
-          cluster: both,
-          activity: act.listPods('checkout'),
-          cases: ['access-entry-deleted', 'authn-401'],
-        });
-      }
-      // A role deleted and recreated under the same name: new AROA, the access entry is stale.
-      const teamRole = this.role(`team:0:${both.accountId}`);
-      const recreateAt = this.at(0.7);
-      this.schedule(recreateAt, () => {
-        this.roleIds.set(
-          teamRole.key,
-          `AROA${teamRole.roleId.slice(4, 12)}${this.rng.fromAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 9)}`,
-        );
-        for (const k of [...this.sessions.keys()]) if (k.endsWith(`|${teamRole.key}`)) this.sessions.delete(k);
+      this.script({
+        atUs: deleteAt + Math.floor(short / 4),
+        actor: contractor,
+        cluster: both,
+        activity: act.listPods('checkout'),
+        cases: ['access-entry-deleted', 'authn-401'],
       });
-      if (scripted && team) {
-        this.script({
-          atUs: this.at(0.66),
-          actor: team,
-          cluster: both,
-          activity: act.listPods('payments'),
-          cases: ['recreated-role-before'],
-        });
-        this.script({
-          atUs: this.at(0.74),
-          actor: team,
-          cluster: both,
-          activity: act.listPods('payments'),
-          cases: ['recreated-role-stale-entry', 'authn-401'],
-        });
-      }
+    }
+  }
+
+  /** A role deleted and recreated under the same name: new AROA, the access entry is stale. */
+  private planRoleRecreation(both: SimCluster, { scripted }: PlanContext): void {
+    const team = this.actorByKey('team:0@');
+    const teamRole = this.role(`team:0:${both.accountId}`);
+    const recreateAt = this.at(0.7);
+    this.schedule(recreateAt, () => {
+      this.roleIds.set(
+        teamRole.key,
+        `AROA${teamRole.roleId.slice(4, 12)}${this.rng.fromAlphabet('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 9)}`,
+      );
+      for (const k of [...this.sessions.keys()]) if (k.endsWith(`|${teamRole.key}`)) this.sessions.delete(k);
+    });
+    if (scripted && team) {
+      this.script({
+        atUs: this.at(0.66),
+        actor: team,
+        cluster: both,
+        activity: act.listPods('payments'),
+        cases: ['recreated-role-before'],
+      });
+      this.script({
+        atUs: this.at(0.74),
+        actor: team,
+        cluster: both,
+        activity: act.listPods('payments'),
+        cases: ['recreated-role-stale-entry', 'authn-401'],
+      });
     }
   }
 
@@ -2429,21 +2652,9 @@ class Simulation {
     const { admin } = ctx;
     const op = this.role(`platform-operator:${api.accountId}`);
     const at = this.at(0.5);
-    this.schedule(at, () => {
-      const cs = this.states.get(api.name) as ClusterState;
-      const e: SimAccessEntry = {
-        principalArn: op.arn,
-        principalKey: op.key,
-        type: 'STANDARD',
-        kubernetesGroups: [],
-        policies: [{ policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['monitoring'] } }],
-        boundPrincipalId: this.currentRoleId(op.key),
-        createdAtUs: at,
-        accessEntryArn: `arn:aws:eks:${api.region}:${api.accountId}:access-entry/${api.name}/role/${api.accountId}/${op.name}/${this.rng.uuid()}`,
-      };
-      cs.entries.push(e);
-      this.emitCreateEntry(admin, api, e, at);
-    });
+    this.scheduleEntryCreation(admin, api, op, at, [
+      { policyArn: EDIT_POLICY, scope: { type: 'namespace', namespaces: ['monitoring'] } },
+    ]);
     const operator = this.actorByKey('platform-operator@');
     if ((this.opts.scripted ?? true) && operator) {
       this.script({

@@ -26,6 +26,12 @@ export interface OcsfExportProps {
   deadLetterQueue: sqs.IQueue;
 }
 
+/** Where the two sources are written: `s3://bucket/prefix` each; no entity location = not exported. */
+interface ExportLocations {
+  api: string;
+  entity: string | undefined;
+}
+
 /** `s3://bucket/prefix` to its parts (validated by cdk/config.ts). */
 const splitLocation = (loc: string): { bucket: string; prefix: string } => {
   const rest = loc.slice('s3://'.length);
@@ -55,206 +61,27 @@ export class OcsfExport extends Construct {
     super(scope, id);
     const { config } = props;
     const stack = Stack.of(this);
-
-    this.crawlerRole = new iam.Role(this, 'CrawlerRole', {
-      description: 'Glue crawler role of the eks-access-trail Security Lake custom sources',
-      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSGlueServiceRole')],
-    });
-    acknowledge(
-      this.crawlerRole,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSGlueServiceRole]',
-      'Security Lake documents AWSGlueServiceRole as the base policy of the crawler role a custom source is registered with; the crawler needs its Glue catalog and CloudWatch Logs rights, and data access is granted separately per location.',
-    );
+    this.crawlerRole = this.createCrawlerRole(stack);
 
     const lake = config.securityLake;
-    let apiLocation: string;
-    let entityLocation: string | undefined;
+    let locations: ExportLocations;
     if (lake) {
-      apiLocation = lake.apiActivityLocation;
-      entityLocation = lake.entityManagementLocation;
+      locations = { api: lake.apiActivityLocation, entity: lake.entityManagementLocation };
     } else {
-      const key = new kms.Key(this, 'Key', {
-        description: 'eks-access-trail OCSF export bucket encryption',
-        enableKeyRotation: true,
-      });
-      const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-        encryption: s3.BucketEncryption.S3_MANAGED,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        enforceSSL: true,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      acknowledge(
-        accessLogs,
-        'AwsSolutions-S1',
-        'This is the server access log bucket of the OCSF export bucket; logging its own accesses into itself would loop, and S3 delivers access logs only to SSE-S3 buckets.',
-      );
-      this.bucket = new s3.Bucket(this, 'Bucket', {
-        encryption: s3.BucketEncryption.KMS,
-        encryptionKey: key,
-        bucketKeyEnabled: true,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        enforceSSL: true,
-        versioned: true,
-        serverAccessLogsBucket: accessLogs,
-        serverAccessLogsPrefix: 'ocsf-export/',
-        // Exported audit evidence outlives the stack, like the table.
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      apiLocation = `s3://${this.bucket.bucketName}/ext/${config.apiActivitySourceName}`;
-      entityLocation = `s3://${this.bucket.bucketName}/ext/${config.entityManagementSourceName}`;
-      const bucketLogicalId = stack.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
-      this.crawlerRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects('ext/*')] }),
-      );
-      this.crawlerRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [this.bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': ['ext/*'] } },
-        }),
-      );
-      this.crawlerRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [key.keyArn] }),
-      );
-      acknowledge(
-        this.crawlerRole,
-        `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/ext/*]`,
-        'The crawler reads every object under ext/ of the export bucket, its only target: objects are named by partition (region, account, day) and window as windows close, so no fixed list exists.',
-      );
-
-      const database = new glue.CfnDatabase(this, 'Database', {
-        catalogId: stack.account,
-        databaseInput: {
-          name: 'eks_access_trail_ocsf',
-          description: 'OCSF records exported by eks-access-trail (one table per custom source)',
-        },
-      });
-      const glueKey = new kms.Key(this, 'GlueKey', {
-        description: 'eks-access-trail Glue crawler log encryption',
-        enableKeyRotation: true,
-      });
-      glueKey.addToResourcePolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-          principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-          resources: ['*'],
-          conditions: {
-            ArnLike: {
-              'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:*`,
-            },
-          },
-        }),
-      );
-      this.crawlerRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
-          resources: [glueKey.keyArn],
-        }),
-      );
-      const security = new glue.CfnSecurityConfiguration(this, 'SecurityConfiguration', {
-        name: `eks-access-trail-ocsf-${stack.region}`,
-        encryptionConfiguration: {
-          cloudWatchEncryption: { cloudWatchEncryptionMode: 'SSE-KMS', kmsKeyArn: glueKey.keyArn },
-          s3Encryptions: [{ s3EncryptionMode: 'SSE-KMS', kmsKeyArn: key.keyArn }],
-          jobBookmarksEncryption: { jobBookmarksEncryptionMode: 'CSE-KMS', kmsKeyArn: glueKey.keyArn },
-        },
-      });
-      // The crawler associates its log group with the key (security configuration) when it runs.
-      this.crawlerRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['logs:AssociateKmsKey'],
-          resources: [
-            `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws-glue/crawlers-role/*`,
-          ],
-        }),
-      );
-      acknowledge(
-        this.crawlerRole,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region}:${Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account}:log-group:/aws-glue/crawlers-role/*]`,
-        'Glue names the log group of a crawler with a security configuration /aws-glue/crawlers-role/<role>-<configuration>; the crawler associates the KMS key with that group when it first runs.',
-      );
-      const crawler = new glue.CfnCrawler(this, 'Crawler', {
-        role: this.crawlerRole.roleArn,
-        databaseName: 'eks_access_trail_ocsf',
-        description: 'Partitions and schema of the OCSF export (region, accountId, eventDay)',
-        crawlerSecurityConfiguration: security.name,
-        targets: {
-          s3Targets: [apiLocation, entityLocation].map((path) => ({ path: `${path}/` })),
-        },
-        schedule: { scheduleExpression: 'cron(30 * * * ? *)' },
-        schemaChangePolicy: { updateBehavior: 'UPDATE_IN_DATABASE', deleteBehavior: 'LOG' },
-        recrawlPolicy: { recrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
-        configuration: JSON.stringify({ Version: 1.0, Grouping: { TableLevelConfiguration: 3 } }),
-      });
-      crawler.addDependency(database);
-      crawler.addDependency(security);
-      new CfnOutput(stack, 'OcsfExportBucket', { value: this.bucket.bucketName });
+      const own = this.createBucket(stack);
+      this.bucket = own.bucket;
+      locations = {
+        api: `s3://${own.bucket.bucketName}/ext/${config.apiActivitySourceName}`,
+        entity: `s3://${own.bucket.bucketName}/ext/${config.entityManagementSourceName}`,
+      };
+      this.createCatalog(stack, own.key, locations);
+      new CfnOutput(stack, 'OcsfExportBucket', { value: own.bucket.bucketName });
     }
 
-    const clusterRegions = Object.fromEntries(props.clusters.map((c) => [`${c.account}/${c.name}`, c.region]));
-    this.fn = new TrailFunction(this, 'Function', {
-      entry: 'ocsf-export',
-      description: 'Exports closed windows of the trail as OCSF Parquet (Security Lake custom sources)',
-      // A window of every cluster, derived page by page; an hour of a busy fleet takes minutes.
-      timeout: Duration.minutes(15),
-      logRetention: props.logRetention,
-      logsKey: props.logsKey,
-      // One run at a time: two overlapping runs of one window would write the same objects twice.
-      reservedConcurrentExecutions: 1,
-      environment: {
-        [ENV.ocsfApiActivityLocation]: apiLocation,
-        ...(entityLocation ? { [ENV.ocsfEntityManagementLocation]: entityLocation } : {}),
-        [ENV.ocsfRegion]: stack.region,
-        [ENV.ocsfClusterRegions]: JSON.stringify(clusterRegions),
-        [ENV.ocsfIntervalMinutes]: String(config.intervalMinutes),
-        [ENV.ocsfLagMinutes]: String(config.lagMinutes),
-        [ENV.productVersion]: props.productVersion,
-        ...(lake ? { [ENV.ocsfWriterRoleArn]: lake.providerRoleArn, [ENV.ocsfWriterExternalId]: lake.externalId } : {}),
-      },
-    });
+    this.fn = this.createFunction(stack, props, locations);
     props.table.grantReadTo(this.fn.fn);
-
-    if (lake) {
-      this.fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [lake.providerRoleArn] }),
-      );
-      // The crawler Security Lake runs with this role reads what the source writes.
-      for (const l of [apiLocation, entityLocation]) {
-        if (!l) continue;
-        const { bucket, prefix } = splitLocation(l);
-        const objects = `${bucket}/${prefix ? `${prefix}/` : ''}*`;
-        this.crawlerRole.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            actions: ['s3:GetObject'],
-            resources: [`arn:${stack.partition}:s3:::${objects}`],
-          }),
-        );
-        acknowledge(
-          this.crawlerRole,
-          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${objects}]`,
-          'The crawler Security Lake runs for the custom source reads every object under the location Security Lake assigned to it; objects are named by partition and window as they are written.',
-        );
-      }
-    } else {
-      const bucket = this.bucket as s3.Bucket;
-      const key = bucket.encryptionKey as kms.IKey;
-      this.fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('ext/*')] }),
-      );
-      // SSE-KMS with a bucket key: a single PutObject asks KMS for a data key, nothing else.
-      this.fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [key.keyArn] }),
-      );
-      acknowledge(
-        this.fn.role,
-        `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/ext/*]`,
-        'The export writes one object per cluster, partition (region, account, day) and window under ext/<source>/ of its own bucket; the names exist only once a window closes.',
-      );
-    }
+    if (lake) this.grantLakeWrite(stack, lake.providerRoleArn, locations);
+    else this.grantBucketWrite(stack, this.bucket as s3.Bucket);
 
     new events.Rule(this, 'Schedule', {
       description: 'Runs the eks-access-trail OCSF export once per window',
@@ -269,5 +96,209 @@ export class OcsfExport extends Construct {
       value: this.crawlerRole.roleArn,
       description: 'Role to give CreateCustomLogSource as crawlerConfiguration.roleArn',
     });
+  }
+
+  /** The role Security Lake's CreateCustomLogSource runs the source's Glue crawler with. */
+  private createCrawlerRole(stack: Stack): iam.Role {
+    const crawlerRole = new iam.Role(this, 'CrawlerRole', {
+      description: 'Glue crawler role of the eks-access-trail Security Lake custom sources',
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSGlueServiceRole')],
+    });
+    acknowledge(
+      crawlerRole,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSGlueServiceRole]',
+      'Security Lake documents AWSGlueServiceRole as the base policy of the crawler role a custom source is registered with; the crawler needs its Glue catalog and CloudWatch Logs rights, and data access is granted separately per location.',
+    );
+    return crawlerRole;
+  }
+
+  /** The stack's own export bucket (no Security Lake), with its access-log bucket; the crawler may read it. */
+  private createBucket(stack: Stack): { bucket: s3.Bucket; key: kms.Key } {
+    const key = new kms.Key(this, 'Key', {
+      description: 'eks-access-trail OCSF export bucket encryption',
+      enableKeyRotation: true,
+    });
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      accessLogs,
+      'AwsSolutions-S1',
+      'This is the server access log bucket of the OCSF export bucket; logging its own accesses into itself would loop, and S3 delivers access logs only to SSE-S3 buckets.',
+    );
+    const bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'ocsf-export/',
+      // Exported audit evidence outlives the stack, like the table.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const bucketLogicalId = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+    this.crawlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('ext/*')] }),
+    );
+    this.crawlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['ext/*'] } },
+      }),
+    );
+    this.crawlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [key.keyArn] }),
+    );
+    acknowledge(
+      this.crawlerRole,
+      `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/ext/*]`,
+      'The crawler reads every object under ext/ of the export bucket, its only target: objects are named by partition (region, account, day) and window as windows close, so no fixed list exists.',
+    );
+    return { bucket, key };
+  }
+
+  /** A Glue database and an encrypted crawler over the own bucket, so Athena reads it as a custom source. */
+  private createCatalog(stack: Stack, key: kms.IKey, { api, entity }: ExportLocations): void {
+    const database = new glue.CfnDatabase(this, 'Database', {
+      catalogId: stack.account,
+      databaseInput: {
+        name: 'eks_access_trail_ocsf',
+        description: 'OCSF records exported by eks-access-trail (one table per custom source)',
+      },
+    });
+    const glueKey = new kms.Key(this, 'GlueKey', {
+      description: 'eks-access-trail Glue crawler log encryption',
+      enableKeyRotation: true,
+    });
+    glueKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:*`,
+          },
+        },
+      }),
+    );
+    this.crawlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [glueKey.keyArn],
+      }),
+    );
+    const security = new glue.CfnSecurityConfiguration(this, 'SecurityConfiguration', {
+      name: `eks-access-trail-ocsf-${stack.region}`,
+      encryptionConfiguration: {
+        cloudWatchEncryption: { cloudWatchEncryptionMode: 'SSE-KMS', kmsKeyArn: glueKey.keyArn },
+        s3Encryptions: [{ s3EncryptionMode: 'SSE-KMS', kmsKeyArn: key.keyArn }],
+        jobBookmarksEncryption: { jobBookmarksEncryptionMode: 'CSE-KMS', kmsKeyArn: glueKey.keyArn },
+      },
+    });
+    // The crawler associates its log group with the key (security configuration) when it runs.
+    this.crawlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:AssociateKmsKey'],
+        resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws-glue/crawlers-role/*`],
+      }),
+    );
+    acknowledge(
+      this.crawlerRole,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region}:${Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account}:log-group:/aws-glue/crawlers-role/*]`,
+      'Glue names the log group of a crawler with a security configuration /aws-glue/crawlers-role/<role>-<configuration>; the crawler associates the KMS key with that group when it first runs.',
+    );
+    const crawler = new glue.CfnCrawler(this, 'Crawler', {
+      role: this.crawlerRole.roleArn,
+      databaseName: 'eks_access_trail_ocsf',
+      description: 'Partitions and schema of the OCSF export (region, accountId, eventDay)',
+      crawlerSecurityConfiguration: security.name,
+      targets: {
+        s3Targets: [api, entity].map((path) => ({ path: `${path}/` })),
+      },
+      schedule: { scheduleExpression: 'cron(30 * * * ? *)' },
+      schemaChangePolicy: { updateBehavior: 'UPDATE_IN_DATABASE', deleteBehavior: 'LOG' },
+      recrawlPolicy: { recrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
+      configuration: JSON.stringify({ Version: 1.0, Grouping: { TableLevelConfiguration: 3 } }),
+    });
+    crawler.addDependency(database);
+    crawler.addDependency(security);
+  }
+
+  private createFunction(stack: Stack, props: OcsfExportProps, { api, entity }: ExportLocations): TrailFunction {
+    const { config } = props;
+    const lake = config.securityLake;
+    const clusterRegions = Object.fromEntries(props.clusters.map((c) => [`${c.account}/${c.name}`, c.region]));
+    return new TrailFunction(this, 'Function', {
+      entry: 'ocsf-export',
+      description: 'Exports closed windows of the trail as OCSF Parquet (Security Lake custom sources)',
+      // A window of every cluster, derived page by page; an hour of a busy fleet takes minutes.
+      timeout: Duration.minutes(15),
+      logRetention: props.logRetention,
+      logsKey: props.logsKey,
+      // One run at a time: two overlapping runs of one window would write the same objects twice.
+      reservedConcurrentExecutions: 1,
+      environment: {
+        [ENV.ocsfApiActivityLocation]: api,
+        ...(entity ? { [ENV.ocsfEntityManagementLocation]: entity } : {}),
+        [ENV.ocsfRegion]: stack.region,
+        [ENV.ocsfClusterRegions]: JSON.stringify(clusterRegions),
+        [ENV.ocsfIntervalMinutes]: String(config.intervalMinutes),
+        [ENV.ocsfLagMinutes]: String(config.lagMinutes),
+        [ENV.productVersion]: props.productVersion,
+        ...(lake ? { [ENV.ocsfWriterRoleArn]: lake.providerRoleArn, [ENV.ocsfWriterExternalId]: lake.externalId } : {}),
+      },
+    });
+  }
+
+  /** The function writes through the provider role; the crawler Security Lake runs reads what it wrote. */
+  private grantLakeWrite(stack: Stack, providerRoleArn: string, { api, entity }: ExportLocations): void {
+    this.fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [providerRoleArn] }),
+    );
+    // The crawler Security Lake runs with this role reads what the source writes.
+    for (const l of [api, entity]) {
+      if (!l) continue;
+      const { bucket, prefix } = splitLocation(l);
+      const objects = `${bucket}/${prefix ? `${prefix}/` : ''}*`;
+      this.crawlerRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [`arn:${stack.partition}:s3:::${objects}`],
+        }),
+      );
+      acknowledge(
+        this.crawlerRole,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${objects}]`,
+        'The crawler Security Lake runs for the custom source reads every object under the location Security Lake assigned to it; objects are named by partition and window as they are written.',
+      );
+    }
+  }
+
+  /** The function writes under ext/ of the own bucket. */
+  private grantBucketWrite(stack: Stack, bucket: s3.Bucket): void {
+    const key = bucket.encryptionKey as kms.IKey;
+    this.fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('ext/*')] }),
+    );
+    // SSE-KMS with a bucket key: a single PutObject asks KMS for a data key, nothing else.
+    this.fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [key.keyArn] }),
+    );
+    acknowledge(
+      this.fn.role,
+      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/ext/*]`,
+      'The export writes one object per cluster, partition (region, account, day) and window under ext/<source>/ of its own bucket; the names exist only once a window closes.',
+    );
   }
 }

@@ -1,10 +1,8 @@
 import type { AlertConfig } from '../../lib/alerts/types.js';
-import { ENV } from '../../lib/runtime-env.js';
 import type { RetentionDays } from '../../lib/store/dynamodb/dynamodb-trail-store.js';
-import { type AlertRoutingConfig, readAlertRouting } from './alert-routing-config.js';
+import type { AlertRoutingConfig } from './alert-routing-config.js';
 import { type Env, EnvReader } from './env-reader.js';
-import { readRequiredTopic, readRetention } from './log-ingest-config.js';
-import { readAlertConfig } from './posture-report-config.js';
+import { readIngestSettings } from './log-ingest-config.js';
 
 export { ConfigError } from './env-reader.js';
 
@@ -23,12 +21,6 @@ export interface CloudTrailIngestConfig {
 /** Validated at cold start; throws ConfigError listing every bad variable. */
 export const loadCloudTrailIngestConfig = (env: Env): CloudTrailIngestConfig => {
   const r = new EnvReader(env);
-  const config: CloudTrailIngestConfig = {
-    tableName: r.tableName(ENV.tableName),
-    ...readRetention(r),
-    alertTopicArn: readRequiredTopic(r),
-    alerts: readAlertConfig(r),
-    alertRouting: readAlertRouting(r),
-  };
+  const config: CloudTrailIngestConfig = readIngestSettings(r);
   return r.done(config);
 };

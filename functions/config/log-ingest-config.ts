@@ -37,15 +37,17 @@ export const readRequiredTopic = (r: EnvReader): string => {
   return topic ?? '';
 };
 
+/** What both ingest functions read: the table, retention, and where their alerts go. */
+export const readIngestSettings = (r: EnvReader): LogIngestConfig => ({
+  tableName: r.tableName(ENV.tableName),
+  ...readRetention(r),
+  alertTopicArn: readRequiredTopic(r),
+  alerts: readAlertConfig(r),
+  alertRouting: readAlertRouting(r),
+});
+
 /** Validated at cold start; throws ConfigError listing every bad variable. */
 export const loadLogIngestConfig = (env: Env): LogIngestConfig => {
   const r = new EnvReader(env);
-  const config: LogIngestConfig = {
-    tableName: r.tableName(ENV.tableName),
-    ...readRetention(r),
-    alertTopicArn: readRequiredTopic(r),
-    alerts: readAlertConfig(r),
-    alertRouting: readAlertRouting(r),
-  };
-  return r.done(config);
+  return r.done(readIngestSettings(r));
 };

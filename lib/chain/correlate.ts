@@ -321,11 +321,11 @@ const parseReason = (decision: string | undefined, reason: string | undefined) =
   return parse(reason);
 };
 
-const decisionFor = (
-  event: AuditEvent,
-  user: AuditEvent['user'],
-  mapping: MappingResult,
-): { link: Link<DecisionLink>; pending: boolean } => {
+type DecisionResult = { link: Link<DecisionLink>; pending: boolean };
+/** Why the decision is what it is, whether it may still change, and how sure the link is. */
+type Explained = { why: string; pending: boolean; status: Link<DecisionLink>['status'] };
+
+const decisionFor = (event: AuditEvent, user: AuditEvent['user'], mapping: MappingResult): DecisionResult => {
   const code = event.responseStatus?.code;
   const decision = event.annotations?.[DECISION];
   const rawReason = event.annotations?.[REASON];
@@ -338,63 +338,14 @@ const decisionFor = (
     code === 401 ||
     (!user.username && decision === undefined && rawReason === undefined && code !== undefined && code >= 400)
   ) {
-    const value: DecisionLink = { outcome: 'authn-failed', authorizer: 'none', denial: { stage: 'authentication' } };
-    if (message && value.denial) value.denial.message = message;
-    return {
-      link: {
-        status: 'observed',
-        value,
-        why: `401: the API server could not authenticate the request${message ? ` (${message})` : ''}; the authenticator's access denied line around this time names the cause`,
-        evidence: ['audit:responseStatus.code'],
-      },
-      pending: false,
-    };
+    return authnFailedDecision(message);
   }
 
   const who = effectiveIdentity(event, user);
   const impersonation = event.impersonatedUser ? ` (evaluated for the impersonated user ${who.username ?? '?'})` : '';
 
-  if (decision === undefined && rawReason === undefined) {
-    // No annotations: a truncated event, or a level/stage without them. Fall back on the status code.
-    if (code === 403 && message) {
-      const missing = parseForbiddenMessage(message);
-      const value: DecisionLink = {
-        outcome: 'forbid',
-        authorizer: 'unknown',
-        denial: { stage: 'authorization', message },
-      };
-      if (missing.ok && value.denial) value.denial.missing = missing.value;
-      return {
-        link: {
-          status: 'derived',
-          value,
-          why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''}; 403 from responseStatus`,
-          evidence: ['audit:responseStatus'],
-        },
-        pending: false,
-      };
-    }
-    if (code !== undefined && code >= 200 && code < 400) {
-      return {
-        link: {
-          status: 'derived',
-          value: { outcome: 'allow', authorizer: 'unknown' },
-          why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''}; the request succeeded (${code}), so it was authorized`,
-          evidence: ['audit:responseStatus.code'],
-        },
-        pending: false,
-      };
-    }
-    return {
-      link: {
-        status: 'unknown',
-        value: { outcome: 'unknown', authorizer: 'unknown' },
-        why: `no authorization annotations${event.truncated ? ' (event truncated)' : ''} and no conclusive status code`,
-        evidence: [],
-      },
-      pending: false,
-    };
-  }
+  // No annotations: a truncated event, or a level/stage without them. Fall back on the status code.
+  if (decision === undefined && rawReason === undefined) return decisionFromStatus(event, code, message);
 
   const parsed = parseReason(decision, rawReason);
   const value: DecisionLink = {
@@ -415,70 +366,173 @@ const decisionFor = (
   }
   const reason = parsed.value;
   value.reason = reason;
-  let why: string;
-  let pending = false;
-  // The decision is in the record; the authorizer is too when the reason names it, else it is derived.
-  let status: Link<DecisionLink>['status'] = 'observed';
+  const explained =
+    value.outcome === 'forbid'
+      ? explainForbidden(value, event, who, mapping, reason, impersonation)
+      : explainReason(value, event, decision, who, mapping, reason, impersonation);
+  let { why } = explained;
+  if (value.outcome === 'allow' && event.responseStatus?.code !== undefined && event.responseStatus.code >= 400) {
+    why += `; authorized, but the request then failed with ${event.responseStatus.code} (admission or the handler)`;
+  }
+  return { link: { status: explained.status, value, why, evidence: ev }, pending: explained.pending };
+};
 
-  if (value.outcome === 'forbid') {
-    value.authorizer = 'none';
-    const denial: NonNullable<DecisionLink['denial']> = { stage: 'authorization' };
-    if (message) denial.message = message;
-    let missing: MissingPermission | undefined;
-    if (message) {
-      const m = parseForbiddenMessage(message);
-      if (m.ok) missing = m.value;
-    }
-    if (missing) {
-      denial.missing = missing;
-      const ctx: Parameters<typeof explainDenial>[1] = {
-        groups: who.groups.filter((g) => !API_ADDED_GROUPS.has(g)),
-        // Access policies attach to the real principal; with impersonation the webhook sees the impersonated user.
-        policies: event.impersonatedUser ? [] : (mapping.resolution?.policies ?? []),
-        mappingUnknown: mapping.historyUnknown,
-        reason,
-      };
-      if (who.username !== undefined) ctx.username = who.username;
-      denial.explanation = explainDenial(missing, ctx).text;
-      pending = mapping.historyUnknown;
-    }
-    value.denial = denial;
-    why = `forbidden${impersonation}: no authorizer allowed it${
-      missing ? '; missing permission parsed from responseStatus.message (explanation derived)' : ''
-    }`;
-  } else if (reason.kind === 'internal-error') {
-    why = 'an authorizer failed with an internal error; the record does not say which';
-  } else if (reason.kind === 'rbac-allow') {
+/** A 401: authentication failed before any authorizer ran. */
+const authnFailedDecision = (message: string | undefined): DecisionResult => {
+  const value: DecisionLink = { outcome: 'authn-failed', authorizer: 'none', denial: { stage: 'authentication' } };
+  if (message && value.denial) value.denial.message = message;
+  return {
+    link: {
+      status: 'observed',
+      value,
+      why: `401: the API server could not authenticate the request${message ? ` (${message})` : ''}; the authenticator's access denied line around this time names the cause`,
+      evidence: ['audit:responseStatus.code'],
+    },
+    pending: false,
+  };
+};
+
+/** No authorization annotations: what the status code alone says. */
+const decisionFromStatus = (
+  event: AuditEvent,
+  code: number | undefined,
+  message: string | undefined,
+): DecisionResult => {
+  const truncated = event.truncated ? ' (event truncated)' : '';
+  if (code === 403 && message) {
+    const missing = parseForbiddenMessage(message);
+    const value: DecisionLink = {
+      outcome: 'forbid',
+      authorizer: 'unknown',
+      denial: { stage: 'authorization', message },
+    };
+    if (missing.ok && value.denial) value.denial.missing = missing.value;
+    return {
+      link: {
+        status: 'derived',
+        value,
+        why: `no authorization annotations${truncated}; 403 from responseStatus`,
+        evidence: ['audit:responseStatus'],
+      },
+      pending: false,
+    };
+  }
+  if (code !== undefined && code >= 200 && code < 400) {
+    return {
+      link: {
+        status: 'derived',
+        value: { outcome: 'allow', authorizer: 'unknown' },
+        why: `no authorization annotations${truncated}; the request succeeded (${code}), so it was authorized`,
+        evidence: ['audit:responseStatus.code'],
+      },
+      pending: false,
+    };
+  }
+  return {
+    link: {
+      status: 'unknown',
+      value: { outcome: 'unknown', authorizer: 'unknown' },
+      why: `no authorization annotations${truncated} and no conclusive status code`,
+      evidence: [],
+    },
+    pending: false,
+  };
+};
+
+type Identity = ReturnType<typeof effectiveIdentity>;
+
+/** A denial: the missing permission from the 403 message, and why the caller lacked it (derived). */
+const explainForbidden = (
+  value: DecisionLink,
+  event: AuditEvent,
+  who: Identity,
+  mapping: MappingResult,
+  reason: AuthorizationReason,
+  impersonation: string,
+): Explained => {
+  const message = event.responseStatus?.message;
+  let pending = false;
+  value.authorizer = 'none';
+  const denial: NonNullable<DecisionLink['denial']> = { stage: 'authorization' };
+  if (message) denial.message = message;
+  let missing: MissingPermission | undefined;
+  if (message) {
+    const m = parseForbiddenMessage(message);
+    if (m.ok) missing = m.value;
+  }
+  if (missing) {
+    denial.missing = missing;
+    const ctx: Parameters<typeof explainDenial>[1] = {
+      groups: who.groups.filter((g) => !API_ADDED_GROUPS.has(g)),
+      // Access policies attach to the real principal; with impersonation the webhook sees the impersonated user.
+      policies: event.impersonatedUser ? [] : (mapping.resolution?.policies ?? []),
+      mappingUnknown: mapping.historyUnknown,
+      reason,
+    };
+    if (who.username !== undefined) ctx.username = who.username;
+    denial.explanation = explainDenial(missing, ctx).text;
+    pending = mapping.historyUnknown;
+  }
+  value.denial = denial;
+  const why = `forbidden${impersonation}: no authorizer allowed it${
+    missing ? '; missing permission parsed from responseStatus.message (explanation derived)' : ''
+  }`;
+  // The decision is in the record.
+  return { why, pending, status: 'observed' };
+};
+
+/**
+ * Which authorizer the reason names (RBAC, an access policy); for an empty or free-text allow, the one
+ * derived from who the caller is. The decision is in the record; the authorizer is too when the reason
+ * names it, else it is derived.
+ */
+const explainReason = (
+  value: DecisionLink,
+  event: AuditEvent,
+  decision: string | undefined,
+  who: Identity,
+  mapping: MappingResult,
+  reason: AuthorizationReason,
+  impersonation: string,
+): Explained => {
+  if (reason.kind === 'internal-error') {
+    return {
+      why: 'an authorizer failed with an internal error; the record does not say which',
+      pending: false,
+      status: 'observed',
+    };
+  }
+  if (reason.kind === 'rbac-allow') {
     value.authorizer = 'rbac';
-    why = `allowed by RBAC${impersonation}: ${reason.binding.kind} ${reason.binding.name}${
+    const why = `allowed by RBAC${impersonation}: ${reason.binding.kind} ${reason.binding.name}${
       reason.binding.namespace ? ` in ${reason.binding.namespace}` : ''
     }${reason.role ? ` of ${reason.role.kind} ${reason.role.name}` : ''}${
       reason.subject ? ` to ${reason.subject.kind} ${reason.subject.name}` : ''
     } (only the first matching binding is named)`;
-  } else if (reason.kind === 'access-policy-allow') {
+    return { why, pending: false, status: 'observed' };
+  }
+  if (reason.kind === 'access-policy-allow') {
     value.authorizer = 'eks-access-policy';
     const inForce = accessPolicyInForce(reason, mapping.resolution);
     if (inForce.association) value.accessPolicy = inForce.association;
-    why = `allowed by the EKS access policy ${reason.policyArn}${impersonation}; ${inForce.note}`;
-    pending = !mapping.resolution?.accessEntry && mapping.historyUnknown;
-  } else if (reason.kind === 'privileged-allow') {
+    return {
+      why: `allowed by the EKS access policy ${reason.policyArn}${impersonation}; ${inForce.note}`,
+      pending: !mapping.resolution?.accessEntry && mapping.historyUnknown,
+      status: 'observed',
+    };
+  }
+  if (reason.kind === 'privileged-allow') {
     const named = emptyAllowAuthorizer(event, who);
     value.authorizer = named.authorizer;
     if (named.candidates) value.candidates = named.candidates;
-    status = named.status;
-    why = `${named.why}${impersonation}`;
-  } else if (value.outcome === 'allow' && reason.kind === 'other') {
+    return { why: `${named.why}${impersonation}`, pending: false, status: named.status };
+  }
+  if (value.outcome === 'allow' && reason.kind === 'other') {
     const named = freeTextAllowAuthorizer(reason.text);
     value.authorizer = named.authorizer;
-    status = 'derived';
-    why = `${named.why}${impersonation}`;
-  } else {
-    why = `decision ${decision ?? '(none)'} with an unrecognised reason`;
+    return { why: `${named.why}${impersonation}`, pending: false, status: 'derived' };
   }
-  if (value.outcome === 'allow' && event.responseStatus?.code !== undefined && event.responseStatus.code >= 400) {
-    why += `; authorized, but the request then failed with ${event.responseStatus.code} (admission or the handler)`;
-  }
-  return { link: { status, value, why, evidence: ev }, pending };
+  return { why: `decision ${decision ?? '(none)'} with an unrecognised reason`, pending: false, status: 'observed' };
 };
 
 // ---------------------------------------------------------------------------------------------

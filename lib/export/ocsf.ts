@@ -1,5 +1,6 @@
 import { describeReason } from '../authz/reason.js';
 import type { AuthorizationReason } from '../authz/types.js';
+import { linkValues } from '../chain/link-values.js';
 import type { CredentialIssuance, DecisionChain, Link } from '../chain/types.js';
 import { accessPolicyName } from '../identity/access-entry.js';
 import type { MappingActor, MappingChange, MappingChangeOp } from '../identity/types.js';
@@ -232,12 +233,7 @@ const linkSummary = (l: Link<unknown>): Obj => ({ status: l.status, why: l.why, 
 
 /** Evidence and values OCSF has no attribute for (docs/ocsf.md, "unmapped.eks_trail"). */
 const chainUnmapped = (chain: DecisionChain): Obj => {
-  const p = chain.principal.value;
-  const h = chain.human.value;
-  const m = chain.mapping.value;
-  const k = chain.k8sIdentity.value;
-  const d = chain.decision.value;
-  const r = chain.request.value;
+  const { principal: p, human: h, mapping: m, k8sIdentity: k, decision: d, request: r } = linkValues(chain);
   return compact({
     schema: UNMAPPED_SCHEMA,
     chain_id: chain.chainId,

@@ -1,3 +1,4 @@
+import { linkValues } from '../chain/link-values.js';
 import type { DecisionChain } from '../chain/types.js';
 import { accessPolicyName } from '../identity/access-entry.js';
 import { mappingKey } from './ocsf.js';
@@ -47,12 +48,7 @@ const set = <T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefine
 };
 
 export const plainRecord = (chain: DecisionChain): PlainRecord => {
-  const p = chain.principal.value;
-  const h = chain.human.value;
-  const m = chain.mapping.value;
-  const k = chain.k8sIdentity.value;
-  const d = chain.decision.value;
-  const r = chain.request.value;
+  const { principal: p, human: h, mapping: m, k8sIdentity: k, decision: d, request: r } = linkValues(chain);
   const decision: PlainRecord['decision'] = { outcome: d?.outcome ?? 'unknown' };
   set(decision, 'authorizer', d?.authorizer);
   const reason = d?.reason;

@@ -312,6 +312,117 @@ const identityProviderConfigs = async (eks: EKSClient, cluster: string): Promise
   return out;
 };
 
+/** What the page fetchers of one backfill run share. */
+interface BackfillRun {
+  clients: BackfillClients;
+  store: TrailStore;
+  o: BackfillOptions;
+  summary: BackfillSummary;
+  fromMs: number;
+  toMs: number;
+  /** Adds an ingest summary to the run's and stops the run when the store failed items. */
+  settle: (source: BackfillSource, s: IngestOutcome) => void;
+}
+
+type IngestOutcome = {
+  mappingChanges: number;
+  newMappingChanges: number;
+  failedItemIds: string[];
+  quarantined: QuarantineCounts;
+};
+
+type PageFetch = (token: string | undefined, page: number) => Promise<{ nextToken: string | undefined; items: number }>;
+
+/** `cloudtrail:<eks | event name>`: LookupEvents pages, ingested as CloudTrail records. */
+const cloudTrailPages = (run: BackfillRun, source: BackfillSource): PageFetch => {
+  const { clients, store, o, summary, fromMs, toMs, settle } = run;
+  const name = source.slice('cloudtrail:'.length);
+  const attr =
+    name === 'eks' || name === 'eks-auth'
+      ? { AttributeKey: 'EventSource' as const, AttributeValue: `${name}.amazonaws.com` }
+      : { AttributeKey: 'EventName' as const, AttributeValue: name };
+  return async (token, pageNo) => {
+    const input: LookupEventsCommandInput = {
+      LookupAttributes: [attr],
+      StartTime: new Date(fromMs),
+      EndTime: new Date(toMs),
+      MaxResults: 50,
+      ...(token ? { NextToken: token } : {}),
+    };
+    const page = await clients.cloudtrail.send(new LookupEventsCommand(input));
+    const bodies = (page.Events ?? []).map((e) => e.CloudTrailEvent).filter((b): b is string => typeof b === 'string');
+    if (bodies.length) {
+      const s = await ingestCloudTrailEvents(
+        bodies.map((body, i) => ({
+          itemId: `${source}:${pageNo}:${i}`,
+          source: 'cloudtrail-record',
+          body,
+          receivedAt: 0,
+        })),
+        store,
+        { now: o.now },
+      );
+      summary.cloudTrailEvents += bodies.length;
+      summary.credentials += s.newCredentials;
+      settle(source, s);
+    }
+    return { nextToken: page.NextToken, items: bodies.length };
+  };
+};
+
+/** `logs:<stream prefix>`: FilterLogEvents pages of the cluster's log group, ingested as subscription payloads. */
+const logPages = (run: BackfillRun, source: BackfillSource): PageFetch => {
+  const { clients, store, o, summary, fromMs, toMs, settle } = run;
+  const prefix = source.slice('logs:'.length);
+  const logGroup = `/aws/eks/${o.cluster}/cluster`;
+  return async (token, pageNo) => {
+    const input: FilterLogEventsCommandInput = {
+      logGroupName: logGroup,
+      logStreamNamePrefix: prefix,
+      startTime: fromMs,
+      endTime: toMs,
+      ...(token ? { nextToken: token } : {}),
+    };
+    const page = await clients.logs.send(new FilterLogEventsCommand(input));
+    // One payload per stream, as a subscription would deliver them.
+    const byStream = new Map<string, CloudWatchLogsPayload>();
+    for (const e of page.events ?? []) {
+      if (!e.logStreamName || e.message === undefined || e.timestamp === undefined || !e.eventId) continue;
+      const p =
+        byStream.get(e.logStreamName) ??
+        ({
+          messageType: 'DATA_MESSAGE',
+          owner: o.accountId ?? '',
+          logGroup,
+          logStream: e.logStreamName,
+          subscriptionFilters: [],
+          logEvents: [],
+        } satisfies CloudWatchLogsPayload);
+      p.logEvents.push({ id: e.eventId, timestamp: e.timestamp, message: e.message });
+      byStream.set(e.logStreamName, p);
+    }
+    const payloads = [...byStream.values()];
+    const units = batchUnitIds(payloads);
+    if (payloads.length) {
+      const s = await ingestLogPayloads(
+        payloads.map((payload, i) => ({
+          itemId: `${source}:${pageNo}:${i}`,
+          unitId: units[i] as string,
+          source: 'cloudwatch-log-event',
+          payload,
+          receivedAt: 0,
+        })),
+        store,
+        { now: o.now },
+      );
+      summary.logEvents += s.recordsIn;
+      summary.requestsStored += s.requestsStored;
+      settle(source, s);
+    }
+    return { nextToken: page.nextToken, items: page.events?.length ?? 0 };
+  };
+};
+
 export const runBackfill = async (
   clients: BackfillClients,
   store: TrailStore,
@@ -352,10 +463,7 @@ export const runBackfill = async (
   const toMs = Date.parse(o.to);
 
   /** One source, page after page from its checkpointed token; `fetch` ingests a page and says what follows. */
-  const drain = async (
-    source: BackfillSource,
-    fetch: (token: string | undefined, page: number) => Promise<{ nextToken: string | undefined; items: number }>,
-  ): Promise<void> => {
+  const drain = async (source: BackfillSource, fetch: PageFetch): Promise<void> => {
     for (;;) {
       const st = state(source);
       const { nextToken, items } = await fetch(st.nextToken, st.pages);
@@ -364,10 +472,7 @@ export const runBackfill = async (
       if (!nextToken) return;
     }
   };
-  const settle = (
-    source: BackfillSource,
-    s: { mappingChanges: number; newMappingChanges: number; failedItemIds: string[]; quarantined: QuarantineCounts },
-  ): void => {
+  const settle = (source: BackfillSource, s: IngestOutcome): void => {
     summary.mappingChanges += s.mappingChanges;
     summary.newMappingChanges += s.newMappingChanges;
     summary.failedItems += s.failedItemIds.length;
@@ -376,6 +481,7 @@ export const runBackfill = async (
       throw new BackfillError(`${source}: the store failed ${s.failedItemIds.length} items; rerun to resume`);
   };
 
+  const run: BackfillRun = { clients, store, o, summary, fromMs, toMs, settle };
   for (const source of BACKFILL_SOURCES) {
     if (!wanted.has(source) || state(source).done) continue;
     if (source === 'eks:access-entries') {
@@ -388,92 +494,7 @@ export const runBackfill = async (
       progress.tick(1, `${source}: ${entries} entries`);
       continue;
     }
-    if (source.startsWith('cloudtrail:')) {
-      const name = source.slice('cloudtrail:'.length);
-      const attr =
-        name === 'eks' || name === 'eks-auth'
-          ? { AttributeKey: 'EventSource' as const, AttributeValue: `${name}.amazonaws.com` }
-          : { AttributeKey: 'EventName' as const, AttributeValue: name };
-      await drain(source, async (token, pageNo) => {
-        const input: LookupEventsCommandInput = {
-          LookupAttributes: [attr],
-          StartTime: new Date(fromMs),
-          EndTime: new Date(toMs),
-          MaxResults: 50,
-          ...(token ? { NextToken: token } : {}),
-        };
-        const page = await clients.cloudtrail.send(new LookupEventsCommand(input));
-        const bodies = (page.Events ?? [])
-          .map((e) => e.CloudTrailEvent)
-          .filter((b): b is string => typeof b === 'string');
-        if (bodies.length) {
-          const s = await ingestCloudTrailEvents(
-            bodies.map((body, i) => ({
-              itemId: `${source}:${pageNo}:${i}`,
-              source: 'cloudtrail-record',
-              body,
-              receivedAt: 0,
-            })),
-            store,
-            { now: o.now },
-          );
-          summary.cloudTrailEvents += bodies.length;
-          summary.credentials += s.newCredentials;
-          settle(source, s);
-        }
-        return { nextToken: page.NextToken, items: bodies.length };
-      });
-      continue;
-    }
-    // logs:<prefix>
-    const prefix = source.slice('logs:'.length);
-    const logGroup = `/aws/eks/${o.cluster}/cluster`;
-    await drain(source, async (token, pageNo) => {
-      const input: FilterLogEventsCommandInput = {
-        logGroupName: logGroup,
-        logStreamNamePrefix: prefix,
-        startTime: fromMs,
-        endTime: toMs,
-        ...(token ? { nextToken: token } : {}),
-      };
-      const page = await clients.logs.send(new FilterLogEventsCommand(input));
-      // One payload per stream, as a subscription would deliver them.
-      const byStream = new Map<string, CloudWatchLogsPayload>();
-      for (const e of page.events ?? []) {
-        if (!e.logStreamName || e.message === undefined || e.timestamp === undefined || !e.eventId) continue;
-        const p =
-          byStream.get(e.logStreamName) ??
-          ({
-            messageType: 'DATA_MESSAGE',
-            owner: o.accountId ?? '',
-            logGroup,
-            logStream: e.logStreamName,
-            subscriptionFilters: [],
-            logEvents: [],
-          } satisfies CloudWatchLogsPayload);
-        p.logEvents.push({ id: e.eventId, timestamp: e.timestamp, message: e.message });
-        byStream.set(e.logStreamName, p);
-      }
-      const payloads = [...byStream.values()];
-      const units = batchUnitIds(payloads);
-      if (payloads.length) {
-        const s = await ingestLogPayloads(
-          payloads.map((payload, i) => ({
-            itemId: `${source}:${pageNo}:${i}`,
-            unitId: units[i] as string,
-            source: 'cloudwatch-log-event',
-            payload,
-            receivedAt: 0,
-          })),
-          store,
-          { now: o.now },
-        );
-        summary.logEvents += s.recordsIn;
-        summary.requestsStored += s.requestsStored;
-        settle(source, s);
-      }
-      return { nextToken: page.nextToken, items: page.events?.length ?? 0 };
-    });
+    await drain(source, source.startsWith('cloudtrail:') ? cloudTrailPages(run, source) : logPages(run, source));
   }
   progress.done('backfill complete');
   return summary;

@@ -291,6 +291,19 @@ const str = (v: unknown): string | undefined => {
   return undefined;
 };
 
+/** The parameters every question shares, parsed; `take` records the issues of what is parsed next. */
+interface ParamsSoFar {
+  p: ReadonlyMap<string, string>;
+  take: <T>(r: ParseResult<T>) => T | undefined;
+  issues: Issue[];
+  paging: Paging;
+  range: QuestionWindow | undefined;
+  principal: PrincipalFilter | undefined;
+  cluster: string | undefined;
+  withCluster: <T extends object>(o: T) => T & { cluster?: string };
+  now: number;
+}
+
 /** Validate raw parameters (strings, or JSON scalars) of one question. `now` anchors relative windows. */
 export const parseQuestionParams = (
   questionText: string,
@@ -359,140 +372,163 @@ export const parseQuestionParams = (
   const withCluster = <T extends object>(o: T): T & { cluster?: string } =>
     cluster === undefined ? o : { ...o, cluster };
 
-  let out: QuestionParams | undefined;
-  switch (question) {
-    case 'who-did': {
-      const outcomeText = p.get('outcome');
-      const outcome = outcomeText === undefined ? undefined : take(oneOf('outcome', outcomeText, OUTCOMES));
-      const verbText = p.get('verb');
-      const verbs = verbText
-        ?.split(',')
-        .map((v) => v.trim().toLowerCase())
-        .filter(Boolean);
-      const q: QuestionParams = withCluster({ question, range: range as QuestionWindow, ...paging });
-      if (principal) q.principal = principal;
-      const human = p.get('human');
-      if (human !== undefined) q.human = human;
-      const k8sUser = p.get('k8s-user');
-      if (k8sUser !== undefined) q.k8sUser = k8sUser;
-      const saText = p.get('service-account');
-      const serviceAccount = saText === undefined ? undefined : take(parseNamespacedName(saText, 'service-account'));
-      if (serviceAccount) q.serviceAccount = serviceAccount;
-      const podText = p.get('pod');
-      const pod = podText === undefined ? undefined : take(parseNamespacedName(podText, 'pod'));
-      if (pod) q.pod = pod;
-      const workload = saText !== undefined || podText !== undefined;
-      if ([principal, human, k8sUser, workload || undefined].filter((x) => x !== undefined).length > 1) {
-        issues.push(bad('principal', 'give one of principal, human, k8s-user, service-account / pod'));
-      }
-      if (workload && cluster === undefined) {
-        issues.push(bad('cluster', 'required with service-account and pod: the cluster the pod runs on'));
-      }
-      if (serviceAccount && pod && serviceAccount.namespace !== pod.namespace) {
-        issues.push(bad('pod', 'a pod and its service account share a namespace'));
-      }
-      if (verbs?.length) q.verbs = verbs;
-      const resource = p.get('resource');
-      if (resource !== undefined) q.resource = resource;
-      const namespace = p.get('namespace');
-      if (namespace !== undefined) q.namespace = namespace;
-      if (outcome) q.outcome = outcome;
-      out = q;
-      break;
-    }
-    case 'explain': {
-      const auditId = p.get('audit-id');
-      if (auditId === undefined) issues.push(bad('audit-id', 'required (the auditID of the request to explain)'));
-      else if (!/^[A-Za-z0-9#._:-]{1,200}$/.test(auditId))
-        issues.push(bad('audit-id', `"${auditId}" is not an auditID`));
-      const explain: QuestionParams = withCluster({ question, auditId: auditId ?? '' });
-      const atText = p.get('at');
-      if (atText !== undefined) {
-        const t = take(parseInstant(atText, 'at'));
-        if (t !== undefined) explain.at = new Date(t).toISOString();
-      }
-      out = explain;
-      break;
-    }
-    case 'denied': {
-      const stage = p.get('stage');
-      if (stage !== undefined) take(oneOf('stage', stage, DENIAL_STAGES));
-      const q: QuestionParams = withCluster({ question, range: range as QuestionWindow, ...paging });
-      if (stage !== undefined) q.stage = stage;
-      if (principal) q.principal = principal;
-      out = q;
-      break;
-    }
-    case 'access-at': {
-      const atText = p.get('at');
-      let at = new Date(now).toISOString();
-      if (atText !== undefined) {
-        const t = take(parseInstant(atText, 'at'));
-        if (t !== undefined) at = new Date(t).toISOString();
-      }
-      const q: QuestionParams = withCluster({ question, at, ...paging });
-      if (principal) q.principal = principal;
-      out = q;
-      break;
-    }
-    case 'mappings-history': {
-      const q: QuestionParams = withCluster({ question, range: range as QuestionWindow, ...paging });
-      if (principal) q.principal = principal;
-      out = q;
-      break;
-    }
-    case 'touched': {
-      const targetText = p.get('target');
-      if (targetText === undefined)
-        issues.push(bad('target', 'required (ns/resource/name, namespace/<ns> or <resource>)'));
-      const target = targetText === undefined ? undefined : take(parseTouchedTarget(targetText));
-      const accessText = p.get('access') ?? 'any';
-      const access = take(oneOf('access', accessText, ACCESS_KINDS)) ?? 'any';
-      out = withCluster({
-        question,
-        range: range as QuestionWindow,
-        target: target ?? { kind: 'resource', resource: '' },
-        access,
-        ...paging,
-      });
-      break;
-    }
-    case 'alerts': {
-      const q: QuestionParams = withCluster({ question, range: range as QuestionWindow, ...paging });
-      const severityText = p.get('severity');
-      if (severityText !== undefined) {
-        const severities = take(parseSeverities(severityText));
-        if (severities) q.severities = severities;
-      }
-      const ruleText = p.get('rule');
-      if (ruleText !== undefined) {
-        const rules = ruleText
-          .split(',')
-          .map((r) => r.trim())
-          .filter(Boolean);
-        for (const r of rules) take(oneOf('rule', r, MAPPING_RULE_IDS));
-        if (rules.length > 0) q.rules = [...new Set(rules)];
-      }
-      const rerunText = p.get('rerun');
-      if (rerunText !== undefined) {
-        const rerun = take(oneOf('rerun', rerunText.toLowerCase(), ['true', 'false'] as const));
-        if (rerun === 'true') q.rerun = true;
-      }
-      out = q;
-      break;
-    }
-  }
-  if (question === 'workloads') {
-    const roleText = p.get('role');
-    const role = roleText === undefined ? undefined : take(parsePrincipal(roleText, 'role'));
-    if (roleText === undefined)
-      issues.push(bad('role', 'required (the IAM role ARN the service accounts could act as)'));
-    const window = take(
-      parseTimeRange({ since: p.get('since'), to: p.get('at') } as Record<string, string | undefined>, now, '30d'),
-    );
-    if (role && window) out = withCluster({ question, role, range: window, ...paging });
-  }
+  const soFar: ParamsSoFar = { p, take, issues, paging, range, principal, cluster, withCluster, now };
+  const out = PARAMS_OF[question](soFar);
   if (isNonEmpty(issues)) return failWith(rawText, issues);
   if (out === undefined) return fail(rawText, bad('question', 'not answered'));
   return ok(out);
+};
+
+const whoDidParams = ({
+  p,
+  take,
+  issues,
+  paging,
+  range,
+  principal,
+  cluster,
+  withCluster,
+}: ParamsSoFar): QuestionParams => {
+  const outcomeText = p.get('outcome');
+  const outcome = outcomeText === undefined ? undefined : take(oneOf('outcome', outcomeText, OUTCOMES));
+  const verbText = p.get('verb');
+  const verbs = verbText
+    ?.split(',')
+    .map((v) => v.trim().toLowerCase())
+    .filter(Boolean);
+  const q: QuestionParams = withCluster({ question: 'who-did' as const, range: range as QuestionWindow, ...paging });
+  if (principal) q.principal = principal;
+  const human = p.get('human');
+  if (human !== undefined) q.human = human;
+  const k8sUser = p.get('k8s-user');
+  if (k8sUser !== undefined) q.k8sUser = k8sUser;
+  const saText = p.get('service-account');
+  const serviceAccount = saText === undefined ? undefined : take(parseNamespacedName(saText, 'service-account'));
+  if (serviceAccount) q.serviceAccount = serviceAccount;
+  const podText = p.get('pod');
+  const pod = podText === undefined ? undefined : take(parseNamespacedName(podText, 'pod'));
+  if (pod) q.pod = pod;
+  const workload = saText !== undefined || podText !== undefined;
+  if ([principal, human, k8sUser, workload || undefined].filter((x) => x !== undefined).length > 1) {
+    issues.push(bad('principal', 'give one of principal, human, k8s-user, service-account / pod'));
+  }
+  if (workload && cluster === undefined) {
+    issues.push(bad('cluster', 'required with service-account and pod: the cluster the pod runs on'));
+  }
+  if (serviceAccount && pod && serviceAccount.namespace !== pod.namespace) {
+    issues.push(bad('pod', 'a pod and its service account share a namespace'));
+  }
+  if (verbs?.length) q.verbs = verbs;
+  const resource = p.get('resource');
+  if (resource !== undefined) q.resource = resource;
+  const namespace = p.get('namespace');
+  if (namespace !== undefined) q.namespace = namespace;
+  if (outcome) q.outcome = outcome;
+  return q;
+};
+
+const explainParams = ({ p, take, issues, withCluster }: ParamsSoFar): QuestionParams => {
+  const auditId = p.get('audit-id');
+  if (auditId === undefined) issues.push(bad('audit-id', 'required (the auditID of the request to explain)'));
+  else if (!/^[A-Za-z0-9#._:-]{1,200}$/.test(auditId)) issues.push(bad('audit-id', `"${auditId}" is not an auditID`));
+  const explain: QuestionParams = withCluster({ question: 'explain' as const, auditId: auditId ?? '' });
+  const atText = p.get('at');
+  if (atText !== undefined) {
+    const t = take(parseInstant(atText, 'at'));
+    if (t !== undefined) explain.at = new Date(t).toISOString();
+  }
+  return explain;
+};
+
+const deniedParams = ({ p, take, paging, range, principal, withCluster }: ParamsSoFar): QuestionParams => {
+  const stage = p.get('stage');
+  if (stage !== undefined) take(oneOf('stage', stage, DENIAL_STAGES));
+  const q: QuestionParams = withCluster({ question: 'denied' as const, range: range as QuestionWindow, ...paging });
+  if (stage !== undefined) q.stage = stage;
+  if (principal) q.principal = principal;
+  return q;
+};
+
+const accessAtParams = ({ p, take, paging, principal, withCluster, now }: ParamsSoFar): QuestionParams => {
+  const atText = p.get('at');
+  let at = new Date(now).toISOString();
+  if (atText !== undefined) {
+    const t = take(parseInstant(atText, 'at'));
+    if (t !== undefined) at = new Date(t).toISOString();
+  }
+  const q: QuestionParams = withCluster({ question: 'access-at' as const, at, ...paging });
+  if (principal) q.principal = principal;
+  return q;
+};
+
+const mappingsHistoryParams = ({ paging, range, principal, withCluster }: ParamsSoFar): QuestionParams => {
+  const q: QuestionParams = withCluster({
+    question: 'mappings-history' as const,
+    range: range as QuestionWindow,
+    ...paging,
+  });
+  if (principal) q.principal = principal;
+  return q;
+};
+
+const touchedParams = ({ p, take, issues, paging, range, withCluster }: ParamsSoFar): QuestionParams => {
+  const targetText = p.get('target');
+  if (targetText === undefined) issues.push(bad('target', 'required (ns/resource/name, namespace/<ns> or <resource>)'));
+  const target = targetText === undefined ? undefined : take(parseTouchedTarget(targetText));
+  const accessText = p.get('access') ?? 'any';
+  const access = take(oneOf('access', accessText, ACCESS_KINDS)) ?? 'any';
+  return withCluster({
+    question: 'touched' as const,
+    range: range as QuestionWindow,
+    target: target ?? { kind: 'resource', resource: '' },
+    access,
+    ...paging,
+  });
+};
+
+const alertsParams = ({ p, take, paging, range, withCluster }: ParamsSoFar): QuestionParams => {
+  const q: QuestionParams = withCluster({ question: 'alerts' as const, range: range as QuestionWindow, ...paging });
+  const severityText = p.get('severity');
+  if (severityText !== undefined) {
+    const severities = take(parseSeverities(severityText));
+    if (severities) q.severities = severities;
+  }
+  const ruleText = p.get('rule');
+  if (ruleText !== undefined) {
+    const rules = ruleText
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
+    for (const r of rules) take(oneOf('rule', r, MAPPING_RULE_IDS));
+    if (rules.length > 0) q.rules = [...new Set(rules)];
+  }
+  const rerunText = p.get('rerun');
+  if (rerunText !== undefined) {
+    const rerun = take(oneOf('rerun', rerunText.toLowerCase(), ['true', 'false'] as const));
+    if (rerun === 'true') q.rerun = true;
+  }
+  return q;
+};
+
+/** Undefined when the role or the window is unusable (the issues say why). */
+const workloadsParams = ({ p, take, issues, paging, withCluster, now }: ParamsSoFar): QuestionParams | undefined => {
+  const roleText = p.get('role');
+  const role = roleText === undefined ? undefined : take(parsePrincipal(roleText, 'role'));
+  if (roleText === undefined) issues.push(bad('role', 'required (the IAM role ARN the service accounts could act as)'));
+  const window = take(
+    parseTimeRange({ since: p.get('since'), to: p.get('at') } as Record<string, string | undefined>, now, '30d'),
+  );
+  return role && window ? withCluster({ question: 'workloads' as const, role, range: window, ...paging }) : undefined;
+};
+
+/** Each question's own parameters, parsed after the shared ones. */
+const PARAMS_OF: Record<QuestionName, (soFar: ParamsSoFar) => QuestionParams | undefined> = {
+  'who-did': whoDidParams,
+  explain: explainParams,
+  denied: deniedParams,
+  'access-at': accessAtParams,
+  'mappings-history': mappingsHistoryParams,
+  touched: touchedParams,
+  alerts: alertsParams,
+  workloads: workloadsParams,
 };

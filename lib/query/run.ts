@@ -202,247 +202,316 @@ export const runQuestion = async (
   return a;
 };
 
+/** What every question's answer needs besides its parameters. */
+interface AnswerContext {
+  store: QuestionPort;
+  binding: CursorBinding;
+  scope: QuestionScope | undefined;
+  /** The cluster asked about; required unless the question may span the fleet. */
+  resolve: (required: boolean) => ReturnType<typeof resolveCluster>;
+}
+
 const answerQuestion = async (
   store: QuestionPort,
   q: PagedQuestion | Extract<QuestionParams, { question: 'explain' }>,
   binding: CursorBinding,
   scope: QuestionScope | undefined,
 ): Promise<QueryAnswer> => {
-  const resolve = (required: boolean) => resolveCluster(store, q.cluster, required, scope);
+  const ctx: AnswerContext = {
+    store,
+    binding,
+    scope,
+    resolve: (required) => resolveCluster(store, q.cluster, required, scope),
+  };
   switch (q.question) {
-    case 'who-did': {
-      if (q.serviceAccount || q.pod) return workloadWhoDid(store, q, binding, scope);
-      const fleetWide = q.principal !== undefined || q.human !== undefined;
-      const ref = await resolve(!fleetWide);
-      const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
-      const notes: string[] = [];
-      let list: Listing;
-      // The span of an empty answer is the index's own: the denials merged in below are not the principal's.
-      let indexed: Listing;
-      if (q.principal) {
-        const matchKey = q.principal.matchKey;
-        list = (range, p) => store.requestsByPrincipal(matchKey, range, p, ref);
-        if (q.principal.canonicalArn.toLowerCase() !== q.principal.arn.toLowerCase()) {
-          notes.push(`principal canonicalised to ${q.principal.canonicalArn}`);
-        }
-        if (q.principal.sessionName) {
-          notes.push(`only session "${q.principal.sessionName}" (session names are chosen by the caller)`);
-        }
-      } else if (q.human) {
-        const human = q.human;
-        list = (range, p) => store.requestsByHuman(human, range, p, ref);
-      } else if (q.k8sUser) {
-        const user = q.k8sUser;
-        list = (range, p) => store.requestsByK8sUser(ref as ClusterRef, user, range, p);
-      } else {
-        list = (range, p) => store.requestsByCluster(ref as ClusterRef, range, p);
-      }
-      indexed = list;
-      if (q.principal || q.human) list = await withJoinedDenials(store, list, ref, q.principal ? 'principal' : 'human');
-      const fetch: Fetch = (cursor, limit) => list(q.range, withCursor(limit, cursor));
-      const keep = (c: DecisionChain): boolean => {
-        const r = c.request.value;
-        const p = c.principal.value;
-        if (ref && (c.cluster !== ref.cluster || (c.accountId && c.accountId !== ref.accountId))) return false;
-        if (q.principal && p?.canonicalArn?.toLowerCase() !== q.principal.matchKey) return false;
-        if (q.principal?.sessionName !== undefined && p?.sessionName !== q.principal.sessionName) return false;
-        if (q.human && !eqi(c.human.value?.identity, q.human)) return false;
-        if (q.k8sUser && c.k8sIdentity.value?.username !== q.k8sUser) return false;
-        if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
-        if (q.resource !== undefined) {
-          // `deployments.apps` names the group too; a bare plural matches any group.
-          const want = splitResource(q.resource);
-          if (r?.resource !== want.resource || (want.apiGroup !== undefined && r?.apiGroup !== want.apiGroup))
-            return false;
-        }
-        if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
-        if (q.outcome && (c.decision.value?.outcome ?? 'unknown') !== q.outcome) return false;
-        return true;
-      };
-      // Fleet-wide listings span every cluster the store knows: the scope filters them record by record.
-      const visible = scope && ref === undefined ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
-      if (visible) notes.push(SCOPED_NOTE);
-      const { rows, nextCursor } = await chainRows(store, fetch, keep, page, binding, visible);
-      if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
-        const what = q.principal
-          ? `principal ${q.principal.canonicalArn}${ref ? ` on ${refText(ref)}` : ''}`
-          : q.human
-            ? `human ${q.human}${ref ? ` on ${refText(ref)}` : ''}`
-            : q.k8sUser
-              ? `Kubernetes user ${q.k8sUser} on ${refText(ref as ClusterRef)}`
-              : `cluster ${refText(ref as ClusterRef)}`;
-        notes.push(await spanNote(indexed, what, q.range));
-      }
-      return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
-    }
-    case 'explain': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const rec = await store.requestByAuditId(ref, q.auditId, q.at);
-      if (!rec) {
-        const hint =
-          q.at === undefined
-            ? ' (requests of IAM callers, denials and identity or secret access are found by id alone; for any other request add --at with its requestReceivedTimestamp, as who-did prints it)'
-            : ` at ${q.at}`;
-        throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
-      }
-      const [c] = (await derivePage(store, [rec])) as [DecisionChain];
-      await withDeployer(store, c, scope);
-      const notes = [`chain ${c.chainId} at ${c.at}`];
-      if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
-      return answer(q.question, ref, { rows: explainRows(c), notes });
-    }
-    case 'denied': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const keep = (c: DecisionChain): boolean => {
-        const d = c.decision.value;
-        if (!d || (d.outcome !== 'forbid' && d.outcome !== 'authn-failed')) return false;
-        if (q.stage && d.denial?.stage !== q.stage) return false;
-        if (q.principal && c.principal.value?.canonicalArn?.toLowerCase() !== q.principal.matchKey) return false;
-        return true;
-      };
-      const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
-      const list: Listing = (range, p) => store.denials(ref, range, p);
-      const { rows, nextCursor } = await chainRows(
-        store,
-        (cursor, limit) => list(q.range, withCursor(limit, cursor)),
-        keep,
-        page,
-        binding,
-      );
-      const notes: string[] = [];
-      if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
-        notes.push(await spanNote(list, `denials on cluster ${refText(ref)}`, q.range));
-      }
-      return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
-    }
-    case 'access-at': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const [changes, lines] = await Promise.all([store.mappingChanges(ref), authenticatorEvidence(store, ref, q.at)]);
-      const a = accessAt(ref.cluster, changes, q.at, q.principal);
-      const evidence = authenticatorAccessRows(lines, a.rows, q.at, q.principal);
-      const notes = [
-        a.authModeKnown
-          ? `authentication mode ${a.effectiveMode}`
-          : `authentication mode never observed: assumed ${a.effectiveMode}`,
-      ];
-      if (a.clusterDeleted) notes.push('the cluster was deleted at that time');
-      if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
-      if (evidence.length > 0) {
-        notes.push(
-          `${evidence.length} principal(s) shown from the authenticator's own log of the hour before (its latest 1,000 lines at most): granted then, not proof the mapping still held`,
-        );
-      }
-      const all = [...a.rows, ...evidence];
-      if (all.length === 0 && changes.length > 0) notes.push(historySpanNote(changes, ref));
-      const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
-      return answer(q.question, ref, { at: q.at, rows, nextCursor, notes });
-    }
-    case 'mappings-history': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const changes = await store.mappingChanges(ref);
-      const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
-      const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
-      const notes: string[] = [];
-      if (all.length === 0) {
-        notes.push(
-          changes.length === 0
-            ? `the trail holds no mapping history for cluster ${refText(ref)}`
-            : historySpanNote(changes, ref, q.range),
-        );
-      }
-      return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
-    }
-    case 'workloads': {
-      const only = q.cluster === undefined ? undefined : await resolveCluster(store, q.cluster, true, scope);
-      const refs = only ? [only] : (await store.clusters()).filter((r) => !scope || scope.mayRead(r));
-      const clusters = [];
-      for (const ref of refs) clusters.push({ ref, changes: await store.mappingChanges(ref) });
-      const issued = (await store.workloadIssuances?.(q.role.matchKey, q.range)) ?? [];
-      const issuers = new Map<string, Ref>();
-      for (const iss of issued) {
-        const key = iss.workload?.issuer;
-        if (!key || issuers.has(key)) continue;
-        const ref = await store.issuerCluster?.(key);
-        if (ref) issuers.set(key, ref);
-      }
-      // A scoped caller sees the sessions of pods on clusters it may read only; an IRSA session whose
-      // issuer no known cluster owns cannot be placed, so it is not shown to a scoped caller.
-      const issuances = scope
-        ? issued.filter((iss) => {
-            const w = iss.workload;
-            const at =
-              w?.kind === 'irsa'
-                ? w.issuer
-                  ? issuers.get(w.issuer)
-                  : undefined
-                : w?.accountId && w.cluster
-                  ? { accountId: w.accountId, cluster: w.cluster }
-                  : undefined;
-            return at !== undefined && scope.mayRead(at);
-          })
-        : issued;
-      let rows = workloadRows(q.role.matchKey, clusters, issuances, q.range, issuers);
-      if (only) rows = rows.filter((r) => r.cluster === refText(only));
-      const notes = [
-        `associations in force at ${q.range.to}; sessions issued from ${q.range.from} to ${q.range.to}`,
-        'IRSA rows come from sessions seen: trust policies are not read, so a service account that could assume the role but did not is not listed',
-      ];
-      if (scope && !only) notes.push(SCOPED_NOTE);
-      if (!store.workloadIssuances) notes.push('this store keeps no index of pod sessions: sessions are not counted');
-      const { rows: page, nextCursor } = slicePage(rows, q.limit, q.cursor, binding);
-      return answer(q.question, only, { window: q.range, rows: page, nextCursor, notes });
-    }
-    case 'touched': {
-      const ref = (await resolve(true)) as ClusterRef;
-      const t = q.target;
-      const sel = selectorOf(t);
-      const keep = (c: DecisionChain): boolean => {
-        const r = c.request.value;
-        if (!r || !touches(t, r)) return false;
-        if (q.access === 'read' && isWriteVerb(r.verb)) return false;
-        if (q.access === 'write' && !isWriteVerb(r.verb)) return false;
-        return true;
-      };
-      const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
-      const list: Listing = (range, p) => store.requestsByResource(ref, sel, range, p);
-      const { rows, nextCursor } = await chainRows(
-        store,
-        (cursor, limit) => list(q.range, withCursor(limit, cursor)),
-        keep,
-        page,
-        binding,
-      );
-      const notes: string[] = [];
-      if (t.kind === 'namespace') {
-        notes.push(`the Namespace object ${t.namespace} itself (its creation, deletion) is /namespaces/${t.namespace}`);
-      }
-      if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
-        notes.push(await spanNote(list, `${targetWords(t)} on cluster ${refText(ref)}`, q.range));
-      }
-      return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
-    }
-    case 'alerts': {
-      if (q.rerun) {
-        throw new QueryParamError(
-          'rerun: evaluating the rules over history needs the alert configuration; run `eks-trail alerts --rerun` in local mode or with --table',
-          'rerun',
-        );
-      }
-      const ref = await resolve(false);
-      // The ledger's fleet-wide listing spans every cluster: the scope filters it alert by alert.
-      const visible = scope && ref === undefined ? (r: ClusterRef) => scope.mayRead(r) : undefined;
-      const { rows, nextCursor, trimmed } = await listRecordedAlerts(store, ref, q, binding, visible);
-      const notes = [
-        `alerts recorded in the alert ledger${ref ? '' : ' of every cluster'} (by the deployed pipeline or a local replay); \`eks-trail alerts --rerun\` evaluates the rules over the stored history instead`,
-      ];
-      if (visible) notes.push(SCOPED_NOTE);
-      if (trimmed > 0)
-        notes.push(
-          `${trimmed} alert(s) kept without their before/after bodies to fit one item (the first 200 diff lines are kept)`,
-        );
-      return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
-    }
+    case 'who-did':
+      return answerWhoDid(ctx, q);
+    case 'explain':
+      return answerExplain(ctx, q);
+    case 'denied':
+      return answerDenied(ctx, q);
+    case 'access-at':
+      return answerAccessAt(ctx, q);
+    case 'mappings-history':
+      return answerMappingsHistory(ctx, q);
+    case 'workloads':
+      return answerWorkloads(ctx, q);
+    case 'touched':
+      return answerTouched(ctx, q);
+    case 'alerts':
+      return answerAlerts(ctx, q);
   }
+};
+
+/** What a person, principal, Kubernetes user or workload did (fleet-wide for a principal or a human). */
+const answerWhoDid = async (
+  { store, binding, scope, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'who-did' }>,
+): Promise<QueryAnswer> => {
+  if (q.serviceAccount || q.pod) return workloadWhoDid(store, q, binding, scope);
+  const fleetWide = q.principal !== undefined || q.human !== undefined;
+  const ref = await resolve(!fleetWide);
+  const page: PageRequest = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const notes: string[] = [];
+  let list: Listing;
+  // The span of an empty answer is the index's own: the denials merged in below are not the principal's.
+  let indexed: Listing;
+  if (q.principal) {
+    const matchKey = q.principal.matchKey;
+    list = (range, p) => store.requestsByPrincipal(matchKey, range, p, ref);
+    if (q.principal.canonicalArn.toLowerCase() !== q.principal.arn.toLowerCase()) {
+      notes.push(`principal canonicalised to ${q.principal.canonicalArn}`);
+    }
+    if (q.principal.sessionName) {
+      notes.push(`only session "${q.principal.sessionName}" (session names are chosen by the caller)`);
+    }
+  } else if (q.human) {
+    const human = q.human;
+    list = (range, p) => store.requestsByHuman(human, range, p, ref);
+  } else if (q.k8sUser) {
+    const user = q.k8sUser;
+    list = (range, p) => store.requestsByK8sUser(ref as ClusterRef, user, range, p);
+  } else {
+    list = (range, p) => store.requestsByCluster(ref as ClusterRef, range, p);
+  }
+  indexed = list;
+  if (q.principal || q.human) list = await withJoinedDenials(store, list, ref, q.principal ? 'principal' : 'human');
+  const fetch: Fetch = (cursor, limit) => list(q.range, withCursor(limit, cursor));
+  const keep = (c: DecisionChain): boolean => {
+    const r = c.request.value;
+    const p = c.principal.value;
+    if (ref && (c.cluster !== ref.cluster || (c.accountId && c.accountId !== ref.accountId))) return false;
+    if (q.principal && p?.canonicalArn?.toLowerCase() !== q.principal.matchKey) return false;
+    if (q.principal?.sessionName !== undefined && p?.sessionName !== q.principal.sessionName) return false;
+    if (q.human && !eqi(c.human.value?.identity, q.human)) return false;
+    if (q.k8sUser && c.k8sIdentity.value?.username !== q.k8sUser) return false;
+    if (q.verbs && !q.verbs.includes(r?.verb ?? '')) return false;
+    if (q.resource !== undefined) {
+      // `deployments.apps` names the group too; a bare plural matches any group.
+      const want = splitResource(q.resource);
+      if (r?.resource !== want.resource || (want.apiGroup !== undefined && r?.apiGroup !== want.apiGroup)) return false;
+    }
+    if (q.namespace !== undefined && r?.namespace !== q.namespace) return false;
+    if (q.outcome && (c.decision.value?.outcome ?? 'unknown') !== q.outcome) return false;
+    return true;
+  };
+  // Fleet-wide listings span every cluster the store knows: the scope filters them record by record.
+  const visible = scope && ref === undefined ? (r: StoredRequest) => scope.mayRead(r.ref) : undefined;
+  if (visible) notes.push(SCOPED_NOTE);
+  const { rows, nextCursor } = await chainRows(store, fetch, keep, page, binding, visible);
+  if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
+    const what = q.principal
+      ? `principal ${q.principal.canonicalArn}${ref ? ` on ${refText(ref)}` : ''}`
+      : q.human
+        ? `human ${q.human}${ref ? ` on ${refText(ref)}` : ''}`
+        : q.k8sUser
+          ? `Kubernetes user ${q.k8sUser} on ${refText(ref as ClusterRef)}`
+          : `cluster ${refText(ref as ClusterRef)}`;
+    notes.push(await spanNote(indexed, what, q.range));
+  }
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
+};
+
+/** One request, link by link. */
+const answerExplain = async (
+  { store, scope, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'explain' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const rec = await store.requestByAuditId(ref, q.auditId, q.at);
+  if (!rec) {
+    const hint =
+      q.at === undefined
+        ? ' (requests of IAM callers, denials and identity or secret access are found by id alone; for any other request add --at with its requestReceivedTimestamp, as who-did prints it)'
+        : ` at ${q.at}`;
+    throw new QueryNotFoundError(`audit-id: no request ${q.auditId} on cluster ${refText(ref)}${hint}`, 'audit-id');
+  }
+  const [c] = (await derivePage(store, [rec])) as [DecisionChain];
+  await withDeployer(store, c, scope);
+  const notes = [`chain ${c.chainId} at ${c.at}`];
+  if (c.pendingEnrichment) notes.push('some links are unknown because the data they need has not arrived yet');
+  return answer(q.question, ref, { rows: explainRows(c), notes });
+};
+
+/** 401s and 403s of a cluster. */
+const answerDenied = async (
+  { store, binding, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'denied' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const keep = (c: DecisionChain): boolean => {
+    const d = c.decision.value;
+    if (!d || (d.outcome !== 'forbid' && d.outcome !== 'authn-failed')) return false;
+    if (q.stage && d.denial?.stage !== q.stage) return false;
+    if (q.principal && c.principal.value?.canonicalArn?.toLowerCase() !== q.principal.matchKey) return false;
+    return true;
+  };
+  const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const list: Listing = (range, p) => store.denials(ref, range, p);
+  const { rows, nextCursor } = await chainRows(
+    store,
+    (cursor, limit) => list(q.range, withCursor(limit, cursor)),
+    keep,
+    page,
+    binding,
+  );
+  const notes: string[] = [];
+  if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
+    notes.push(await spanNote(list, `denials on cluster ${refText(ref)}`, q.range));
+  }
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
+};
+
+/** Who could reach the cluster at a time, through which mapping, with the authenticator's own evidence. */
+const answerAccessAt = async (
+  { store, binding, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'access-at' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const [changes, lines] = await Promise.all([store.mappingChanges(ref), authenticatorEvidence(store, ref, q.at)]);
+  const a = accessAt(ref.cluster, changes, q.at, q.principal);
+  const evidence = authenticatorAccessRows(lines, a.rows, q.at, q.principal);
+  const notes = [
+    a.authModeKnown
+      ? `authentication mode ${a.effectiveMode}`
+      : `authentication mode never observed: assumed ${a.effectiveMode}`,
+  ];
+  if (a.clusterDeleted) notes.push('the cluster was deleted at that time');
+  if (changes.length === 0) notes.push('no mapping history recorded for this cluster');
+  if (evidence.length > 0) {
+    notes.push(
+      `${evidence.length} principal(s) shown from the authenticator's own log of the hour before (its latest 1,000 lines at most): granted then, not proof the mapping still held`,
+    );
+  }
+  const all = [...a.rows, ...evidence];
+  if (all.length === 0 && changes.length > 0) notes.push(historySpanNote(changes, ref));
+  const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
+  return answer(q.question, ref, { at: q.at, rows, nextCursor, notes });
+};
+
+/** How the mappings changed, and by whom. */
+const answerMappingsHistory = async (
+  { store, binding, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'mappings-history' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const changes = await store.mappingChanges(ref);
+  const all = mappingHistory(ref.cluster, changes, q.range, q.principal);
+  const { rows, nextCursor } = slicePage(all, q.limit, q.cursor, binding);
+  const notes: string[] = [];
+  if (all.length === 0) {
+    notes.push(
+      changes.length === 0
+        ? `the trail holds no mapping history for cluster ${refText(ref)}`
+        : historySpanNote(changes, ref, q.range),
+    );
+  }
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
+};
+
+/** Which service accounts and pods could act as a role, and the sessions they were issued. */
+const answerWorkloads = async (
+  { store, binding, scope }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'workloads' }>,
+): Promise<QueryAnswer> => {
+  const only = q.cluster === undefined ? undefined : await resolveCluster(store, q.cluster, true, scope);
+  const refs = only ? [only] : (await store.clusters()).filter((r) => !scope || scope.mayRead(r));
+  const clusters = [];
+  for (const ref of refs) clusters.push({ ref, changes: await store.mappingChanges(ref) });
+  const issued = (await store.workloadIssuances?.(q.role.matchKey, q.range)) ?? [];
+  const issuers = new Map<string, Ref>();
+  for (const iss of issued) {
+    const key = iss.workload?.issuer;
+    if (!key || issuers.has(key)) continue;
+    const ref = await store.issuerCluster?.(key);
+    if (ref) issuers.set(key, ref);
+  }
+  // A scoped caller sees the sessions of pods on clusters it may read only; an IRSA session whose
+  // issuer no known cluster owns cannot be placed, so it is not shown to a scoped caller.
+  const issuances = scope
+    ? issued.filter((iss) => {
+        const w = iss.workload;
+        const at =
+          w?.kind === 'irsa'
+            ? w.issuer
+              ? issuers.get(w.issuer)
+              : undefined
+            : w?.accountId && w.cluster
+              ? { accountId: w.accountId, cluster: w.cluster }
+              : undefined;
+        return at !== undefined && scope.mayRead(at);
+      })
+    : issued;
+  let rows = workloadRows(q.role.matchKey, clusters, issuances, q.range, issuers);
+  if (only) rows = rows.filter((r) => r.cluster === refText(only));
+  const notes = [
+    `associations in force at ${q.range.to}; sessions issued from ${q.range.from} to ${q.range.to}`,
+    'IRSA rows come from sessions seen: trust policies are not read, so a service account that could assume the role but did not is not listed',
+  ];
+  if (scope && !only) notes.push(SCOPED_NOTE);
+  if (!store.workloadIssuances) notes.push('this store keeps no index of pod sessions: sessions are not counted');
+  const { rows: page, nextCursor } = slicePage(rows, q.limit, q.cursor, binding);
+  return answer(q.question, only, { window: q.range, rows: page, nextCursor, notes });
+};
+
+/** Who touched an object, a kind of object or a namespace. */
+const answerTouched = async (
+  { store, binding, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'touched' }>,
+): Promise<QueryAnswer> => {
+  const ref = (await resolve(true)) as ClusterRef;
+  const t = q.target;
+  const sel = selectorOf(t);
+  const keep = (c: DecisionChain): boolean => {
+    const r = c.request.value;
+    if (!r || !touches(t, r)) return false;
+    if (q.access === 'read' && isWriteVerb(r.verb)) return false;
+    if (q.access === 'write' && !isWriteVerb(r.verb)) return false;
+    return true;
+  };
+  const page = q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+  const list: Listing = (range, p) => store.requestsByResource(ref, sel, range, p);
+  const { rows, nextCursor } = await chainRows(
+    store,
+    (cursor, limit) => list(q.range, withCursor(limit, cursor)),
+    keep,
+    page,
+    binding,
+  );
+  const notes: string[] = [];
+  if (t.kind === 'namespace') {
+    notes.push(`the Namespace object ${t.namespace} itself (its creation, deletion) is /namespaces/${t.namespace}`);
+  }
+  if (rows.length === 0 && nextCursor === undefined && q.cursor === undefined) {
+    notes.push(await spanNote(list, `${targetWords(t)} on cluster ${refText(ref)}`, q.range));
+  }
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
+};
+
+/** The alerts the ledger recorded. */
+const answerAlerts = async (
+  { store, binding, scope, resolve }: AnswerContext,
+  q: Extract<QuestionParams, { question: 'alerts' }>,
+): Promise<QueryAnswer> => {
+  if (q.rerun) {
+    throw new QueryParamError(
+      'rerun: evaluating the rules over history needs the alert configuration; run `eks-trail alerts --rerun` in local mode or with --table',
+      'rerun',
+    );
+  }
+  const ref = await resolve(false);
+  // The ledger's fleet-wide listing spans every cluster: the scope filters it alert by alert.
+  const visible = scope && ref === undefined ? (r: ClusterRef) => scope.mayRead(r) : undefined;
+  const { rows, nextCursor, trimmed } = await listRecordedAlerts(store, ref, q, binding, visible);
+  const notes = [
+    `alerts recorded in the alert ledger${ref ? '' : ' of every cluster'} (by the deployed pipeline or a local replay); \`eks-trail alerts --rerun\` evaluates the rules over the stored history instead`,
+  ];
+  if (visible) notes.push(SCOPED_NOTE);
+  if (trimmed > 0)
+    notes.push(
+      `${trimmed} alert(s) kept without their before/after bodies to fit one item (the first 200 diff lines are kept)`,
+    );
+  return answer(q.question, ref, { window: q.range, rows, nextCursor, notes });
 };
 
 /**

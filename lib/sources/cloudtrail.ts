@@ -258,201 +258,218 @@ const oidcConfig = (c: Ctx, v: unknown): OidcIdentityProviderConfig | undefined 
   return config;
 };
 
-const buildEks = (name: string, c: Ctx): CloudTrailAction | undefined => {
-  const { req, res } = c;
-  const entry = obj(res.accessEntry);
-  switch (name) {
-    case 'CreateAccessEntry': {
-      const cluster = clusterName(c, [entry.clusterName]);
-      const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn, entry.principalArn);
-      if (cluster === undefined || principalArn === undefined) return undefined;
-      // The response holds the effective entry (defaults rendered, e.g. the type's default username).
-      const username = str(entry.username) ?? str(req.username);
-      const accessEntryArn = str(entry.accessEntryArn);
-      const action: CloudTrailAction = {
-        kind: 'CreateAccessEntry',
-        cluster,
-        principalArn,
-        entryType: (str(entry.type) ?? str(req.type) ?? 'STANDARD') as AccessEntryType,
-        kubernetesGroups: stringList(entry.kubernetesGroups) ?? stringList(req.kubernetesGroups) ?? [],
-      };
-      if (username !== undefined) action.username = username;
-      if (accessEntryArn !== undefined) action.accessEntryArn = accessEntryArn;
-      return action;
+/**
+ * One builder per EKS API whose events change who can reach a cluster (docs/formats.md §3); the
+ * events of every other API are not mapping changes.
+ */
+const EKS_ACTIONS: Record<string, (c: Ctx) => CloudTrailAction | undefined> = {
+  CreateAccessEntry: (c) => {
+    const { req } = c;
+    const entry = obj(c.res.accessEntry);
+    const cluster = clusterName(c, [entry.clusterName]);
+    const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn, entry.principalArn);
+    if (cluster === undefined || principalArn === undefined) return undefined;
+    // The response holds the effective entry (defaults rendered, e.g. the type's default username).
+    const username = str(entry.username) ?? str(req.username);
+    const accessEntryArn = str(entry.accessEntryArn);
+    const action: CloudTrailAction = {
+      kind: 'CreateAccessEntry',
+      cluster,
+      principalArn,
+      entryType: (str(entry.type) ?? str(req.type) ?? 'STANDARD') as AccessEntryType,
+      kubernetesGroups: stringList(entry.kubernetesGroups) ?? stringList(req.kubernetesGroups) ?? [],
+    };
+    if (username !== undefined) action.username = username;
+    if (accessEntryArn !== undefined) action.accessEntryArn = accessEntryArn;
+    return action;
+  },
+  UpdateAccessEntry: (c) => {
+    const { req, res } = c;
+    const entry = obj(res.accessEntry);
+    const cluster = clusterName(c, [entry.clusterName]);
+    const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn, entry.principalArn);
+    if (cluster === undefined || principalArn === undefined) return undefined;
+    const action: Extract<CloudTrailAction, { kind: 'UpdateAccessEntry' }> = {
+      kind: 'UpdateAccessEntry',
+      cluster,
+      principalArn,
+    };
+    // Absent = unchanged; a present list replaces the groups wholesale (docs/formats.md §3.2).
+    const username = str(req.username);
+    if (username !== undefined) action.username = username;
+    const groups = stringList(req.kubernetesGroups);
+    if (groups !== undefined) action.kubernetesGroups = groups;
+    if (isRecord(res.accessEntry)) {
+      const after: NonNullable<typeof action.after> = { kubernetesGroups: stringList(entry.kubernetesGroups) ?? [] };
+      const u = str(entry.username);
+      if (u !== undefined) after.username = u;
+      const t = str(entry.type);
+      if (t !== undefined) after.entryType = t;
+      action.after = after;
     }
-    case 'UpdateAccessEntry': {
-      const cluster = clusterName(c, [entry.clusterName]);
-      const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn, entry.principalArn);
-      if (cluster === undefined || principalArn === undefined) return undefined;
-      const action: Extract<CloudTrailAction, { kind: 'UpdateAccessEntry' }> = {
-        kind: 'UpdateAccessEntry',
-        cluster,
-        principalArn,
-      };
-      // Absent = unchanged; a present list replaces the groups wholesale (docs/formats.md §3.2).
-      const username = str(req.username);
-      if (username !== undefined) action.username = username;
-      const groups = stringList(req.kubernetesGroups);
-      if (groups !== undefined) action.kubernetesGroups = groups;
-      if (isRecord(res.accessEntry)) {
-        const after: NonNullable<typeof action.after> = { kubernetesGroups: stringList(entry.kubernetesGroups) ?? [] };
-        const u = str(entry.username);
-        if (u !== undefined) after.username = u;
-        const t = str(entry.type);
-        if (t !== undefined) after.entryType = t;
-        action.after = after;
-      }
-      return action;
+    return action;
+  },
+  DeleteAccessEntry: (c) => {
+    const { req } = c;
+    const cluster = clusterName(c, []);
+    const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn);
+    if (cluster === undefined || principalArn === undefined) return undefined;
+    return { kind: 'DeleteAccessEntry', cluster, principalArn };
+  },
+  AssociateAccessPolicy: (c) => {
+    const { req, res } = c;
+    const assoc = obj(res.associatedAccessPolicy);
+    const cluster = clusterName(c, [res.clusterName]);
+    const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn, res.principalArn);
+    const policyArn = arnField(c, 'requestParameters.policyArn', req.policyArn, assoc.policyArn);
+    const scope = accessScope(c, req.accessScope, assoc.accessScope);
+    if (cluster === undefined || principalArn === undefined || policyArn === undefined || !scope) return undefined;
+    return { kind: 'AssociateAccessPolicy', cluster, principalArn, policyArn, scope };
+  },
+  DisassociateAccessPolicy: (c) => {
+    const { req } = c;
+    const cluster = clusterName(c, []);
+    const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn);
+    const policyArn = arnField(c, 'requestParameters.policyArn', req.policyArn);
+    if (cluster === undefined || principalArn === undefined || policyArn === undefined) return undefined;
+    return { kind: 'DisassociateAccessPolicy', cluster, principalArn, policyArn };
+  },
+  CreateCluster: (c) => {
+    const { req, res } = c;
+    const described = obj(res.cluster);
+    const cluster = clusterName(c, [described.name, described.clusterName]);
+    if (cluster === undefined) return undefined;
+    const reqAccess = obj(req.accessConfig);
+    const resAccess = obj(described.accessConfig);
+    // The response describes the cluster as created (defaults applied); the request may omit
+    // accessConfig entirely, which the API reads as CONFIG_MAP with creator bootstrap on.
+    const mode =
+      authMode(c, 'responseElements.cluster.accessConfig.authenticationMode', resAccess.authenticationMode) ??
+      authMode(c, 'requestParameters.accessConfig.authenticationMode', reqAccess.authenticationMode) ??
+      'CONFIG_MAP';
+    const bootstrapRaw =
+      reqAccess.bootstrapClusterCreatorAdminPermissions ?? resAccess.bootstrapClusterCreatorAdminPermissions;
+    const action: Extract<CloudTrailAction, { kind: 'CreateCluster' }> = {
+      kind: 'CreateCluster',
+      cluster,
+      authenticationMode: mode,
+      bootstrapClusterCreatorAdminPermissions: bootstrapRaw !== false,
+      enabledLogTypes: (logging(req.logging) ?? logging(described.logging))?.enabled ?? [],
+    };
+    const clusterArn = str(described.arn);
+    if (clusterArn !== undefined) action.clusterArn = clusterArn;
+    const issuer = str(obj(obj(described.identity).oidc).issuer);
+    if (issuer !== undefined) action.oidcIssuer = issuer;
+    return action;
+  },
+  CreatePodIdentityAssociation: (c) => {
+    const { req, res } = c;
+    const assoc = obj(res.association);
+    const cluster = clusterName(c, [assoc.clusterName]);
+    const association = associationFields(c, assoc, req, 'responseElements.association');
+    if (cluster === undefined || association === undefined) return undefined;
+    return { kind: 'CreatePodIdentityAssociation', cluster, association };
+  },
+  UpdatePodIdentityAssociation: (c) => {
+    const { req, res } = c;
+    const assoc = obj(res.association);
+    const cluster = clusterName(c, [assoc.clusterName]);
+    const associationId = str(req.associationId) ?? str(assoc.associationId);
+    if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
+    if (cluster === undefined || associationId === undefined) return undefined;
+    const action: Extract<CloudTrailAction, { kind: 'UpdatePodIdentityAssociation' }> = {
+      kind: 'UpdatePodIdentityAssociation',
+      cluster,
+      associationId,
+    };
+    if (req.roleArn !== undefined) {
+      const role = arnField(c, 'requestParameters.roleArn', req.roleArn);
+      if (role !== undefined) action.roleArn = role;
     }
-    case 'DeleteAccessEntry': {
-      const cluster = clusterName(c, []);
-      const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn);
-      if (cluster === undefined || principalArn === undefined) return undefined;
-      return { kind: 'DeleteAccessEntry', cluster, principalArn };
+    // An empty string removes the target role or the session policy; absence leaves them as they were.
+    if (req.targetRoleArn === '') action.targetRoleArn = null;
+    else if (req.targetRoleArn !== undefined) {
+      const t = arnField(c, 'requestParameters.targetRoleArn', req.targetRoleArn);
+      if (t !== undefined) action.targetRoleArn = t;
     }
-    case 'AssociateAccessPolicy': {
-      const assoc = obj(res.associatedAccessPolicy);
-      const cluster = clusterName(c, [res.clusterName]);
-      const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn, res.principalArn);
-      const policyArn = arnField(c, 'requestParameters.policyArn', req.policyArn, assoc.policyArn);
-      const scope = accessScope(c, req.accessScope, assoc.accessScope);
-      if (cluster === undefined || principalArn === undefined || policyArn === undefined || !scope) return undefined;
-      return { kind: 'AssociateAccessPolicy', cluster, principalArn, policyArn, scope };
+    const disable = bool(req.disableSessionTags);
+    if (disable !== undefined) action.disableSessionTags = disable;
+    if (req.policy === '') action.policy = null;
+    else if (typeof req.policy === 'string') action.policy = req.policy;
+    if (isRecord(res.association)) {
+      const after = associationFields(c, assoc, {}, 'responseElements.association');
+      if (after !== undefined) action.after = after;
     }
-    case 'DisassociateAccessPolicy': {
-      const cluster = clusterName(c, []);
-      const principalArn = arnField(c, 'requestParameters.principalArn', req.principalArn);
-      const policyArn = arnField(c, 'requestParameters.policyArn', req.policyArn);
-      if (cluster === undefined || principalArn === undefined || policyArn === undefined) return undefined;
-      return { kind: 'DisassociateAccessPolicy', cluster, principalArn, policyArn };
+    return action;
+  },
+  DeletePodIdentityAssociation: (c) => {
+    const { req, res } = c;
+    const assoc = obj(res.association);
+    const cluster = clusterName(c, [assoc.clusterName]);
+    const associationId = str(req.associationId) ?? str(assoc.associationId);
+    if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
+    if (cluster === undefined || associationId === undefined) return undefined;
+    const action: Extract<CloudTrailAction, { kind: 'DeletePodIdentityAssociation' }> = {
+      kind: 'DeletePodIdentityAssociation',
+      cluster,
+      associationId,
+    };
+    if (isRecord(res.association)) {
+      const before = associationFields(c, assoc, {}, 'responseElements.association');
+      if (before !== undefined) action.before = before;
     }
-    case 'CreateCluster': {
-      const described = obj(res.cluster);
-      const cluster = clusterName(c, [described.name, described.clusterName]);
-      if (cluster === undefined) return undefined;
-      const reqAccess = obj(req.accessConfig);
-      const resAccess = obj(described.accessConfig);
-      // The response describes the cluster as created (defaults applied); the request may omit
-      // accessConfig entirely, which the API reads as CONFIG_MAP with creator bootstrap on.
-      const mode =
-        authMode(c, 'responseElements.cluster.accessConfig.authenticationMode', resAccess.authenticationMode) ??
-        authMode(c, 'requestParameters.accessConfig.authenticationMode', reqAccess.authenticationMode) ??
-        'CONFIG_MAP';
-      const bootstrapRaw =
-        reqAccess.bootstrapClusterCreatorAdminPermissions ?? resAccess.bootstrapClusterCreatorAdminPermissions;
-      const action: Extract<CloudTrailAction, { kind: 'CreateCluster' }> = {
-        kind: 'CreateCluster',
-        cluster,
-        authenticationMode: mode,
-        bootstrapClusterCreatorAdminPermissions: bootstrapRaw !== false,
-        enabledLogTypes: (logging(req.logging) ?? logging(described.logging))?.enabled ?? [],
-      };
-      const clusterArn = str(described.arn);
-      if (clusterArn !== undefined) action.clusterArn = clusterArn;
-      const issuer = str(obj(obj(described.identity).oidc).issuer);
-      if (issuer !== undefined) action.oidcIssuer = issuer;
-      return action;
-    }
-    case 'CreatePodIdentityAssociation': {
-      const assoc = obj(res.association);
-      const cluster = clusterName(c, [assoc.clusterName]);
-      const association = associationFields(c, assoc, req, 'responseElements.association');
-      if (cluster === undefined || association === undefined) return undefined;
-      return { kind: 'CreatePodIdentityAssociation', cluster, association };
-    }
-    case 'UpdatePodIdentityAssociation': {
-      const assoc = obj(res.association);
-      const cluster = clusterName(c, [assoc.clusterName]);
-      const associationId = str(req.associationId) ?? str(assoc.associationId);
-      if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
-      if (cluster === undefined || associationId === undefined) return undefined;
-      const action: Extract<CloudTrailAction, { kind: 'UpdatePodIdentityAssociation' }> = {
-        kind: 'UpdatePodIdentityAssociation',
-        cluster,
-        associationId,
-      };
-      if (req.roleArn !== undefined) {
-        const role = arnField(c, 'requestParameters.roleArn', req.roleArn);
-        if (role !== undefined) action.roleArn = role;
-      }
-      // An empty string removes the target role or the session policy; absence leaves them as they were.
-      if (req.targetRoleArn === '') action.targetRoleArn = null;
-      else if (req.targetRoleArn !== undefined) {
-        const t = arnField(c, 'requestParameters.targetRoleArn', req.targetRoleArn);
-        if (t !== undefined) action.targetRoleArn = t;
-      }
-      const disable = bool(req.disableSessionTags);
-      if (disable !== undefined) action.disableSessionTags = disable;
-      if (req.policy === '') action.policy = null;
-      else if (typeof req.policy === 'string') action.policy = req.policy;
-      if (isRecord(res.association)) {
-        const after = associationFields(c, assoc, {}, 'responseElements.association');
-        if (after !== undefined) action.after = after;
-      }
-      return action;
-    }
-    case 'DeletePodIdentityAssociation': {
-      const assoc = obj(res.association);
-      const cluster = clusterName(c, [assoc.clusterName]);
-      const associationId = str(req.associationId) ?? str(assoc.associationId);
-      if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
-      if (cluster === undefined || associationId === undefined) return undefined;
-      const action: Extract<CloudTrailAction, { kind: 'DeletePodIdentityAssociation' }> = {
-        kind: 'DeletePodIdentityAssociation',
-        cluster,
-        associationId,
-      };
-      if (isRecord(res.association)) {
-        const before = associationFields(c, assoc, {}, 'responseElements.association');
-        if (before !== undefined) action.before = before;
-      }
-      return action;
-    }
-    case 'AssociateIdentityProviderConfig': {
-      const cluster = clusterName(c, []);
-      // The response is only the asynchronous `update`: the configuration is in the request.
-      const config = oidcConfig(c, req.oidc);
-      if (cluster === undefined || config === undefined) return undefined;
-      return { kind: 'AssociateIdentityProviderConfig', cluster, config };
-    }
-    case 'DisassociateIdentityProviderConfig': {
-      const cluster = clusterName(c, []);
-      const ref = obj(req.identityProviderConfig);
-      const configName = str(ref.name);
-      if (configName === undefined) c.issues.push(missing('requestParameters.identityProviderConfig.name'));
-      if (cluster === undefined || configName === undefined) return undefined;
-      return {
-        kind: 'DisassociateIdentityProviderConfig',
-        cluster,
-        name: configName,
-        type: str(ref.type) ?? 'oidc',
-      };
-    }
-    case 'DeleteCluster': {
-      const described = obj(res.cluster);
-      const cluster = clusterName(c, [described.name, described.clusterName]);
-      return cluster === undefined ? undefined : { kind: 'DeleteCluster', cluster };
-    }
-    case 'UpdateClusterConfig': {
-      const cluster = clusterName(c, []);
-      if (cluster === undefined) return undefined;
-      const action: Extract<CloudTrailAction, { kind: 'UpdateClusterConfig' }> = {
-        kind: 'UpdateClusterConfig',
-        cluster,
-      };
-      const mode = authMode(
-        c,
-        'requestParameters.accessConfig.authenticationMode',
-        obj(req.accessConfig).authenticationMode,
-      );
-      if (mode !== undefined) action.authenticationMode = mode;
-      const log = logging(req.logging);
-      if (log !== undefined) action.logging = log;
-      return action;
-    }
-  }
-  return undefined;
+    return action;
+  },
+  AssociateIdentityProviderConfig: (c) => {
+    const { req } = c;
+    const cluster = clusterName(c, []);
+    // The response is only the asynchronous `update`: the configuration is in the request.
+    const config = oidcConfig(c, req.oidc);
+    if (cluster === undefined || config === undefined) return undefined;
+    return { kind: 'AssociateIdentityProviderConfig', cluster, config };
+  },
+  DisassociateIdentityProviderConfig: (c) => {
+    const { req } = c;
+    const cluster = clusterName(c, []);
+    const ref = obj(req.identityProviderConfig);
+    const configName = str(ref.name);
+    if (configName === undefined) c.issues.push(missing('requestParameters.identityProviderConfig.name'));
+    if (cluster === undefined || configName === undefined) return undefined;
+    return {
+      kind: 'DisassociateIdentityProviderConfig',
+      cluster,
+      name: configName,
+      type: str(ref.type) ?? 'oidc',
+    };
+  },
+  DeleteCluster: (c) => {
+    const { res } = c;
+    const described = obj(res.cluster);
+    const cluster = clusterName(c, [described.name, described.clusterName]);
+    return cluster === undefined ? undefined : { kind: 'DeleteCluster', cluster };
+  },
+  UpdateClusterConfig: (c) => {
+    const { req } = c;
+    const cluster = clusterName(c, []);
+    if (cluster === undefined) return undefined;
+    const action: Extract<CloudTrailAction, { kind: 'UpdateClusterConfig' }> = {
+      kind: 'UpdateClusterConfig',
+      cluster,
+    };
+    const mode = authMode(
+      c,
+      'requestParameters.accessConfig.authenticationMode',
+      obj(req.accessConfig).authenticationMode,
+    );
+    if (mode !== undefined) action.authenticationMode = mode;
+    const log = logging(req.logging);
+    if (log !== undefined) action.logging = log;
+    return action;
+  },
 };
+
+const buildEks = (name: string, c: Ctx): CloudTrailAction | undefined =>
+  Object.hasOwn(EKS_ACTIONS, name) ? EKS_ACTIONS[name]?.(c) : undefined;
 
 const buildSts = (
   name: 'AssumeRole' | 'AssumeRoleWithSAML' | 'AssumeRoleWithWebIdentity',

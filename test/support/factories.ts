@@ -7,7 +7,7 @@ import type { AuditEvent } from '../../lib/sources/types.js';
 import type { LogBatchWrite, QuarantineRecord, StoredAuditFacts } from '../../lib/store/trail-store.js';
 
 /**
- * Storage test data: real audit events from the corpus (test/fixtures/store, see SOURCES.md) parsed
+ * Storage test data: real audit events from the corpus (test/fixtures/store, see test/fixtures/SOURCES.md) parsed
  * by the product's parser, and chains built directly from their fields (the correlator has its own
  * tests; storage only needs realistic, fully typed chains).
  */

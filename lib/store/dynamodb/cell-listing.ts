@@ -24,6 +24,18 @@ export interface RowLocation {
   row: number;
 }
 
+/** The part rows a posting's encoded refs (its `r` attribute) point to, in the segment at ref, cell and anchor. */
+export const postingSelections = (
+  ref: ClusterRef,
+  cell: string,
+  anchor: string,
+  refs: string,
+): { loc: Omit<RowLocation, 'row'>; rows: number[] }[] =>
+  decodeRefs(refs).map((r) => ({
+    loc: { ref, cell, anchor, part: r.part, chunks: r.chunks, ...(r.digest ? { digest: r.digest } : {}) },
+    rows: r.rows,
+  }));
+
 export interface ListedRow {
   key: RowKey;
   at: RowLocation;
@@ -405,16 +417,8 @@ export async function* cellRows(
           const anchor = fleet ? sk[4] : sk[1];
           if (!ref || !anchor) continue;
           const hi = typeof p['hi'] === 'string' ? timeFromCell(cell, p['hi']) : UNKNOWN_HI;
-          for (const r of decodeRefs(String(p['r']))) {
-            const loc = {
-              ref,
-              cell,
-              anchor,
-              part: r.part,
-              chunks: r.chunks,
-              ...(r.digest ? { digest: r.digest } : {}),
-            };
-            candidates.push({ loc, rows: r.rows, lo: UNKNOWN_LO, hi, size: r.rows.length });
+          for (const sel of postingSelections(ref, cell, anchor, String(p['r']))) {
+            candidates.push({ ...sel, lo: UNKNOWN_LO, hi, size: sel.rows.length });
           }
         }
       }

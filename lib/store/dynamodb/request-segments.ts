@@ -34,10 +34,11 @@ import {
   type ListCursor,
   type ListedRow,
   PartCache,
+  postingSelections,
   type RowLocation,
 } from './cell-listing.js';
 import type { ClusterRegistry } from './cluster-registry.js';
-import { compareRowKeys, decodeRefs, type PartRef, type RowKey } from './segment-codec.js';
+import { compareRowKeys, type PartRef, type RowKey } from './segment-codec.js';
 import {
   buildLogBatchItems,
   humanPostingItem,
@@ -381,17 +382,7 @@ export class RequestSegments {
       const selections: { loc: Omit<RowLocation, 'row'>; rows: number[] }[] = [];
       for (const { item: p, ref: owner } of pointers) {
         const [cell = '', anchor = ''] = String(p['sk']).split('#');
-        for (const r of decodeRefs(String(p['r']))) {
-          const loc = {
-            ref: owner,
-            cell,
-            anchor,
-            part: r.part,
-            chunks: r.chunks,
-            ...(r.digest ? { digest: r.digest } : {}),
-          };
-          selections.push({ loc, rows: r.rows });
-        }
+        selections.push(...postingSelections(owner, cell, anchor, String(p['r'])));
       }
       await cache.load(
         this.table,

@@ -3,7 +3,7 @@ import { type TrailConfig, validateTrailConfig } from '../../../cdk/config.js';
 import { applyNag } from '../../../cdk/nag.js';
 import { buildTrailApp, type TrailStacks } from '../../../cdk/trail-app.js';
 
-/** The explicit environment every CDK test synthesizes for (TOOLCHAIN.md: never rely on CLI defaults). */
+/** The explicit environment every CDK test synthesizes for: templates must not depend on the CLI's defaults or credentials. */
 export const CENTRAL = { account: '111111111111', region: 'eu-west-1' } as const;
 export const MEMBER_ACCOUNT = '222222222222';
 export const OTHER_MEMBER_ACCOUNT = '333333333333';

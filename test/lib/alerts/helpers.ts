@@ -6,7 +6,7 @@ import type { AwsAuthConfig, MappingActor, MappingChange, MappingChangeOp } from
 import { parseCloudTrailFile, parseCloudTrailRecord } from '../../../lib/sources/cloudtrail.js';
 import type { AwsActor } from '../../../lib/sources/types.js';
 
-/** Alert test data: real samples (test/fixtures/alerts, see SOURCES.md) through the product's parsers. */
+/** Alert test data: real samples (test/fixtures/alerts, see test/fixtures/SOURCES.md) through the product's parsers. */
 export const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'alerts');
 
 const read = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');

@@ -473,8 +473,10 @@ export async function* cellRows(
       // One fetch: this cell's next parts up to `want` rows, then, if the cell is used up, the parts of
       // the cells after it (read ahead) up to the same budget.
       // Postings name a few rows in many parts and bound them only by `hi`: their rows would be held
-      // back round after round, so a cell's postings are followed in one fetch, and never ahead.
-      const want = query.kind === 'postings' ? Number.POSITIVE_INFINITY : aim(pending.length);
+      // back round after round, so a cell's postings are followed in one fetch; a cell that names
+      // fewer rows than the page still needs fetches the postings of the cells after it with it.
+      const target = aim(pending.length);
+      const want = query.kind === 'postings' ? Number.POSITIVE_INFINITY : target;
       const batch: Candidate[] = [];
       let budget = 0;
       while (next < candidates.length && (batch.length === 0 || budget < want)) {
@@ -485,9 +487,9 @@ export async function* cellRows(
       const batchBudget = budget;
       let got = 0;
       const prefetch: Candidate[] = [];
-      if (next >= candidates.length && budget < want && Number.isFinite(want)) {
+      if (next >= candidates.length && budget < target && Number.isFinite(target)) {
         let i = 0;
-        while (budget < want) {
+        while (budget < target) {
           let p = ahead[i];
           if (!p) {
             if (readerDone) break;
@@ -542,7 +544,7 @@ export async function* cellRows(
       const complete = next >= candidates.length;
       yielded = true;
       emitted += out.length;
-      if (got < Math.min(batchBudget, want)) factor *= 2;
+      if (got < Math.min(batchBudget, target)) factor *= 2;
       if (out.length > 0 || complete) yield { cell, rows: out, complete };
     }
   }

@@ -120,9 +120,6 @@ export const anchorOf = (unitId: string): string =>
 /** Which rows of a segment a part holds: notable requests, bulk requests, or authenticator lines. */
 export type PartKind = 'n' | 'b';
 
-/** The kind of a part from its name. */
-export const partKindOf = (part: string): PartKind | 'l' => part[0] as PartKind | 'l';
-
 export const keys = {
   /** Audit rows of one cluster, time-ordered by cell: the cluster's own listing is a Query on this. */
   segmentPk: (ref: ClusterRef) => `S#${ref.accountId}#${ref.cluster}`,
@@ -131,9 +128,8 @@ export const keys = {
     `${cell}#${anchor}#${part}${chunk === 0 ? '' : `.${chunk}`}`,
   /** Authenticator rows of one cluster, same layout as segments in their own partition. */
   authnPk: (ref: ClusterRef) => `N#${ref.accountId}#${ref.cluster}`,
-  /** `<cell>#<anchor>` for a segment's first authenticator part, `<cell>#<anchor>#<part>` for the next; then `.<chunk>`. */
-  authnSk: (cell: string, anchor: string, part: string, chunk: number) =>
-    `${cell}#${anchor}${part === 'l' ? '' : `#${part}`}${chunk === 0 ? '' : `.${chunk}`}`,
+  /** `<cell>#<anchor>` then `.<chunk>` for chunks after the first: a segment has one authenticator part. */
+  authnSk: (cell: string, anchor: string, chunk: number) => `${cell}#${anchor}${chunk === 0 ? '' : `.${chunk}`}`,
   /** A notable request by auditID: one item per segment holding a stage of it. */
   requestPk: (ref: ClusterRef, auditID: string) => `R#${clusterRefKey(ref)}#${auditID}`,
   /** All mapping changes of one cluster live in one partition, read whole by evidenceFor. */

@@ -1,4 +1,4 @@
-import { type ClusterRef, cellOf, keys, parseClusterRefKey, partKindOf, timeFromCell } from '../keys.js';
+import { type ClusterRef, cellOf, keys, parseClusterRefKey, timeFromCell } from '../keys.js';
 import { TrailStoreError } from '../trail-store.js';
 import { compareRowKeys, DecodedPart, decodeRefs, type RowKey } from './segment-codec.js';
 import { type Item, itemKey, type TableClient } from './table-client.js';
@@ -216,14 +216,16 @@ const parseSegmentSk = (sk: string): { cell: string; anchor: string; part: strin
   };
 };
 
-/** `cell#anchor[.<chunk>]` (first part) or `cell#anchor#<part>[.<chunk>]` of the authenticator partition. */
+/** `cell#anchor[.<chunk>]` of the authenticator partition: one part, `l`, per segment. */
 const parseAuthnSk = (sk: string): { cell: string; anchor: string; part: string; chunk: number } => {
-  const [cell = '', second = '', third] = sk.split('#');
-  const tail = third ?? second;
+  const [cell = '', tail = ''] = sk.split('#');
   const dot = tail.indexOf('.');
-  const chunk = dot < 0 ? 0 : Number.parseInt(tail.slice(dot + 1), 10);
-  if (third === undefined) return { cell, anchor: dot < 0 ? second : second.slice(0, dot), part: 'l', chunk };
-  return { cell, anchor: second, part: dot < 0 ? third : third.slice(0, dot), chunk };
+  return {
+    cell,
+    anchor: dot < 0 ? tail : tail.slice(0, dot),
+    part: 'l',
+    chunk: dot < 0 ? 0 : Number.parseInt(tail.slice(dot + 1), 10),
+  };
 };
 
 export const segmentPartKeys = (
@@ -232,15 +234,12 @@ export const segmentPartKeys = (
 ): { pk: string; sk: string }[] =>
   Array.from({ length: loc.chunks }, (_, i) => ({
     pk: partitionPk,
-    sk:
-      partKindOf(loc.part) === 'l'
-        ? keys.authnSk(loc.cell, loc.anchor, loc.part, i)
-        : keys.segmentSk(loc.cell, loc.anchor, loc.part, i),
+    sk: loc.part === 'l' ? keys.authnSk(loc.cell, loc.anchor, i) : keys.segmentSk(loc.cell, loc.anchor, loc.part, i),
   }));
 
 type SkParser = (sk: string) => { cell: string; anchor: string; part: string; chunk: number };
 
-const parserFor = (part: string): SkParser => (partKindOf(part) === 'l' ? parseAuthnSk : parseSegmentSk);
+const parserFor = (part: string): SkParser => (part === 'l' ? parseAuthnSk : parseSegmentSk);
 
 /** Decoded parts of one read, shared by every selection that needs them. */
 export class PartCache {

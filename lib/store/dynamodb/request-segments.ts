@@ -6,7 +6,6 @@ import {
   clusterRefKey,
   keys,
   parseClusterRefKey,
-  partKindOf,
   postingPk,
   sortableFromEpochMs,
   sortableTime,
@@ -177,7 +176,7 @@ export class RequestSegments {
       let forever = false;
       let latest = 0;
       for (const r of refs) {
-        const e = partExpiry(g.cell, partKindOf(r.part) === 'n' ? 'n' : 'b', this.retention);
+        const e = partExpiry(g.cell, r.part === 'n' ? 'n' : 'b', this.retention);
         if (e === undefined) forever = true;
         else latest = Math.max(latest, e);
       }
@@ -197,7 +196,7 @@ export class RequestSegments {
   }
 
   private partitionOf = (ref: ClusterRef, part: string): string =>
-    partKindOf(part) === 'l' ? keys.authnPk(ref) : keys.segmentPk(ref);
+    part === 'l' ? keys.authnPk(ref) : keys.segmentPk(ref);
 
   /** Reads rows in cell order and groups them into requests, `limit` at a time. */
   /**

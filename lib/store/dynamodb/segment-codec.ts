@@ -141,7 +141,7 @@ export const encodeRefs = (refs: readonly PartRef[]): string =>
     .join(';');
 
 /** One part's references, exactly as encodeRefs writes them: part name (letters), chunk count >= 1, digest, base-36 rows. */
-const PART_REF = /^([nbl][a-z]*)([1-9][0-9]*)(?:~([A-Za-z0-9_-]+))?:((?:[0-9a-z]+)(?:\.[0-9a-z]+)*)?$/;
+const PART_REF = /^([nbl])([1-9][0-9]*)(?:~([A-Za-z0-9_-]+))?:((?:[0-9a-z]+)(?:\.[0-9a-z]+)*)?$/;
 
 export const decodeRefs = (text: string): PartRef[] =>
   text.split(';').map((piece) => {

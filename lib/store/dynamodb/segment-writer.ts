@@ -311,7 +311,7 @@ export const buildLogBatchItems = (
     const expiresAt = ttl(g.cell, retention.authenticator);
     const chunks = encodePart({ keys: rows.map((r) => r.key), rows: rows.map((r) => r.json) });
     chunks.forEach((z, i) => {
-      const item: Item = { pk: keys.authnPk(g.ref), sk: keys.authnSk(g.cell, anchor, 'l', i), z, nc: chunks.length };
+      const item: Item = { pk: keys.authnPk(g.ref), sk: keys.authnSk(g.cell, anchor, i), z, nc: chunks.length };
       if (i === 0) Object.assign(item, partBounds(rows));
       if (expiresAt !== undefined) item['expiresAt'] = expiresAt;
       parts.push(item);

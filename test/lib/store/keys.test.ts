@@ -151,12 +151,12 @@ describe('key shapes', () => {
     ['authenticator partition', keys.authnPk(ref), 'N#111122223333#prod'],
     [
       'authenticator part, chunk 0',
-      keys.authnSk('2024-08-24T14:25', 'AbCdEfGhIjKl', 'l', 0),
+      keys.authnSk('2024-08-24T14:25', 'AbCdEfGhIjKl', 0),
       '2024-08-24T14:25#AbCdEfGhIjKl',
     ],
     [
       'authenticator part, chunk 1',
-      keys.authnSk('2024-08-24T14:25', 'AbCdEfGhIjKl', 'l', 1),
+      keys.authnSk('2024-08-24T14:25', 'AbCdEfGhIjKl', 1),
       '2024-08-24T14:25#AbCdEfGhIjKl.1',
     ],
     ['notable pointer', keys.requestPk(ref, 'a1b2'), 'R#C#111122223333#prod#a1b2'],

@@ -201,6 +201,18 @@ const accessScope = (c: Ctx, ...candidates: unknown[]): AccessScope | undefined 
 /** A boolean field; anything but a JSON boolean is treated as absent. */
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 
+/** The cluster and association an Update or Delete of a Pod Identity association names (both are required). */
+const associationTarget = (
+  c: Ctx,
+): { assoc: Record<string, unknown>; cluster: string; associationId: string } | undefined => {
+  const assoc = obj(c.res.association);
+  const cluster = clusterName(c, [assoc.clusterName]);
+  const associationId = str(c.req.associationId) ?? str(assoc.associationId);
+  if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
+  if (cluster === undefined || associationId === undefined) return undefined;
+  return { assoc, cluster, associationId };
+};
+
 /**
  * A Pod Identity association from a response `association` object, filled from the request where
  * the response is silent (docs/formats.md §3.5). Undefined, with issues, when namespace, service
@@ -372,11 +384,9 @@ const EKS_ACTIONS: Record<string, (c: Ctx) => CloudTrailAction | undefined> = {
   },
   UpdatePodIdentityAssociation: (c) => {
     const { req, res } = c;
-    const assoc = obj(res.association);
-    const cluster = clusterName(c, [assoc.clusterName]);
-    const associationId = str(req.associationId) ?? str(assoc.associationId);
-    if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
-    if (cluster === undefined || associationId === undefined) return undefined;
+    const target = associationTarget(c);
+    if (target === undefined) return undefined;
+    const { assoc, cluster, associationId } = target;
     const action: Extract<CloudTrailAction, { kind: 'UpdatePodIdentityAssociation' }> = {
       kind: 'UpdatePodIdentityAssociation',
       cluster,
@@ -403,12 +413,10 @@ const EKS_ACTIONS: Record<string, (c: Ctx) => CloudTrailAction | undefined> = {
     return action;
   },
   DeletePodIdentityAssociation: (c) => {
-    const { req, res } = c;
-    const assoc = obj(res.association);
-    const cluster = clusterName(c, [assoc.clusterName]);
-    const associationId = str(req.associationId) ?? str(assoc.associationId);
-    if (associationId === undefined) c.issues.push(missing('requestParameters.associationId'));
-    if (cluster === undefined || associationId === undefined) return undefined;
+    const { res } = c;
+    const target = associationTarget(c);
+    if (target === undefined) return undefined;
+    const { assoc, cluster, associationId } = target;
     const action: Extract<CloudTrailAction, { kind: 'DeletePodIdentityAssociation' }> = {
       kind: 'DeletePodIdentityAssociation',
       cluster,

@@ -1,5 +1,5 @@
 import { type ItemClass, itemClassOf } from './item-classes.js';
-import { attributeValueSize } from './write-units.js';
+import { attributeValueSize, type HttpRequestLike, type MiddlewareStack } from './write-units.js';
 
 /**
  * What a client's reads cost, by item class: commands, items returned and their bytes (DynamoDB's
@@ -30,19 +30,6 @@ export interface ReadMeter {
   totals(): ReadTotals;
   reset(): void;
   detach(): void;
-}
-
-interface MiddlewareStack {
-  add(
-    mw: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
-    opts: { step: 'build'; name: string; override?: boolean },
-  ): void;
-  remove(name: string): boolean;
-}
-
-interface HttpRequestLike {
-  headers: Record<string, string>;
-  body?: unknown;
 }
 
 const READS = new Set(['Query', 'BatchGetItem', 'GetItem']);

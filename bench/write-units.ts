@@ -53,7 +53,8 @@ export interface CapacityMeter {
   detach(): void;
 }
 
-interface MiddlewareStack {
+/** The parts of an SDK client's middleware stack and HTTP request the meters use. */
+export interface MiddlewareStack {
   add(
     mw: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
     opts: { step: 'build'; name: string; override?: boolean },
@@ -61,7 +62,7 @@ interface MiddlewareStack {
   remove(name: string): boolean;
 }
 
-interface HttpRequestLike {
+export interface HttpRequestLike {
   headers: Record<string, string>;
   body?: unknown;
 }
